@@ -1,0 +1,115 @@
+package artifact
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"golang.org/x/mod/semver"
+)
+
+// PluginExt is the extension of a plugin file.
+const PluginExt = ".so"
+
+var (
+	nameRE     = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
+	platformRE = regexp.MustCompile(`^[a-z0-9]{1,16}$`)
+)
+
+// CheckName reports whether s is a valid team or plugin name: 1 to 64
+// characters of a-z, 0-9 and "-", starting with a letter or digit. Names
+// become folder and file names, so nothing else is allowed.
+func CheckName(s string) error {
+	if nameRE.MatchString(s) {
+		return nil
+	}
+	return fmt.Errorf("%s must be 1-64 characters of a-z, 0-9 and \"-\", starting with a letter or digit", Quote(s))
+}
+
+// CheckVersion reports whether s is a full semantic version without a
+// leading "v": MAJOR.MINOR.PATCH, optionally -prerelease and +build.
+func CheckVersion(s string) error {
+	if strings.HasPrefix(s, "v") && CheckVersion(s[1:]) == nil {
+		return fmt.Errorf("%s: write the version without the leading \"v\" (%s)", Quote(s), s[1:])
+	}
+	core, _, _ := strings.Cut(s, "+")
+	core, _, _ = strings.Cut(core, "-")
+	if len(s) > 128 || !semver.IsValid("v"+s) || strings.Count(core, ".") != 2 {
+		return fmt.Errorf("%s is not semver: want MAJOR.MINOR.PATCH with optional -prerelease and +build, e.g. 1.2.0", Quote(s))
+	}
+	return nil
+}
+
+// CompareVersions orders two valid versions as semver does: a pre-release
+// sorts below its release and build metadata is ignored.
+func CompareVersions(a, b string) int { return semver.Compare("v"+a, "v"+b) }
+
+// Quote quotes s for a message, shortening very long values.
+func Quote(s string) string {
+	if len(s) > 80 {
+		return fmt.Sprintf("%q... (%d bytes)", s[:80], len(s))
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// Name is what a plugin file's name says about it.
+type Name struct {
+	Plugin  string // plugin name, see CheckName
+	Version string // semver without "v", see CheckVersion
+	GOOS    string
+	GOARCH  string
+}
+
+// String returns the file name: <plugin>_v<version>_<goos>_<goarch>.so.
+func (n Name) String() string {
+	return n.Plugin + "_v" + n.Version + "_" + n.GOOS + "_" + n.GOARCH + PluginExt
+}
+
+// ErrTemporary marks a name that belongs to a file being written: hidden
+// (".name1234", as atomic writers create them) or ending in .tmp or .part.
+// Readers skip such files silently.
+var ErrTemporary = errors.New("temporary or partial file")
+
+// IsTemporary reports whether file (a base name) is a file being written.
+func IsTemporary(file string) bool {
+	return strings.HasPrefix(file, ".") || strings.HasSuffix(file, ".tmp") || strings.HasSuffix(file, ".part")
+}
+
+// ParseName parses a plugin file's base name. The error says which part is
+// wrong; it wraps ErrTemporary for temporary files.
+func ParseName(file string) (Name, error) {
+	fail := func(format string, args ...any) (Name, error) {
+		return Name{}, fmt.Errorf("plugin file name %s: %s", Quote(file), fmt.Sprintf(format, args...))
+	}
+	if IsTemporary(file) {
+		return Name{}, fmt.Errorf("plugin file name %s: %w", Quote(file), ErrTemporary)
+	}
+	if strings.ContainsAny(file, "/\\\x00") {
+		return fail("contains a path separator or NUL; want a base name")
+	}
+	stem, ok := strings.CutSuffix(file, PluginExt)
+	if !ok {
+		return fail("does not end in %s", PluginExt)
+	}
+	parts := strings.Split(stem, "_")
+	if len(parts) != 4 {
+		return fail("want <plugin>_v<version>_<goos>_<goarch>%s", PluginExt)
+	}
+	n := Name{Plugin: parts[0], GOOS: parts[2], GOARCH: parts[3]}
+	if err := CheckName(n.Plugin); err != nil {
+		return fail("plugin name %v", err)
+	}
+	v, ok := strings.CutPrefix(parts[1], "v")
+	if !ok {
+		return fail("version %s does not start with \"v\"", Quote(parts[1]))
+	}
+	if err := CheckVersion(v); err != nil {
+		return fail("version %v", err)
+	}
+	n.Version = v
+	if !platformRE.MatchString(n.GOOS) || !platformRE.MatchString(n.GOARCH) {
+		return fail("platform %s_%s is not a GOOS_GOARCH pair", Quote(n.GOOS), Quote(n.GOARCH))
+	}
+	return n, nil
+}

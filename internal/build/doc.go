@@ -1,0 +1,49 @@
+// Package build turns the team registry into version-named plugin files:
+//
+//	dist/plugins/<team>/<plugin>/<plugin>_v<version>_<goos>_<goarch>.so
+//
+// with a metadata JSON beside each (see package artifact).
+//
+// It works in two parts. [Plan] computes, as data, one [Action] per plugin
+// version: the exact go build arguments, environment, overlay and output
+// paths. [Run] executes a plan, one go build process per action, at most
+// one per CPU at a time, and prints a line per action and a summary.
+//
+// # How each version gets its own plugin path
+//
+// The Go runtime refuses to open a second plugin with the same plugin path
+// ("plugin already loaded"), and the plugin path is the main package's
+// import path. -ldflags=-pluginpath is broken on Go 1.26, and -trimpath
+// builds from a file list collide. So every version is built as a virtual
+// package that exists only in a go build -overlay file:
+//
+//	<module>/plugin_sources/<source>/_plugship/v<version>
+//
+// whose files are the source folder's files. The folder lies inside the
+// plugin's source folder, so the plugin's internal/ packages stay
+// importable, and starts with "_", so ./... patterns never see it. The
+// manifest version is injected with -ldflags=-X=<that path>.version=<version>:
+// every plugin's main package declares
+//
+//	var version = "dev"
+//
+// and returns it from Version(), so the version in the file name and the
+// one the plugin reports cannot disagree. Plan refuses a plugin without it.
+//
+// # Incremental and atomic
+//
+// go build writes into a staging file under dist/.work/build/, where it
+// skips the link when the staged file is already up to date. The staged file
+// is copied to its final name only when its bytes differ, through a hidden
+// temporary file in the same folder and a rename; the metadata likewise. An
+// interrupted or failed build never leaves a half-written file under a
+// final name and never replaces a good one.
+//
+// # Warnings
+//
+// Every build uses CGO_ENABLED=1 -buildmode=plugin -trimpath -buildvcs=false
+// and an empty GOFLAGS, whatever the caller's environment says; hosts must
+// be built with -trimpath by the same Go release from the same module
+// versions to open the result. The overlay cannot carry //go:embed files of
+// a plugin's main package.
+package build

@@ -1,0 +1,52 @@
+package build
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/plugship/plugship/teams"
+)
+
+// Main is what `mage build` runs: load the registry, plan the selected
+// plugins for the go command's platform, build them, and print progress to
+// out. Manifest problems are printed first; the valid plugins are still
+// built. The error is non-nil if anything was wrong.
+func Main(ctx context.Context, sel Selection, opts Options, out io.Writer) error {
+	opts = opts.withDefaults()
+	reg, loadErr := teams.Load(opts.Root)
+	if loadErr != nil {
+		fmt.Fprintf(out, "team registry problems (these plugins are not built):\n")
+		var ps teams.Problems
+		if errors.As(loadErr, &ps) {
+			for _, p := range ps {
+				fmt.Fprintf(out, "  %v\n", p)
+			}
+		} else {
+			fmt.Fprintf(out, "  %v\n", loadErr)
+		}
+	}
+	if opts.GOOS == "" || opts.GOARCH == "" {
+		goos, goarch, err := PlatformOf(ctx, opts.Go)
+		if err != nil {
+			return err
+		}
+		opts.GOOS, opts.GOARCH = goos, goarch
+	}
+	actions, err := Plan(reg, sel, opts)
+	if err != nil {
+		return errors.Join(err, registryErr(loadErr))
+	}
+	fmt.Fprintf(out, "building %d plugin versions for %s/%s, %d at a time\n", len(actions), opts.GOOS, opts.GOARCH, opts.Jobs)
+	s := Run(ctx, actions, opts, out)
+	return errors.Join(s.Err(), registryErr(loadErr))
+}
+
+func registryErr(err error) error {
+	var ps teams.Problems
+	if errors.As(err, &ps) {
+		return fmt.Errorf("%d problems in the team registry (listed above)", len(ps))
+	}
+	return err
+}

@@ -1,0 +1,188 @@
+package teams
+
+import (
+	"errors"
+	"fmt"
+	"go/build"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/plugship/plugship/internal/artifact"
+)
+
+// Load reads every teams/<team>/team.yaml under the module root and checks
+// each plugin's source folders on disk. It returns the registry of valid
+// teams and plugins, and, if anything was wrong, a Problems error listing
+// every problem. A team or plugin with a problem is left out; the rest is
+// usable.
+func Load(root string) (*Registry, error) {
+	reg := &Registry{Root: root}
+	entries, err := os.ReadDir(filepath.Join(root, Dir))
+	if err != nil {
+		return reg, fmt.Errorf("reading the team registry: %w", err)
+	}
+	var problems Problems
+	for _, e := range entries {
+		name := e.Name()
+		if !e.IsDir() || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") || name == "testdata" {
+			continue
+		}
+		file := path.Join(Dir, name, ManifestName)
+		if err := artifact.CheckName(name); err != nil {
+			problems = append(problems, &Problem{File: path.Join(Dir, name), Msg: fmt.Sprintf("team folder: %v", err)})
+			continue
+		}
+		data, err := readManifest(filepath.Join(root, filepath.FromSlash(file)))
+		if err != nil {
+			msg := err.Error()
+			if errors.Is(err, fs.ErrNotExist) {
+				msg = "missing: every folder under teams/ needs a team.yaml (name, owners, plugins)"
+			}
+			problems = append(problems, &Problem{File: file, Msg: msg})
+			continue
+		}
+		t, ps := Parse(file, data)
+		problems = append(problems, ps...)
+		if t == nil {
+			continue
+		}
+		t.Plugins = slices.DeleteFunc(t.Plugins, func(p *Plugin) bool {
+			ok, ps := checkSources(root, t, p)
+			problems = append(problems, ps...)
+			return !ok
+		})
+		reg.Teams = append(reg.Teams, t)
+	}
+	problems = append(problems, reg.dropSharedNames()...)
+	problems = append(problems, reg.dropSharedSources()...)
+	return reg, problems.err()
+}
+
+// checkSources checks every release's source folder of p on disk, dropping
+// bad older releases. It reports false when the current release is bad.
+func checkSources(root string, t *Team, p *Plugin) (bool, Problems) {
+	var problems Problems
+	bad := func(r Release) bool {
+		err := checkSource(root, t.Name, r.Source)
+		if err != nil {
+			problems = append(problems, &Problem{File: t.File, Line: r.line, Field: r.field + ".source", Msg: err.Error()})
+		}
+		return err != nil
+	}
+	if bad(p.Releases()[0]) {
+		return false, problems
+	}
+	p.Previous = slices.DeleteFunc(p.Previous, bad)
+	return true, problems
+}
+
+// checkSource checks that plugin_sources/<src> is a folder inside
+// plugin_sources/<team>/, symlinks resolved, holding a main package.
+func checkSource(root, team, src string) error {
+	shown := path.Join(SourcesDir, src)
+	if first, _, _ := strings.Cut(src, "/"); first != team {
+		return fmt.Errorf("%s is outside the team's folder %s/%s/; a team builds only its own sources", shown, SourcesDir, team)
+	}
+	teamDir, err := filepath.EvalSymlinks(filepath.Join(root, SourcesDir, team))
+	if err != nil {
+		return fmt.Errorf("%s: %w", shown, notExist(err))
+	}
+	dir, err := filepath.EvalSymlinks(filepath.Join(root, SourcesDir, filepath.FromSlash(src)))
+	if err != nil {
+		return fmt.Errorf("%s: %w", shown, notExist(err))
+	}
+	if rel, err := filepath.Rel(teamDir, dir); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return fmt.Errorf("%s resolves (through a symlink) to %s, outside %s/%s/", shown, dir, SourcesDir, team)
+	}
+	if fi, err := os.Stat(dir); err != nil {
+		return fmt.Errorf("%s: %w", shown, err)
+	} else if !fi.IsDir() {
+		return fmt.Errorf("%s is a file; want the folder of the plugin's main package", shown)
+	}
+	pkg, err := build.ImportDir(dir, 0)
+	var noGo *build.NoGoError
+	switch {
+	case errors.As(err, &noGo):
+		return fmt.Errorf("%s has no Go files; want the folder of the plugin's main package", shown)
+	case err != nil:
+		return fmt.Errorf("%s: %v", shown, err)
+	case pkg.Name != "main":
+		return fmt.Errorf("%s is package %s, not a main package; a plugin is built from package main", shown, pkg.Name)
+	}
+	return nil
+}
+
+func notExist(err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return errors.New("does not exist")
+	}
+	return err
+}
+
+// dropSharedNames removes plugins whose name two teams list: a plugin
+// belongs to exactly one team.
+func (r *Registry) dropSharedNames() Problems {
+	owners := map[string][]*Team{}
+	for _, t := range r.Teams {
+		for _, p := range t.Plugins {
+			owners[p.Name] = append(owners[p.Name], t)
+		}
+	}
+	var problems Problems
+	for _, t := range r.Teams {
+		t.Plugins = slices.DeleteFunc(t.Plugins, func(p *Plugin) bool {
+			if len(owners[p.Name]) < 2 {
+				return false
+			}
+			var others []string
+			for _, o := range owners[p.Name] {
+				if o != t {
+					others = append(others, o.File)
+				}
+			}
+			problems = append(problems, &Problem{File: t.File, Line: p.Line, Field: p.field + ".name",
+				Msg: fmt.Sprintf("plugin %q is also listed by %s; a plugin belongs to exactly one team, so neither is built", p.Name, strings.Join(others, ", "))})
+			return true
+		})
+	}
+	return problems
+}
+
+// dropSharedSources removes releases built from a folder another release
+// already uses: each version needs its own source folder.
+func (r *Registry) dropSharedSources() Problems {
+	type use struct {
+		p *Plugin
+		v string
+	}
+	first := map[string]use{}
+	var problems Problems
+	for _, t := range r.Teams {
+		t.Plugins = slices.DeleteFunc(t.Plugins, func(p *Plugin) bool {
+			var bad []string
+			for _, rel := range p.Releases() {
+				dir, err := filepath.EvalSymlinks(filepath.Join(r.Root, SourcesDir, filepath.FromSlash(rel.Source)))
+				if err != nil {
+					dir = rel.Source
+				}
+				if u, dup := first[dir]; dup {
+					problems = append(problems, &Problem{File: t.File, Line: rel.line, Field: rel.field + ".source",
+						Msg: fmt.Sprintf("version %s uses source %s/%s, already the source of %s v%s; give each version its own folder", rel.Version, SourcesDir, rel.Source, u.p.ID(), u.v)})
+					bad = append(bad, rel.Version)
+					continue
+				}
+				first[dir] = use{p, rel.Version}
+			}
+			if slices.Contains(bad, p.Version) {
+				return true
+			}
+			p.Previous = slices.DeleteFunc(p.Previous, func(rel Release) bool { return slices.Contains(bad, rel.Version) })
+			return false
+		})
+	}
+	return problems
+}

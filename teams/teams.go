@@ -1,0 +1,397 @@
+package teams
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/plugship/plugship/internal/artifact"
+	"go.yaml.in/yaml/v3"
+)
+
+// Dir is the registry's folder, relative to the module root.
+const Dir = "teams"
+
+// ManifestName is the name of every team's manifest file.
+const ManifestName = "team.yaml"
+
+// SourcesDir is the folder, relative to the module root, under which every
+// plugin's source lies.
+const SourcesDir = "plugin_sources"
+
+// MaxManifestSize is the largest manifest Load reads.
+const MaxManifestSize = 1 << 20
+
+// Registry is the set of valid teams.
+type Registry struct {
+	Root  string  // module root the registry was loaded from
+	Teams []*Team // sorted by name
+}
+
+// Team is one team's manifest.
+type Team struct {
+	Name    string
+	Owners  []string
+	Plugins []*Plugin
+	File    string // manifest path relative to the module root
+}
+
+// Plugin is one plugin a team ships.
+type Plugin struct {
+	Team     string
+	Name     string
+	Version  string    // semver without a leading "v"
+	Source   string    // main package folder, relative to plugin_sources/
+	Previous []Release // older releases still built, newest first
+	Line     int       // line of the plugin's entry in the manifest
+
+	field string // "plugins[2]", for problems found after parsing
+}
+
+// Release is one version of a plugin and the folder it is built from.
+type Release struct {
+	Version string // semver without a leading "v"
+	Source  string // relative to plugin_sources/
+
+	line  int
+	field string
+}
+
+// Releases returns every version of p that is built, newest first.
+func (p *Plugin) Releases() []Release {
+	return append([]Release{{Version: p.Version, Source: p.Source, line: p.Line, field: p.field}}, p.Previous...)
+}
+
+// ID is "team/plugin".
+func (p *Plugin) ID() string { return p.Team + "/" + p.Name }
+
+// Team returns the team called name, or nil.
+func (r *Registry) Team(name string) *Team {
+	for _, t := range r.Teams {
+		if t.Name == name {
+			return t
+		}
+	}
+	return nil
+}
+
+// Plugins returns every plugin of every team, by team then manifest order.
+func (r *Registry) Plugins() []*Plugin {
+	var ps []*Plugin
+	for _, t := range r.Teams {
+		ps = append(ps, t.Plugins...)
+	}
+	return ps
+}
+
+// Problem is one thing wrong in a manifest.
+type Problem struct {
+	File  string // manifest path relative to the module root
+	Line  int    // 0 when the problem is not at one line
+	Field string // e.g. plugins[1].version; empty for the whole file
+	Msg   string
+}
+
+func (p *Problem) Error() string {
+	var b strings.Builder
+	b.WriteString(p.File)
+	if p.Line > 0 {
+		fmt.Fprintf(&b, ":%d", p.Line)
+	}
+	b.WriteString(": ")
+	if p.Field != "" {
+		b.WriteString(p.Field + ": ")
+	}
+	b.WriteString(p.Msg)
+	return b.String()
+}
+
+// Problems is every problem found by one Load or Parse. As an error it prints
+// one problem per line.
+type Problems []*Problem
+
+func (ps Problems) Error() string {
+	lines := make([]string, len(ps))
+	for i, p := range ps {
+		lines[i] = p.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (ps Problems) err() error {
+	if len(ps) == 0 {
+		return nil
+	}
+	return ps
+}
+
+// Parse reads one manifest's bytes and checks everything that does not need
+// the disk: fields, names, versions, duplicates within the file. file is the
+// manifest's path relative to the module root, used in problems. The team is
+// nil when it is unusable (bad YAML, a bad or missing name, no owners);
+// plugins with problems are left out of it.
+func Parse(file string, data []byte) (*Team, Problems) {
+	p := &parser{file: file}
+	t := p.team(data)
+	return t, p.problems
+}
+
+type parser struct {
+	file     string
+	problems Problems
+}
+
+func (p *parser) add(line int, field, format string, args ...any) {
+	p.problems = append(p.problems, &Problem{File: p.file, Line: line, Field: field, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (p *parser) team(data []byte) *Team {
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			p.add(0, "", "empty manifest: want name, owners and plugins")
+		} else {
+			p.add(0, "", "not valid YAML: %v", strings.TrimPrefix(err.Error(), "yaml: "))
+		}
+		return nil
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		p.add(extra.Line, "", "more than one YAML document; a manifest is one document")
+	}
+	if len(doc.Content) == 0 {
+		p.add(0, "", "empty manifest: want name, owners and plugins")
+		return nil
+	}
+	root := doc.Content[0]
+	fields := p.mapping(root, "", "name", "owners", "plugins")
+	if fields == nil {
+		return nil
+	}
+	t := &Team{File: p.file}
+	ok := true
+	if t.Name, ok = p.scalar(fields, root, "", "name"); ok {
+		if err := artifact.CheckName(t.Name); err != nil {
+			p.add(fields["name"].Line, "name", "%v", err)
+			ok = false
+		} else if dir := path.Base(path.Dir(p.file)); dir != t.Name {
+			p.add(fields["name"].Line, "name", "%s does not match the manifest's folder %s; rename one of them", artifact.Quote(t.Name), artifact.Quote(dir))
+			ok = false
+		}
+	}
+	if owners := p.sequence(fields, root, "", "owners"); owners != nil {
+		if len(owners.Content) == 0 {
+			p.add(owners.Line, "owners", "empty: list at least one GitHub handle (@name) or e-mail address")
+			ok = false
+		}
+		for i, n := range owners.Content {
+			field := fmt.Sprintf("owners[%d]", i)
+			if n.Kind != yaml.ScalarNode {
+				p.add(n.Line, field, "want a GitHub handle (@name) or e-mail address, found a %s", kind(n))
+				ok = false
+				continue
+			}
+			if !strings.Contains(n.Value, "@") || strings.ContainsAny(n.Value, " \t\r\n") || len(n.Value) > 254 {
+				p.add(n.Line, field, "%s is not a GitHub handle (@name) or e-mail address", artifact.Quote(n.Value))
+				ok = false
+				continue
+			}
+			t.Owners = append(t.Owners, n.Value)
+		}
+	} else {
+		ok = false
+	}
+	if plugins := p.sequence(fields, root, "", "plugins"); plugins != nil {
+		seen := map[string]int{}
+		for i, n := range plugins.Content {
+			pl := p.plugin(fmt.Sprintf("plugins[%d]", i), n)
+			if pl == nil {
+				continue
+			}
+			if line, dup := seen[pl.Name]; dup {
+				p.add(n.Line, fmt.Sprintf("plugins[%d].name", i), "duplicate plugin %q (first at line %d); list each plugin once and older versions under previous", pl.Name, line)
+				continue
+			}
+			seen[pl.Name] = n.Line
+			pl.Team = t.Name
+			t.Plugins = append(t.Plugins, pl)
+		}
+	} else {
+		ok = false
+	}
+	if !ok {
+		return nil
+	}
+	return t
+}
+
+func (p *parser) plugin(field string, n *yaml.Node) *Plugin {
+	fields := p.mapping(n, field, "name", "source", "version", "previous")
+	if fields == nil {
+		return nil
+	}
+	pl := &Plugin{Line: n.Line, field: field}
+	ok := true
+	var okName, okVersion, okSource bool
+	if pl.Name, okName = p.scalar(fields, n, field, "name"); okName {
+		if err := artifact.CheckName(pl.Name); err != nil {
+			p.add(fields["name"].Line, field+".name", "%v", err)
+			okName = false
+		}
+	}
+	if pl.Version, okVersion = p.scalar(fields, n, field, "version"); okVersion {
+		okVersion = p.version(fields["version"], field+".version", pl.Version)
+	}
+	if pl.Source, okSource = p.scalar(fields, n, field, "source"); okSource {
+		okSource = p.source(fields["source"], field+".source", pl.Source)
+	}
+	ok = okName && okVersion && okSource
+	if prev, found := fields["previous"]; found {
+		if prev.Kind != yaml.SequenceNode {
+			p.add(prev.Line, field+".previous", "want a list of {version, source}, found a %s", kind(prev))
+		}
+		versions := map[string]bool{pl.Version: true}
+		for i, rn := range prev.Content {
+			rf := fmt.Sprintf("%s.previous[%d]", field, i)
+			rfields := p.mapping(rn, rf, "version", "source")
+			if rfields == nil {
+				continue
+			}
+			var r Release
+			v, okv := p.scalar(rfields, rn, rf, "version")
+			s, oks := p.scalar(rfields, rn, rf, "source")
+			okv = okv && p.version(rfields["version"], rf+".version", v)
+			oks = oks && p.source(rfields["source"], rf+".source", s)
+			if !okv || !oks {
+				continue
+			}
+			if versions[v] {
+				p.add(rfields["version"].Line, rf+".version", "version %s is listed twice", v)
+				continue
+			}
+			if okVersion && artifact.CompareVersions(v, pl.Version) >= 0 {
+				p.add(rfields["version"].Line, rf+".version", "%s is not older than the plugin's version %s; previous lists older releases only", v, pl.Version)
+				continue
+			}
+			versions[v] = true
+			r.Version, r.Source, r.line, r.field = v, s, rn.Line, rf
+			pl.Previous = append(pl.Previous, r)
+		}
+		slices.SortFunc(pl.Previous, func(a, b Release) int { return artifact.CompareVersions(b.Version, a.Version) })
+	}
+	if !ok {
+		return nil
+	}
+	return pl
+}
+
+func (p *parser) version(n *yaml.Node, field, v string) bool {
+	if err := artifact.CheckVersion(v); err != nil {
+		p.add(n.Line, field, "%v", err)
+		return false
+	}
+	return true
+}
+
+// source checks the shape of a source folder; Load checks the disk.
+func (p *parser) source(n *yaml.Node, field, s string) bool {
+	switch {
+	case strings.ContainsAny(s, "\\\x00") || path.IsAbs(s) || path.Clean(s) != s || s == "." || s == ".." || strings.HasPrefix(s, "../"):
+		p.add(n.Line, field, "%s is not a clean relative folder under %s/ (no leading /, \"..\", \".\" or \\)", artifact.Quote(s), SourcesDir)
+		return false
+	case len(s) > 512:
+		p.add(n.Line, field, "%s is too long", artifact.Quote(s))
+		return false
+	}
+	return true
+}
+
+// mapping checks that n is a mapping with only the known keys and returns
+// its values by key. Unknown keys are problems but do not make it unusable.
+func (p *parser) mapping(n *yaml.Node, field string, known ...string) map[string]*yaml.Node {
+	if n.Kind != yaml.MappingNode {
+		want := "a mapping with " + strings.Join(known, ", ")
+		p.add(n.Line, field, "want %s, found a %s", want, kind(n))
+		return nil
+	}
+	out := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if !slices.Contains(known, k.Value) {
+			p.add(k.Line, join(field, k.Value), "unknown field (known fields: %s)", strings.Join(known, ", "))
+			continue
+		}
+		out[k.Value] = v
+	}
+	return out
+}
+
+// scalar returns the text of the required scalar field key.
+func (p *parser) scalar(fields map[string]*yaml.Node, parent *yaml.Node, field, key string) (string, bool) {
+	n, found := fields[key]
+	switch {
+	case !found || n.Tag == "!!null":
+		p.add(parent.Line, join(field, key), "missing")
+		return "", false
+	case n.Kind != yaml.ScalarNode:
+		p.add(n.Line, join(field, key), "want a single value, found a %s", kind(n))
+		return "", false
+	}
+	return n.Value, true
+}
+
+// sequence returns the required list field key.
+func (p *parser) sequence(fields map[string]*yaml.Node, parent *yaml.Node, field, key string) *yaml.Node {
+	n, found := fields[key]
+	switch {
+	case !found || n.Tag == "!!null":
+		p.add(parent.Line, join(field, key), "missing")
+		return nil
+	case n.Kind != yaml.SequenceNode:
+		p.add(n.Line, join(field, key), "want a list, found a %s", kind(n))
+		return nil
+	}
+	return n
+}
+
+func join(field, key string) string {
+	if field == "" {
+		return key
+	}
+	return field + "." + key
+}
+
+func kind(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "mapping"
+	case yaml.SequenceNode:
+		return "list"
+	case yaml.AliasNode:
+		return "alias"
+	}
+	return "single value"
+}
+
+// readManifest reads at most MaxManifestSize bytes of file.
+func readManifest(file string) ([]byte, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxManifestSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxManifestSize {
+		return nil, fmt.Errorf("larger than %d bytes; a manifest lists names and versions only", MaxManifestSize)
+	}
+	return data, nil
+}
