@@ -323,6 +323,10 @@ func (p *parser) mapping(n *yaml.Node, field string, known ...string) map[string
 	out := map[string]*yaml.Node{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
+		if first, dup := out[k.Value]; dup {
+			p.add(k.Line, join(field, k.Value), "duplicate field (first at line %d); the first is used", first.Line)
+			continue
+		}
 		if !slices.Contains(known, k.Value) {
 			p.add(k.Line, join(field, k.Value), "unknown field (known fields: %s)", strings.Join(known, ", "))
 			continue
