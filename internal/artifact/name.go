@@ -82,11 +82,11 @@ func ParseName(file string) (Name, error) {
 	fail := func(format string, args ...any) (Name, error) {
 		return Name{}, fmt.Errorf("plugin file name %s: %s", Quote(file), fmt.Sprintf(format, args...))
 	}
-	if IsTemporary(file) {
-		return Name{}, fmt.Errorf("plugin file name %s: %w", Quote(file), ErrTemporary)
-	}
 	if strings.ContainsAny(file, "/\\\x00") {
 		return fail("contains a path separator or NUL; want a base name")
+	}
+	if IsTemporary(file) {
+		return Name{}, fmt.Errorf("plugin file name %s: %w", Quote(file), ErrTemporary)
 	}
 	stem, ok := strings.CutSuffix(file, PluginExt)
 	if !ok {

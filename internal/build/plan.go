@@ -158,9 +158,6 @@ func plan(modPath string, p *teams.Plugin, r teams.Release, opts Options) *Actio
 		pkg,
 	}
 	a.Overlay, a.Err = overlay(opts.Root, src, virtualDir+"/v"+r.Version)
-	if a.Err != nil {
-		a.Err = fmt.Errorf("%s: %w", src, a.Err)
-	}
 	return a
 }
 
@@ -182,24 +179,29 @@ func overlay(root, src, virtual string) (map[string]string, error) {
 		real := filepath.Join(dir, name)
 		files[filepath.Join(dir, filepath.FromSlash(virtual), name)] = real
 		if strings.HasSuffix(name, ".go") {
-			goFiles = append(goFiles, real)
+			goFiles = append(goFiles, path.Join(src, name))
 		}
 	}
 	sort.Strings(goFiles)
-	if err := checkVersionVar(goFiles); err != nil {
+	if err := checkVersionVar(root, src, goFiles); err != nil {
 		return nil, err
 	}
 	return files, nil
 }
 
-// checkVersionVar reports an error unless one of the files declares a
-// package-level string variable VersionVar that -X can set.
-func checkVersionVar(files []string) error {
+// checkVersionVar reports an error unless one of the files (slash paths
+// relative to root, as messages show them) declares a package-level string
+// variable VersionVar that -X can set.
+func checkVersionVar(root, src string, files []string) error {
 	fset := token.NewFileSet()
 	for _, f := range files {
-		file, err := parser.ParseFile(fset, f, nil, parser.SkipObjectResolution)
+		data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(f)))
 		if err != nil {
-			return fmt.Errorf("parsing: %w", err)
+			return err
+		}
+		file, err := parser.ParseFile(fset, f, data, parser.SkipObjectResolution)
+		if err != nil {
+			return err
 		}
 		for _, d := range file.Decls {
 			gd, ok := d.(*ast.GenDecl)
@@ -225,7 +227,7 @@ func checkVersionVar(files []string) error {
 			}
 		}
 	}
-	return fmt.Errorf("the main package declares no var %s; add `var %s = \"dev\"` and return it from Version(): the build sets it to the manifest version", VersionVar, VersionVar)
+	return fmt.Errorf("%s: the main package declares no var %s; add `var %s = \"dev\"` and return it from Version(): the build sets it to the manifest version", src, VersionVar, VersionVar)
 }
 
 // WriteOverlay writes the action's overlay as go build -overlay JSON,
