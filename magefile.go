@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/magefile/mage/mg"
+	"github.com/magefile/mage/sh"
 
 	"github.com/plugship/plugship/internal/build"
 )
@@ -34,6 +35,12 @@ func (Build) Plugin(ctx context.Context, plugin string) error {
 		return err
 	}
 	return build.Main(ctx, sel, build.Options{}, os.Stdout)
+}
+
+// Bench runs the benchmarks: plugship's build against a plain go build loop, on the examples.
+// Each benchmark runs 3 times on a warm build cache and reports times and ratios.
+func Bench() error {
+	return sh.RunV("go", "test", "-run", "^$", "-bench", ".", "-benchtime", "3x", "./...")
 }
 
 // Clean removes dist/, everything the targets wrote.
