@@ -138,15 +138,26 @@ func (ps Problems) err() error {
 func Parse(file string, data []byte) (*Team, Problems) {
 	p := &parser{file: file}
 	t := p.team(data)
+	if p.dropped > 0 {
+		p.problems = append(p.problems, &Problem{File: file, Msg: fmt.Sprintf("%d more problems not shown; fix the ones above first", p.dropped)})
+	}
 	return t, p.problems
 }
+
+// maxProblems is how many problems Parse lists for one manifest.
+const maxProblems = 50
 
 type parser struct {
 	file     string
 	problems Problems
+	dropped  int // problems past maxProblems
 }
 
 func (p *parser) add(line int, field, format string, args ...any) {
+	if len(p.problems) >= maxProblems {
+		p.dropped++
+		return
+	}
 	p.problems = append(p.problems, &Problem{File: p.file, Line: line, Field: field, Msg: fmt.Sprintf(format, args...)})
 }
 

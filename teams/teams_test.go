@@ -271,3 +271,15 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestParseListsAtMostFiftyProblems(t *testing.T) {
+	data := "name: payments\nowners: [\"@a\"]\nplugins: []\n" + strings.Repeat("x: 1\n", 1000)
+	// Every "x" after the first is a duplicate; the first is unknown.
+	_, ps := Parse("teams/payments/team.yaml", []byte(data))
+	if len(ps) != maxProblems+1 {
+		t.Fatalf("%d problems, want %d plus a summary", len(ps), maxProblems)
+	}
+	if last := ps[len(ps)-1].Error(); last != "teams/payments/team.yaml: 950 more problems not shown; fix the ones above first" {
+		t.Errorf("last problem %q", last)
+	}
+}
