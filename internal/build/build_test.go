@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/plugship/plugship/internal/artifact"
+	"github.com/plugship/plugship/internal/plugtest"
 	"github.com/plugship/plugship/teams"
 )
 
@@ -60,10 +61,8 @@ func run(m *testing.M) int {
 		panic(err)
 	}
 	hostBin = filepath.Join(tmp, "openall")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", hostBin, "./testdata/openall")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building the test host: %v\n%s", err, out)
+	if err := plugtest.BuildHost(root, "./internal/build/testdata/openall", hostBin); err != nil {
+		fmt.Fprintf(os.Stderr, "building the test host: %v\n", err)
 		return 1
 	}
 	return m.Run()

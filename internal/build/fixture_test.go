@@ -9,32 +9,22 @@ import (
 	"testing"
 
 	"github.com/plugship/plugship/internal/artifact"
+	"github.com/plugship/plugship/internal/plugtest"
 )
 
-// newModule writes a copy of this module's go.mod, go.sum and contract/
-// plus files (slash paths) into a temporary folder and returns it.
+// newModule writes a scratch copy of this module with files (slash paths).
 func newModule(t *testing.T, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
-	for _, f := range []string{"go.mod", "go.sum", "contract/contract.go", "contract/doc.go"} {
-		data, err := os.ReadFile(filepath.Join(root, f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[f] = string(data)
-	}
-	for name, data := range files {
-		writeFile(t, filepath.Join(dir, filepath.FromSlash(name)), data)
+	if err := plugtest.Module(root, dir, files); err != nil {
+		t.Fatal(err)
 	}
 	return dir
 }
 
 func writeFile(t *testing.T, path, data string) {
 	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+	if err := plugtest.WriteFile(path, data); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -1,0 +1,62 @@
+// Command showcase is the reference host of the seed blog post: it picks the
+// newest acceptable version of a plugin from a folder and says which.
+//
+//	showcase [-plugin showcase] [-json] [-timeout 10s] [-in-process] <plugin folder>
+//
+// On success it prints the seed's line,
+//
+//	Found newest valid plugin version: "0.2.0"
+//
+// to standard output, and one line per other candidate, saying why it was
+// skipped, to standard error. With -json it prints the loader's decision
+// report instead. It exits 1 when no version is acceptable and 2 on bad
+// usage.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/plugship/plugship/loader"
+)
+
+func main() {
+	loader.HandleProbe() // answer the loader's probe when started as one
+
+	name := flag.String("plugin", "showcase", "the plugin's `name`, as in its file names")
+	jsonOut := flag.Bool("json", false, "print the loader's decision report as JSON")
+	timeout := flag.Duration("timeout", loader.DefaultProbeTimeout, "how long one probe may take")
+	inProcess := flag.Bool("in-process", false, "open candidates in this process instead of probing them in a child (unsafe)")
+	flag.Usage = func() {
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: showcase [flags] <plugin folder>\n")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	if flag.NArg() != 1 {
+		flag.Usage()
+		os.Exit(2)
+	}
+	p, report, err := loader.Load(context.Background(), flag.Arg(0), *name,
+		loader.Options{ProbeTimeout: *timeout, InProcess: *inProcess})
+	if *jsonOut {
+		if werr := report.WriteJSON(os.Stdout); werr != nil {
+			fmt.Fprintln(os.Stderr, "showcase:", werr)
+			os.Exit(1)
+		}
+	} else {
+		for _, d := range report.Candidates {
+			if d.Outcome != loader.Chosen && d.Outcome != loader.NotTried {
+				fmt.Fprintf(os.Stderr, "skipped %s: %s: %s\n", d.File, d.Outcome, d.Reason)
+			}
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "showcase:", err)
+		os.Exit(1)
+	}
+	if !*jsonOut {
+		fmt.Printf("Found newest valid plugin version: %q\n", p.Version())
+	}
+}

@@ -1,0 +1,123 @@
+package plugtest
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/plugship/plugship/internal/artifact"
+)
+
+// Root returns the module root, found from the working directory up.
+func Root() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// Module writes into dir a copy of root's go.mod, go.sum and contract/,
+// plus files (slash paths relative to dir -> content). Plugins built in
+// it with -trimpath share the contract package with hosts built in root.
+func Module(root, dir string, files map[string]string) error {
+	all := map[string]string{}
+	for _, f := range []string{"go.mod", "go.sum", "contract/contract.go", "contract/doc.go"} {
+		data, err := os.ReadFile(filepath.Join(root, f))
+		if err != nil {
+			return err
+		}
+		all[f] = string(data)
+	}
+	for name, data := range files {
+		all[name] = data
+	}
+	for name, data := range all {
+		if err := WriteFile(filepath.Join(dir, filepath.FromSlash(name)), data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteFile writes data to path, creating its folder.
+func WriteFile(path, data string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(data), 0o644)
+}
+
+// Go runs the go command in dir with CGO_ENABLED=1 and returns an error
+// holding its output when it fails.
+func Go(dir string, args ...string) error {
+	cmd := exec.Command("go", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return nil
+}
+
+// BuildHost builds the main package pkg of root like plugship builds
+// plugins (-trimpath, cgo), so that it can open them, into out.
+func BuildHost(root, pkg, out string) error {
+	return Go(root, "build", "-trimpath", "-o", out, pkg)
+}
+
+// FileName returns the plugin file name of plugin at version for this
+// platform.
+func FileName(plugin, version string) string {
+	return artifact.Name{Plugin: plugin, Version: version, GOOS: runtime.GOOS, GOARCH: runtime.GOARCH}.String()
+}
+
+// WriteMetadata writes, beside the file at path, metadata that records its
+// current bytes, as the build would; team is any valid team name. Tests use
+// it for files the build did not make.
+func WriteMetadata(path, team string) error {
+	n, err := artifact.ParseName(filepath.Base(path))
+	if err != nil {
+		return err
+	}
+	sum, size, err := artifact.HashFile(path)
+	if err != nil {
+		return err
+	}
+	m := &artifact.Metadata{
+		Schema: artifact.MetadataSchema, Team: team, Plugin: n.Plugin, Version: n.Version,
+		File: filepath.Base(path), SHA256: sum, Size: size, GOOS: n.GOOS, GOARCH: n.GOARCH,
+	}
+	data, err := m.Marshal()
+	if err != nil {
+		return err
+	}
+	_, err = artifact.WriteFileIfChanged(path+artifact.MetadataSuffix, data, 0o644)
+	return err
+}
+
+// CopyPlugin copies the plugin file src and its metadata into the folder dir.
+func CopyPlugin(dir, src string) error {
+	for _, f := range []string{src, src + artifact.MetadataSuffix} {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), data, 0o755); err != nil {
+			return err
+		}
+	}
+	return nil
+}

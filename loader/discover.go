@@ -1,0 +1,117 @@
+package loader
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/plugship/plugship/internal/artifact"
+)
+
+// Candidate is one plugin file the loader may try.
+type Candidate struct {
+	File    string // path of the .so
+	Version string // from the file name, without "v"
+}
+
+// Refusal is a file that looks like one of the plugin's but cannot be
+// tried: a symlink out of the folder, a folder or device, a bad name.
+type Refusal struct {
+	File   string
+	Reason string
+}
+
+// Discover lists the files of plugin in dir built for goos/goarch, newest
+// version first (semver: a pre-release sorts below its release, build
+// metadata does not count; equal versions by file name). Files being
+// written (hidden, .tmp, .part), metadata, and other plugins' or other
+// platforms' files are ignored. Files named like the plugin's that cannot
+// be tried are returned as refusals, with the reason.
+func Discover(dir, plugin, goos, goarch string) ([]Candidate, []Refusal, error) {
+	if err := artifact.CheckName(plugin); err != nil {
+		return nil, nil, fmt.Errorf("plugin name: %w", err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("plugin folder: %w", err)
+	}
+	realDir, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("plugin folder: %w", err)
+	}
+	var cands []Candidate
+	var refused []Refusal
+	for _, e := range entries {
+		base := e.Name()
+		if !strings.HasPrefix(base, plugin+"_") || !strings.HasSuffix(base, artifact.PluginExt) {
+			continue
+		}
+		file := filepath.Join(dir, base)
+		n, err := artifact.ParseName(base)
+		if errors.Is(err, artifact.ErrTemporary) {
+			continue
+		}
+		if err != nil {
+			refused = append(refused, Refusal{file, err.Error()})
+			continue
+		}
+		if n.Plugin != plugin || n.GOOS != goos || n.GOARCH != goarch {
+			continue
+		}
+		if err := checkRegularInside(realDir, file); err != nil {
+			refused = append(refused, Refusal{file, err.Error()})
+			continue
+		}
+		cands = append(cands, Candidate{File: file, Version: n.Version})
+	}
+	slices.SortStableFunc(cands, func(a, b Candidate) int {
+		if c := artifact.CompareVersions(b.Version, a.Version); c != 0 {
+			return c
+		}
+		return strings.Compare(a.File, b.File)
+	})
+	return cands, refused, nil
+}
+
+// checkRegularInside reports why file is not a regular file inside realDir
+// (following symlinks).
+func checkRegularInside(realDir, file string) error {
+	st, err := os.Lstat(file)
+	if err != nil {
+		return err
+	}
+	if st.Mode()&os.ModeSymlink != 0 {
+		target, err := filepath.EvalSymlinks(file)
+		if err != nil {
+			return fmt.Errorf("symlink that cannot be followed: %w", err)
+		}
+		rel, err := filepath.Rel(realDir, target)
+		if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
+			return fmt.Errorf("symlink to %s, outside the plugin folder %s; refused: copy the file into the folder instead", target, realDir)
+		}
+		if st, err = os.Stat(target); err != nil {
+			return err
+		}
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("not a regular file (%s); refused", describeMode(st.Mode()))
+	}
+	return nil
+}
+
+func describeMode(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a folder"
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	}
+	return m.String()
+}

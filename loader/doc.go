@@ -1,0 +1,59 @@
+// Package loader is what host programs import to load plugins safely: it
+// finds the version-named plugin files in a folder, checks them newest
+// first, and opens the newest that passes every check, surviving the ones
+// that crash, hang or do not fit.
+//
+//	func main() {
+//		loader.HandleProbe() // first thing: lets the loader probe plugins in a child
+//		p, report, err := loader.Load(ctx, "plugins/showcase", "showcase", loader.Options{})
+//		log.Print(report)
+//		if err != nil { ... }
+//		fmt.Println(p.Version())
+//	}
+//
+// For each candidate, newest version first, Load:
+//
+//  1. verifies the file before anything reads it as code ([Options].Verify;
+//     by default [VerifyDigest] against the build's metadata);
+//  2. compares it statically with the running host: Go release, build
+//     settings, module versions and the fingerprint of every package both
+//     contain (package internal/fingerprint). A difference is certain
+//     failure, and another Go minor release would kill the host in
+//     plugin.Open, so such a file is never opened; the report lists every
+//     difference, not just the first as the runtime does;
+//  3. probes it in a child process: the host's own executable, re-executed,
+//     opens the file, looks up the contract's symbol (an accessor
+//     func() contract.Plugin, or a variable of type contract.Plugin), checks
+//     that Version() matches the file name and calls IsAcceptable(), with
+//     a timeout. A plugin that panics or calls os.Exit in init, or hangs,
+//     costs only the child;
+//  4. opens the winner in this process and repeats the symbol, version and
+//     IsAcceptable checks there.
+//
+// Any failure moves on to the next older version. The [Report] lists every
+// candidate with one [Outcome] and a reason, for logs (String) or tools
+// (WriteJSON).
+//
+// # The probe
+//
+// A probe is the host binary started again with [ProbeEnv] set.
+// [HandleProbe] at the top of main turns such a process into a probe before
+// the host does anything else. Without it, the probe still works once the
+// child's main reaches Load, but it first runs whatever main does before
+// that (parsing flags, opening ports). A probe costs one process start,
+// about 5-10 ms. Options.InProcess skips it, at the risk documented there.
+//
+// # Warnings
+//
+// Plugins cannot be unloaded. A file is opened in the host only after it
+// passed the probe, but its code then stays for the life of the process;
+// to take a new version, restart the process.
+//
+// The preflight reads ELF files only (Linux, FreeBSD). Hosts must be built
+// like plugins: CGO_ENABLED=1, -trimpath, the same Go release and the same
+// module versions; go build -trimpath from this module does that.
+//
+// The file is verified, then read again to be opened; someone who can
+// write to the plugin folder between the two can swap it. Keep plugin
+// folders writable only by whoever installs plugins.
+package loader

@@ -1,0 +1,244 @@
+package loader
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/plugship/plugship/contract"
+	"github.com/plugship/plugship/internal/artifact"
+	"github.com/plugship/plugship/internal/fingerprint"
+)
+
+// DefaultProbeTimeout bounds one probe: opening a plugin and calling its
+// Version and IsAcceptable.
+const DefaultProbeTimeout = 10 * time.Second
+
+// Options adjust Load. The zero value is the safe default: verify against
+// the build's metadata, preflight, probe in a child process.
+type Options struct {
+	// GOOS and GOARCH select the files to consider; default this process's.
+	GOOS, GOARCH string
+
+	// Verify decides whether a file may be opened at all; it runs before
+	// anything else reads the file. Default VerifyDigest.
+	Verify func(file string) error
+
+	// Host is the executable whose fingerprint plugins must match and which
+	// is re-executed for probes; default this process's executable.
+	Host string
+
+	// ProbeTimeout bounds each probe; default DefaultProbeTimeout.
+	ProbeTimeout time.Duration
+
+	// InProcess skips the child process: candidates are opened and called
+	// in this process. It saves a few milliseconds per candidate and needs
+	// no HandleProbe, but a plugin that exits or crashes in init takes the
+	// host with it, one that hangs hangs Load, and every candidate that
+	// passed preflight stays loaded (plugins cannot be unloaded) even when
+	// it is not chosen. Use it only for plugins you trust.
+	InProcess bool
+}
+
+// ErrNoAcceptable is returned (wrapped) by Load when no candidate passed.
+var ErrNoAcceptable = errors.New("no acceptable plugin")
+
+// Load picks the newest acceptable version of plugin from the files in dir
+// and returns it opened in this process, with a report on every candidate.
+//
+// Newest first, each candidate is verified (Options.Verify), compared
+// statically with the host (build info and package fingerprints; no plugin
+// code runs), probed in a child process (open, symbol, Version must match
+// the file name, IsAcceptable must be true), and only then opened here. The
+// first to pass everything is chosen; any failure moves on to the next
+// older version. The error wraps ErrNoAcceptable when none passed; the
+// report is returned either way.
+func Load(ctx context.Context, dir, plugin string, opts Options) (contract.Plugin, *Report, error) {
+	HandleProbe() // in a probe child whose main did not call it
+	start := time.Now()
+	opts, hostErr := opts.withDefaults()
+	r := &Report{Plugin: plugin, Dir: dir, Platform: opts.GOOS + "/" + opts.GOARCH, Host: opts.Host, Mode: "probe"}
+	if opts.InProcess {
+		r.Mode = "in-process"
+	}
+	defer func() { r.Duration = time.Since(start); r.Millis = millis(r.Duration) }()
+	if hostErr != nil {
+		return nil, r, fmt.Errorf("finding this host's executable: %w", hostErr)
+	}
+	cands, refused, err := Discover(dir, plugin, opts.GOOS, opts.GOARCH)
+	if err != nil {
+		return nil, r, err
+	}
+	host, err := hostFingerprint(opts.Host)
+	if err != nil {
+		return nil, r, fmt.Errorf("reading the host's own build: %w", err)
+	}
+	var chosen contract.Plugin
+	for _, c := range cands {
+		d := &Decision{File: c.File, Version: c.Version}
+		r.Candidates = append(r.Candidates, d)
+		if chosen != nil {
+			d.Outcome = NotTried
+			continue
+		}
+		t := time.Now()
+		chosen = decide(ctx, c, host, opts, d)
+		d.Millis = millis(time.Since(t))
+		if chosen != nil {
+			r.Chosen = d
+		}
+		if ctx.Err() != nil {
+			return nil, r, ctx.Err()
+		}
+	}
+	for _, f := range refused {
+		r.Candidates = append(r.Candidates, &Decision{File: f.File, Outcome: Refused, Reason: f.Reason})
+	}
+	if chosen == nil {
+		return nil, r, fmt.Errorf("%w: %s in %s: %d candidates for %s, none passed", ErrNoAcceptable, plugin, dir, len(r.Candidates), r.Platform)
+	}
+	return chosen, r, nil
+}
+
+// decide runs every check on one candidate, fills in d and returns the
+// plugin if it was chosen.
+func decide(ctx context.Context, c Candidate, host *fingerprint.Fingerprint, opts Options, d *Decision) contract.Plugin {
+	fail := func(o Outcome, format string, args ...any) contract.Plugin {
+		d.Outcome, d.Reason = o, fmt.Sprintf(format, args...)
+		return nil
+	}
+	if err := opts.Verify(c.File); err != nil {
+		return fail(Unverified, "%v", err)
+	}
+	fp, err := fingerprint.Read(c.File)
+	if err != nil {
+		return fail(Incompatible, "%v", err)
+	}
+	if diffs := fingerprint.Compare(host, fp); len(diffs) > 0 {
+		d.Differences = diffs
+		return fail(Incompatible, "built differently from this host: %s", summarize(diffs))
+	}
+	if _, bad := poisoned.Load(c.File); bad {
+		return fail(Crashed, "crashed while loading earlier in this process; reopening it would hang")
+	}
+	if !opts.InProcess {
+		t, outcome, err := probe(ctx, opts.Host, c.File, opts.ProbeTimeout)
+		if err != nil {
+			if outcome == "" {
+				outcome = Crashed
+			}
+			return fail(outcome, "%v", err)
+		}
+		if o, reason := classify(t, c); o != "" {
+			return fail(o, "in the probe: %s", reason)
+		}
+	}
+	t := try(c.File, func(string) {})
+	if t.Panic && t.Stage == stageOpen {
+		poisoned.Store(c.File, true)
+	}
+	if o, reason := classify(t, c); o != "" {
+		return fail(o, "%s", reason)
+	}
+	d.Outcome = Chosen
+	return t.plugin
+}
+
+// poisoned holds files whose init panicked in this process: the runtime
+// would hang on opening them again.
+var poisoned sync.Map
+
+// classify maps a trial to an outcome; "" when the candidate passed.
+func classify(t trial, c Candidate) (Outcome, string) {
+	switch {
+	case t.Panic:
+		return Crashed, fmt.Sprintf("%s in %s", t.Err, describeStage(t.Stage))
+	case t.Err != "" && t.Stage == stageOpen:
+		return OpenFailed, t.Err
+	case t.Err != "" && t.Stage == stageSymbol:
+		return BadSymbol, t.Err
+	case t.Err != "":
+		return Crashed, t.Err
+	case t.Version != c.Version:
+		return VersionMismatch, fmt.Sprintf("Version() returned %s, the file name says %s", artifact.Quote(t.Version), c.Version)
+	case !t.Acceptable:
+		return NotAcceptable, "IsAcceptable() returned false"
+	}
+	return "", ""
+}
+
+// summarize lists differences for a one-line reason: all of them, grouped.
+func summarize(diffs []fingerprint.Difference) string {
+	var parts, pkgs []string
+	for _, d := range diffs {
+		if d.Kind == "package" {
+			pkgs = append(pkgs, d.Name)
+			continue
+		}
+		parts = append(parts, d.String())
+	}
+	if len(pkgs) > 0 {
+		parts = append(parts, fmt.Sprintf("%d packages differ: %s", len(pkgs), strings.Join(pkgs, ", ")))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (o Options) withDefaults() (Options, error) {
+	if o.GOOS == "" {
+		o.GOOS = runtime.GOOS
+	}
+	if o.GOARCH == "" {
+		o.GOARCH = runtime.GOARCH
+	}
+	if o.Verify == nil {
+		o.Verify = VerifyDigest
+	}
+	if o.ProbeTimeout <= 0 {
+		o.ProbeTimeout = DefaultProbeTimeout
+	}
+	var err error
+	if o.Host == "" {
+		o.Host, err = os.Executable()
+	}
+	return o, err
+}
+
+// hostFingerprints caches the fingerprint of each host executable.
+var hostFingerprints sync.Map // path -> *fingerprint.Fingerprint
+
+func hostFingerprint(path string) (*fingerprint.Fingerprint, error) {
+	if fp, ok := hostFingerprints.Load(path); ok {
+		return fp.(*fingerprint.Fingerprint), nil
+	}
+	fp, err := fingerprint.Read(path)
+	if err != nil {
+		return nil, err
+	}
+	hostFingerprints.Store(path, fp)
+	return fp, nil
+}
+
+// VerifyDigest accepts a file only if the metadata JSON the build wrote
+// beside it (<file>.json) names it and records its sha256 and size. It
+// proves the file is the one the build made, complete and unchanged; it
+// does not prove who made it. Set Options.Verify to a signature check to
+// require that.
+func VerifyDigest(file string) error {
+	m, err := artifact.ReadMetadata(file + artifact.MetadataSuffix)
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("no build metadata %s beside it: only files from plugship's build are opened", filepath.Base(file)+artifact.MetadataSuffix)
+	}
+	if err != nil {
+		return err
+	}
+	if m.File != filepath.Base(file) {
+		return fmt.Errorf("its metadata describes %s, not this file", m.File)
+	}
+	return m.Check(file)
+}

@@ -1,0 +1,233 @@
+package loader_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/plugship/plugship/internal/plugtest"
+	"github.com/plugship/plugship/loader"
+)
+
+// folder copies the named fixtures (with their metadata) into a new folder.
+func folder(t *testing.T, names ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, n := range names {
+		if err := plugtest.CopyPlugin(dir, fixtures[n]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// host runs the reference host with args and returns its output and exit
+// status. It fails the test if the host runs longer than a minute.
+func host(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, hostBin, args...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case ctx.Err() != nil:
+		t.Fatalf("host %v hung: %s", args, e.String())
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	case err != nil:
+		t.Fatal(err)
+	}
+	return o.String(), e.String(), code
+}
+
+// decide runs the reference host with -json on dir and returns its report,
+// by version, and its exit status.
+func decide(t *testing.T, dir string, args ...string) (*loader.Report, map[string]*loader.Decision, int) {
+	t.Helper()
+	stdout, stderr, code := host(t, append(append([]string{"-json", "-plugin", "fx", "-timeout", "2s"}, args...), dir)...)
+	var r loader.Report
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatalf("host printed no report (%v):\n%s\n%s", err, stdout, stderr)
+	}
+	byVersion := map[string]*loader.Decision{}
+	for _, d := range r.Candidates {
+		byVersion[d.Version] = d
+	}
+	return &r, byVersion, code
+}
+
+func expect(t *testing.T, ds map[string]*loader.Decision, version string, outcome loader.Outcome, reason ...string) {
+	t.Helper()
+	d := ds[version]
+	if d == nil {
+		t.Errorf("no decision for version %s", version)
+		return
+	}
+	if d.Outcome != outcome {
+		t.Errorf("version %s: outcome %s (%s), want %s", version, d.Outcome, d.Reason, outcome)
+	}
+	for _, want := range reason {
+		if !strings.Contains(d.Reason, want) {
+			t.Errorf("version %s: reason %q lacks %q", version, d.Reason, want)
+		}
+	}
+}
+
+// TestDoneWhen is the issue's acceptance scenario: newest first, a plugin
+// that panics in init, one that is not acceptable, one built with other
+// flags, and a good one. The host picks the good one, says why it skipped
+// each other, and keeps running.
+func TestDoneWhen(t *testing.T) {
+	dir := folder(t, "panicinit", "notacceptable", "notrim", "good")
+	r, ds, code := decide(t, dir)
+	if code != 0 || r.Chosen == nil || r.Chosen.Version != "1.0.0" {
+		t.Fatalf("exit %d, chosen %+v; want 1.0.0", code, r.Chosen)
+	}
+	expect(t, ds, "9.0.0", loader.Crashed, "panic: fixture panics in init", "plugin.Open")
+	expect(t, ds, "6.0.0", loader.NotAcceptable, "IsAcceptable() returned false")
+	expect(t, ds, "1.5.0", loader.Incompatible, "setting -trimpath: plugin false, host true", "packages differ", "runtime")
+	expect(t, ds, "1.0.0", loader.Chosen)
+	if got := []string{r.Candidates[0].Version, r.Candidates[1].Version, r.Candidates[2].Version, r.Candidates[3].Version}; strings.Join(got, " ") != "9.0.0 6.0.0 1.5.0 1.0.0" {
+		t.Errorf("tried in order %v, want newest first", got)
+	}
+	if len(ds["1.5.0"].Differences) < 2 {
+		t.Errorf("preflight listed %d differences, want every setting and package: %+v", len(ds["1.5.0"].Differences), ds["1.5.0"].Differences)
+	}
+	t.Logf("selection took %.1f ms", r.Millis)
+
+	stdout, stderr, code := host(t, "-plugin", "fx", dir)
+	if code != 0 || stdout != "Found newest valid plugin version: \"1.0.0\"\n" {
+		t.Errorf("host printed %q (exit %d)", stdout, code)
+	}
+	for _, want := range []string{"fx_v9.0.0", "crashed", "fx_v6.0.0", "not-acceptable", "fx_v1.5.0", "incompatible"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("host did not say why it skipped (%q missing):\n%s", want, stderr)
+		}
+	}
+}
+
+func TestSurvivesExitAndHang(t *testing.T) {
+	r, ds, code := decide(t, folder(t, "exitinit", "hang", "good"), "-timeout", "1s")
+	if code != 0 || r.Chosen == nil || r.Chosen.Version != "1.0.0" {
+		t.Fatalf("exit %d, chosen %+v; want 1.0.0", code, r.Chosen)
+	}
+	expect(t, ds, "8.0.0", loader.Crashed, "exit status 3", "plugin.Open")
+	expect(t, ds, "7.0.0", loader.TimedOut, "no answer within 1s", "IsAcceptable")
+}
+
+func TestSymbolsAndVersions(t *testing.T) {
+	r, ds, code := decide(t, folder(t, "wrongtype", "nosymbol", "versionlie", "goodvar", "good"))
+	if code != 0 || r.Chosen == nil || r.Chosen.Version != "2.0.0" {
+		t.Fatalf("exit %d, chosen %+v; want 2.0.0, the variable-only plugin", code, r.Chosen)
+	}
+	expect(t, ds, "5.0.0", loader.BadSymbol, "symbol Showcase has type *int, want func() contract.Plugin")
+	expect(t, ds, "4.0.0", loader.BadSymbol, "exports neither Showcase", "nor ShowcaseElement")
+	expect(t, ds, "3.0.0", loader.VersionMismatch, `Version() returned "0.0.1", the file name says 3.0.0`)
+	expect(t, ds, "1.0.0", loader.NotTried)
+}
+
+func TestDamagedFilesAreNeverOpened(t *testing.T) {
+	r, ds, code := decide(t, folder(t, "nongo", "random", "truncated", "good"))
+	if code != 0 || r.Chosen == nil || r.Chosen.Version != "1.0.0" {
+		t.Fatalf("exit %d, chosen %+v; want 1.0.0", code, r.Chosen)
+	}
+	expect(t, ds, "1.4.0", loader.Incompatible, "no Go build info")
+	expect(t, ds, "1.3.0", loader.Incompatible, "not an ELF")
+	expect(t, ds, "1.2.0", loader.Incompatible, "fx_v1.2.0")
+}
+
+func TestUnverifiedFilesAreNeverOpened(t *testing.T) {
+	dir := folder(t, "panicinit", "exitinit", "good")
+	// No metadata: not from the build.
+	os.Remove(filepath.Join(dir, filepath.Base(fixtures["panicinit"])+".json"))
+	// Changed since the build: one byte appended.
+	f, err := os.OpenFile(filepath.Join(dir, filepath.Base(fixtures["exitinit"])), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte{0})
+	f.Close()
+	r, ds, code := decide(t, dir)
+	if code != 0 || r.Chosen == nil || r.Chosen.Version != "1.0.0" {
+		t.Fatalf("exit %d, chosen %+v; want 1.0.0", code, r.Chosen)
+	}
+	expect(t, ds, "9.0.0", loader.Unverified, "no build metadata fx_v9.0.0")
+	expect(t, ds, "8.0.0", loader.Unverified, "differs from its metadata")
+}
+
+func TestInProcessMode(t *testing.T) {
+	r, ds, code := decide(t, folder(t, "notacceptable", "versionlie", "goodvar"), "-in-process")
+	if code != 0 || r.Chosen == nil || r.Chosen.Version != "2.0.0" || r.Mode != "in-process" {
+		t.Fatalf("exit %d, mode %s, chosen %+v; want 2.0.0 in-process", code, r.Mode, r.Chosen)
+	}
+	expect(t, ds, "6.0.0", loader.NotAcceptable)
+	expect(t, ds, "3.0.0", loader.VersionMismatch)
+}
+
+func TestNothingAcceptable(t *testing.T) {
+	dir := folder(t, "notacceptable")
+	stdout, stderr, code := host(t, "-plugin", "fx", dir)
+	if code != 1 || stdout != "" || !strings.Contains(stderr, "no acceptable plugin: fx in "+dir) || !strings.Contains(stderr, "not-acceptable") {
+		t.Errorf("exit %d, stdout %q, stderr:\n%s", code, stdout, stderr)
+	}
+	_, stderr, code = host(t, "-plugin", "fx", filepath.Join(dir, "missing"))
+	if code != 1 || !strings.Contains(stderr, "plugin folder: open "+filepath.Join(dir, "missing")) {
+		t.Errorf("missing folder: exit %d, stderr:\n%s", code, stderr)
+	}
+	_, _, code = host(t)
+	if code != 2 {
+		t.Errorf("no arguments: exit %d, want 2", code)
+	}
+}
+
+// TestBundledShowcase runs the reference host on the bundled examples as
+// plugship builds them: the seed's line for showcase, the variable-only
+// ledger, and a clear failure for the seed's invalid twin.
+func TestBundledShowcase(t *testing.T) {
+	for _, tc := range []struct {
+		plugin, dir, stdout string
+		code                int
+		stderr              string
+	}{
+		{"showcase", "showcase/showcase", `Found newest valid plugin version: "0.2.0"` + "\n", 0, ""},
+		{"ledger", "payments/ledger", `Found newest valid plugin version: "2.0.1"` + "\n", 0, ""},
+		{"showcase-invalid", "showcase/showcase-invalid", "", 1, "not-acceptable: in the probe: IsAcceptable() returned false"},
+	} {
+		stdout, stderr, code := host(t, "-plugin", tc.plugin, filepath.Join(bundledDist, tc.dir))
+		if stdout != tc.stdout || code != tc.code || !strings.Contains(stderr, tc.stderr) {
+			t.Errorf("%s: exit %d, stdout %q, stderr:\n%s", tc.plugin, code, stdout, stderr)
+		}
+	}
+	// The Example's plugins are built without -trimpath, for the test
+	// binary; the reference host, built with it, must refuse both.
+	stdout, stderr, code := host(t, exampleDir)
+	if code != 1 || stdout != "" || strings.Count(stderr, "incompatible") != 2 {
+		t.Errorf("exit %d, stdout %q, stderr:\n%s", code, stdout, stderr)
+	}
+}
+
+// TestPreflightInThisProcess loads with the test binary as the host. It
+// was built without -trimpath, so the preflight must refuse the -trimpath
+// builds, naming the setting and the packages, without opening any.
+func TestPreflightInThisProcess(t *testing.T) {
+	p, r, err := loader.Load(context.Background(), folder(t, "panicinit", "good"), "fx", loader.Options{})
+	if !errors.Is(err, loader.ErrNoAcceptable) || p != nil {
+		t.Fatalf("Load = %v, %v; want ErrNoAcceptable", p, err)
+	}
+	for _, d := range r.Candidates {
+		if d.Outcome != loader.Incompatible || !strings.Contains(d.Reason, "setting -trimpath: plugin true, host false") ||
+			!strings.Contains(d.Reason, "github.com/plugship/plugship/contract") {
+			t.Errorf("%s: %s: %s", filepath.Base(d.File), d.Outcome, d.Reason)
+		}
+	}
+}

@@ -1,0 +1,174 @@
+package loader_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/plugship/plugship/internal/build"
+	"github.com/plugship/plugship/internal/plugtest"
+	"github.com/plugship/plugship/loader"
+)
+
+// fixtureVersions maps each fixture (loader/testdata/fixtures/<name>) to
+// the version of plugin "fx" it is built as. Scenarios put a few of them in
+// one folder; the loader tries them newest first.
+var fixtureVersions = map[string]string{
+	"panicinit":     "9.0.0",
+	"exitinit":      "8.0.0",
+	"hang":          "7.0.0",
+	"notacceptable": "6.0.0",
+	"wrongtype":     "5.0.0",
+	"nosymbol":      "4.0.0",
+	"versionlie":    "3.0.0",
+	"goodvar":       "2.0.0",
+	"good":          "1.0.0",
+}
+
+// Files built by TestMain; see there.
+var (
+	root        string
+	fixtures    = map[string]string{} // fixture name -> built .so (with metadata beside it)
+	hostBin     string                // compat/hosts/showcase, built with -trimpath
+	exampleDir  string                // a folder of showcase plugins the test binary itself can open
+	bundledDist string                // dist/plugins of the bundled examples
+)
+
+func TestMain(m *testing.M) {
+	loader.HandleProbe() // the test binary is the host of Example and of the in-test probes
+	tmp, err := os.MkdirTemp("", "plugship-loader-test-")
+	if err != nil {
+		panic(err)
+	}
+	err = setUp(tmp)
+	code := 1
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "setting up the loader tests:", err)
+	} else {
+		code = m.Run()
+	}
+	os.RemoveAll(tmp)
+	os.Exit(code)
+}
+
+// setUp builds, into tmp:
+//   - every fixture as a version of plugin "fx", through plugship's own
+//     build (-trimpath, unique plugin paths, metadata);
+//   - "notrim" without -trimpath as fx 1.5.0, "nongo" (a C shared library)
+//     as 1.4.0, random bytes as 1.3.0 and a truncated good plugin as 1.2.0,
+//     each with metadata recording its bytes, so that only the preflight
+//     can catch them;
+//   - the bundled examples, with plugship's build;
+//   - the reference host compat/hosts/showcase;
+//   - two showcase plugins built like this test binary (no -trimpath), for
+//     Example.
+func setUp(tmp string) error {
+	var err error
+	if root, err = plugtest.Root(); err != nil {
+		return err
+	}
+	mod := filepath.Join(tmp, "module")
+	files := map[string]string{}
+	manifest := "name: fixtures\nowners: [\"@plugship\"]\nplugins:\n  - name: fx\n    source: fixtures/panicinit\n    version: 9.0.0\n    previous:\n"
+	for name, version := range fixtureVersions {
+		src, err := os.ReadFile(filepath.Join(root, "loader/testdata/fixtures", name, "main.go"))
+		if err != nil {
+			return err
+		}
+		files["plugin_sources/fixtures/"+name+"/main.go"] = string(src)
+		if name != "panicinit" {
+			manifest += fmt.Sprintf("      - version: %s\n        source: fixtures/%s\n", version, name)
+		}
+	}
+	files["teams/fixtures/team.yaml"] = manifest
+	notrim, err := os.ReadFile(filepath.Join(root, "loader/testdata/fixtures/notrim/main.go"))
+	if err != nil {
+		return err
+	}
+	files["notrim/main.go"] = string(notrim)
+	if err := plugtest.Module(root, mod, files); err != nil {
+		return err
+	}
+	var out bytes.Buffer
+	if err := build.Main(context.Background(), build.Selection{}, build.Options{Root: mod}, &out); err != nil {
+		return fmt.Errorf("%v\n%s", err, out.String())
+	}
+	for name, version := range fixtureVersions {
+		fixtures[name] = filepath.Join(mod, "dist/plugins/fixtures/fx", plugtest.FileName("fx", version))
+	}
+
+	extra := filepath.Join(tmp, "extra")
+	if err := os.MkdirAll(extra, 0o755); err != nil {
+		return err
+	}
+	fixtures["notrim"] = filepath.Join(extra, plugtest.FileName("fx", "1.5.0"))
+	if err := plugtest.Go(mod, "build", "-buildmode=plugin", "-o", fixtures["notrim"], "./notrim"); err != nil {
+		return err
+	}
+	fixtures["nongo"] = filepath.Join(extra, plugtest.FileName("fx", "1.4.0"))
+	if err := run(root, "gcc", "-shared", "-fPIC", "-o", fixtures["nongo"], "loader/testdata/fixtures/nongo.c"); err != nil {
+		return err
+	}
+	fixtures["random"] = filepath.Join(extra, plugtest.FileName("fx", "1.3.0"))
+	random := make([]byte, 256<<10)
+	for i := range random {
+		random[i] = byte(i*7919 + i>>8)
+	}
+	if err := os.WriteFile(fixtures["random"], random, 0o755); err != nil {
+		return err
+	}
+	fixtures["truncated"] = filepath.Join(extra, plugtest.FileName("fx", "1.2.0"))
+	good, err := os.ReadFile(fixtures["good"])
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(fixtures["truncated"], good[:len(good)/2], 0o755); err != nil {
+		return err
+	}
+	for _, name := range []string{"notrim", "nongo", "random", "truncated"} {
+		if err := plugtest.WriteMetadata(fixtures[name], "fixtures"); err != nil {
+			return err
+		}
+	}
+
+	dist := filepath.Join(tmp, "bundled")
+	if err := build.Main(context.Background(), build.Selection{}, build.Options{Root: root, Dist: dist}, &out); err != nil {
+		return fmt.Errorf("%v\n%s", err, out.String())
+	}
+	bundledDist = filepath.Join(dist, "plugins")
+
+	hostBin = filepath.Join(tmp, "showcase")
+	if err := plugtest.BuildHost(root, "./compat/hosts/showcase", hostBin); err != nil {
+		return err
+	}
+
+	exampleDir = filepath.Join(tmp, "example")
+	for _, p := range []struct{ src, version string }{
+		{"showcase/showcase", "0.2.0"},
+		{"showcase/showcase-invalid", "0.3.0"},
+	} {
+		pkg := "github.com/plugship/plugship/plugin_sources/" + p.src
+		file := filepath.Join(exampleDir, plugtest.FileName("showcase", p.version))
+		if err := plugtest.Go(root, "build", "-buildmode=plugin", "-ldflags=-X="+pkg+".version="+p.version, "-o", file, "./plugin_sources/"+p.src); err != nil {
+			return err
+		}
+		if err := plugtest.WriteMetadata(file, "showcase"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func run(dir, name string, args ...string) error {
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return nil
+}

@@ -1,0 +1,86 @@
+package loader
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/plugship/plugship/internal/fingerprint"
+)
+
+// Outcome is what happened to one candidate file.
+type Outcome string
+
+// The outcomes, in the order the checks run. Every candidate gets exactly
+// one.
+const (
+	Refused         Outcome = "refused"          // not a regular file inside the folder, or a bad name
+	Unverified      Outcome = "unverified"       // Options.Verify rejected it; it was never opened
+	Incompatible    Outcome = "incompatible"     // the static preflight found differences with the host; never opened
+	Crashed         Outcome = "crashed"          // its code panicked, or ended the probe process
+	TimedOut        Outcome = "timed-out"        // the probe did not answer within Options.ProbeTimeout
+	OpenFailed      Outcome = "open-failed"      // plugin.Open returned an error
+	BadSymbol       Outcome = "bad-symbol"       // the contract's symbol is missing or of the wrong type
+	VersionMismatch Outcome = "version-mismatch" // Version() differs from the version in the file name
+	NotAcceptable   Outcome = "not-acceptable"   // IsAcceptable() returned false
+	Chosen          Outcome = "chosen"           // the plugin Load returned
+	NotTried        Outcome = "not-tried"        // older than the chosen one
+)
+
+// Report says what Load did with every candidate, newest first. It is
+// meant to be logged: String for people, JSON for tools.
+type Report struct {
+	Plugin     string        `json:"plugin"`
+	Dir        string        `json:"dir"`
+	Platform   string        `json:"platform"` // GOOS/GOARCH the loader looked for
+	Host       string        `json:"host"`     // the executable compared with, and probed
+	Mode       string        `json:"mode"`     // "probe" or "in-process"
+	Chosen     *Decision     `json:"chosen"`   // nil when none was acceptable
+	Candidates []*Decision   `json:"candidates"`
+	Duration   time.Duration `json:"-"`
+	Millis     float64       `json:"duration_ms"`
+}
+
+// Decision is one candidate's outcome.
+type Decision struct {
+	File        string                   `json:"file"`
+	Version     string                   `json:"version,omitempty"`
+	Outcome     Outcome                  `json:"outcome"`
+	Reason      string                   `json:"reason,omitempty"`
+	Differences []fingerprint.Difference `json:"differences,omitempty"` // for Incompatible
+	Millis      float64                  `json:"duration_ms"`
+}
+
+// String is one line per candidate:
+//
+//	showcase_v0.3.0_linux_amd64.so  crashed  the probe process ended ...
+func (r *Report) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "plugin %s in %s (%s, %s mode): ", r.Plugin, r.Dir, r.Platform, r.Mode)
+	if r.Chosen != nil {
+		fmt.Fprintf(&b, "chose version %s", r.Chosen.Version)
+	} else {
+		b.WriteString("no acceptable version")
+	}
+	fmt.Fprintf(&b, " of %d candidates in %.0f ms\n", len(r.Candidates), r.Millis)
+	for _, d := range r.Candidates {
+		fmt.Fprintf(&b, "  %-16s %s", d.Outcome, filepath.Base(d.File))
+		if d.Reason != "" {
+			fmt.Fprintf(&b, ": %s", d.Reason)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// WriteJSON writes the report as indented JSON.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
