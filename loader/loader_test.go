@@ -116,6 +116,18 @@ func TestDoneWhen(t *testing.T) {
 	}
 }
 
+// TestOtherGoRelease checks the one mismatch the runtime does not survive:
+// a plugin from another Go minor release would kill the host in
+// plugin.Open, so the preflight must refuse it unopened.
+func TestOtherGoRelease(t *testing.T) {
+	r, ds, code := decide(t, folder(t, "oldgo", "good"))
+	if code != 0 || r.Chosen == nil || r.Chosen.Version != "1.0.0" {
+		t.Fatalf("exit %d, chosen %+v; want 1.0.0", code, r.Chosen)
+	}
+	expect(t, ds, "1.6.0", loader.Incompatible, "go: plugin "+otherGo+", host go1.")
+	t.Logf("reason: %s", ds["1.6.0"].Reason)
+}
+
 func TestSurvivesExitAndHang(t *testing.T) {
 	r, ds, code := decide(t, folder(t, "exitinit", "hang", "good"), "-timeout", "1s")
 	if code != 0 || r.Chosen == nil || r.Chosen.Version != "1.0.0" {

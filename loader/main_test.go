@@ -13,6 +13,7 @@ import (
 	"github.com/plugship/plugship/internal/build"
 	"github.com/plugship/plugship/internal/plugtest"
 	"github.com/plugship/plugship/loader"
+	"golang.org/x/sync/errgroup"
 )
 
 // fixtureVersions maps each fixture (loader/testdata/fixtures/<name>) to
@@ -72,6 +73,13 @@ func setUp(tmp string) error {
 	if root, err = plugtest.Root(); err != nil {
 		return err
 	}
+	// The other Go release's build is slow the first time (it downloads
+	// that toolchain through the module proxy and compiles its runtime), so
+	// it runs beside everything else.
+	var oldGo errgroup.Group
+	fixtures["oldgo"] = filepath.Join(tmp, "extra-oldgo", plugtest.FileName("fx", "1.6.0"))
+	oldGo.Go(func() error { return buildWithOtherGo(tmp, fixtures["oldgo"]) })
+
 	mod := filepath.Join(tmp, "module")
 	files := map[string]string{}
 	manifest := "name: fixtures\nowners: [\"@plugship\"]\nplugins:\n  - name: fx\n    source: fixtures/panicinit\n    version: 9.0.0\n    previous:\n"
@@ -130,7 +138,10 @@ func setUp(tmp string) error {
 	if err := os.WriteFile(fixtures["truncated"], good[:len(good)/2], 0o755); err != nil {
 		return err
 	}
-	for _, name := range []string{"notrim", "nongo", "random", "truncated"} {
+	if err := oldGo.Wait(); err != nil {
+		return err
+	}
+	for _, name := range []string{"notrim", "nongo", "random", "truncated", "oldgo"} {
 		if err := plugtest.WriteMetadata(fixtures[name], "fixtures"); err != nil {
 			return err
 		}
@@ -160,6 +171,37 @@ func setUp(tmp string) error {
 		if err := plugtest.WriteMetadata(file, "showcase"); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// otherGo is a Go release of another minor version than the one under
+// test. A plugin it builds would kill a go1.26 host in plugin.Open
+// ("fatal error: runtime: no plugin module data") if the preflight let it
+// through.
+const otherGo = "go1.25.5"
+
+// buildWithOtherGo builds the notrim fixture with otherGo and -trimpath, as
+// fx 1.6.0, in a module of its own (go.mod says go 1.26 here, which
+// go1.25 refuses).
+func buildWithOtherGo(tmp, out string) error {
+	mod := filepath.Join(tmp, "oldgo")
+	src, err := os.ReadFile(filepath.Join(root, "loader/testdata/fixtures/notrim/main.go"))
+	if err != nil {
+		return err
+	}
+	if err := plugtest.Module(root, mod, map[string]string{
+		"go.mod":     "module github.com/plugship/plugship\n\ngo 1.25\n",
+		"go.sum":     "",
+		"fx/main.go": strings.Replace(string(src), `"1.5.0"`, `"1.6.0"`, 1),
+	}); err != nil {
+		return err
+	}
+	cmd := exec.Command("go", "build", "-buildmode=plugin", "-trimpath", "-o", out, "./fx")
+	cmd.Dir = mod
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=1", "GOTOOLCHAIN="+otherGo, "GOFLAGS=")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("building with %s (fetched through the module proxy): %v\n%s", otherGo, err, out)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"runtime/debug"
 	"sort"
@@ -37,7 +38,7 @@ func Read(path string) (*Fingerprint, error) {
 	ef, err := elf.Open(path)
 	if err != nil {
 		var fe *elf.FormatError
-		if errors.As(err, &fe) || errors.Is(err, errors.ErrUnsupported) {
+		if errors.As(err, &fe) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return nil, fmt.Errorf("%s: not an ELF shared object or executable (%v)", path, err)
 		}
 		return nil, fmt.Errorf("%s: reading ELF: %w", path, err)
@@ -176,7 +177,11 @@ func minor(v string) string {
 	if len(parts) < 2 || !strings.HasPrefix(v, "go1.") {
 		return v
 	}
-	return parts[0] + "." + strings.TrimRightFunc(parts[1], func(r rune) bool { return r < '0' || r > '9' })
+	digits := strings.IndexFunc(parts[1], func(r rune) bool { return r < '0' || r > '9' })
+	if digits < 0 {
+		digits = len(parts[1])
+	}
+	return parts[0] + "." + parts[1][:digits]
 }
 
 // moduleOf returns the module among mods that provides package pkg: the

@@ -1,0 +1,70 @@
+package loader_test
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/plugship/plugship/internal/plugtest"
+	"github.com/plugship/plugship/loader"
+)
+
+func TestDiscover(t *testing.T) {
+	dir := t.TempDir()
+	outside := filepath.Join(t.TempDir(), "elsewhere.so")
+	os.WriteFile(outside, []byte("x"), 0o755)
+	name := func(v string) string { return plugtest.FileName("fx", v) }
+	for _, f := range []string{
+		name("1.0.0"), name("1.10.0"), name("1.2.0"), name("2.0.0-rc.1"), name("2.0.0-rc.10"),
+		name("1.9.0+build.2"), name("1.9.0+build.1"),
+		"fx_v3.0.0_plan9_mips.so",                                     // another platform
+		"other_v9.0.0_" + runtime.GOOS + "_" + runtime.GOARCH + ".so", // another plugin
+		"." + name("9.0.0") + "123",                                   // being written
+		name("9.0.1") + ".tmp",                                        // being written
+		name("1.0.0") + ".json",                                       // metadata
+		"fx_v1.0_" + runtime.GOOS + "_" + runtime.GOARCH + ".so",      // bad version
+	} {
+		os.WriteFile(filepath.Join(dir, f), []byte("x"), 0o755)
+	}
+	os.Mkdir(filepath.Join(dir, name("4.0.0")), 0o755)
+	os.Symlink(outside, filepath.Join(dir, name("5.0.0")))
+	os.Symlink(name("1.0.0"), filepath.Join(dir, name("0.9.0"))) // inside: allowed
+
+	cands, refused, err := loader.Discover(dir, "fx", runtime.GOOS, runtime.GOARCH)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range cands {
+		got = append(got, c.Version)
+	}
+	want := "2.0.0-rc.10 2.0.0-rc.1 1.10.0 1.9.0+build.1 1.9.0+build.2 1.2.0 1.0.0 0.9.0"
+	if strings.Join(got, " ") != want {
+		t.Errorf("order\n got %s\nwant %s", strings.Join(got, " "), want)
+	}
+	reasons := map[string]string{}
+	for _, r := range refused {
+		reasons[filepath.Base(r.File)] = r.Reason
+	}
+	for file, want := range map[string]string{
+		name("4.0.0"): "not a regular file (a folder)",
+		name("5.0.0"): "symlink to " + outside + ", outside the plugin folder",
+		"fx_v1.0_" + runtime.GOOS + "_" + runtime.GOARCH + ".so": "is not semver",
+	} {
+		if !strings.Contains(reasons[file], want) {
+			t.Errorf("%s: refusal %q, want %q", file, reasons[file], want)
+		}
+	}
+	if len(refused) != 3 {
+		t.Errorf("refused %d files, want 3: %v", len(refused), refused)
+	}
+
+	if _, _, err := loader.Discover(dir, "../fx", runtime.GOOS, runtime.GOARCH); err == nil {
+		t.Errorf("a plugin name with a path was accepted")
+	}
+	if _, _, err := loader.Discover(filepath.Join(dir, "nope"), "fx", runtime.GOOS, runtime.GOARCH); err == nil || !strings.Contains(err.Error(), "nope") {
+		t.Errorf("missing folder: %v", err)
+	}
+}
