@@ -236,6 +236,9 @@ func TestPreflightInThisProcess(t *testing.T) {
 	if !errors.Is(err, loader.ErrNoAcceptable) || p != nil {
 		t.Fatalf("Load = %v, %v; want ErrNoAcceptable", p, err)
 	}
+	if s := r.String(); !strings.Contains(s, "no acceptable version of 2 candidates") || !strings.Contains(s, "  incompatible     "+filepath.Base(fixtures["panicinit"])+": built differently") {
+		t.Errorf("report for people:\n%s", s)
+	}
 	for _, d := range r.Candidates {
 		if d.Outcome != loader.Incompatible || !strings.Contains(d.Reason, "setting -trimpath: plugin true, host false") ||
 			!strings.Contains(d.Reason, "github.com/plugship/plugship/contract") {

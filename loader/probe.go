@@ -100,11 +100,13 @@ func HandleProbe() {
 	if file == "" {
 		return
 	}
+	os.Unsetenv(ProbeEnv) // not for processes the plugin may start
 	report := os.NewFile(3, "loader-report")
-	if report == nil {
+	if _, err := report.Stat(); err != nil {
 		fmt.Fprintf(os.Stderr, "%s is set but there is no report pipe: this process was not started by the plugship loader\n", ProbeEnv)
 		os.Exit(probeExitNoReport)
 	}
+	closeOnExec(report) // nor the pipe: the loader waits for it to close
 	enc := json.NewEncoder(report)
 	t := try(file, func(stage string) { enc.Encode(trial{Stage: stage}) })
 	if err := enc.Encode(t); err != nil {
@@ -140,23 +142,31 @@ func probe(ctx context.Context, host, file string, timeout time.Duration) (trial
 		return trial{}, "", fmt.Errorf("starting the probe %s: %w", host, err)
 	}
 	w.Close()
-	last := trial{Stage: "start"}
-	reports := make(chan trial)
+	var reports []trial
+	done := make(chan struct{})
 	go func() {
-		defer close(reports)
+		defer close(done)
 		sc := bufio.NewScanner(r)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
 			var t trial
 			if json.Unmarshal(sc.Bytes(), &t) == nil {
-				reports <- t
+				reports = append(reports, t)
 			}
 		}
 	}()
-	for t := range reports {
-		last = t
-	}
 	waitErr := cmd.Wait()
+	select {
+	case <-done:
+	case <-time.After(time.Second):
+		// Something the probe started still holds the pipe open.
+		r.Close()
+		<-done
+	}
+	last := trial{Stage: "start"}
+	if len(reports) > 0 {
+		last = reports[len(reports)-1]
+	}
 	switch {
 	case ctx.Err() != nil && (last.Stage != stageDone || waitErr != nil) && errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return last, TimedOut, fmt.Errorf("no answer within %v; killed while in %s", timeout, describeStage(last.Stage))
