@@ -6,35 +6,70 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 
 	"github.com/magefile/mage/mg"
 	"github.com/magefile/mage/sh"
 
 	"github.com/plugship/plugship/internal/build"
+	"github.com/plugship/plugship/internal/keys"
+	"github.com/plugship/plugship/internal/sign"
+	"github.com/plugship/plugship/internal/verify"
 )
 
 // Build compiles plugins into dist/plugins/<team>/<plugin>/<plugin>_v<version>_<goos>_<goarch>.so.
 type Build mg.Namespace
 
-// All builds every plugin version of every team (also mage build).
-// Each version gets its own plugin path; unchanged plugins are not relinked.
+// All builds and signs every plugin version of every team (also mage build).
+// Each version gets its own plugin path; unchanged plugins are not relinked or re-signed.
 func (Build) All(ctx context.Context) error {
-	return build.Main(ctx, build.Selection{}, build.Options{}, os.Stdout)
+	return buildAndSign(ctx, build.Selection{})
 }
 
-// Team builds the plugins of one team: mage build:team payments.
+// Team builds and signs the plugins of one team: mage build:team payments.
 func (Build) Team(ctx context.Context, team string) error {
-	return build.Main(ctx, build.Selection{Team: team}, build.Options{}, os.Stdout)
+	return buildAndSign(ctx, build.Selection{Team: team})
 }
 
-// Plugin builds every version of one plugin: mage build:plugin payments/fraud.
+// Plugin builds and signs every version of one plugin: mage build:plugin payments/fraud.
 func (Build) Plugin(ctx context.Context, plugin string) error {
 	sel, err := build.ParseSelection(plugin)
 	if err != nil {
 		return err
 	}
-	return build.Main(ctx, sel, build.Options{}, os.Stdout)
+	return buildAndSign(ctx, sel)
+}
+
+// buildAndSign builds what sel selects, then signs whatever was built, even
+// when some builds failed.
+func buildAndSign(ctx context.Context, sel build.Selection) error {
+	buildErr := build.Main(ctx, sel, build.Options{}, os.Stdout)
+	return errors.Join(buildErr, sign.Main(ctx, sign.Options{}, os.Stdout))
+}
+
+// Sign signs every built plugin with its team's key and writes dist/trust.json.
+// Beside each .so: .sig (cosign sign-blob format), .sigstore.json (bundle), .intoto.json (provenance).
+func Sign(ctx context.Context) error { return sign.Main(ctx, sign.Options{}, os.Stdout) }
+
+// Verify checks every signed plugin against its team's key and prints a table.
+// PLUGSHIP_STRICT=1 refuses development keys.
+func Verify(ctx context.Context) error {
+	return verify.Main(ctx, verify.Options{Strict: os.Getenv(verify.StrictEnv) == "1"}, os.Stdout)
+}
+
+// Keys manages the teams' signing keys.
+type Keys mg.Namespace
+
+// Generate creates a team's key pair: mage keys:generate payments.
+// The private key goes to .keys/<team>/cosign.key, encrypted with PLUGSHIP_KEY_PASSWORD; commit teams/<team>/cosign.pub.
+func (Keys) Generate(team string) error {
+	pub, priv, err := keys.Generate(".", team, []byte(keys.Password(team)))
+	if err == nil {
+		fmt.Printf("wrote %s (commit it) and %s (keep it secret; git ignores it)\n", pub, priv)
+	}
+	return err
 }
 
 // Bench runs the benchmarks: plugship's build against a plain go build loop, on the examples.

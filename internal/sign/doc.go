@@ -1,0 +1,29 @@
+// Package sign signs every plugin file in dist/plugins with its team's key
+// (package keys) and writes, beside each <file>.so:
+//
+//   - <file>.so.sig: the base64 ASN.1 ECDSA signature over the file's
+//     bytes, as cosign sign-blob writes it; cosign verify-blob --key
+//     teams/<team>/cosign.pub --signature <file>.so.sig
+//     --insecure-ignore-tlog=true <file>.so accepts it;
+//   - <file>.so.sigstore.json: the same signature as a key-based Sigstore
+//     bundle (v0.3, message signature, no transparency log entry);
+//   - <file>.so.intoto.json: a DSSE envelope, signed with the same key, of an
+//     in-toto statement whose subject is the file's sha256 and whose
+//     predicate is SLSA provenance v1: builder, source revision, Go version,
+//     build settings and every module linked in, from the build's metadata.
+//
+// and dist/trust.json, the [trust.Policy] for what it signed: each team's
+// public keys (development keys marked) and each plugin's owning team.
+//
+// A file is signed only if its build metadata agrees with it (sha256) and
+// with the team registry (the team that lists the plugin). Files are
+// streamed, never read whole. A file whose signature, bundle and provenance
+// already verify under the current key is left alone, so signing again
+// with nothing changed writes nothing.
+//
+// # Warnings
+//
+// ECDSA signatures are randomised: re-signing a file produces different
+// bytes. Nothing here talks to a transparency log or a certificate
+// authority: trust comes from the team keys alone.
+package sign

@@ -1,0 +1,311 @@
+package sign
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/plugship/plugship/internal/artifact"
+	"github.com/plugship/plugship/internal/attest"
+	"github.com/plugship/plugship/internal/keys"
+	"github.com/plugship/plugship/teams"
+	"github.com/plugship/plugship/trust"
+)
+
+// TrustFile is the policy the step writes, relative to dist/.
+const TrustFile = "trust.json"
+
+// Options say what to sign.
+type Options struct {
+	Root string // module root; default "."
+	Dist string // default <Root>/dist
+	Jobs int    // files signed at once; default runtime.NumCPU()
+}
+
+func (o Options) withDefaults() Options {
+	if o.Root == "" {
+		o.Root = "."
+	}
+	o.Root, _ = filepath.Abs(o.Root)
+	if o.Dist == "" {
+		o.Dist = filepath.Join(o.Root, "dist")
+	}
+	o.Dist, _ = filepath.Abs(o.Dist)
+	if o.Jobs <= 0 {
+		o.Jobs = runtime.NumCPU()
+	}
+	return o
+}
+
+// Outcome of signing one file.
+type Outcome string
+
+// Outcomes.
+const (
+	Signed   Outcome = "signed"
+	UpToDate Outcome = "up-to-date" // signature, bundle and provenance already verify under the key
+	Failed   Outcome = "FAILED"
+)
+
+// Result is one file's outcome.
+type Result struct {
+	File    string // the .so
+	Team    string
+	Key     string // Signer.Describe
+	Outcome Outcome
+	Err     error
+}
+
+// Main signs every plugin file under dist/plugins and writes dist/trust.json,
+// printing a line per file and a summary to out. It signs what it can and
+// returns an error naming everything it could not.
+func Main(ctx context.Context, opts Options, out io.Writer) error {
+	opts = opts.withDefaults()
+	start := time.Now()
+	reg, loadErr := teams.Load(opts.Root)
+	if reg == nil {
+		return loadErr
+	}
+	if loadErr != nil {
+		fmt.Fprintf(out, "team registry problems (plugins they affect are not signed):\n")
+		for _, line := range strings.Split(loadErr.Error(), "\n") {
+			fmt.Fprintf(out, "  %s\n", line)
+		}
+	}
+	owner := map[string]string{} // plugin -> team, from the registry
+	for _, p := range reg.Plugins() {
+		owner[p.Name] = p.Team
+	}
+	files, err := filepath.Glob(filepath.Join(opts.Dist, artifact.PluginsDir, "*", "*", "*"+artifact.PluginExt))
+	if err != nil {
+		return err
+	}
+	sort.Strings(files)
+	if len(files) == 0 {
+		return fmt.Errorf("nothing to sign in %s: run go run mage.go build first", filepath.Join(opts.Dist, artifact.PluginsDir))
+	}
+	fmt.Fprintf(out, "signing %d plugin files\n", len(files))
+	signers := &signerCache{opts: opts, m: map[string]*signerResult{}}
+	results := make([]Result, len(files))
+	var mu sync.Mutex
+	g := new(errgroup.Group)
+	g.SetLimit(opts.Jobs)
+	for i, file := range files {
+		g.Go(func() error {
+			r := signFile(ctx, file, owner, signers)
+			results[i] = r
+			mu.Lock()
+			defer mu.Unlock()
+			printResult(out, opts.Dist, r)
+			return nil
+		})
+	}
+	g.Wait()
+
+	policyErr := writePolicy(opts, reg)
+	var failed []string
+	counts := map[Outcome]int{}
+	for _, r := range results {
+		counts[r.Outcome]++
+		if r.Outcome == Failed {
+			rel, _ := filepath.Rel(opts.Dist, r.File)
+			failed = append(failed, rel)
+		}
+	}
+	fmt.Fprintf(out, "%d signed, %d up to date, %d failed, of %d plugin files in %.1fs; trust policy %s\n",
+		counts[Signed], counts[UpToDate], counts[Failed], len(files), time.Since(start).Seconds(), filepath.Join(filepath.Base(opts.Dist), TrustFile))
+	var errs []error
+	if len(failed) > 0 {
+		errs = append(errs, fmt.Errorf("%d of %d plugin files not signed: %s", len(failed), len(files), strings.Join(failed, ", ")))
+	}
+	if policyErr != nil {
+		errs = append(errs, fmt.Errorf("writing the trust policy: %w", policyErr))
+	}
+	var ps teams.Problems
+	if errors.As(loadErr, &ps) {
+		errs = append(errs, fmt.Errorf("%d problems in the team registry (listed above)", len(ps)))
+	} else if loadErr != nil {
+		errs = append(errs, loadErr)
+	}
+	return errors.Join(errs...)
+}
+
+func printResult(out io.Writer, dist string, r Result) {
+	rel, err := filepath.Rel(dist, r.File)
+	if err != nil {
+		rel = r.File
+	}
+	if r.Outcome == Failed {
+		fmt.Fprintf(out, "  %-10s %s\n      %v\n", r.Outcome, rel, r.Err)
+		return
+	}
+	fmt.Fprintf(out, "  %-10s %s  with %s\n", r.Outcome, rel, r.Key)
+}
+
+// signFile signs one file after checking its metadata and owner.
+func signFile(ctx context.Context, file string, owner map[string]string, signers *signerCache) Result {
+	r := Result{File: file, Outcome: Failed}
+	m, err := artifact.ReadMetadata(file + artifact.MetadataSuffix)
+	if err != nil {
+		r.Err = fmt.Errorf("build metadata: %w (rebuild it with go run mage.go build)", err)
+		return r
+	}
+	r.Team = m.Team
+	if m.File != filepath.Base(file) {
+		r.Err = fmt.Errorf("its metadata describes %s", m.File)
+		return r
+	}
+	if team, ok := owner[m.Plugin]; !ok {
+		r.Err = fmt.Errorf("plugin %s is not listed by any team in %s/: only registered plugins are signed", m.Plugin, teams.Dir)
+		return r
+	} else if team != m.Team {
+		r.Err = fmt.Errorf("metadata says team %s, but plugin %s belongs to team %s (%s/%s/%s); refused", m.Team, m.Plugin, team, teams.Dir, team, teams.ManifestName)
+		return r
+	}
+	s, err := signers.get(ctx, m.Team)
+	if err != nil {
+		r.Err = err
+		return r
+	}
+	r.Key = s.Describe()
+	if upToDate(file, m, s) {
+		r.Outcome = UpToDate
+		return r
+	}
+	if err := sign(file, m, s); err != nil {
+		r.Err = err
+		return r
+	}
+	r.Outcome = Signed
+	return r
+}
+
+// sign writes the signature, bundle and provenance of file, streaming it
+// once through the signer and a sha256.
+func sign(file string, m *artifact.Metadata, s *keys.Signer) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := sha256.New()
+	sig, err := s.SignMessage(io.TeeReader(f, h))
+	if err != nil {
+		return fmt.Errorf("signing with %s: %w", s.Source, err)
+	}
+	sum := h.Sum(nil)
+	if hex.EncodeToString(sum) != m.SHA256 {
+		return fmt.Errorf("the file's sha256 %x differs from its build metadata's %s: it changed after the build; rebuild it", sum, m.SHA256)
+	}
+	bundle, err := attest.Bundle(sum, sig, s.KeyID)
+	if err != nil {
+		return err
+	}
+	statement, err := attest.Statement(m)
+	if err != nil {
+		return fmt.Errorf("provenance: %w", err)
+	}
+	envelope, err := attest.Envelope(s, statement)
+	if err != nil {
+		return fmt.Errorf("signing the provenance: %w", err)
+	}
+	// The signature goes last: a reader that finds it finds the rest.
+	for _, w := range []struct {
+		suffix string
+		data   []byte
+	}{
+		{attest.ProvenanceSuffix, envelope},
+		{attest.BundleSuffix, bundle},
+		{trust.SignatureSuffix, []byte(base64.StdEncoding.EncodeToString(sig))},
+	} {
+		if _, err := artifact.WriteFileIfChanged(file+w.suffix, w.data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// upToDate reports whether file's signature, bundle and provenance all
+// verify under s and describe the file's current bytes.
+func upToDate(file string, m *artifact.Metadata, s *keys.Signer) bool {
+	sig, err := trust.ReadSignature(file + trust.SignatureSuffix)
+	if err != nil {
+		return false
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	h := sha256.New()
+	if s.VerifySignature(bytes.NewReader(sig), io.TeeReader(f, h)) != nil || hex.EncodeToString(h.Sum(nil)) != m.SHA256 {
+		return false
+	}
+	bundle, err := os.ReadFile(file + attest.BundleSuffix)
+	if err != nil {
+		return false
+	}
+	digest, bsig, _, err := attest.ParseBundle(bundle)
+	if err != nil || !bytes.Equal(bsig, sig) || hex.EncodeToString(digest) != m.SHA256 {
+		return false
+	}
+	envelope, err := os.ReadFile(file + attest.ProvenanceSuffix)
+	if err != nil {
+		return false
+	}
+	name, sum, err := attest.OpenEnvelope(s, envelope)
+	return err == nil && name == m.File && sum == m.SHA256
+}
+
+// signerCache loads each team's signer once.
+type signerCache struct {
+	opts Options
+	mu   sync.Mutex
+	m    map[string]*signerResult
+}
+
+type signerResult struct {
+	once sync.Once
+	s    *keys.Signer
+	err  error
+}
+
+func (c *signerCache) get(ctx context.Context, team string) (*keys.Signer, error) {
+	c.mu.Lock()
+	r := c.m[team]
+	if r == nil {
+		r = &signerResult{}
+		c.m[team] = r
+	}
+	c.mu.Unlock()
+	r.once.Do(func() { r.s, r.err = keys.SignerFor(ctx, c.opts.Root, c.opts.Dist, team) })
+	return r.s, r.err
+}
+
+// writePolicy writes dist/trust.json, see keys.Policy.
+func writePolicy(opts Options, reg *teams.Registry) error {
+	p, err := keys.Policy(opts.Root, opts.Dist, reg)
+	if err != nil {
+		return err
+	}
+	data, err := p.Marshal()
+	if err != nil {
+		return err
+	}
+	_, err = artifact.WriteFileIfChanged(filepath.Join(opts.Dist, TrustFile), data, 0o644)
+	return err
+}

@@ -1,0 +1,162 @@
+package verify
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"text/tabwriter"
+
+	"github.com/plugship/plugship/internal/artifact"
+	"github.com/plugship/plugship/internal/attest"
+	"github.com/plugship/plugship/internal/keys"
+	"github.com/plugship/plugship/teams"
+	"github.com/plugship/plugship/trust"
+)
+
+// StrictEnv turns on strict mode when set to 1.
+const StrictEnv = "PLUGSHIP_STRICT"
+
+// Options say what to verify.
+type Options struct {
+	Root   string // module root; default "."
+	Dist   string // default <Root>/dist
+	Strict bool   // refuse development keys
+}
+
+// Row is one artifact's line in the table.
+type Row struct {
+	File   string // relative to dist
+	Team   string
+	Key    string // short key ID, "(dev)" for development keys
+	Err    error  // nil when it verified
+	Checks string // what was checked
+}
+
+// Main verifies every plugin file under dist/plugins, prints the table to
+// out and returns an error if any failed.
+func Main(ctx context.Context, opts Options, out io.Writer) error {
+	if opts.Root == "" {
+		opts.Root = "."
+	}
+	opts.Root, _ = filepath.Abs(opts.Root)
+	if opts.Dist == "" {
+		opts.Dist = filepath.Join(opts.Root, "dist")
+	}
+	reg, loadErr := teams.Load(opts.Root)
+	if reg == nil {
+		return loadErr
+	}
+	policy, err := keys.Policy(opts.Root, opts.Dist, reg)
+	if err != nil {
+		return err
+	}
+	policy.Strict = opts.Strict
+	files, err := filepath.Glob(filepath.Join(opts.Dist, artifact.PluginsDir, "*", "*", "*"+artifact.PluginExt))
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return fmt.Errorf("nothing to verify in %s: run go run mage.go build first", filepath.Join(opts.Dist, artifact.PluginsDir))
+	}
+	sort.Strings(files)
+	var rows []Row
+	failed := 0
+	for _, f := range files {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		r := Check(policy, f)
+		r.File, _ = filepath.Rel(opts.Dist, f)
+		if r.Err != nil {
+			failed++
+		}
+		rows = append(rows, r)
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ARTIFACT\tTEAM\tKEY\tRESULT")
+	for _, r := range rows {
+		result := "ok (" + r.Checks + ")"
+		if r.Err != nil {
+			result = "FAILED: " + r.Err.Error()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.File, r.Team, r.Key, result)
+	}
+	tw.Flush()
+	mode := "development keys accepted"
+	if opts.Strict {
+		mode = "strict: development keys refused"
+	}
+	fmt.Fprintf(out, "%d of %d artifacts verified (%s)\n", len(rows)-failed, len(rows), mode)
+	var errs []error
+	if failed > 0 {
+		errs = append(errs, fmt.Errorf("%d of %d artifacts failed verification", failed, len(rows)))
+	}
+	if loadErr != nil {
+		errs = append(errs, fmt.Errorf("team registry: %w", loadErr))
+	}
+	return errors.Join(errs...)
+}
+
+// Check verifies one plugin file's signature, bundle and provenance.
+func Check(policy *trust.Policy, file string) Row {
+	r := Row{Team: "?", Key: "-"}
+	if n, err := artifact.ParseName(filepath.Base(file)); err == nil {
+		if t, ok := policy.Plugins[n.Plugin]; ok {
+			r.Team = t
+		}
+	}
+	verdict, err := policy.Check(file)
+	if err != nil {
+		r.Err = err
+		return r
+	}
+	r.Key = verdict.KeyID[:12]
+	if verdict.Development {
+		r.Key += " (dev)"
+	}
+	v := policy.Verifier(verdict.KeyID)
+	sum, _, err := artifact.HashFile(file)
+	if err != nil {
+		r.Err = err
+		return r
+	}
+	bundle, err := os.ReadFile(file + attest.BundleSuffix)
+	if err != nil {
+		r.Err = fmt.Errorf("bundle: %w", err)
+		return r
+	}
+	digest, bsig, _, err := attest.ParseBundle(bundle)
+	if err != nil {
+		r.Err = fmt.Errorf("bundle %s: %w", filepath.Base(file)+attest.BundleSuffix, err)
+		return r
+	}
+	if hex.EncodeToString(digest) != sum {
+		r.Err = fmt.Errorf("bundle digest %x is not the file's sha256 %s", digest, sum)
+		return r
+	}
+	if err := trust.VerifyFile(v, bsig, file); err != nil {
+		r.Err = fmt.Errorf("bundle signature does not verify: %w", err)
+		return r
+	}
+	envelope, err := os.ReadFile(file + attest.ProvenanceSuffix)
+	if err != nil {
+		r.Err = fmt.Errorf("provenance: %w", err)
+		return r
+	}
+	name, subject, err := attest.OpenEnvelope(v, envelope)
+	if err != nil {
+		r.Err = err
+		return r
+	}
+	if name != filepath.Base(file) || subject != sum {
+		r.Err = fmt.Errorf("provenance is about %s sha256 %s, not this file (sha256 %s)", name, subject, sum)
+		return r
+	}
+	r.Checks = "signature, bundle, provenance"
+	return r
+}

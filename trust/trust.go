@@ -1,0 +1,238 @@
+package trust
+
+import (
+	"bytes"
+	"crypto"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"github.com/sigstore/sigstore/pkg/signature"
+
+	"github.com/plugship/plugship/internal/artifact"
+)
+
+// Schema identifies the policy format.
+const Schema = "plugship.trust/v1"
+
+// SignatureSuffix is appended to a plugin file's name to name its signature.
+const SignatureSuffix = ".sig"
+
+// maxSignature bounds a .sig file: base64 of an ECDSA P-256 signature is
+// under 100 bytes.
+const maxSignature = 4 << 10
+
+// Policy says which keys may sign which plugins.
+type Policy struct {
+	Schema  string            `json:"schema"`
+	Teams   map[string]*Team  `json:"teams"`
+	Plugins map[string]string `json:"plugins"` // plugin name -> owning team
+
+	// Strict refuses development keys. It is the host's choice, not part of
+	// the file.
+	Strict bool `json:"-"`
+
+	verifiers map[string]signature.Verifier // key ID -> verifier
+}
+
+// Team is one team's keys.
+type Team struct {
+	Keys []Key `json:"keys"`
+}
+
+// Key is one public key.
+type Key struct {
+	ID          string `json:"id"`          // hex sha256 of the DER public key
+	PEM         string `json:"pem"`         // PKIX public key PEM
+	Development bool   `json:"development"` // a development key: refused in strict mode
+}
+
+// Load reads a policy file.
+func Load(path string) (*Policy, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("trust policy: %w", err)
+	}
+	p, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("trust policy %s: %w", path, err)
+	}
+	return p, nil
+}
+
+// Parse decodes and checks a policy: every key must parse, every plugin's
+// team must be listed.
+func Parse(data []byte) (*Policy, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var p Policy
+	if err := dec.Decode(&p); err != nil {
+		return nil, fmt.Errorf("not valid JSON: %w", err)
+	}
+	if p.Schema != Schema {
+		return nil, fmt.Errorf("schema %s, want %s", artifact.Quote(p.Schema), Schema)
+	}
+	if err := p.init(); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+func (p *Policy) init() error {
+	p.verifiers = map[string]signature.Verifier{}
+	for name, t := range p.Teams {
+		if t == nil || len(t.Keys) == 0 {
+			return fmt.Errorf("team %s has no keys", name)
+		}
+		for i, k := range t.Keys {
+			pub, err := cryptoutils.UnmarshalPEMToPublicKey([]byte(k.PEM))
+			if err != nil {
+				return fmt.Errorf("team %s key %d: %w", name, i, err)
+			}
+			v, err := signature.LoadVerifier(pub, crypto.SHA256)
+			if err != nil {
+				return fmt.Errorf("team %s key %d: %w", name, i, err)
+			}
+			p.verifiers[k.ID] = v
+		}
+	}
+	for plugin, team := range p.Plugins {
+		if p.Teams[team] == nil {
+			return fmt.Errorf("plugin %s belongs to team %s, which has no keys in the policy", plugin, team)
+		}
+	}
+	return nil
+}
+
+// New returns an empty policy to fill with Add.
+func New() *Policy {
+	return &Policy{Schema: Schema, Teams: map[string]*Team{}, Plugins: map[string]string{}, verifiers: map[string]signature.Verifier{}}
+}
+
+// AddKey adds a public key (PEM) to team.
+func (p *Policy) AddKey(team string, pemData []byte, id string, development bool) error {
+	pub, err := cryptoutils.UnmarshalPEMToPublicKey(pemData)
+	if err != nil {
+		return fmt.Errorf("team %s: %w", team, err)
+	}
+	v, err := signature.LoadVerifier(pub, crypto.SHA256)
+	if err != nil {
+		return err
+	}
+	t := p.Teams[team]
+	if t == nil {
+		t = &Team{}
+		p.Teams[team] = t
+	}
+	for _, k := range t.Keys {
+		if k.ID == id {
+			return nil
+		}
+	}
+	t.Keys = append(t.Keys, Key{ID: id, PEM: string(pemData), Development: development})
+	sort.Slice(t.Keys, func(i, j int) bool { return t.Keys[i].ID < t.Keys[j].ID })
+	p.verifiers[id] = v
+	return nil
+}
+
+// Marshal returns the policy as indented JSON.
+func (p *Policy) Marshal() ([]byte, error) {
+	data, err := json.MarshalIndent(p, "", "  ")
+	return append(data, '\n'), err
+}
+
+// Verdict says who signed a file.
+type Verdict struct {
+	Team        string
+	KeyID       string
+	Development bool
+}
+
+// ErrUnsigned marks a file without a signature.
+var ErrUnsigned = errors.New("not signed")
+
+// Verify checks that file is signed by a key of the team that owns its
+// plugin. It is what loader.Options.Verify runs.
+func (p *Policy) Verify(file string) error {
+	_, err := p.Check(file)
+	return err
+}
+
+// Check is Verify, also saying which key signed.
+func (p *Policy) Check(file string) (*Verdict, error) {
+	n, err := artifact.ParseName(filepath.Base(file))
+	if err != nil {
+		return nil, err
+	}
+	team, ok := p.Plugins[n.Plugin]
+	if !ok {
+		return nil, fmt.Errorf("plugin %s is not in the trust policy: no team owns it", n.Plugin)
+	}
+	sig, err := ReadSignature(file + SignatureSuffix)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range p.Teams[team].Keys {
+		if err := VerifyFile(p.verifiers[k.ID], sig, file); err != nil {
+			continue
+		}
+		if k.Development && p.Strict {
+			return nil, fmt.Errorf("signed with team %s's DEVELOPMENT key %s; refused in strict mode: sign with the team's key", team, k.ID[:12])
+		}
+		return &Verdict{Team: team, KeyID: k.ID, Development: k.Development}, nil
+	}
+	for other, t := range p.Teams {
+		if other == team {
+			continue
+		}
+		for _, k := range t.Keys {
+			if VerifyFile(p.verifiers[k.ID], sig, file) == nil {
+				return nil, fmt.Errorf("signed by team %s's key %s, but plugin %s belongs to team %s; refused", other, k.ID[:12], n.Plugin, team)
+			}
+		}
+	}
+	return nil, fmt.Errorf("signature %s does not match the file under any key of team %s: the file changed after signing, or another key signed it", filepath.Base(file)+SignatureSuffix, team)
+}
+
+// ReadSignature reads a .sig file: base64 of the signature's bytes.
+func ReadSignature(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: no signature %s; sign it with go run mage.go sign", ErrUnsigned, filepath.Base(path))
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxSignature+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxSignature {
+		return nil, fmt.Errorf("signature %s is larger than %d bytes", filepath.Base(path), maxSignature)
+	}
+	sig, err := base64.StdEncoding.DecodeString(string(bytes.TrimSpace(data)))
+	if err != nil {
+		return nil, fmt.Errorf("signature %s is not base64: %w", filepath.Base(path), err)
+	}
+	return sig, nil
+}
+
+// Verifier returns the verifier of the key with this ID, or nil.
+func (p *Policy) Verifier(keyID string) signature.Verifier { return p.verifiers[keyID] }
+
+// VerifyFile checks sig over file's bytes, streaming the file.
+func VerifyFile(v signature.Verifier, sig []byte, file string) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return v.VerifySignature(bytes.NewReader(sig), f)
+}
