@@ -11,6 +11,7 @@ import (
 	"github.com/plugship/plugship/contract"
 	"github.com/plugship/plugship/internal/plugtest"
 	"github.com/plugship/plugship/loader"
+	"github.com/plugship/plugship/trust"
 )
 
 // BenchmarkSelection measures, in one run, what a host pays to pick a
@@ -48,19 +49,19 @@ func BenchmarkSelection(b *testing.B) {
 		seed += time.Since(t)
 
 		t = time.Now()
-		if p, r, err := loader.Load(ctx, exampleDir, "showcase", loader.Options{InProcess: true}); err != nil || p.Version() != "0.2.0" {
+		if p, r, err := loader.Load(ctx, exampleDir, "showcase", loader.Options{Trust: benchTrust(b), InProcess: true}); err != nil || p.Version() != "0.2.0" {
 			b.Fatalf("in-process: %v\n%v", err, r)
 		}
 		inProcess += time.Since(t)
 
 		t = time.Now()
-		if p, r, err := loader.Load(ctx, exampleDir, "showcase", loader.Options{}); err != nil || p.Version() != "0.2.0" {
+		if p, r, err := loader.Load(ctx, exampleDir, "showcase", loader.Options{Trust: benchTrust(b)}); err != nil || p.Version() != "0.2.0" {
 			b.Fatalf("probe: %v\n%v", err, r)
 		}
 		probe += time.Since(t)
 
 		t = time.Now()
-		if out, err := exec.Command(hostBin, "-plugin", "fx", doneWhen).CombinedOutput(); err != nil {
+		if out, err := exec.Command(hostBin, "-trust", fixtureTrust, "-plugin", "fx", doneWhen).CombinedOutput(); err != nil {
 			b.Fatalf("reference host: %v\n%s", err, out)
 		}
 		host += time.Since(t)
@@ -74,6 +75,14 @@ func BenchmarkSelection(b *testing.B) {
 	b.ReportMetric(ms(host), "host-4-candidates-ms/op")
 	b.ReportMetric(inProcess.Seconds()/seed.Seconds(), "inprocess/seed")
 	b.ReportMetric(probe.Seconds()/seed.Seconds(), "probe/seed")
+}
+
+func benchTrust(b *testing.B) *trust.Policy {
+	p, err := trust.Load(exampleTrust)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return p
 }
 
 // seedSelect is the blog post's selection: open each file newest first and

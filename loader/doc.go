@@ -5,7 +5,9 @@
 //
 //	func main() {
 //		loader.HandleProbe() // first thing: lets the loader probe plugins in a child
-//		p, report, err := loader.Load(ctx, "plugins/showcase", "showcase", loader.Options{})
+//		policy, err := trust.Load("trust.json") // or trust.Parse of an embedded copy
+//		...
+//		p, report, err := loader.Load(ctx, "plugins/showcase", "showcase", loader.Options{Trust: policy})
 //		log.Print(report)
 //		if err != nil { ... }
 //		fmt.Println(p.Version())
@@ -13,8 +15,10 @@
 //
 // For each candidate, newest version first, Load:
 //
-//  1. verifies the file before anything reads it as code ([Options].Verify;
-//     by default [VerifyDigest] against the build's metadata);
+//  1. verifies the file's signature before anything reads it as code: it
+//     must be signed by a key of the team that owns the plugin
+//     ([Options].Trust, package trust). An unsigned or foreign-signed file
+//     is never opened, not even in a probe;
 //  2. compares it statically with the running host: Go release, build
 //     settings, module versions and the fingerprint of every package both
 //     contain (package internal/fingerprint). A difference is certain

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/plugship/plugship/loader"
+	"github.com/plugship/plugship/trust"
 )
 
 // A host picks the newest acceptable showcase plugin. The folder holds
@@ -13,7 +14,12 @@ import (
 // host here; its TestMain calls loader.HandleProbe first thing, as a
 // host's main does.
 func ExampleLoad() {
-	p, report, err := loader.Load(context.Background(), exampleDir, "showcase", loader.Options{})
+	policy, err := trust.Load(exampleTrust) // dist/trust.json, written by go run mage.go sign
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	p, report, err := loader.Load(context.Background(), exampleDir, "showcase", loader.Options{Trust: policy})
 	if err != nil {
 		fmt.Println(err)
 		fmt.Print(report)

@@ -14,20 +14,26 @@ import (
 	"github.com/plugship/plugship/contract"
 	"github.com/plugship/plugship/internal/artifact"
 	"github.com/plugship/plugship/internal/fingerprint"
+	"github.com/plugship/plugship/trust"
 )
 
 // DefaultProbeTimeout bounds one probe: opening a plugin and calling its
 // Version and IsAcceptable.
 const DefaultProbeTimeout = 10 * time.Second
 
-// Options adjust Load. The zero value is the safe default: verify against
-// the build's metadata, preflight, probe in a child process.
+// Options adjust Load. Set Trust; the rest defaults to the safe choice:
+// preflight, then probe in a child process.
 type Options struct {
 	// GOOS and GOARCH select the files to consider; default this process's.
 	GOOS, GOARCH string
 
-	// Verify decides whether a file may be opened at all; it runs before
-	// anything else reads the file. Default VerifyDigest.
+	// Trust is the signing policy: a file is tried only if it is signed
+	// by a key of the team that owns its plugin (see package trust).
+	Trust *trust.Policy
+
+	// Verify, when set, replaces Trust.Verify: it decides whether a file
+	// may be read as code at all, before the preflight, the probe or
+	// plugin.Open. Load refuses to run with neither Trust nor Verify.
 	Verify func(file string) error
 
 	// Host is the executable whose fingerprint plugins must match and which
@@ -45,6 +51,10 @@ type Options struct {
 	// it is not chosen. Use it only for plugins you trust.
 	InProcess bool
 }
+
+// ErrNoTrust is returned by Load when Options has neither Trust nor Verify:
+// nothing unverified is ever opened.
+var ErrNoTrust = errors.New("loader: no trust policy: set Options.Trust (see package trust), or Options.Verify")
 
 // ErrNoAcceptable is returned (wrapped) by Load when no candidate passed.
 var ErrNoAcceptable = errors.New("no acceptable plugin")
@@ -68,6 +78,9 @@ func Load(ctx context.Context, dir, plugin string, opts Options) (contract.Plugi
 		r.Mode = "in-process"
 	}
 	defer func() { r.Duration = time.Since(start); r.Millis = millis(r.Duration) }()
+	if opts.Verify == nil {
+		return nil, r, ErrNoTrust
+	}
 	if hostErr != nil {
 		return nil, r, fmt.Errorf("finding this host's executable: %w", hostErr)
 	}
@@ -196,8 +209,8 @@ func (o Options) withDefaults() (Options, error) {
 	if o.GOARCH == "" {
 		o.GOARCH = runtime.GOARCH
 	}
-	if o.Verify == nil {
-		o.Verify = VerifyDigest
+	if o.Verify == nil && o.Trust != nil {
+		o.Verify = o.Trust.Verify
 	}
 	if o.ProbeTimeout <= 0 {
 		o.ProbeTimeout = DefaultProbeTimeout
@@ -227,8 +240,8 @@ func hostFingerprint(path string) (*fingerprint.Fingerprint, error) {
 // VerifyDigest accepts a file only if the metadata JSON the build wrote
 // beside it (<file>.json) names it and records its sha256 and size. It
 // proves the file is the one the build made, complete and unchanged; it
-// does not prove who made it. Set Options.Verify to a signature check to
-// require that.
+// does not prove who made it: use it as Options.Verify only for plugins
+// built on the same machine, never for plugins that were downloaded.
 func VerifyDigest(file string) error {
 	m, err := artifact.ReadMetadata(file + artifact.MetadataSuffix)
 	if errors.Is(err, os.ErrNotExist) {

@@ -3,6 +3,7 @@ package loader_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"os"
@@ -12,8 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plugship/plugship/internal/keys"
 	"github.com/plugship/plugship/internal/plugtest"
 	"github.com/plugship/plugship/loader"
+	"github.com/plugship/plugship/trust"
 )
 
 // folder copies the named fixtures (with their metadata) into a new folder.
@@ -32,9 +35,15 @@ func folder(t *testing.T, names ...string) string {
 // status. It fails the test if the host runs longer than a minute.
 func host(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return hostEnv(t, nil, args...)
+}
+
+func hostEnv(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, hostBin, args...)
+	cmd.Env = append(os.Environ(), env...)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err := cmd.Run()
@@ -54,7 +63,13 @@ func host(t *testing.T, args ...string) (stdout, stderr string, code int) {
 // by version, and its exit status.
 func decide(t *testing.T, dir string, args ...string) (*loader.Report, map[string]*loader.Decision, int) {
 	t.Helper()
-	stdout, stderr, code := host(t, append(append([]string{"-json", "-plugin", "fx", "-timeout", "2s"}, args...), dir)...)
+	return decideEnv(t, dir, nil, args...)
+}
+
+// decideEnv is decide with extra environment variables for the host.
+func decideEnv(t *testing.T, dir string, env []string, args ...string) (*loader.Report, map[string]*loader.Decision, int) {
+	t.Helper()
+	stdout, stderr, code := hostEnv(t, env, append(append([]string{"-trust", fixtureTrust, "-json", "-plugin", "fx", "-timeout", "2s"}, args...), dir)...)
 	var r loader.Report
 	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
 		t.Fatalf("host printed no report (%v):\n%s\n%s", err, stdout, stderr)
@@ -105,7 +120,7 @@ func TestDoneWhen(t *testing.T) {
 	}
 	t.Logf("selection took %.1f ms", r.Millis)
 
-	stdout, stderr, code := host(t, "-plugin", "fx", dir)
+	stdout, stderr, code := host(t, "-trust", fixtureTrust, "-plugin", "fx", dir)
 	if code != 0 || stdout != "Found newest valid plugin version: \"1.0.0\"\n" {
 		t.Errorf("host printed %q (exit %d)", stdout, code)
 	}
@@ -158,23 +173,101 @@ func TestDamagedFilesAreNeverOpened(t *testing.T) {
 	expect(t, ds, "1.2.0", loader.Incompatible, "fx_v1.2.0")
 }
 
+// TestUnverifiedFilesAreNeverOpened gives the loader, newest first, the
+// marker plugin (its init creates a file) unsigned, changed after signing,
+// and signed by another team, and checks that its code never ran, not even
+// in a probe; then signed properly, when it must run.
 func TestUnverifiedFilesAreNeverOpened(t *testing.T) {
-	dir := folder(t, "panicinit", "exitinit", "good")
-	// No metadata: not from the build.
-	os.Remove(filepath.Join(dir, filepath.Base(fixtures["panicinit"])+".json"))
-	// Changed since the build: one byte appended.
-	f, err := os.OpenFile(filepath.Join(dir, filepath.Base(fixtures["exitinit"])), os.O_APPEND|os.O_WRONLY, 0)
+	marker := filepath.Base(fixtures["marker"])
+	for _, tc := range []struct {
+		name   string
+		spoil  func(dir string)
+		reason string
+	}{
+		{"unsigned", func(dir string) { os.Remove(filepath.Join(dir, marker+".sig")) }, "not signed: no signature " + marker + ".sig"},
+		{"flipped byte", func(dir string) { flipByte(t, filepath.Join(dir, marker)) }, "does not match the file under any key of team fixtures"},
+		{"signature of another file", func(dir string) { copyFile(t, fixtures["good"]+".sig", filepath.Join(dir, marker+".sig")) }, "does not match the file"},
+		{"another team's key", func(dir string) { resignAs(t, dir, marker, "other") }, "of team others, but plugin fx belongs to team fixtures; refused"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := folder(t, "marker", "good")
+			tc.spoil(dir)
+			ran := filepath.Join(t.TempDir(), "marker")
+			r, ds, code := decideEnv(t, dir, []string{"PLUGSHIP_TEST_MARKER=" + ran})
+			if code != 0 || r.Chosen == nil || r.Chosen.Version != "1.0.0" {
+				t.Fatalf("exit %d, chosen %+v; want 1.0.0", code, r.Chosen)
+			}
+			expect(t, ds, "10.0.0", loader.Unverified, tc.reason)
+			if _, err := os.Stat(ran); err == nil {
+				t.Errorf("the unverified plugin's init ran")
+			}
+		})
+	}
+	t.Run("signed", func(t *testing.T) {
+		ran := filepath.Join(t.TempDir(), "marker")
+		r, _, code := decideEnv(t, folder(t, "marker", "good"), []string{"PLUGSHIP_TEST_MARKER=" + ran})
+		if code != 0 || r.Chosen == nil || r.Chosen.Version != "10.0.0" {
+			t.Fatalf("exit %d, chosen %+v; want 10.0.0", code, r.Chosen)
+		}
+		if _, err := os.Stat(ran); err != nil {
+			t.Errorf("the signed marker plugin was chosen but its init did not run: %v", err)
+		}
+	})
+}
+
+func TestStrictRefusesDevelopmentKeys(t *testing.T) {
+	r, ds, code := decide(t, folder(t, "good"), "-strict")
+	if code != 1 || r.Chosen != nil {
+		t.Fatalf("exit %d, chosen %+v; want none", code, r.Chosen)
+	}
+	expect(t, ds, "1.0.0", loader.Unverified, "DEVELOPMENT key", "refused in strict mode")
+}
+
+func flipByte(t *testing.T, file string) {
+	data, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.Write([]byte{0})
-	f.Close()
-	r, ds, code := decide(t, dir)
-	if code != 0 || r.Chosen == nil || r.Chosen.Version != "1.0.0" {
-		t.Fatalf("exit %d, chosen %+v; want 1.0.0", code, r.Chosen)
+	data[len(data)/2] ^= 1
+	if err := os.WriteFile(file, data, 0o755); err != nil {
+		t.Fatal(err)
 	}
-	expect(t, ds, "9.0.0", loader.Unverified, "no build metadata fx_v9.0.0")
-	expect(t, ds, "8.0.0", loader.Unverified, "differs from its metadata")
+}
+
+func copyFile(t *testing.T, src, dst string) {
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// resignAs replaces file's signature in dir with one made by the key of
+// the team that owns plugin (a real signature of file's bytes).
+func resignAs(t *testing.T, dir, file, plugin string) {
+	policy, err := trust.Load(fixtureTrust)
+	if err != nil {
+		t.Fatal(err)
+	}
+	team := policy.Plugins[plugin]
+	s, err := keys.SignerFor(context.Background(), filepath.Dir(filepath.Dir(fixtureTrust)), filepath.Dir(fixtureTrust), team)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(dir, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sig, err := s.SignMessage(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, file+".sig"), []byte(base64.StdEncoding.EncodeToString(sig)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestInProcessMode(t *testing.T) {
@@ -188,17 +281,21 @@ func TestInProcessMode(t *testing.T) {
 
 func TestNothingAcceptable(t *testing.T) {
 	dir := folder(t, "notacceptable")
-	stdout, stderr, code := host(t, "-plugin", "fx", dir)
+	stdout, stderr, code := host(t, "-trust", fixtureTrust, "-plugin", "fx", dir)
 	if code != 1 || stdout != "" || !strings.Contains(stderr, "no acceptable plugin: fx in "+dir) || !strings.Contains(stderr, "not-acceptable") {
 		t.Errorf("exit %d, stdout %q, stderr:\n%s", code, stdout, stderr)
 	}
-	_, stderr, code = host(t, "-plugin", "fx", filepath.Join(dir, "missing"))
+	_, stderr, code = host(t, "-trust", fixtureTrust, "-plugin", "fx", filepath.Join(dir, "missing"))
 	if code != 1 || !strings.Contains(stderr, "plugin folder: open "+filepath.Join(dir, "missing")) {
 		t.Errorf("missing folder: exit %d, stderr:\n%s", code, stderr)
 	}
 	_, _, code = host(t)
 	if code != 2 {
 		t.Errorf("no arguments: exit %d, want 2", code)
+	}
+	_, _, code = host(t, dir)
+	if code != 2 {
+		t.Errorf("no -trust: exit %d, want 2", code)
 	}
 }
 
@@ -215,14 +312,14 @@ func TestBundledShowcase(t *testing.T) {
 		{"ledger", "payments/ledger", `Found newest valid plugin version: "2.0.1"` + "\n", 0, ""},
 		{"showcase-invalid", "showcase/showcase-invalid", "", 1, "not-acceptable: in the probe: IsAcceptable() returned false"},
 	} {
-		stdout, stderr, code := host(t, "-plugin", tc.plugin, filepath.Join(bundledDist, tc.dir))
+		stdout, stderr, code := host(t, "-trust", bundledTrust, "-plugin", tc.plugin, filepath.Join(bundledDist, tc.dir))
 		if stdout != tc.stdout || code != tc.code || !strings.Contains(stderr, tc.stderr) {
 			t.Errorf("%s: exit %d, stdout %q, stderr:\n%s", tc.plugin, code, stdout, stderr)
 		}
 	}
 	// The Example's plugins are built without -trimpath, for the test
 	// binary; the reference host, built with it, must refuse both.
-	stdout, stderr, code := host(t, exampleDir)
+	stdout, stderr, code := host(t, "-trust", exampleTrust, exampleDir)
 	if code != 1 || stdout != "" || strings.Count(stderr, "incompatible") != 2 {
 		t.Errorf("exit %d, stdout %q, stderr:\n%s", code, stdout, stderr)
 	}
@@ -232,7 +329,11 @@ func TestBundledShowcase(t *testing.T) {
 // was built without -trimpath, so the preflight must refuse the -trimpath
 // builds, naming the setting and the packages, without opening any.
 func TestPreflightInThisProcess(t *testing.T) {
-	p, r, err := loader.Load(context.Background(), folder(t, "panicinit", "good"), "fx", loader.Options{})
+	policy, err := trust.Load(fixtureTrust)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, r, err := loader.Load(context.Background(), folder(t, "panicinit", "good"), "fx", loader.Options{Trust: policy})
 	if !errors.Is(err, loader.ErrNoAcceptable) || p != nil {
 		t.Fatalf("Load = %v, %v; want ErrNoAcceptable", p, err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/plugship/plugship/internal/build"
 	"github.com/plugship/plugship/internal/plugtest"
+	"github.com/plugship/plugship/internal/sign"
 	"github.com/plugship/plugship/loader"
 	"golang.org/x/sync/errgroup"
 )
@@ -20,6 +21,7 @@ import (
 // the version of plugin "fx" it is built as. Scenarios put a few of them in
 // one folder; the loader tries them newest first.
 var fixtureVersions = map[string]string{
+	"marker":        "10.0.0",
 	"panicinit":     "9.0.0",
 	"exitinit":      "8.0.0",
 	"hang":          "7.0.0",
@@ -33,11 +35,14 @@ var fixtureVersions = map[string]string{
 
 // Files built by TestMain; see there.
 var (
-	root        string
-	fixtures    = map[string]string{} // fixture name -> built .so (with metadata beside it)
-	hostBin     string                // compat/hosts/showcase, built with -trimpath
-	exampleDir  string                // a folder of showcase plugins the test binary itself can open
-	bundledDist string                // dist/plugins of the bundled examples
+	root         string
+	fixtures     = map[string]string{} // fixture name -> built and signed .so
+	fixtureTrust string                // their trust policy: team fixtures owns fx, team others owns other
+	hostBin      string                // compat/hosts/showcase, built with -trimpath
+	exampleDir   string                // signed showcase plugins the test binary itself can open
+	exampleTrust string                // their trust policy
+	bundledDist  string                // dist/plugins of the bundled examples
+	bundledTrust string                // their trust policy
 )
 
 func TestMain(m *testing.M) {
@@ -77,23 +82,26 @@ func setUp(tmp string) error {
 	// that toolchain through the module proxy and compiles its runtime), so
 	// it runs beside everything else.
 	var oldGo errgroup.Group
-	fixtures["oldgo"] = filepath.Join(tmp, "extra-oldgo", plugtest.FileName("fx", "1.6.0"))
-	oldGo.Go(func() error { return buildWithOtherGo(tmp, fixtures["oldgo"]) })
+	oldGoFile := filepath.Join(tmp, "oldgo.so")
+	fixtures["oldgo"] = filepath.Join(tmp, "module/dist/plugins/fixtures/fx", plugtest.FileName("fx", "1.6.0"))
+	oldGo.Go(func() error { return buildWithOtherGo(tmp, oldGoFile) })
 
 	mod := filepath.Join(tmp, "module")
 	files := map[string]string{}
-	manifest := "name: fixtures\nowners: [\"@plugship\"]\nplugins:\n  - name: fx\n    source: fixtures/panicinit\n    version: 9.0.0\n    previous:\n"
+	manifest := "name: fixtures\nowners: [\"@plugship\"]\nplugins:\n  - name: fx\n    source: fixtures/marker\n    version: 10.0.0\n    previous:\n"
 	for name, version := range fixtureVersions {
 		src, err := os.ReadFile(filepath.Join(root, "loader/testdata/fixtures", name, "main.go"))
 		if err != nil {
 			return err
 		}
 		files["plugin_sources/fixtures/"+name+"/main.go"] = string(src)
-		if name != "panicinit" {
+		if name != "marker" {
 			manifest += fmt.Sprintf("      - version: %s\n        source: fixtures/%s\n", version, name)
 		}
 	}
 	files["teams/fixtures/team.yaml"] = manifest
+	files["teams/others/team.yaml"] = "name: others\nowners: [\"@others\"]\nplugins:\n  - name: other\n    source: others/other\n    version: 1.0.0\n"
+	files["plugin_sources/others/other/main.go"] = files["plugin_sources/fixtures/good/main.go"]
 	notrim, err := os.ReadFile(filepath.Join(root, "loader/testdata/fixtures/notrim/main.go"))
 	if err != nil {
 		return err
@@ -106,23 +114,24 @@ func setUp(tmp string) error {
 	if err := build.Main(context.Background(), build.Selection{}, build.Options{Root: mod}, &out); err != nil {
 		return fmt.Errorf("%v\n%s", err, out.String())
 	}
+	fx := filepath.Join(mod, "dist/plugins/fixtures/fx")
 	for name, version := range fixtureVersions {
-		fixtures[name] = filepath.Join(mod, "dist/plugins/fixtures/fx", plugtest.FileName("fx", version))
+		fixtures[name] = filepath.Join(fx, plugtest.FileName("fx", version))
 	}
+	fixtures["other"] = filepath.Join(mod, "dist/plugins/others/other", plugtest.FileName("other", "1.0.0"))
 
-	extra := filepath.Join(tmp, "extra")
-	if err := os.MkdirAll(extra, 0o755); err != nil {
-		return err
-	}
-	fixtures["notrim"] = filepath.Join(extra, plugtest.FileName("fx", "1.5.0"))
+	// Files the build would not make, placed among the build's output with
+	// metadata recording their bytes, and signed below like the rest: only
+	// the preflight can catch them.
+	fixtures["notrim"] = filepath.Join(fx, plugtest.FileName("fx", "1.5.0"))
 	if err := plugtest.Go(mod, "build", "-buildmode=plugin", "-o", fixtures["notrim"], "./notrim"); err != nil {
 		return err
 	}
-	fixtures["nongo"] = filepath.Join(extra, plugtest.FileName("fx", "1.4.0"))
+	fixtures["nongo"] = filepath.Join(fx, plugtest.FileName("fx", "1.4.0"))
 	if err := run(root, "gcc", "-shared", "-fPIC", "-o", fixtures["nongo"], "loader/testdata/fixtures/nongo.c"); err != nil {
 		return err
 	}
-	fixtures["random"] = filepath.Join(extra, plugtest.FileName("fx", "1.3.0"))
+	fixtures["random"] = filepath.Join(fx, plugtest.FileName("fx", "1.3.0"))
 	random := make([]byte, 256<<10)
 	for i := range random {
 		random[i] = byte(i*7919 + i>>8)
@@ -130,7 +139,7 @@ func setUp(tmp string) error {
 	if err := os.WriteFile(fixtures["random"], random, 0o755); err != nil {
 		return err
 	}
-	fixtures["truncated"] = filepath.Join(extra, plugtest.FileName("fx", "1.2.0"))
+	fixtures["truncated"] = filepath.Join(fx, plugtest.FileName("fx", "1.2.0"))
 	good, err := os.ReadFile(fixtures["good"])
 	if err != nil {
 		return err
@@ -141,24 +150,37 @@ func setUp(tmp string) error {
 	if err := oldGo.Wait(); err != nil {
 		return err
 	}
+	if err := os.Rename(oldGoFile, fixtures["oldgo"]); err != nil {
+		return err
+	}
 	for _, name := range []string{"notrim", "nongo", "random", "truncated", "oldgo"} {
 		if err := plugtest.WriteMetadata(fixtures[name], "fixtures"); err != nil {
 			return err
 		}
 	}
+	out.Reset()
+	if err := sign.Main(context.Background(), sign.Options{Root: mod}, &out); err != nil {
+		return fmt.Errorf("%v\n%s", err, out.String())
+	}
+	fixtureTrust = filepath.Join(mod, "dist", sign.TrustFile)
 
 	dist := filepath.Join(tmp, "bundled")
 	if err := build.Main(context.Background(), build.Selection{}, build.Options{Root: root, Dist: dist}, &out); err != nil {
 		return fmt.Errorf("%v\n%s", err, out.String())
 	}
+	if err := sign.Main(context.Background(), sign.Options{Root: root, Dist: dist}, &out); err != nil {
+		return fmt.Errorf("%v\n%s", err, out.String())
+	}
 	bundledDist = filepath.Join(dist, "plugins")
+	bundledTrust = filepath.Join(dist, sign.TrustFile)
 
 	hostBin = filepath.Join(tmp, "showcase")
 	if err := plugtest.BuildHost(root, "./compat/hosts/showcase", hostBin); err != nil {
 		return err
 	}
 
-	exampleDir = filepath.Join(tmp, "example")
+	exampleDist := filepath.Join(tmp, "example")
+	exampleDir = filepath.Join(exampleDist, "plugins/showcase/showcase")
 	for _, p := range []struct{ src, version string }{
 		{"showcase/showcase", "0.2.0"},
 		{"showcase/showcase-invalid", "0.3.0"},
@@ -172,6 +194,11 @@ func setUp(tmp string) error {
 			return err
 		}
 	}
+	out.Reset()
+	if err := sign.Main(context.Background(), sign.Options{Root: root, Dist: exampleDist}, &out); err != nil {
+		return fmt.Errorf("%v\n%s", err, out.String())
+	}
+	exampleTrust = filepath.Join(exampleDist, sign.TrustFile)
 	return nil
 }
 

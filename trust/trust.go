@@ -193,7 +193,7 @@ func (p *Policy) Check(file string) (*Verdict, error) {
 		}
 		for _, k := range t.Keys {
 			if VerifyFile(p.verifiers[k.ID], sig, file) == nil {
-				return nil, fmt.Errorf("signed by team %s's key %s, but plugin %s belongs to team %s; refused", other, k.ID[:12], n.Plugin, team)
+				return nil, fmt.Errorf("signed by key %s of team %s, but plugin %s belongs to team %s; refused", k.ID[:12], other, n.Plugin, team)
 			}
 		}
 	}

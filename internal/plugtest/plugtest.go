@@ -108,9 +108,14 @@ func WriteMetadata(path, team string) error {
 	return err
 }
 
-// CopyPlugin copies the plugin file src and its metadata into the folder dir.
+// CopyPlugin copies the plugin file src and everything beside it that
+// belongs to it (metadata, signature, bundle, provenance) into dir.
 func CopyPlugin(dir, src string) error {
-	for _, f := range []string{src, src + artifact.MetadataSuffix} {
+	files, err := filepath.Glob(src + "*")
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			return err

@@ -1,7 +1,7 @@
 // Command showcase is the reference host of the seed blog post: it picks the
 // newest acceptable version of a plugin from a folder and says which.
 //
-//	showcase [-plugin showcase] [-json] [-timeout 10s] [-in-process] <plugin folder>
+//	showcase -trust dist/trust.json [-strict] [-plugin showcase] [-json] [-timeout 10s] [-in-process] <plugin folder>
 //
 // On success it prints the seed's line,
 //
@@ -20,11 +20,14 @@ import (
 	"os"
 
 	"github.com/plugship/plugship/loader"
+	"github.com/plugship/plugship/trust"
 )
 
 func main() {
 	loader.HandleProbe() // answer the loader's probe when started as one
 
+	trustFile := flag.String("trust", "", "the trust policy `file` (plugship's sign step writes dist/trust.json); required")
+	strict := flag.Bool("strict", false, "refuse plugins signed with development keys")
 	name := flag.String("plugin", "showcase", "the plugin's `name`, as in its file names")
 	jsonOut := flag.Bool("json", false, "print the loader's decision report as JSON")
 	timeout := flag.Duration("timeout", loader.DefaultProbeTimeout, "how long one probe may take")
@@ -34,12 +37,18 @@ func main() {
 		flag.PrintDefaults()
 	}
 	flag.Parse()
-	if flag.NArg() != 1 {
+	if flag.NArg() != 1 || *trustFile == "" {
 		flag.Usage()
 		os.Exit(2)
 	}
+	policy, err := trust.Load(*trustFile)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "showcase:", err)
+		os.Exit(1)
+	}
+	policy.Strict = *strict
 	p, report, err := loader.Load(context.Background(), flag.Arg(0), *name,
-		loader.Options{ProbeTimeout: *timeout, InProcess: *inProcess})
+		loader.Options{Trust: policy, ProbeTimeout: *timeout, InProcess: *inProcess})
 	if *jsonOut {
 		if werr := report.WriteJSON(os.Stdout); werr != nil {
 			fmt.Fprintln(os.Stderr, "showcase:", werr)
