@@ -1,0 +1,49 @@
+package trust
+
+import (
+	"crypto/elliptic"
+	"strings"
+	"testing"
+
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+)
+
+func TestParse(t *testing.T) {
+	_, pub, err := cryptoutils.GeneratePEMEncodedECDSAKeyPair(elliptic.P256(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := New()
+	if err := good.AddKey("payments", pub, "abc", false); err != nil {
+		t.Fatal(err)
+	}
+	good.Plugins["fraud"] = "payments"
+	data, err := good.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Plugins["fraud"] != "payments" || p.Verifier("abc") == nil || p.Strict {
+		t.Errorf("parsed %+v", p)
+	}
+	for _, tc := range []struct{ data, want string }{
+		{`{"schema":"plugship.trust/v0"}`, "schema"},
+		{`{"schema":"plugship.trust/v1","extra":1}`, `unknown field "extra"`},
+		{`{"schema":"plugship.trust/v1","teams":{},"plugins":{"fraud":"payments"}}`, "plugin fraud belongs to team payments, which has no keys"},
+		{`{"schema":"plugship.trust/v1","teams":{"payments":{"keys":[{"id":"x","pem":"nope"}]}}}`, "team payments key 0"},
+		{`{"schema":"plugship.trust/v1","teams":{"payments":{"keys":[]}}}`, "team payments has no keys"},
+	} {
+		if _, err := Parse([]byte(tc.data)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Parse(%s) = %v, want %q", tc.data, err, tc.want)
+		}
+	}
+	if _, err := good.Check("/x/other_v1.0.0_linux_amd64.so"); err == nil || !strings.Contains(err.Error(), "plugin other is not in the trust policy") {
+		t.Errorf("unknown plugin: %v", err)
+	}
+	if _, err := good.Check("/x/fraud.so"); err == nil {
+		t.Errorf("bad name accepted")
+	}
+}
