@@ -105,10 +105,14 @@ type Signer struct {
 
 // Describe says which key signs, for output.
 func (s *Signer) Describe() string {
-	if s.Development {
-		return "DEVELOPMENT key " + s.KeyID[:12] + " (" + s.Source + ")"
+	return describe(s.KeyID, s.Development) + " (" + s.Source + ")"
+}
+
+func describe(id string, development bool) string {
+	if development {
+		return "DEVELOPMENT key " + id[:12]
 	}
-	return "key " + s.KeyID[:12] + " (" + s.Source + ")"
+	return "key " + id[:12]
 }
 
 // KeyID identifies a public key: the hex sha256 of its DER encoding.
@@ -231,6 +235,28 @@ type PublicKey struct {
 	ID          string
 	Source      string
 	Development bool
+}
+
+// Describe names the key for output.
+func (k *PublicKey) Describe() string { return describe(k.ID, k.Development) }
+
+// Verifier returns a verifier for the key.
+func (k *PublicKey) Verifier() (signature.Verifier, error) {
+	pub, err := cryptoutils.UnmarshalPEMToPublicKey(k.PEM)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", k.Source, err)
+	}
+	return signature.LoadVerifier(pub, crypto.SHA256)
+}
+
+// Expected returns the public key team signs with unless told otherwise:
+// the committed key, else the development key if one exists, else nil.
+func Expected(root, dist, team string) (*PublicKey, error) {
+	keys, err := PublicKeys(root, dist, team)
+	if err != nil || len(keys) == 0 {
+		return nil, err
+	}
+	return &keys[0], nil
 }
 
 // PublicKeys returns the keys that may have signed team's plugins: the

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sigstore/sigstore/pkg/signature"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/plugship/plugship/internal/artifact"
@@ -176,16 +177,20 @@ func signFile(ctx context.Context, file string, owner map[string]string, signers
 		r.Err = fmt.Errorf("metadata says team %s, but plugin %s belongs to team %s (%s/%s/%s); refused", m.Team, m.Plugin, team, teams.Dir, team, teams.ManifestName)
 		return r
 	}
+	// Checking needs only the public key the team signs with; the private
+	// key (slow to decrypt, or remote) is loaded only to sign.
+	if pub, err := keys.Expected(signers.opts.Root, signers.opts.Dist, m.Team); err == nil && pub != nil {
+		if v, err := pub.Verifier(); err == nil && upToDate(file, m, v) {
+			r.Key, r.Outcome = pub.Describe(), UpToDate
+			return r
+		}
+	}
 	s, err := signers.get(ctx, m.Team)
 	if err != nil {
 		r.Err = err
 		return r
 	}
 	r.Key = s.Describe()
-	if upToDate(file, m, s) {
-		r.Outcome = UpToDate
-		return r
-	}
 	if err := sign(file, m, s); err != nil {
 		r.Err = err
 		return r
@@ -241,7 +246,7 @@ func sign(file string, m *artifact.Metadata, s *keys.Signer) error {
 
 // upToDate reports whether file's signature, bundle and provenance all
 // verify under s and describe the file's current bytes.
-func upToDate(file string, m *artifact.Metadata, s *keys.Signer) bool {
+func upToDate(file string, m *artifact.Metadata, s signature.Verifier) bool {
 	sig, err := trust.ReadSignature(file + trust.SignatureSuffix)
 	if err != nil {
 		return false
