@@ -14,7 +14,9 @@ import (
 	"github.com/magefile/mage/sh"
 
 	"github.com/plugship/plugship/internal/build"
+	"github.com/plugship/plugship/internal/compat"
 	"github.com/plugship/plugship/internal/keys"
+	"github.com/plugship/plugship/internal/matrix"
 	"github.com/plugship/plugship/internal/sign"
 	"github.com/plugship/plugship/internal/verify"
 )
@@ -59,6 +61,33 @@ func Verify(ctx context.Context) error {
 	return verify.Main(ctx, verify.Options{Strict: os.Getenv(verify.StrictEnv) == "1"}, os.Stdout)
 }
 
+// All builds and signs every plugin, then runs the compatibility matrix: the main job.
+func All(ctx context.Context) error {
+	if err := buildAndSign(ctx, build.Selection{}); err != nil {
+		return err
+	}
+	return compat.Main(ctx, compat.Options{}, os.Stdout)
+}
+
+// Compat runs the compatibility matrix: every built plugin in every reference host.
+type Compat mg.Namespace
+
+// Run builds the hosts in compat/hosts.yaml and tries every plugin file in each (also mage compat).
+// Reports go to dist/compat/matrix.{json,md,html}; a failed required cell fails the run.
+func (Compat) Run(ctx context.Context) error { return compat.Main(ctx, compat.Options{}, os.Stdout) }
+
+// Shard runs one slice of the matrix, for CI job matrices: mage compat:shard 2/3.
+func (Compat) Shard(ctx context.Context, shard string) error {
+	s, err := matrix.ParseShard(shard)
+	if err != nil {
+		return err
+	}
+	return compat.Shard(ctx, compat.Options{}, s, os.Stdout)
+}
+
+// Merge combines the shard results in dist/compat/shards/ into the reports.
+func (Compat) Merge(ctx context.Context) error { return compat.Merge(ctx, compat.Options{}, os.Stdout) }
+
 // Keys manages the teams' signing keys.
 type Keys mg.Namespace
 
@@ -81,8 +110,8 @@ func Bench() error {
 // Clean removes dist/, everything the targets wrote.
 func Clean() error { return os.RemoveAll("dist") }
 
-// Aliases: mage build is build:all.
-var Aliases = map[string]interface{}{"build": Build.All}
+// Aliases: mage build is build:all, mage compat is compat:run.
+var Aliases = map[string]interface{}{"build": Build.All, "compat": Compat.Run}
 
 // Default runs when mage is called without a target.
-var Default = Build.All
+var Default = All

@@ -43,6 +43,11 @@ type Options struct {
 	// ProbeTimeout bounds each probe; default DefaultProbeTimeout.
 	ProbeTimeout time.Duration
 
+	// Symbols are the names to look up; default DefaultSymbols. A host of
+	// another contract version sets them, and calls HandleProbeFor with the
+	// same names.
+	Symbols Symbols
+
 	// InProcess skips the child process: candidates are opened and called
 	// in this process. It saves a few milliseconds per candidate and needs
 	// no HandleProbe, but a plugin that exits or crashes in init takes the
@@ -70,7 +75,7 @@ var ErrNoAcceptable = errors.New("no acceptable plugin")
 // older version. The error wraps ErrNoAcceptable when none passed; the
 // report is returned either way.
 func Load(ctx context.Context, dir, plugin string, opts Options) (contract.Plugin, *Report, error) {
-	HandleProbe() // in a probe child whose main did not call it
+	HandleProbeFor(opts.Symbols) // in a probe child whose main did not call it
 	start := time.Now()
 	opts, hostErr := opts.withDefaults()
 	r := &Report{Plugin: plugin, Dir: dir, Platform: opts.GOOS + "/" + opts.GOARCH, Host: opts.Host, Mode: "probe"}
@@ -101,7 +106,7 @@ func Load(ctx context.Context, dir, plugin string, opts Options) (contract.Plugi
 			continue
 		}
 		t := time.Now()
-		chosen = decide(ctx, c, host, opts, d)
+		chosen = decide(ctx, c, host, opts, d, true)
 		d.Millis = millis(time.Since(t))
 		if chosen != nil {
 			r.Chosen = d
@@ -111,7 +116,7 @@ func Load(ctx context.Context, dir, plugin string, opts Options) (contract.Plugi
 		}
 	}
 	for _, f := range refused {
-		r.Candidates = append(r.Candidates, &Decision{File: f.File, Outcome: Refused, Reason: f.Reason})
+		r.Candidates = append(r.Candidates, &Decision{File: f.File, Outcome: Refused, Cause: CauseBadFile, Reason: f.Reason})
 	}
 	if chosen == nil {
 		return nil, r, fmt.Errorf("%w: %s in %s: %d candidates for %s, none passed", ErrNoAcceptable, plugin, dir, len(r.Candidates), r.Platform)
@@ -119,47 +124,104 @@ func Load(ctx context.Context, dir, plugin string, opts Options) (contract.Plugi
 	return chosen, r, nil
 }
 
-// decide runs every check on one candidate, fills in d and returns the
-// plugin if it was chosen.
-func decide(ctx context.Context, c Candidate, host *fingerprint.Fingerprint, opts Options, d *Decision) contract.Plugin {
-	fail := func(o Outcome, format string, args ...any) contract.Plugin {
-		d.Outcome, d.Reason = o, fmt.Sprintf(format, args...)
+// Try runs, for one plugin file, every check Load runs before opening a
+// file in the host: verification, preflight against opts.Host, and the
+// probe, in a child process of opts.Host (which must call HandleProbe or
+// HandleProbeFor). It never opens the file in this process; opts.InProcess
+// is ignored. The compatibility matrix calls it once per (file, host).
+func Try(ctx context.Context, file string, opts Options) *Decision {
+	opts.InProcess = false
+	opts, hostErr := opts.withDefaults()
+	d := &Decision{File: file}
+	start := time.Now()
+	defer func() { d.Millis = millis(time.Since(start)) }()
+	if n, err := artifact.ParseName(filepath.Base(file)); err == nil {
+		d.Version = n.Version
+	} else {
+		d.Outcome, d.Cause, d.Reason = Refused, CauseBadFile, err.Error()
+		return d
+	}
+	switch {
+	case opts.Verify == nil:
+		d.Outcome, d.Cause, d.Reason = Unverified, CauseUnsigned, ErrNoTrust.Error()
+		return d
+	case hostErr != nil:
+		d.Outcome, d.Cause, d.Reason = Refused, CauseBadFile, hostErr.Error()
+		return d
+	}
+	host, err := hostFingerprint(opts.Host)
+	if err != nil {
+		d.Outcome, d.Cause, d.Reason = Incompatible, CauseBuildMismatch, "the host: "+err.Error()
+		return d
+	}
+	decide(ctx, Candidate{File: file, Version: d.Version}, host, opts, d, false)
+	if d.Outcome == Chosen {
+		d.Outcome = Passed
+	}
+	return d
+}
+
+// decide runs every check on one candidate, fills in d and, if open is
+// set, opens it in this process and returns it when chosen.
+func decide(ctx context.Context, c Candidate, host *fingerprint.Fingerprint, opts Options, d *Decision, open bool) contract.Plugin {
+	fail := func(o Outcome, cause, format string, args ...any) contract.Plugin {
+		d.Outcome, d.Cause, d.Reason = o, cause, fmt.Sprintf(format, args...)
 		return nil
 	}
 	if err := opts.Verify(c.File); err != nil {
-		return fail(Unverified, "%v", err)
+		cause := CauseBadSignature
+		if errors.Is(err, trust.ErrUnsigned) {
+			cause = CauseUnsigned
+		}
+		return fail(Unverified, cause, "%v", err)
 	}
 	fp, err := fingerprint.Read(c.File)
 	if err != nil {
-		return fail(Incompatible, "%v", err)
+		return fail(Incompatible, CauseBadFile, "%v", err)
 	}
 	if diffs := fingerprint.Compare(host, fp); len(diffs) > 0 {
 		d.Differences = diffs
-		return fail(Incompatible, "built differently from this host: %s", summarize(diffs))
+		cause := CauseBuildMismatch
+		for _, df := range diffs {
+			if df.Kind == "go" {
+				cause = CauseToolchainMismatch
+			}
+		}
+		return fail(Incompatible, cause, "built differently from this host: %s", summarize(diffs))
 	}
 	if _, bad := poisoned.Load(c.File); bad {
-		return fail(Crashed, "crashed while loading earlier in this process; reopening it would hang")
+		return fail(Crashed, CausePanic, "crashed while loading earlier in this process; reopening it would hang")
 	}
 	if !opts.InProcess {
-		t, outcome, err := probe(ctx, opts.Host, c.File, opts.ProbeTimeout)
+		t := time.Now()
+		tr, outcome, err := probe(ctx, opts.Host, c.File, opts.ProbeTimeout)
+		d.ProbeMillis = millis(time.Since(t))
 		if err != nil {
-			if outcome == "" {
+			cause := CauseExit
+			switch {
+			case outcome == "":
 				outcome = Crashed
+			case outcome == TimedOut:
+				cause = CauseTimeout
 			}
-			return fail(outcome, "%v", err)
+			return fail(outcome, cause, "%v", err)
 		}
-		if o, reason := classify(t, c); o != "" {
-			return fail(o, "in the probe: %s", reason)
+		if o, cause, reason := classify(tr, c); o != "" {
+			return fail(o, cause, "in the probe: %s", reason)
 		}
 	}
-	t := try(c.File, func(string) {})
+	if !open {
+		d.Outcome, d.Cause = Chosen, CauseOK
+		return nil
+	}
+	t := try(c.File, opts.Symbols, func(string) {})
 	if t.Panic && t.Stage == stageOpen {
 		poisoned.Store(c.File, true)
 	}
-	if o, reason := classify(t, c); o != "" {
-		return fail(o, "%s", reason)
+	if o, cause, reason := classify(t, c); o != "" {
+		return fail(o, cause, "%s", reason)
 	}
-	d.Outcome = Chosen
+	d.Outcome, d.Cause = Chosen, CauseOK
 	return t.plugin
 }
 
@@ -167,23 +229,28 @@ func decide(ctx context.Context, c Candidate, host *fingerprint.Fingerprint, opt
 // would hang on opening them again.
 var poisoned sync.Map
 
-// classify maps a trial to an outcome; "" when the candidate passed.
-func classify(t trial, c Candidate) (Outcome, string) {
+// classify maps a trial to an outcome and cause; "" when the candidate
+// passed.
+func classify(t trial, c Candidate) (Outcome, string, string) {
 	switch {
 	case t.Panic:
-		return Crashed, fmt.Sprintf("%s in %s", t.Err, describeStage(t.Stage))
+		return Crashed, CausePanic, fmt.Sprintf("%s in %s", t.Err, describeStage(t.Stage))
 	case t.Err != "" && t.Stage == stageOpen:
-		return OpenFailed, t.Err
+		return OpenFailed, CauseOpenFailed, t.Err
 	case t.Err != "" && t.Stage == stageSymbol:
-		return BadSymbol, t.Err
+		cause := t.Cause
+		if cause == "" {
+			cause = CauseMissingSymbol
+		}
+		return BadSymbol, cause, t.Err
 	case t.Err != "":
-		return Crashed, t.Err
+		return Crashed, CausePanic, t.Err
 	case t.Version != c.Version:
-		return VersionMismatch, fmt.Sprintf("Version() returned %s, the file name says %s", artifact.Quote(t.Version), c.Version)
+		return VersionMismatch, CauseVersionMismatch, fmt.Sprintf("Version() returned %s, the file name says %s", artifact.Quote(t.Version), c.Version)
 	case !t.Acceptable:
-		return NotAcceptable, "IsAcceptable() returned false"
+		return NotAcceptable, CauseNotAcceptable, "IsAcceptable() returned false"
 	}
-	return "", ""
+	return "", "", ""
 }
 
 // summarize lists differences for a one-line reason: all of them, grouped.

@@ -41,6 +41,7 @@ type trial struct {
 	Stage      string `json:"stage"`
 	Err        string `json:"error,omitempty"`
 	Panic      bool   `json:"panic,omitempty"`
+	Cause      string `json:"cause,omitempty"` // CauseMissingSymbol or CauseWrongType for symbol errors
 	Version    string `json:"version,omitempty"`
 	Acceptable bool   `json:"acceptable,omitempty"`
 
@@ -50,7 +51,7 @@ type trial struct {
 // try opens file in this process and runs the contract's calls, calling
 // progress at the start of each stage. A panic in the plugin's code is
 // recovered and reported.
-func try(file string, progress func(stage string)) (t trial) {
+func try(file string, names Symbols, progress func(stage string)) (t trial) {
 	defer func() {
 		if r := recover(); r != nil {
 			t.Err = fmt.Sprintf("panic: %v", r)
@@ -67,9 +68,15 @@ func try(file string, progress func(stage string)) (t trial) {
 	}
 	t.Stage = stageSymbol
 	progress(t.Stage)
-	v, err := Resolve(p)
+	v, err := ResolveSymbols(p, names)
 	if err != nil {
 		t.Err = err.Error()
+		switch {
+		case errors.Is(err, ErrMissingSymbol):
+			t.Cause = CauseMissingSymbol
+		case errors.Is(err, ErrWrongType):
+			t.Cause = CauseWrongType
+		}
 		return t
 	}
 	t.Stage = stageCall
@@ -82,7 +89,8 @@ func try(file string, progress func(stage string)) (t trial) {
 }
 
 // HandleProbe makes this process answer the loader's probe when it was
-// started as one, and does nothing otherwise. Call it first thing in main,
+// started as one, and does nothing otherwise. It looks up the contract's
+// symbols; a host of another contract version calls HandleProbeFor. Call it first thing in main,
 // before flags are parsed or anything is started:
 //
 //	func main() {
@@ -95,7 +103,10 @@ func try(file string, progress func(stage string)) (t trial) {
 // crashes, exits or hangs, only the probe process is lost. A host that does
 // not call HandleProbe still works: [Load] answers the probe when the child
 // reaches it, but only after whatever main did before calling Load.
-func HandleProbe() {
+func HandleProbe() { HandleProbeFor(DefaultSymbols) }
+
+// HandleProbeFor is HandleProbe for a host that looks up other symbols.
+func HandleProbeFor(names Symbols) {
 	file := os.Getenv(ProbeEnv)
 	if file == "" {
 		return
@@ -108,7 +119,7 @@ func HandleProbe() {
 	}
 	closeOnExec(report) // nor the pipe: the loader waits for it to close
 	enc := json.NewEncoder(report)
-	t := try(file, func(stage string) { enc.Encode(trial{Stage: stage}) })
+	t := try(file, names, func(stage string) { enc.Encode(trial{Stage: stage}) })
 	if err := enc.Encode(t); err != nil {
 		fmt.Fprintf(os.Stderr, "probe: writing the report: %v\n", err)
 		os.Exit(probeExitNoReport)

@@ -27,7 +27,27 @@ const (
 	VersionMismatch Outcome = "version-mismatch" // Version() differs from the version in the file name
 	NotAcceptable   Outcome = "not-acceptable"   // IsAcceptable() returned false
 	Chosen          Outcome = "chosen"           // the plugin Load returned
+	Passed          Outcome = "passed"           // Try: every check passed
 	NotTried        Outcome = "not-tried"        // older than the chosen one
+)
+
+// Causes refine outcomes for reports and the compatibility matrix: each
+// Decision has one.
+const (
+	CauseOK                = "ok"                 // chosen or passed
+	CauseUnsigned          = "unsigned"           // no signature
+	CauseBadSignature      = "bad-signature"      // a signature that does not verify, or by the wrong team
+	CauseBadFile           = "bad-file"           // not a Go plugin (not ELF, no build info), or a bad name
+	CauseToolchainMismatch = "toolchain-mismatch" // built by another Go release
+	CauseBuildMismatch     = "build-mismatch"     // other build settings, module versions or package sources
+	CausePanic             = "panic"              // panicked while loading or in its methods
+	CauseExit              = "exit"               // ended the probe process
+	CauseTimeout           = "timeout"            // did not answer in time
+	CauseOpenFailed        = "open-failed"        // plugin.Open returned an error
+	CauseMissingSymbol     = "missing-symbol"     // exports neither symbol
+	CauseWrongType         = "wrong-type"         // a symbol of the wrong type
+	CauseVersionMismatch   = "version-mismatch"   // Version() differs from the file name
+	CauseNotAcceptable     = "not-acceptable"     // IsAcceptable() returned false
 )
 
 // Report says what Load did with every candidate, newest first. It is
@@ -49,9 +69,11 @@ type Decision struct {
 	File        string                   `json:"file"`
 	Version     string                   `json:"version,omitempty"`
 	Outcome     Outcome                  `json:"outcome"`
+	Cause       string                   `json:"cause,omitempty"` // see the Cause constants
 	Reason      string                   `json:"reason,omitempty"`
 	Differences []fingerprint.Difference `json:"differences,omitempty"` // for Incompatible
 	Millis      float64                  `json:"duration_ms"`
+	ProbeMillis float64                  `json:"probe_ms,omitempty"` // the child process's part
 }
 
 // String is one line per candidate:

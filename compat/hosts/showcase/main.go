@@ -23,8 +23,14 @@ import (
 	"github.com/plugship/plugship/trust"
 )
 
+// The symbols this host looks up. Empty means the contract's; a build can
+// set them with -ldflags=-X to make a host of another contract version (see
+// compat/hosts.yaml).
+var accessor, element string
+
 func main() {
-	loader.HandleProbe() // answer the loader's probe when started as one
+	symbols := loader.Symbols{Accessor: accessor, Element: element}
+	loader.HandleProbeFor(symbols) // answer the loader's probe when started as one
 
 	trustFile := flag.String("trust", "", "the trust policy `file` (plugship's sign step writes dist/trust.json); required")
 	strict := flag.Bool("strict", false, "refuse plugins signed with development keys")
@@ -48,7 +54,7 @@ func main() {
 	}
 	policy.Strict = *strict
 	p, report, err := loader.Load(context.Background(), flag.Arg(0), *name,
-		loader.Options{Trust: policy, ProbeTimeout: *timeout, InProcess: *inProcess})
+		loader.Options{Trust: policy, Symbols: symbols, ProbeTimeout: *timeout, InProcess: *inProcess})
 	if *jsonOut {
 		if werr := report.WriteJSON(os.Stdout); werr != nil {
 			fmt.Fprintln(os.Stderr, "showcase:", werr)

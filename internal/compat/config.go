@@ -1,0 +1,129 @@
+package compat
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/plugship/plugship/internal/artifact"
+)
+
+// ConfigFile is the hosts' configuration, relative to the module root.
+const ConfigFile = "compat/hosts.yaml"
+
+// Config is compat/hosts.yaml.
+type Config struct {
+	// Timeout bounds each probe; default 10s.
+	Timeout Duration     `yaml:"timeout"`
+	Hosts   []HostConfig `yaml:"hosts"`
+}
+
+// HostConfig is one reference host.
+type HostConfig struct {
+	Name    string   `yaml:"name"`    // a-z, 0-9, "-"
+	Package string   `yaml:"package"` // ./compat/hosts/<dir>
+	Flags   []string `yaml:"flags"`   // go build flags, e.g. -trimpath
+	// MustAccept and MustReject select plugins ("*", "team", "team/plugin")
+	// whose every file must load into the host, or must not.
+	MustAccept []string `yaml:"must_accept"`
+	MustReject []string `yaml:"must_reject"`
+}
+
+// Duration is a time.Duration written as "10s".
+type Duration time.Duration
+
+// UnmarshalYAML parses a duration such as 10s or 1m.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil || v <= 0 {
+		return fmt.Errorf("line %d: timeout %s: want a positive duration such as 10s", n.Line, artifact.Quote(n.Value))
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// LoadConfig reads and checks the configuration at root/ConfigFile.
+func LoadConfig(root string) (*Config, error) {
+	file := path.Join(root, ConfigFile)
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	c, err := ParseConfig(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ConfigFile, err)
+	}
+	return c, nil
+}
+
+// ParseConfig decodes a configuration, refusing unknown fields, and checks
+// every host; the error lists every problem.
+func ParseConfig(data []byte) (*Config, error) {
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	if c.Timeout == 0 {
+		c.Timeout = Duration(10 * time.Second)
+	}
+	var errs []error
+	if len(c.Hosts) == 0 {
+		errs = append(errs, fmt.Errorf("hosts: list at least one reference host"))
+	}
+	seen := map[string]bool{}
+	for i, h := range c.Hosts {
+		bad := func(field, format string, args ...any) {
+			errs = append(errs, fmt.Errorf("hosts[%d].%s: %s", i, field, fmt.Sprintf(format, args...)))
+		}
+		if err := artifact.CheckName(h.Name); err != nil {
+			bad("name", "%v", err)
+		} else if seen[h.Name] {
+			bad("name", "host %s is listed twice", h.Name)
+		}
+		seen[h.Name] = true
+		if !strings.HasPrefix(h.Package, "./compat/hosts/") || strings.Contains(h.Package, "..") {
+			bad("package", "%s: want a main package under ./compat/hosts/", artifact.Quote(h.Package))
+		}
+		for _, f := range h.Flags {
+			for _, banned := range []string{"-o", "-buildmode", "-overlay", "-C"} {
+				if f == banned || strings.HasPrefix(f, banned+"=") {
+					bad("flags", "%s is set by plugship; remove it", f)
+				}
+			}
+			if !strings.HasPrefix(f, "-") {
+				bad("flags", "%s is not a go build flag", artifact.Quote(f))
+			}
+		}
+		for field, sels := range map[string][]string{"must_accept": h.MustAccept, "must_reject": h.MustReject} {
+			for _, s := range sels {
+				if err := checkSelector(s); err != nil {
+					bad(field, "%v", err)
+				}
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return &c, nil
+}
+
+func checkSelector(s string) error {
+	if s == "*" {
+		return nil
+	}
+	team, plugin, both := strings.Cut(s, "/")
+	if artifact.CheckName(team) != nil || both && artifact.CheckName(plugin) != nil {
+		return fmt.Errorf("selector %s: want \"*\", a team or team/plugin", artifact.Quote(s))
+	}
+	return nil
+}

@@ -1,0 +1,23 @@
+// Package compat is the compatibility-matrix step: it builds the reference
+// hosts listed in compat/hosts.yaml, tries every plugin file in
+// dist/plugins in every host, and writes dist/compat/matrix.{json,md,html}
+// (package matrix).
+//
+// Each cell (plugin file × host) runs what a host's loader runs before it
+// opens a plugin (loader.Try): the signature against dist/trust.json, the
+// static preflight against the host binary, and a probe in a fresh process
+// of that host binary with a timeout, calling IsAcceptable. A cell whose
+// signature or preflight fails is not probed. Its outcome is one of the
+// loader's causes: ok, not-acceptable, missing-symbol, wrong-type,
+// version-mismatch, build-mismatch, toolchain-mismatch, bad-file, panic,
+// exit, timeout, open-failed, unsigned, bad-signature.
+//
+// Cells run in parallel, one per CPU. Results are cached in
+// dist/compat/cache.json by the sha256 of the plugin file, of the host
+// binary, of the signature and of the trust policy, and the probe timeout:
+// a run with nothing changed probes nothing.
+//
+// A run can be split: Shard runs every n-th cell and writes a partial
+// result under dist/compat/shards/; Merge combines all of them into the
+// same reports a whole run writes.
+package compat

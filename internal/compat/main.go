@@ -1,0 +1,163 @@
+package compat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/plugship/plugship/internal/artifact"
+	"github.com/plugship/plugship/internal/matrix"
+)
+
+// Options say where to work.
+type Options struct {
+	Root string // module root, holding compat/hosts.yaml; default "."
+	Dist string // default <Root>/dist
+	Jobs int    // cells (and host builds) at once; default runtime.NumCPU()
+}
+
+func (o Options) withDefaults() Options {
+	if o.Root == "" {
+		o.Root = "."
+	}
+	o.Root, _ = filepath.Abs(o.Root)
+	if o.Dist == "" {
+		o.Dist = filepath.Join(o.Root, "dist")
+	}
+	o.Dist, _ = filepath.Abs(o.Dist)
+	if o.Jobs <= 0 {
+		o.Jobs = runtime.NumCPU()
+	}
+	return o
+}
+
+// Main builds the hosts, runs every cell, writes the three reports and
+// prints the grid. The error names every required cell that failed.
+func Main(ctx context.Context, opts Options, out io.Writer) error {
+	m, err := run(ctx, opts, nil, out)
+	if err != nil {
+		return err
+	}
+	return finish(opts.withDefaults(), m, out)
+}
+
+// Shard runs the cells of one shard and writes its partial result to
+// dist/compat/shards/<i>-of-<n>.json.
+func Shard(ctx context.Context, opts Options, shard matrix.Shard, out io.Writer) error {
+	opts = opts.withDefaults()
+	m, err := run(ctx, opts, &shard, out)
+	if err != nil {
+		return err
+	}
+	m.Shard = &shard
+	data, err := m.Marshal()
+	if err != nil {
+		return err
+	}
+	file := ShardFile(opts.Dist, shard)
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return err
+	}
+	if _, err := artifact.WriteFileIfChanged(file, data, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "shard %d/%d: %d of the cells, written to %s; merge with go run mage.go compat:merge\n", shard.Index, shard.Count, len(m.Cells), file)
+	return nil
+}
+
+// ShardFile is where a shard's partial result goes.
+func ShardFile(dist string, s matrix.Shard) string {
+	return filepath.Join(dist, matrix.Dir, matrix.ShardsDir, fmt.Sprintf("%d-of-%d.json", s.Index, s.Count))
+}
+
+// Merge combines every partial result in dist/compat/shards/ into the
+// reports, as Main would have written them.
+func Merge(ctx context.Context, opts Options, out io.Writer) error {
+	opts = opts.withDefaults()
+	files, err := filepath.Glob(filepath.Join(opts.Dist, matrix.Dir, matrix.ShardsDir, "*-of-*.json"))
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return fmt.Errorf("no shard results in %s: run go run mage.go compat:shard i/n first", filepath.Join(opts.Dist, matrix.Dir, matrix.ShardsDir))
+	}
+	var parts []*matrix.Matrix
+	for _, f := range files {
+		m, err := matrix.Read(f)
+		if err != nil {
+			return err
+		}
+		parts = append(parts, m)
+	}
+	m, err := matrix.Merge(parts)
+	if err != nil {
+		return fmt.Errorf("merging %d shard results: %w", len(parts), err)
+	}
+	fmt.Fprintf(out, "merged %d shard results\n", len(parts))
+	return finish(opts, m, out)
+}
+
+// run builds the hosts and runs the cells of shard (all if nil).
+func run(ctx context.Context, opts Options, shard *matrix.Shard, out io.Writer) (*matrix.Matrix, error) {
+	opts = opts.withDefaults()
+	start := time.Now()
+	cfg, err := LoadConfig(opts.Root)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := plugins(opts.Dist)
+	if err != nil {
+		return nil, err
+	}
+	if len(ps) == 0 {
+		return nil, fmt.Errorf("no plugin files for %s/%s in %s: run go run mage.go build first", runtime.GOOS, runtime.GOARCH, filepath.Join(opts.Dist, artifact.PluginsDir))
+	}
+	fmt.Fprintf(out, "compatibility matrix: %d plugin files × %d hosts\n", len(ps), len(cfg.Hosts))
+	hosts, err := buildHosts(ctx, opts, cfg, out)
+	if err != nil {
+		return nil, err
+	}
+	m := &matrix.Matrix{Schema: matrix.Schema, Platform: runtime.GOOS + "/" + runtime.GOARCH, Hosts: hosts, Plugins: ps}
+	m.Sort()
+	if err := runCells(ctx, opts, cfg, m, shard, out); err != nil {
+		return nil, err
+	}
+	m.Sort()
+	m.Check()
+	fmt.Fprintf(out, "%d cells in %.2fs\n", len(m.Cells), time.Since(start).Seconds())
+	return m, nil
+}
+
+// finish writes the reports, prints the grid and applies the policy.
+func finish(opts Options, m *matrix.Matrix, out io.Writer) error {
+	dir := filepath.Join(opts.Dist, matrix.Dir)
+	if err := m.WriteReports(dir); err != nil {
+		return fmt.Errorf("writing the reports: %w", err)
+	}
+	fmt.Fprintln(out)
+	m.Grid(out)
+	fmt.Fprintf(out, "reports: %s, %s, %s\n", rel(opts.Root, filepath.Join(dir, matrix.JSONFile)), rel(opts.Root, filepath.Join(dir, matrix.MarkdownFile)), rel(opts.Root, filepath.Join(dir, matrix.HTMLFile)))
+	if summary := os.Getenv("GITHUB_STEP_SUMMARY"); summary != "" {
+		if f, err := os.OpenFile(summary, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644); err == nil {
+			f.WriteString(m.Markdown())
+			f.Close()
+		}
+	}
+	if len(m.Violations) > 0 {
+		return errors.New(fmt.Sprintf("%d required cells failed:\n  ", len(m.Violations)) + strings.Join(m.Violations, "\n  "))
+	}
+	return nil
+}
+
+func rel(root, path string) string {
+	if r, err := filepath.Rel(root, path); err == nil {
+		return r
+	}
+	return path
+}

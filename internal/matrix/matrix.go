@@ -1,0 +1,321 @@
+package matrix
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/plugship/plugship/internal/artifact"
+)
+
+// Schema identifies the matrix.json format.
+const Schema = "plugship.compat/v1"
+
+// Dir is where reports go, relative to dist/.
+const Dir = "compat"
+
+// Report file names inside Dir.
+const (
+	JSONFile     = "matrix.json"
+	MarkdownFile = "matrix.md"
+	HTMLFile     = "matrix.html"
+	ShardsDir    = "shards"
+)
+
+// OK is the outcome of a cell whose plugin loads and is acceptable.
+const OK = "ok"
+
+// Matrix is a complete or partial (one shard's) compatibility matrix.
+type Matrix struct {
+	Schema     string   `json:"schema"`
+	Platform   string   `json:"platform"` // GOOS/GOARCH
+	Hosts      []Host   `json:"hosts"`
+	Plugins    []Plugin `json:"plugins"`
+	Cells      []Cell   `json:"cells"`
+	Shard      *Shard   `json:"shard,omitempty"` // set on a partial result
+	Violations []string `json:"violations"`      // required cells that failed; see Check
+}
+
+// Host is one reference host binary.
+type Host struct {
+	Name       string   `json:"name"`
+	Package    string   `json:"package"`
+	Flags      []string `json:"flags"`
+	SHA256     string   `json:"sha256"`
+	MustAccept []string `json:"must_accept,omitempty"` // selectors: "*", "team", "team/plugin"
+	MustReject []string `json:"must_reject,omitempty"`
+}
+
+// Plugin is one plugin file.
+type Plugin struct {
+	Team    string `json:"team"`
+	Plugin  string `json:"plugin"`
+	Version string `json:"version"`
+	File    string `json:"file"` // relative to dist/
+	SHA256  string `json:"sha256"`
+}
+
+// ID names the plugin file in reports: team/plugin@version.
+func (p Plugin) ID() string { return p.Team + "/" + p.Plugin + "@" + p.Version }
+
+// Cell is one plugin file tried in one host.
+type Cell struct {
+	Plugin       string   `json:"plugin"` // Plugin.ID
+	Host         string   `json:"host"`
+	PluginSHA256 string   `json:"plugin_sha256"`
+	HostSHA256   string   `json:"host_sha256"`
+	Outcome      string   `json:"outcome"` // OK or a loader cause: not-acceptable, build-mismatch, panic, ...
+	Detail       string   `json:"detail,omitempty"`
+	Differences  []string `json:"differences,omitempty"` // every differing setting and package, for mismatches
+	Millis       float64  `json:"duration_ms"`
+	ProbeMillis  float64  `json:"probe_ms,omitempty"`
+	Cached       bool     `json:"cached,omitempty"`
+	Required     string   `json:"required,omitempty"` // "accept" or "reject" when the host's policy covers the cell
+}
+
+// Key identifies a cell's position in the matrix.
+func (c Cell) Key() string { return c.Plugin + " × " + c.Host }
+
+// Shard says which slice of the cells a partial result holds.
+type Shard struct {
+	Index int `json:"index"` // 1-based
+	Count int `json:"count"`
+}
+
+// ParseShard parses "i/n".
+func ParseShard(s string) (Shard, error) {
+	var sh Shard
+	if _, err := fmt.Sscanf(s, "%d/%d", &sh.Index, &sh.Count); err != nil || sh.Count < 1 || sh.Index < 1 || sh.Index > sh.Count || fmt.Sprintf("%d/%d", sh.Index, sh.Count) != s {
+		return Shard{}, fmt.Errorf("shard %s: want i/n with 1 <= i <= n, e.g. 2/3", artifact.Quote(s))
+	}
+	return sh, nil
+}
+
+// Holds reports whether cell number i (0-based, in the matrix's cell order)
+// belongs to the shard.
+func (s Shard) Holds(i int) bool { return i%s.Count == s.Index-1 }
+
+// Sort puts hosts, plugins and cells in their canonical order: by name,
+// by team/plugin and newest version first, cells row by row.
+func (m *Matrix) Sort() {
+	sort.Slice(m.Hosts, func(i, j int) bool { return m.Hosts[i].Name < m.Hosts[j].Name })
+	sort.Slice(m.Plugins, func(i, j int) bool { return pluginLess(m.Plugins[i], m.Plugins[j]) })
+	row := map[string]int{}
+	for i, p := range m.Plugins {
+		row[p.ID()] = i
+	}
+	col := map[string]int{}
+	for i, h := range m.Hosts {
+		col[h.Name] = i
+	}
+	sort.Slice(m.Cells, func(i, j int) bool {
+		a, b := m.Cells[i], m.Cells[j]
+		if row[a.Plugin] != row[b.Plugin] {
+			return row[a.Plugin] < row[b.Plugin]
+		}
+		return col[a.Host] < col[b.Host]
+	})
+}
+
+func pluginLess(a, b Plugin) bool {
+	if a.Team != b.Team {
+		return a.Team < b.Team
+	}
+	if a.Plugin != b.Plugin {
+		return a.Plugin < b.Plugin
+	}
+	return artifact.CompareVersions(a.Version, b.Version) > 0
+}
+
+// Cell returns the cell of plugin (ID) and host, or nil.
+func (m *Matrix) Cell(plugin, host string) *Cell {
+	for i := range m.Cells {
+		if m.Cells[i].Plugin == plugin && m.Cells[i].Host == host {
+			return &m.Cells[i]
+		}
+	}
+	return nil
+}
+
+// Selects reports whether a selector ("*", "team" or "team/plugin") covers p.
+func Selects(selector string, p Plugin) bool {
+	return selector == "*" || selector == p.Team || selector == p.Team+"/"+p.Plugin
+}
+
+// Check marks each cell's requirement from its host's policy and sets
+// m.Violations: a must-accept cell that is not OK, a must-reject cell that
+// is.
+func (m *Matrix) Check() {
+	hosts := map[string]Host{}
+	for _, h := range m.Hosts {
+		hosts[h.Name] = h
+	}
+	plugins := map[string]Plugin{}
+	for _, p := range m.Plugins {
+		plugins[p.ID()] = p
+	}
+	m.Violations = []string{}
+	for i := range m.Cells {
+		c := &m.Cells[i]
+		h, p := hosts[c.Host], plugins[c.Plugin]
+		c.Required = ""
+		for _, s := range h.MustAccept {
+			if Selects(s, p) {
+				c.Required = "accept"
+			}
+		}
+		for _, s := range h.MustReject {
+			if Selects(s, p) {
+				c.Required = "reject"
+			}
+		}
+		switch {
+		case c.Required == "accept" && c.Outcome != OK:
+			m.Violations = append(m.Violations, fmt.Sprintf("%s must load into host %s but is %s: %s", c.Plugin, c.Host, c.Outcome, firstLine(c.Detail)))
+		case c.Required == "reject" && c.Outcome == OK:
+			m.Violations = append(m.Violations, fmt.Sprintf("%s must be rejected by host %s but loads", c.Plugin, c.Host))
+		}
+	}
+}
+
+// Counts returns how many cells had each outcome.
+func (m *Matrix) Counts() map[string]int {
+	n := map[string]int{}
+	for _, c := range m.Cells {
+		n[c.Outcome]++
+	}
+	return n
+}
+
+// Marshal returns the matrix as indented JSON.
+func (m *Matrix) Marshal() ([]byte, error) {
+	data, err := json.MarshalIndent(m, "", "  ")
+	return append(data, '\n'), err
+}
+
+// Read reads a matrix.json or a shard's partial result.
+func Read(path string) (*Matrix, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var m Matrix
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("%s: not a matrix: %w", path, err)
+	}
+	if m.Schema != Schema {
+		return nil, fmt.Errorf("%s: schema %s, want %s", path, artifact.Quote(m.Schema), Schema)
+	}
+	return &m, nil
+}
+
+// Merge combines the partial results of shards 1..n of one matrix. They
+// must agree on hosts and plugins (names and digests), and together hold
+// every cell exactly once.
+func Merge(parts []*Matrix) (*Matrix, error) {
+	if len(parts) == 0 {
+		return nil, fmt.Errorf("no shard results to merge")
+	}
+	first := parts[0]
+	if first.Shard == nil {
+		return nil, fmt.Errorf("not a shard result")
+	}
+	n := first.Shard.Count
+	seen := map[int]bool{}
+	out := &Matrix{Schema: Schema, Platform: first.Platform, Hosts: first.Hosts, Plugins: first.Plugins}
+	cells := map[string]bool{}
+	for _, p := range parts {
+		if p.Shard == nil || p.Shard.Count != n {
+			return nil, fmt.Errorf("shard results of different shardings (%v and %d shards)", p.Shard, n)
+		}
+		if seen[p.Shard.Index] {
+			return nil, fmt.Errorf("shard %d/%d given twice", p.Shard.Index, n)
+		}
+		seen[p.Shard.Index] = true
+		if p.Platform != first.Platform || !sameHosts(p.Hosts, first.Hosts) || !samePlugins(p.Plugins, first.Plugins) {
+			return nil, fmt.Errorf("shard %d/%d tested other hosts or plugin files than shard %d/%d; rebuild and rerun all shards from one commit", p.Shard.Index, n, first.Shard.Index, n)
+		}
+		for _, c := range p.Cells {
+			if cells[c.Key()] {
+				return nil, fmt.Errorf("cell %s is in two shards", c.Key())
+			}
+			cells[c.Key()] = true
+			out.Cells = append(out.Cells, c)
+		}
+	}
+	var missing []string
+	for i := 1; i <= n; i++ {
+		if !seen[i] {
+			missing = append(missing, fmt.Sprintf("%d/%d", i, n))
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("missing shard results: %s", strings.Join(missing, ", "))
+	}
+	if want := len(first.Hosts) * len(first.Plugins); len(out.Cells) != want {
+		return nil, fmt.Errorf("the shards hold %d cells, the matrix has %d", len(out.Cells), want)
+	}
+	out.Sort()
+	out.Check()
+	return out, nil
+}
+
+func sameHosts(a, b []Host) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Name != b[i].Name || a[i].SHA256 != b[i].SHA256 {
+			return false
+		}
+	}
+	return true
+}
+
+func samePlugins(a, b []Plugin) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// WriteReports writes matrix.json, matrix.md and matrix.html into dir.
+func (m *Matrix) WriteReports(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	data, err := m.Marshal()
+	if err != nil {
+		return err
+	}
+	md := m.Markdown()
+	html, err := m.HTML()
+	if err != nil {
+		return err
+	}
+	for name, content := range map[string][]byte{JSONFile: data, MarkdownFile: []byte(md), HTMLFile: html} {
+		if _, err := artifact.WriteFileIfChanged(filepath.Join(dir, name), content, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return s
+}
