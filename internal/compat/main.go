@@ -17,8 +17,9 @@ import (
 
 // Options say where to work.
 type Options struct {
-	Root string // module root, holding compat/hosts.yaml; default "."
-	Dist string // default <Root>/dist
+	Root   string // module root, where hosts are built; default "."
+	Dist   string // default <Root>/dist
+	Config string // the hosts' configuration; default <Root>/compat/hosts.yaml
 	Jobs int    // cells (and host builds) at once; default runtime.NumCPU()
 }
 
@@ -31,6 +32,9 @@ func (o Options) withDefaults() Options {
 		o.Dist = filepath.Join(o.Root, "dist")
 	}
 	o.Dist, _ = filepath.Abs(o.Dist)
+	if o.Config == "" {
+		o.Config = filepath.Join(o.Root, filepath.FromSlash(ConfigFile))
+	}
 	if o.Jobs <= 0 {
 		o.Jobs = runtime.NumCPU()
 	}
@@ -107,7 +111,7 @@ func Merge(ctx context.Context, opts Options, out io.Writer) error {
 func run(ctx context.Context, opts Options, shard *matrix.Shard, out io.Writer) (*matrix.Matrix, error) {
 	opts = opts.withDefaults()
 	start := time.Now()
-	cfg, err := LoadConfig(opts.Root)
+	cfg, err := LoadConfig(opts.Config)
 	if err != nil {
 		return nil, err
 	}

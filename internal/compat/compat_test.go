@@ -1,0 +1,251 @@
+package compat_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/plugship/plugship/internal/artifact"
+	"github.com/plugship/plugship/internal/build"
+	"github.com/plugship/plugship/internal/compat"
+	"github.com/plugship/plugship/internal/matrix"
+	"github.com/plugship/plugship/internal/plugtest"
+	"github.com/plugship/plugship/internal/sign"
+)
+
+// fixtures are loader/testdata/fixtures built as versions of plugin fx.
+var fixtures = map[string]string{
+	"panicinit":     "9.0.0",
+	"exitinit":      "8.0.0",
+	"hang":          "7.0.0",
+	"notacceptable": "6.0.0",
+	"good":          "1.0.0",
+}
+
+const config = `timeout: 2s
+hosts:
+  - name: showcase
+    package: ./compat/hosts/showcase
+    flags: [-trimpath]
+    must_accept: [fixtures]
+  - name: untrimmed
+    package: ./compat/hosts/showcase
+    flags: []
+    must_reject: ["*"]
+`
+
+// setUp builds and signs the fixtures into a scratch dist/ and returns the
+// options that run the matrix over them with the hosts of config.
+func setUp(t *testing.T) compat.Options {
+	t.Helper()
+	root, err := plugtest.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod := t.TempDir()
+	files := map[string]string{}
+	manifest := "name: fixtures\nowners: [\"@plugship\"]\nplugins:\n  - name: fx\n    source: fixtures/panicinit\n    version: 9.0.0\n    previous:\n"
+	for name, version := range fixtures {
+		src, err := os.ReadFile(filepath.Join(root, "loader/testdata/fixtures", name, "main.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files["plugin_sources/fixtures/"+name+"/main.go"] = string(src)
+		if name != "panicinit" {
+			manifest += fmt.Sprintf("      - version: %s\n        source: fixtures/%s\n", version, name)
+		}
+	}
+	files["teams/fixtures/team.yaml"] = manifest
+	files["hosts.yaml"] = config
+	if err := plugtest.Module(root, mod, files); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := build.Main(context.Background(), build.Selection{}, build.Options{Root: mod}, &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if err := sign.Main(context.Background(), sign.Options{Root: mod}, &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	return compat.Options{Root: root, Dist: filepath.Join(mod, "dist"), Config: filepath.Join(mod, "hosts.yaml")}
+}
+
+func readMatrix(t *testing.T, opts compat.Options) *matrix.Matrix {
+	t.Helper()
+	m, err := matrix.Read(filepath.Join(opts.Dist, matrix.Dir, matrix.JSONFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// essence is what a cell says, without timings and cache marks.
+func essence(m *matrix.Matrix) string {
+	var b strings.Builder
+	for _, c := range m.Cells {
+		fmt.Fprintf(&b, "%s|%s|%s|%s|%s|%s|%v|%s\n", c.Plugin, c.Host, c.PluginSHA256, c.HostSHA256, c.Outcome, c.Detail, c.Differences, c.Required)
+	}
+	fmt.Fprintf(&b, "%q", m.Violations)
+	return b.String()
+}
+
+func TestMatrix(t *testing.T) {
+	opts := setUp(t)
+	ctx := context.Background()
+	var out bytes.Buffer
+	err := compat.Main(ctx, opts, &out)
+	if err == nil {
+		t.Fatalf("the run passed though required cells fail:\n%s", out.String())
+	}
+	for _, want := range []string{
+		"fixtures/fx@9.0.0 must load into host showcase but is panic",
+		"fixtures/fx@8.0.0 must load into host showcase but is exit",
+		"fixtures/fx@7.0.0 must load into host showcase but is timeout",
+		"fixtures/fx@6.0.0 must load into host showcase but is not-acceptable",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), "fx@1.0.0") {
+		t.Errorf("the good plugin is reported: %v", err)
+	}
+	if !strings.Contains(out.String(), "PLUGIN") || !strings.Contains(out.String(), "[10/10]") {
+		t.Errorf("console lacks progress or the grid:\n%s", out.String())
+	}
+
+	m := readMatrix(t, opts)
+	want := map[string]string{
+		"fixtures/fx@9.0.0 × showcase": "panic",
+		"fixtures/fx@8.0.0 × showcase": "exit",
+		"fixtures/fx@7.0.0 × showcase": "timeout",
+		"fixtures/fx@6.0.0 × showcase": "not-acceptable",
+		"fixtures/fx@1.0.0 × showcase": "ok",
+	}
+	for _, c := range m.Cells {
+		if c.Host == "untrimmed" {
+			if c.Outcome != "build-mismatch" || c.ProbeMillis != 0 {
+				t.Errorf("%s: %s (probe %.1f ms), want an unprobed build-mismatch", c.Key(), c.Outcome, c.ProbeMillis)
+			}
+			diffs := strings.Join(c.Differences, "\n")
+			for _, w := range []string{"setting -trimpath: plugin true, host false", "package runtime:", "package github.com/plugship/plugship/contract:"} {
+				if !strings.Contains(diffs, w) {
+					t.Errorf("%s: differences lack %q:\n%s", c.Key(), w, diffs)
+				}
+			}
+			continue
+		}
+		if c.Outcome != want[c.Key()] {
+			t.Errorf("%s: %s (%s), want %s", c.Key(), c.Outcome, c.Detail, want[c.Key()])
+		}
+		p := filepath.Join(opts.Dist, "plugins/fixtures/fx", plugtest.FileName("fx", strings.TrimPrefix(c.Plugin, "fixtures/fx@")))
+		if sum, _, _ := artifact.HashFile(p); sum != c.PluginSHA256 {
+			t.Errorf("%s: plugin digest %s, file has %s", c.Key(), c.PluginSHA256, sum)
+		}
+		if sum, _, _ := artifact.HashFile(compat.HostPath(opts.Dist, c.Host)); sum != c.HostSHA256 {
+			t.Errorf("%s: host digest %s, binary has %s", c.Key(), c.HostSHA256, sum)
+		}
+	}
+	if c := m.Cell("fixtures/fx@9.0.0", "showcase"); !strings.Contains(c.Detail, "panic: fixture panics in init") {
+		t.Errorf("panic detail %q", c.Detail)
+	}
+	for _, f := range []string{matrix.MarkdownFile, matrix.HTMLFile} {
+		if st, err := os.Stat(filepath.Join(opts.Dist, matrix.Dir, f)); err != nil || st.Size() == 0 {
+			t.Errorf("report %s: %v", f, err)
+		}
+	}
+
+	// Nothing changed: every cell comes from the cache.
+	out.Reset()
+	compat.Main(ctx, opts, &out)
+	again := readMatrix(t, opts)
+	for _, c := range again.Cells {
+		if !c.Cached {
+			t.Errorf("%s was run again with nothing changed", c.Key())
+		}
+	}
+	if essence(again) != essence(m) {
+		t.Errorf("the cached run differs from the first")
+	}
+
+	// Shards 1/3, 2/3 and 3/3, run for real (no cache), merge into the
+	// same matrix.
+	os.Remove(filepath.Join(opts.Dist, filepath.FromSlash(compat.CacheFile)))
+	os.Remove(filepath.Join(opts.Dist, matrix.Dir, matrix.JSONFile))
+	total := 0
+	for i := 1; i <= 3; i++ {
+		out.Reset()
+		if err := compat.Shard(ctx, opts, matrix.Shard{Index: i, Count: 3}, &out); err != nil {
+			t.Fatalf("shard %d/3: %v\n%s", i, err, out.String())
+		}
+		part, err := matrix.Read(compat.ShardFile(opts.Dist, matrix.Shard{Index: i, Count: 3}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range part.Cells {
+			if c.Cached {
+				t.Errorf("shard %d/3: %s came from the cache", i, c.Key())
+			}
+		}
+		total += len(part.Cells)
+	}
+	if total != 10 {
+		t.Errorf("the shards ran %d cells, want 10", total)
+	}
+	out.Reset()
+	compat.Merge(ctx, opts, &out)
+	if merged := readMatrix(t, opts); essence(merged) != essence(m) {
+		t.Errorf("merged shards differ from the whole run:\n%s\n---\n%s", essence(merged), essence(m))
+	}
+}
+
+func TestConfigProblems(t *testing.T) {
+	_, err := compat.ParseConfig([]byte(`hosts:
+  - name: Bad_Name
+    package: ../elsewhere
+    flags: [-o, out, "-buildmode=exe"]
+    must_accept: ["a/b/c"]
+  - name: x
+    package: ./compat/hosts/x
+    colour: red
+`))
+	if err == nil || !strings.Contains(err.Error(), "field colour not found") {
+		t.Errorf("unknown field: %v", err)
+	}
+	_, err = compat.ParseConfig([]byte(`hosts:
+  - name: Bad_Name
+    package: ../elsewhere
+    flags: [-o, out, "-buildmode=exe"]
+    must_accept: ["a/b/c"]
+  - name: ok
+    package: ./compat/hosts/ok
+  - name: ok
+    package: ./compat/hosts/ok
+`))
+	for _, want := range []string{"hosts[0].name:", "hosts[0].package: \"../elsewhere\"", "hosts[0].flags: -o is set by plugship", "hosts[0].flags: \"out\" is not a go build flag", "-buildmode=exe is set by plugship", "hosts[0].must_accept: selector \"a/b/c\"", "hosts[2].name: host ok is listed twice"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("config error lacks %q: %v", want, err)
+		}
+	}
+	if _, err := compat.ParseConfig([]byte("timeout: soon\nhosts: []\n")); err == nil || !strings.Contains(err.Error(), "positive duration") {
+		t.Errorf("bad timeout: %v", err)
+	}
+}
+
+func TestBundledConfig(t *testing.T) {
+	root, err := plugtest.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := compat.LoadConfig(filepath.Join(root, compat.ConfigFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Hosts) < 3 {
+		t.Errorf("%d reference hosts, want at least 3", len(c.Hosts))
+	}
+}
