@@ -20,7 +20,7 @@ type Options struct {
 	Root   string // module root, where hosts are built; default "."
 	Dist   string // default <Root>/dist
 	Config string // the hosts' configuration; default <Root>/compat/hosts.yaml
-	Jobs int    // cells (and host builds) at once; default runtime.NumCPU()
+	Jobs   int    // cells (and host builds) at once; default runtime.NumCPU()
 }
 
 func (o Options) withDefaults() Options {
