@@ -17,6 +17,7 @@ import (
 	"github.com/plugship/plugship/internal/compat"
 	"github.com/plugship/plugship/internal/keys"
 	"github.com/plugship/plugship/internal/matrix"
+	"github.com/plugship/plugship/internal/publish"
 	"github.com/plugship/plugship/internal/sign"
 	"github.com/plugship/plugship/internal/verify"
 )
@@ -61,12 +62,28 @@ func Verify(ctx context.Context) error {
 	return verify.Main(ctx, verify.Options{Strict: os.Getenv(verify.StrictEnv) == "1"}, os.Stdout)
 }
 
-// All builds and signs every plugin, then runs the compatibility matrix: the main job.
+// All builds and signs every plugin, runs the compatibility matrix and publishes: the main job.
+// With no GitHub settings it publishes to the local channel dist/channel/.
 func All(ctx context.Context) error {
 	if err := buildAndSign(ctx, build.Selection{}); err != nil {
 		return err
 	}
-	return compat.Main(ctx, compat.Options{}, os.Stdout)
+	if err := compat.Main(ctx, compat.Options{}, os.Stdout); err != nil {
+		return err
+	}
+	return publish.Main(ctx, publish.Options{}, os.Stdout)
+}
+
+// Publish publishes the signed, matrix-approved plugins (also mage publish).
+type Publish mg.Namespace
+
+// Run publishes to GitHub Releases (GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL), else to dist/channel/.
+// Each plugin version is one release tagged team/plugin/vX.Y.Z; index.json lists them all.
+func (Publish) Run(ctx context.Context) error { return publish.Main(ctx, publish.Options{}, os.Stdout) }
+
+// Dry prints what publish would do, calling nothing.
+func (Publish) Dry(ctx context.Context) error {
+	return publish.Main(ctx, publish.Options{DryRun: true}, os.Stdout)
 }
 
 // Compat runs the compatibility matrix: every built plugin in every reference host.
@@ -110,8 +127,8 @@ func Bench() error {
 // Clean removes dist/, everything the targets wrote.
 func Clean() error { return os.RemoveAll("dist") }
 
-// Aliases: mage build is build:all, mage compat is compat:run.
-var Aliases = map[string]interface{}{"build": Build.All, "compat": Compat.Run}
+// Aliases: mage build is build:all, mage compat is compat:run, mage publish is publish:run.
+var Aliases = map[string]interface{}{"build": Build.All, "compat": Compat.Run, "publish": Publish.Run}
 
 // Default runs when mage is called without a target.
 var Default = All

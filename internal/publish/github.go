@@ -1,0 +1,465 @@
+package publish
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/go-github/v60/github"
+
+	"github.com/plugship/plugship/internal/artifact"
+)
+
+// GitHub publishes to a repository's releases.
+type GitHub struct {
+	Client      *github.Client
+	Owner, Repo string
+	// HTTP follows asset download redirects; it must not carry the token.
+	HTTP *http.Client
+	// RetryBase is the first backoff; it doubles up to 30s. Default 1s.
+	RetryBase time.Duration
+	// Attempts bounds tries per call; default 6.
+	Attempts int
+	token    string
+}
+
+// GitHubFromEnv configures a GitHub store from GITHUB_TOKEN,
+// GITHUB_REPOSITORY and GITHUB_API_URL (GITHUB_UPLOAD_URL when the upload
+// host is not <api>/uploads). It returns nil when GITHUB_REPOSITORY is not
+// set.
+func GitHubFromEnv(getenv func(string) string) (*GitHub, error) {
+	repo := getenv("GITHUB_REPOSITORY")
+	if repo == "" {
+		return nil, nil
+	}
+	owner, name, ok := strings.Cut(repo, "/")
+	if !ok || owner == "" || name == "" || strings.Contains(name, "/") {
+		return nil, fmt.Errorf("GITHUB_REPOSITORY %s: want owner/name", artifact.Quote(repo))
+	}
+	token := getenv("GITHUB_TOKEN")
+	if token == "" {
+		return nil, fmt.Errorf("GITHUB_REPOSITORY is set but GITHUB_TOKEN is not: publishing needs a token with contents: write")
+	}
+	client := github.NewClient(&http.Client{Timeout: 10 * time.Minute}).WithAuthToken(token)
+	if api := getenv("GITHUB_API_URL"); api != "" && api != "https://api.github.com" {
+		upload := getenv("GITHUB_UPLOAD_URL")
+		if upload == "" {
+			upload = strings.TrimSuffix(api, "/") + "/uploads/"
+		}
+		var err error
+		if client, err = client.WithEnterpriseURLs(api, upload); err != nil {
+			return nil, fmt.Errorf("GITHUB_API_URL: %v", err)
+		}
+	}
+	// Asset downloads follow GitHub's redirect to storage without the token.
+	return &GitHub{Client: client, Owner: owner, Repo: name, token: token, HTTP: &http.Client{Timeout: 10 * time.Minute}}, nil
+}
+
+// Describe names the repository.
+func (g *GitHub) Describe() string {
+	return fmt.Sprintf("GitHub releases of %s/%s (%s)", g.Owner, g.Repo, g.Client.BaseURL.Host)
+}
+
+// redact removes the token from an error's text.
+func (g *GitHub) redact(err error) error {
+	if err == nil || g.token == "" || !strings.Contains(err.Error(), g.token) {
+		return err
+	}
+	return errors.New(strings.ReplaceAll(err.Error(), g.token, "[token]"))
+}
+
+// call runs f until it succeeds, fails for good, or runs out of attempts,
+// sleeping between attempts as retryAfter says.
+func (g *GitHub) call(ctx context.Context, what string, f func() (*github.Response, error)) error {
+	attempts := g.Attempts
+	if attempts <= 0 {
+		attempts = 6
+	}
+	base := g.RetryBase
+	if base <= 0 {
+		base = time.Second
+	}
+	for i := 0; ; i++ {
+		resp, err := f()
+		if err == nil {
+			return nil
+		}
+		wait, retry := retryAfter(ctx, resp, err)
+		if !retry || i+1 >= attempts {
+			return fmt.Errorf("%s: %w", what, g.redact(err))
+		}
+		if wait == 0 {
+			wait = min(base<<i, 30*time.Second)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: %w", what, ctx.Err())
+		case <-time.After(wait):
+		}
+	}
+}
+
+// retryAfter says whether err is transient and how long to wait (0: back
+// off exponentially).
+func retryAfter(ctx context.Context, resp *github.Response, err error) (time.Duration, bool) {
+	if ctx.Err() != nil {
+		return 0, false
+	}
+	var abuse *github.AbuseRateLimitError
+	var rate *github.RateLimitError
+	var er *github.ErrorResponse
+	switch {
+	case errors.As(err, &abuse):
+		return abuse.GetRetryAfter(), true
+	case errors.As(err, &rate):
+		return min(time.Until(rate.Rate.Reset.Time)+time.Second, 5*time.Minute), true
+	case errors.As(err, &er) && er.Response != nil:
+		code := er.Response.StatusCode
+		if code == http.StatusTooManyRequests || code >= 500 {
+			if s, err := strconv.Atoi(er.Response.Header.Get("Retry-After")); err == nil && s >= 0 {
+				return time.Duration(s) * time.Second, true
+			}
+			return 0, true
+		}
+		return 0, false
+	}
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || strings.Contains(err.Error(), "connection reset") {
+		return 0, true
+	}
+	_ = resp
+	return 0, false
+}
+
+// findRelease lists the releases (drafts included) and returns the one
+// tagged tag, or nil.
+func (g *GitHub) findRelease(ctx context.Context, tag string) (*github.RepositoryRelease, error) {
+	opts := &github.ListOptions{PerPage: 100}
+	for {
+		var page []*github.RepositoryRelease
+		var resp *github.Response
+		err := g.call(ctx, "listing releases", func() (*github.Response, error) {
+			var err error
+			page, resp, err = g.Client.Repositories.ListReleases(ctx, g.Owner, g.Repo, opts)
+			return resp, err
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range page {
+			if r.GetTagName() == tag {
+				return r, nil
+			}
+		}
+		if resp.NextPage == 0 {
+			return nil, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
+func (g *GitHub) listAssets(ctx context.Context, id int64) ([]*github.ReleaseAsset, error) {
+	var all []*github.ReleaseAsset
+	opts := &github.ListOptions{PerPage: 100}
+	for {
+		var page []*github.ReleaseAsset
+		var resp *github.Response
+		err := g.call(ctx, "listing release assets", func() (*github.Response, error) {
+			var err error
+			page, resp, err = g.Client.Repositories.ListReleaseAssets(ctx, g.Owner, g.Repo, id, opts)
+			return resp, err
+		})
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page...)
+		if resp.NextPage == 0 {
+			return all, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
+// assetSum downloads an asset and returns its sha256.
+func (g *GitHub) assetSum(ctx context.Context, a *github.ReleaseAsset) (string, error) {
+	var sum string
+	err := g.call(ctx, "downloading asset "+a.GetName(), func() (*github.Response, error) {
+		rc, _, err := g.Client.Repositories.DownloadReleaseAsset(ctx, g.Owner, g.Repo, a.GetID(), g.HTTP)
+		if err != nil {
+			return nil, err
+		}
+		defer rc.Close()
+		sum, err = hashReader(rc)
+		return nil, err
+	})
+	return sum, err
+}
+
+// Release creates or completes v's release and publishes it.
+func (g *GitHub) Release(ctx context.Context, v *Version) (map[string]string, bool, error) {
+	rel, err := g.findRelease(ctx, v.Tag)
+	if err != nil {
+		return nil, false, err
+	}
+	so := v.Assets[0]
+	changed := false
+	if rel == nil {
+		err := g.call(ctx, "creating draft release "+v.Tag, func() (*github.Response, error) {
+			var resp *github.Response
+			var err error
+			rel, resp, err = g.Client.Repositories.CreateRelease(ctx, g.Owner, g.Repo, &github.RepositoryRelease{
+				TagName: github.String(v.Tag), Name: github.String(v.ID()), Body: github.String(v.Notes), Draft: github.Bool(true),
+			})
+			if alreadyExists(err) {
+				// An earlier attempt created it and its answer was lost.
+				found, ferr := g.findRelease(ctx, v.Tag)
+				if ferr == nil && found != nil {
+					rel = found
+					return resp, nil
+				}
+			}
+			return resp, err
+		})
+		if err != nil {
+			return nil, false, err
+		}
+		changed = true
+	}
+	assets, err := g.listAssets(ctx, rel.GetID())
+	if err != nil {
+		return nil, false, err
+	}
+	byName := map[string]*github.ReleaseAsset{}
+	for _, a := range assets {
+		byName[a.GetName()] = a
+	}
+	if !rel.GetDraft() {
+		// Published: immutable. Identical .so is success; anything else is
+		// an error naming the asset.
+		existing := byName[so.Name]
+		if existing == nil {
+			return nil, false, fmt.Errorf("%s: %w: the published release has no asset %s", v.Tag, ErrChanged, so.Name)
+		}
+		sum, err := g.assetSum(ctx, existing)
+		if err != nil {
+			return nil, false, err
+		}
+		if sum != so.SHA256 {
+			return nil, false, fmt.Errorf("%s: %w: asset %s has sha256 %.12s, this build %.12s; publish a new version instead", v.Tag, ErrChanged, so.Name, sum, so.SHA256)
+		}
+		return locations(byName), false, nil
+	}
+	for _, a := range v.Assets {
+		if existing := byName[a.Name]; existing != nil {
+			if existing.GetState() == "uploaded" && existing.GetSize() == int(a.Size) {
+				if sum, err := g.assetSum(ctx, existing); err == nil && sum == a.SHA256 {
+					continue
+				}
+			}
+			// Half uploaded, or other bytes: the draft is not public yet, so
+			// replace it.
+			if err := g.call(ctx, "deleting asset "+a.Name, func() (*github.Response, error) {
+				return g.Client.Repositories.DeleteReleaseAsset(ctx, g.Owner, g.Repo, existing.GetID())
+			}); err != nil {
+				return nil, changed, err
+			}
+		}
+		up, err := g.upload(ctx, rel.GetID(), a)
+		if err != nil {
+			return nil, changed, err
+		}
+		byName[a.Name] = up
+		changed = true
+	}
+	err = g.call(ctx, "publishing release "+v.Tag, func() (*github.Response, error) {
+		_, resp, err := g.Client.Repositories.EditRelease(ctx, g.Owner, g.Repo, rel.GetID(), &github.RepositoryRelease{Draft: github.Bool(false)})
+		return resp, err
+	})
+	if err != nil {
+		return nil, changed, err
+	}
+	return locations(byName), true, nil
+}
+
+// upload uploads one asset. After a failed attempt it lists the assets
+// first: a lost answer may hide a finished upload, a dropped connection may
+// leave a half-uploaded one that blocks the name.
+func (g *GitHub) upload(ctx context.Context, releaseID int64, a Asset) (*github.ReleaseAsset, error) {
+	var out *github.ReleaseAsset
+	first := true
+	err := g.call(ctx, "uploading asset "+a.Name, func() (*github.Response, error) {
+		if !first {
+			assets, err := g.listAssets(ctx, releaseID)
+			if err != nil {
+				return nil, err
+			}
+			for _, e := range assets {
+				if e.GetName() != a.Name {
+					continue
+				}
+				if e.GetState() == "uploaded" {
+					if sum, err := g.assetSum(ctx, e); err == nil && sum == a.SHA256 {
+						out = e
+						return nil, nil
+					}
+				}
+				if _, err := g.Client.Repositories.DeleteReleaseAsset(ctx, g.Owner, g.Repo, e.GetID()); err != nil {
+					return nil, err
+				}
+			}
+		}
+		first = false
+		f, err := assetFile(a)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		up, resp, err := g.Client.Repositories.UploadReleaseAsset(ctx, g.Owner, g.Repo, releaseID, &github.UploadOptions{Name: a.Name}, f)
+		out = up
+		return resp, err
+	})
+	return out, err
+}
+
+// assetFile returns a's content as an open file, as go-github uploads
+// from *os.File.
+func assetFile(a Asset) (*os.File, error) {
+	if a.Path != "" {
+		return os.Open(a.Path)
+	}
+	f, err := os.CreateTemp("", "plugship-asset-*")
+	if err != nil {
+		return nil, err
+	}
+	os.Remove(f.Name())
+	if _, err := f.Write(a.Data); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+func alreadyExists(err error) bool {
+	var er *github.ErrorResponse
+	if !errors.As(err, &er) || er.Response == nil || er.Response.StatusCode != http.StatusUnprocessableEntity {
+		return false
+	}
+	for _, e := range er.Errors {
+		if e.Code == "already_exists" {
+			return true
+		}
+	}
+	return false
+}
+
+func locations(assets map[string]*github.ReleaseAsset) map[string]string {
+	out := map[string]string{}
+	for name, a := range assets {
+		out[name] = a.GetBrowserDownloadURL()
+	}
+	return out
+}
+
+// ReadIndex downloads index.json from the index release, or nil.
+func (g *GitHub) ReadIndex(ctx context.Context) ([]byte, error) {
+	rel, err := g.findRelease(ctx, IndexTag)
+	if err != nil || rel == nil {
+		return nil, err
+	}
+	assets, err := g.listAssets(ctx, rel.GetID())
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range assets {
+		if a.GetName() != IndexFile || a.GetState() != "uploaded" {
+			continue
+		}
+		var data []byte
+		err := g.call(ctx, "downloading "+IndexFile, func() (*github.Response, error) {
+			rc, _, err := g.Client.Repositories.DownloadReleaseAsset(ctx, g.Owner, g.Repo, a.GetID(), g.HTTP)
+			if err != nil {
+				return nil, err
+			}
+			defer rc.Close()
+			data, err = io.ReadAll(io.LimitReader(rc, 64<<20))
+			return nil, err
+		})
+		return data, err
+	}
+	return nil, nil
+}
+
+// WriteIndex replaces index.json in the index release, creating that
+// release (published, not a draft) if needed.
+func (g *GitHub) WriteIndex(ctx context.Context, data []byte) error {
+	rel, err := g.findRelease(ctx, IndexTag)
+	if err != nil {
+		return err
+	}
+	if rel == nil {
+		err := g.call(ctx, "creating the index release", func() (*github.Response, error) {
+			var resp *github.Response
+			var err error
+			rel, resp, err = g.Client.Repositories.CreateRelease(ctx, g.Owner, g.Repo, &github.RepositoryRelease{
+				TagName: github.String(IndexTag), Name: github.String("plugship index"),
+				Body: github.String("The catalogue of published plugins (index.json), kept by plugship's publish step."),
+			})
+			if alreadyExists(err) {
+				if found, ferr := g.findRelease(ctx, IndexTag); ferr == nil && found != nil {
+					rel = found
+					return resp, nil
+				}
+			}
+			return resp, err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	dir, err := os.MkdirTemp("", "plugship-index-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, IndexFile)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return err
+	}
+	sum, size, err := artifact.HashFile(path)
+	if err != nil {
+		return err
+	}
+	assets, err := g.listAssets(ctx, rel.GetID())
+	if err != nil {
+		return err
+	}
+	for _, a := range assets {
+		if a.GetName() != IndexFile {
+			continue
+		}
+		if a.GetState() == "uploaded" {
+			if old, err := g.assetSum(ctx, a); err == nil && old == sum {
+				return nil
+			}
+		}
+		if err := g.call(ctx, "replacing "+IndexFile, func() (*github.Response, error) {
+			return g.Client.Repositories.DeleteReleaseAsset(ctx, g.Owner, g.Repo, a.GetID())
+		}); err != nil {
+			return err
+		}
+	}
+	_, err = g.upload(ctx, rel.GetID(), Asset{Name: IndexFile, Path: path, SHA256: sum, Size: size})
+	return err
+}

@@ -1,0 +1,100 @@
+package publish
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	"github.com/plugship/plugship/internal/artifact"
+)
+
+// IndexSchema identifies the index.json format.
+const IndexSchema = "plugship.index/v1"
+
+// Index is the catalogue of published plugin versions.
+type Index struct {
+	Schema  string  `json:"schema"`
+	Entries []Entry `json:"plugins"`
+}
+
+// Entry is one published plugin file.
+type Entry struct {
+	Team    string `json:"team"`
+	Plugin  string `json:"plugin"`
+	Version string `json:"version"`
+	Tag     string `json:"tag"`
+	File    string `json:"file"`
+	SHA256  string `json:"sha256"`
+	Size    int64  `json:"size"`
+	// ABI is what a host must match to load it.
+	ABI ABI `json:"abi"`
+	// Hosts are the reference hosts it passed in the compatibility matrix.
+	Hosts []string `json:"hosts_passed"`
+	// Assets are where each asset is: a URL (GitHub) or a path relative to
+	// index.json (channel), by asset name.
+	Assets map[string]string `json:"assets"`
+}
+
+// ABI is the part of the build a host must match.
+type ABI struct {
+	GoVersion string `json:"go_version"`
+	GOOS      string `json:"goos"`
+	GOARCH    string `json:"goarch"`
+	Trimpath  bool   `json:"trimpath"`
+	Race      bool   `json:"race"`
+	CGO       bool   `json:"cgo"`
+}
+
+// ParseIndex decodes an index; nil data is an empty index.
+func ParseIndex(data []byte) (*Index, error) {
+	ix := &Index{Schema: IndexSchema}
+	if data == nil {
+		return ix, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(ix); err != nil {
+		return nil, fmt.Errorf("%s is not a plugship index: %w", IndexFile, err)
+	}
+	if ix.Schema != IndexSchema {
+		return nil, fmt.Errorf("%s: schema %s, want %s", IndexFile, artifact.Quote(ix.Schema), IndexSchema)
+	}
+	return ix, nil
+}
+
+// Put adds or replaces the entry for e's file.
+func (ix *Index) Put(e Entry) {
+	for i := range ix.Entries {
+		if ix.Entries[i].File == e.File {
+			ix.Entries[i] = e
+			return
+		}
+	}
+	ix.Entries = append(ix.Entries, e)
+}
+
+// Marshal returns the index, entries in order, as indented JSON.
+func (ix *Index) Marshal() ([]byte, error) {
+	sort.Slice(ix.Entries, func(i, j int) bool {
+		a, b := ix.Entries[i], ix.Entries[j]
+		if a.Team+a.Plugin != b.Team+b.Plugin {
+			return a.Team+"/"+a.Plugin < b.Team+"/"+b.Plugin
+		}
+		return artifact.CompareVersions(a.Version, b.Version) > 0
+	})
+	data, err := json.MarshalIndent(ix, "", "  ")
+	return append(data, '\n'), err
+}
+
+// entry describes a published version.
+func entry(v *Version, locations map[string]string) Entry {
+	m := v.Meta
+	return Entry{
+		Team: m.Team, Plugin: m.Plugin, Version: m.Version, Tag: v.Tag, File: m.File, SHA256: m.SHA256, Size: m.Size,
+		ABI: ABI{GoVersion: m.GoVersion, GOOS: m.GOOS, GOARCH: m.GOARCH,
+			Trimpath: m.Settings["-trimpath"] == "true", Race: m.Settings["-race"] == "true", CGO: m.Settings["CGO_ENABLED"] == "1"},
+		Hosts:  v.Hosts,
+		Assets: locations,
+	}
+}

@@ -1,0 +1,155 @@
+package publish
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// ChannelDir is the local channel, relative to dist/.
+const ChannelDir = "channel"
+
+// Options say what to publish where.
+type Options struct {
+	Root   string // module root; default "."
+	Dist   string // default <Root>/dist
+	DryRun bool   // print the plan, call nothing
+	// Store overrides the store chosen from the environment.
+	Store Store
+	// Getenv reads the environment; default os.Getenv.
+	Getenv func(string) string
+}
+
+func (o Options) withDefaults() Options {
+	if o.Root == "" {
+		o.Root = "."
+	}
+	o.Root, _ = filepath.Abs(o.Root)
+	if o.Dist == "" {
+		o.Dist = filepath.Join(o.Root, "dist")
+	}
+	o.Dist, _ = filepath.Abs(o.Dist)
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
+	return o
+}
+
+// Main publishes every approved plugin version and updates index.json. It
+// reports each version on out, publishes what it can, and returns an
+// error naming every version it refused or could not publish.
+func Main(ctx context.Context, opts Options, out io.Writer) error {
+	opts = opts.withDefaults()
+	start := time.Now()
+	store := opts.Store
+	if store == nil {
+		gh, err := GitHubFromEnv(opts.Getenv)
+		if err != nil {
+			return err
+		}
+		if gh != nil {
+			store = gh
+		} else {
+			store = &Channel{Dir: filepath.Join(opts.Dist, ChannelDir)}
+		}
+	}
+	versions, err := Plan(opts.Root, opts.Dist)
+	if err != nil {
+		return err
+	}
+	if len(versions) == 0 {
+		return fmt.Errorf("nothing to publish in %s: run go run mage.go all first", filepath.Join(opts.Dist, "plugins"))
+	}
+	verb := "publishing"
+	if opts.DryRun {
+		verb = "dry run: would publish"
+	}
+	fmt.Fprintf(out, "%s %d plugin versions to %s\n", verb, len(versions), store.Describe())
+	var failed []string
+	var entries []Entry
+	counts := map[string]int{}
+	for _, v := range versions {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if v.Err != nil {
+			fmt.Fprintf(out, "  %-10s %s\n      %v\n", "REFUSED", v.label(), v.Err)
+			failed = append(failed, v.label())
+			counts["refused"]++
+			continue
+		}
+		if opts.DryRun {
+			var names []string
+			for _, a := range v.Assets {
+				names = append(names, a.Name)
+			}
+			fmt.Fprintf(out, "  %-10s %s  tag %s, assets %s\n", "would", v.ID(), v.Tag, strings.Join(names, ", "))
+			continue
+		}
+		locs, changed, err := store.Release(ctx, v)
+		switch {
+		case err != nil:
+			fmt.Fprintf(out, "  %-10s %s\n      %v\n", "FAILED", v.ID(), err)
+			failed = append(failed, v.ID())
+			counts["failed"]++
+		case changed:
+			fmt.Fprintf(out, "  %-10s %s  %s\n", "published", v.ID(), v.Tag)
+			counts["published"]++
+		default:
+			fmt.Fprintf(out, "  %-10s %s  %s\n", "unchanged", v.ID(), v.Tag)
+			counts["unchanged"]++
+		}
+		if err == nil {
+			entries = append(entries, entry(v, locs))
+		}
+	}
+	if opts.DryRun {
+		return nil
+	}
+	indexErr := updateIndex(ctx, store, entries)
+	fmt.Fprintf(out, "%d published, %d unchanged, %d refused, %d failed, of %d plugin versions in %.1fs; index %s\n",
+		counts["published"], counts["unchanged"], counts["refused"], counts["failed"], len(versions), time.Since(start).Seconds(), IndexFile)
+	var errs []error
+	if len(failed) > 0 {
+		errs = append(errs, fmt.Errorf("%d plugin versions not published: %s", len(failed), strings.Join(failed, ", ")))
+	}
+	if indexErr != nil {
+		errs = append(errs, fmt.Errorf("updating %s: %w", IndexFile, indexErr))
+	}
+	return errors.Join(errs...)
+}
+
+func (v *Version) label() string {
+	if v.Meta.Team == "" {
+		return v.Meta.File
+	}
+	return v.ID()
+}
+
+// updateIndex merges entries into the store's index.json.
+func updateIndex(ctx context.Context, store Store, entries []Entry) error {
+	data, err := store.ReadIndex(ctx)
+	if err != nil {
+		return err
+	}
+	ix, err := ParseIndex(data)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		ix.Put(e)
+	}
+	out, err := ix.Marshal()
+	if err != nil {
+		return err
+	}
+	if string(out) == string(data) {
+		return nil
+	}
+	return store.WriteIndex(ctx, out)
+}

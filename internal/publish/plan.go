@@ -1,0 +1,168 @@
+package publish
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/plugship/plugship/internal/artifact"
+	"github.com/plugship/plugship/internal/attest"
+	"github.com/plugship/plugship/internal/keys"
+	"github.com/plugship/plugship/internal/matrix"
+	"github.com/plugship/plugship/teams"
+	"github.com/plugship/plugship/trust"
+)
+
+// IndexTag is the GitHub release that holds index.json.
+const IndexTag = "plugship-index"
+
+// IndexFile is the catalogue's name.
+const IndexFile = "index.json"
+
+// SumsFile lists the sha256 of a release's other assets.
+const SumsFile = "SHA256SUMS"
+
+// Version is one plugin version to publish, with its assets.
+type Version struct {
+	Meta   *artifact.Metadata
+	Tag    string   // <team>/<plugin>/v<version>
+	Assets []Asset  // in upload order; the .so first, SHA256SUMS last
+	Hosts  []string // reference hosts it loads into (matrix ok)
+	Notes  string   // release notes: the plugin's row of the matrix
+	Err    error    // why it must not be published
+}
+
+// Asset is one file of a release.
+type Asset struct {
+	Name   string // file name in the release
+	Path   string // local file, or "" for Data
+	Data   []byte // content made here (SHA256SUMS)
+	SHA256 string
+	Size   int64
+}
+
+// Open returns the asset's content.
+func (a Asset) Open() (io.ReadCloser, error) {
+	if a.Path == "" {
+		return io.NopCloser(strings.NewReader(string(a.Data))), nil
+	}
+	return os.Open(a.Path)
+}
+
+// ID names the version: team/plugin@version.
+func (v *Version) ID() string { return v.Meta.Team + "/" + v.Meta.Plugin + "@" + v.Meta.Version }
+
+// Plan finds every plugin version in dist and decides whether it may be
+// published: signed by its team's key, in a passing matrix.
+func Plan(root, dist string) ([]*Version, error) {
+	reg, loadErr := teams.Load(root)
+	if reg == nil {
+		return nil, loadErr
+	}
+	policy, err := keys.Policy(root, dist, reg)
+	if err != nil {
+		return nil, err
+	}
+	mx, mxErr := matrix.Read(filepath.Join(dist, matrix.Dir, matrix.JSONFile))
+	if mxErr == nil && mx.Shard != nil {
+		mxErr = fmt.Errorf("%s is one shard's result; merge the shards first (go run mage.go compat:merge)", matrix.JSONFile)
+	}
+	files, err := filepath.Glob(filepath.Join(dist, artifact.PluginsDir, "*", "*", "*"+artifact.PluginExt))
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(files)
+	var vs []*Version
+	for _, f := range files {
+		m, err := artifact.ReadMetadata(f + artifact.MetadataSuffix)
+		if err != nil {
+			vs = append(vs, &Version{Meta: &artifact.Metadata{File: filepath.Base(f)}, Err: err})
+			continue
+		}
+		v := &Version{Meta: m, Tag: m.Team + "/" + m.Plugin + "/v" + m.Version}
+		v.Err = check(v, f, policy, mx, mxErr)
+		if v.Err == nil {
+			v.Err = v.collect(f, dist)
+		}
+		vs = append(vs, v)
+	}
+	return vs, nil
+}
+
+// check decides whether v (file f) may be published.
+func check(v *Version, f string, policy *trust.Policy, mx *matrix.Matrix, mxErr error) error {
+	if err := v.Meta.Check(f); err != nil {
+		return err
+	}
+	verdict, err := policy.Check(f)
+	if err != nil {
+		return fmt.Errorf("not signed by team %s's key: %w", v.Meta.Team, err)
+	}
+	if verdict.Team != v.Meta.Team {
+		return fmt.Errorf("signed by team %s, but the metadata says %s", verdict.Team, v.Meta.Team)
+	}
+	if mxErr != nil {
+		return fmt.Errorf("no compatibility matrix: %w (run go run mage.go compat)", mxErr)
+	}
+	id := v.Meta.Team + "/" + v.Meta.Plugin + "@" + v.Meta.Version
+	var found bool
+	for _, p := range mx.Plugins {
+		if p.ID() == id {
+			if p.SHA256 != v.Meta.SHA256 {
+				return fmt.Errorf("the matrix tested sha256 %.12s, the file is %.12s: rerun go run mage.go compat", p.SHA256, v.Meta.SHA256)
+			}
+			found = true
+		}
+	}
+	if !found {
+		return fmt.Errorf("not in the compatibility matrix %s: rerun go run mage.go compat", filepath.Join(matrix.Dir, matrix.JSONFile))
+	}
+	for _, viol := range mx.Violations {
+		if strings.HasPrefix(viol, id+" ") {
+			return fmt.Errorf("the compatibility matrix fails it: %s", viol)
+		}
+	}
+	var rows []string
+	for _, c := range mx.Cells {
+		if c.Plugin != id {
+			continue
+		}
+		if c.Outcome == matrix.OK {
+			v.Hosts = append(v.Hosts, c.Host)
+		}
+		mark := "✅ ok"
+		if c.Outcome != matrix.OK {
+			mark = "❌ " + c.Outcome
+		}
+		rows = append(rows, fmt.Sprintf("| %s | %s | %.12s |", c.Host, mark, c.HostSHA256))
+	}
+	v.Notes = fmt.Sprintf("%s %s by team %s.\n\nsha256 `%s`, built by %s for %s/%s.\n\n### Compatibility matrix\n\n| host | result | host sha256 |\n| --- | --- | --- |\n%s\n",
+		v.Meta.Plugin, v.Meta.Version, v.Meta.Team, v.Meta.SHA256, v.Meta.GoVersion, v.Meta.GOOS, v.Meta.GOARCH, strings.Join(rows, "\n"))
+	return nil
+}
+
+// collect lists v's assets: the plugin file and what signing and the build
+// wrote beside it, the matrix, and SHA256SUMS over all of them.
+func (v *Version) collect(f, dist string) error {
+	paths := []string{f, f + trust.SignatureSuffix, f + attest.BundleSuffix, f + attest.ProvenanceSuffix, f + artifact.MetadataSuffix,
+		filepath.Join(dist, matrix.Dir, matrix.JSONFile)}
+	var sums strings.Builder
+	for _, p := range paths {
+		sum, size, err := artifact.HashFile(p)
+		if err != nil {
+			return fmt.Errorf("asset %s: %w", filepath.Base(p), err)
+		}
+		a := Asset{Name: filepath.Base(p), Path: p, SHA256: sum, Size: size}
+		v.Assets = append(v.Assets, a)
+		fmt.Fprintf(&sums, "%s  %s\n", sum, a.Name)
+	}
+	data := []byte(sums.String())
+	s := sha256.Sum256(data)
+	v.Assets = append(v.Assets, Asset{Name: SumsFile, Data: data, SHA256: hex.EncodeToString(s[:]), Size: int64(len(data))})
+	return nil
+}

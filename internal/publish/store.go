@@ -1,0 +1,97 @@
+package publish
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/plugship/plugship/internal/artifact"
+)
+
+// Store is where releases go: GitHub or the local channel.
+type Store interface {
+	// Describe names the store for output.
+	Describe() string
+	// Release publishes v: it creates or completes the release and its
+	// assets and makes it public. It returns where each asset can be
+	// fetched (URL or channel path) and whether anything changed.
+	Release(ctx context.Context, v *Version) (locations map[string]string, changed bool, err error)
+	// ReadIndex returns the current index.json, or nil if there is none.
+	ReadIndex(ctx context.Context) ([]byte, error)
+	// WriteIndex replaces index.json.
+	WriteIndex(ctx context.Context, data []byte) error
+}
+
+// ErrChanged marks a version that was published with other content.
+var ErrChanged = errors.New("already published with other content")
+
+// Channel is the local channel: dist/channel/<team>/<plugin>/v<version>/.
+type Channel struct{ Dir string }
+
+// Describe names the channel.
+func (c *Channel) Describe() string { return "local channel " + c.Dir }
+
+func (c *Channel) versionDir(v *Version) string {
+	return filepath.Join(c.Dir, v.Meta.Team, v.Meta.Plugin, "v"+v.Meta.Version)
+}
+
+// Release writes v's assets into its folder, each atomically. A folder
+// whose .so differs from v's is left alone and reported.
+func (c *Channel) Release(ctx context.Context, v *Version) (map[string]string, bool, error) {
+	dir := c.versionDir(v)
+	so := v.Assets[0]
+	if sum, _, err := artifact.HashFile(filepath.Join(dir, so.Name)); err == nil && sum != so.SHA256 {
+		return nil, false, fmt.Errorf("%s: %w: asset %s has sha256 %.12s, this build %.12s; publish a new version instead", v.Tag, ErrChanged, so.Name, sum, so.SHA256)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, false, err
+	}
+	locations := map[string]string{}
+	changed := false
+	// The .so goes last, so that a folder with it is complete.
+	order := append(append([]Asset{}, v.Assets[1:]...), so)
+	for _, a := range order {
+		if err := ctx.Err(); err != nil {
+			return nil, changed, err
+		}
+		dst := filepath.Join(dir, a.Name)
+		rel, _ := filepath.Rel(c.Dir, dst)
+		locations[a.Name] = filepath.ToSlash(rel)
+		if _, err := os.Stat(dst); err == nil {
+			continue // written atomically, so complete; published assets never change
+		}
+		if err := writeAsset(dst, a); err != nil {
+			return nil, changed, err
+		}
+		changed = true
+	}
+	return locations, changed, nil
+}
+
+func writeAsset(dst string, a Asset) error {
+	if a.Path != "" {
+		return artifact.CopyFileAtomic(dst, a.Path, 0o644)
+	}
+	_, err := artifact.WriteFileIfChanged(dst, a.Data, 0o644)
+	return err
+}
+
+// ReadIndex reads dist/channel/index.json.
+func (c *Channel) ReadIndex(context.Context) ([]byte, error) {
+	data, err := os.ReadFile(filepath.Join(c.Dir, IndexFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	return data, err
+}
+
+// WriteIndex replaces dist/channel/index.json atomically.
+func (c *Channel) WriteIndex(_ context.Context, data []byte) error {
+	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
+		return err
+	}
+	_, err := artifact.WriteFileIfChanged(filepath.Join(c.Dir, IndexFile), data, 0o644)
+	return err
+}
