@@ -280,7 +280,8 @@ func (g *GitHub) Release(ctx context.Context, v *Version) (map[string]string, bo
 		changed = true
 	}
 	err = g.call(ctx, "publishing release "+v.Tag, func() (*github.Response, error) {
-		_, resp, err := g.Client.Repositories.EditRelease(ctx, g.Owner, g.Repo, rel.GetID(), &github.RepositoryRelease{Draft: github.Bool(false)})
+		_, resp, err := g.Client.Repositories.EditRelease(ctx, g.Owner, g.Repo, rel.GetID(), &github.RepositoryRelease{
+			Name: github.String(v.ID()), Body: github.String(v.Notes), Draft: github.Bool(false)})
 		return resp, err
 	})
 	if err != nil {

@@ -23,6 +23,8 @@ type Options struct {
 	Store Store
 	// Getenv reads the environment; default os.Getenv.
 	Getenv func(string) string
+	// RetryBase is the first backoff of GitHub calls; default 1s.
+	RetryBase time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -53,6 +55,7 @@ func Main(ctx context.Context, opts Options, out io.Writer) error {
 			return err
 		}
 		if gh != nil {
+			gh.RetryBase = opts.RetryBase
 			store = gh
 		} else {
 			store = &Channel{Dir: filepath.Join(opts.Dist, ChannelDir)}

@@ -101,7 +101,7 @@ func check(v *Version, f string, policy *trust.Policy, mx *matrix.Matrix, mxErr 
 	}
 	verdict, err := policy.Check(f)
 	if err != nil {
-		return fmt.Errorf("not signed by team %s's key: %w", v.Meta.Team, err)
+		return fmt.Errorf("not signed by a key of team %s: %w", v.Meta.Team, err)
 	}
 	if verdict.Team != v.Meta.Team {
 		return fmt.Errorf("signed by team %s, but the metadata says %s", verdict.Team, v.Meta.Team)

@@ -1,0 +1,415 @@
+package publish_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/plugship/plugship/internal/artifact"
+	"github.com/plugship/plugship/internal/build"
+	"github.com/plugship/plugship/internal/compat"
+	"github.com/plugship/plugship/internal/githubtest"
+	"github.com/plugship/plugship/internal/matrix"
+	"github.com/plugship/plugship/internal/plugtest"
+	"github.com/plugship/plugship/internal/publish"
+	"github.com/plugship/plugship/internal/sign"
+)
+
+// The bundled examples, built, signed and run through the matrix once by
+// TestMain into this dist/; tests publish from copies of it.
+var (
+	root  string
+	built string
+)
+
+const token = "ghs_s3cr3tT0k3nValue"
+
+func TestMain(m *testing.M) {
+	tmp, err := os.MkdirTemp("", "plugship-publish-test-")
+	if err != nil {
+		panic(err)
+	}
+	code := 1
+	if err := setUp(tmp); err != nil {
+		fmt.Fprintln(os.Stderr, "setting up:", err)
+	} else {
+		code = m.Run()
+	}
+	os.RemoveAll(tmp)
+	os.Exit(code)
+}
+
+func setUp(tmp string) error {
+	var err error
+	if root, err = plugtest.Root(); err != nil {
+		return err
+	}
+	built = filepath.Join(tmp, "dist")
+	ctx := context.Background()
+	var out bytes.Buffer
+	if err := build.Main(ctx, build.Selection{}, build.Options{Root: root, Dist: built}, &out); err != nil {
+		return fmt.Errorf("%v\n%s", err, out.String())
+	}
+	if err := sign.Main(ctx, sign.Options{Root: root, Dist: built}, &out); err != nil {
+		return fmt.Errorf("%v\n%s", err, out.String())
+	}
+	if err := compat.Main(ctx, compat.Options{Root: root, Dist: built}, &out); err != nil {
+		return fmt.Errorf("%v\n%s", err, out.String())
+	}
+	return nil
+}
+
+// dist copies the built dist/ (without hosts and scratch files) for one test.
+func dist(t *testing.T) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "dist")
+	err := filepath.WalkDir(built, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(built, path)
+		if d.IsDir() && (rel == ".work" || rel == filepath.Join("compat", "hosts")) {
+			return filepath.SkipDir
+		}
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func run(t *testing.T, ctx context.Context, d string, srv *githubtest.Server) (string, error) {
+	t.Helper()
+	env := srv.Env()
+	var out bytes.Buffer
+	err := publish.Main(ctx, publish.Options{Root: root, Dist: d, RetryBase: 10 * time.Millisecond, Getenv: func(k string) string { return env[k] }}, &out)
+	t.Logf("publish: %v\n%s", err, out.String())
+	if strings.Contains(out.String(), token) || err != nil && strings.Contains(err.Error(), token) {
+		t.Errorf("the token appears in output or errors:\n%s\n%v", out.String(), err)
+	}
+	return out.String(), err
+}
+
+// fastServer is a test server whose clients back off for milliseconds.
+func fastServer(t *testing.T) *githubtest.Server {
+	t.Helper()
+	srv := githubtest.New("acme", "plugins", token)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// checkPublished asserts the server's end state: one published release per
+// plugin version with exactly one uploaded copy of each asset, and the index.
+func checkPublished(t *testing.T, srv *githubtest.Server) {
+	t.Helper()
+	releases := srv.Releases()
+	var versions int
+	for _, r := range releases {
+		if r.Draft {
+			t.Errorf("release %s is still a draft", r.Tag)
+		}
+		names := map[string]int{}
+		for _, a := range r.Assets {
+			names[a.Name]++
+			if a.State != "uploaded" {
+				t.Errorf("%s: asset %s is %s", r.Tag, a.Name, a.State)
+			}
+		}
+		for n, c := range names {
+			if c != 1 {
+				t.Errorf("%s: %d copies of %s", r.Tag, c, n)
+			}
+		}
+		if r.Tag == publish.IndexTag {
+			if names[publish.IndexFile] != 1 {
+				t.Errorf("the index release holds %v", names)
+			}
+			continue
+		}
+		versions++
+		if len(names) != 7 || names["SHA256SUMS"] != 1 || names["matrix.json"] != 1 {
+			t.Errorf("%s: assets %v, want the .so, .sig, .sigstore.json, .intoto.json, .so.json, SHA256SUMS, matrix.json", r.Tag, names)
+		}
+		if !strings.Contains(r.Body, "### Compatibility matrix") || !strings.Contains(r.Body, "| showcase |") {
+			t.Errorf("%s: release notes lack the matrix:\n%s", r.Tag, r.Body)
+		}
+	}
+	if versions != 8 {
+		t.Errorf("%d plugin releases, want 8", versions)
+	}
+}
+
+func TestPublishToGitHub(t *testing.T) {
+	srv := fastServer(t)
+	srv.MaxPerPage = 3 // releases and assets span pages
+	d := dist(t)
+	ctx := context.Background()
+	out, err := run(t, ctx, d, srv)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !strings.Contains(out, "8 published, 0 unchanged, 0 refused, 0 failed") {
+		t.Errorf("output:\n%s", out)
+	}
+	checkPublished(t, srv)
+	var tags []string
+	for _, r := range srv.Releases() {
+		tags = append(tags, r.Tag)
+	}
+	if !strings.Contains(strings.Join(tags, " "), "payments/fraud/v1.3.0") {
+		t.Errorf("tags %v", tags)
+	}
+
+	// A second run changes nothing.
+	before := srv.Requests["POST upload"] + srv.Requests["POST releases"] + srv.Requests["PATCH releases"] + srv.Requests["DELETE assets"]
+	out, err = run(t, ctx, d, srv)
+	if err != nil || !strings.Contains(out, "0 published, 8 unchanged") {
+		t.Fatalf("second run: %v\n%s", err, out)
+	}
+	if after := srv.Requests["POST upload"] + srv.Requests["POST releases"] + srv.Requests["PATCH releases"] + srv.Requests["DELETE assets"]; after != before {
+		t.Errorf("the second run changed something: %d writes before, %d after", before, after)
+	}
+	checkPublished(t, srv)
+}
+
+func TestPublishSurvivesFaults(t *testing.T) {
+	srv := fastServer(t)
+	srv.Inject(
+		githubtest.Fault{Match: "GET releases", Status: 502},
+		githubtest.Fault{Match: "POST releases", Status: 502},
+		githubtest.Fault{Match: "POST upload", Drop: true},
+		githubtest.Fault{Match: "POST upload", Status: 429, Retry: 1},
+		githubtest.Fault{Match: "GET assets", Status: 503},
+		githubtest.Fault{Match: "POST upload", Drop: true},
+		githubtest.Fault{Match: "PATCH releases", Status: 500},
+	)
+	start := time.Now()
+	out, err := run(t, context.Background(), dist(t), srv)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if time.Since(start) < time.Second {
+		t.Errorf("the 429's Retry-After: 1 was not honoured")
+	}
+	if n := srv.Pending(); n != 0 {
+		t.Errorf("%d injected faults never struck", n)
+	}
+	checkPublished(t, srv)
+}
+
+func TestPublishResumesAfterInterruption(t *testing.T) {
+	srv := fastServer(t)
+	d := dist(t)
+	for _, stopAt := range []int{3, 10, 25} {
+		ctx, cancel := context.WithCancel(context.Background())
+		n := 0
+		srv.OnUpload = func(string) {
+			if n++; n == stopAt {
+				cancel()
+			}
+		}
+		if _, err := run(t, ctx, d, srv); err == nil {
+			t.Errorf("interrupted run at upload %d succeeded", stopAt)
+		}
+		cancel()
+	}
+	srv.OnUpload = nil
+	out, err := run(t, context.Background(), d, srv)
+	if err != nil {
+		t.Fatalf("resuming: %v\n%s", err, out)
+	}
+	checkPublished(t, srv)
+}
+
+func TestPublishCompletesAnEarlierDraft(t *testing.T) {
+	srv := fastServer(t)
+	// A draft an earlier run left, with a half-uploaded asset and a wrong one.
+	srv.AddRelease(&githubtest.Release{Tag: "payments/fraud/v1.3.0", Draft: true, Assets: []*githubtest.Asset{
+		{Name: plugtest.FileName("fraud", "1.3.0"), State: "new"},
+		{Name: "SHA256SUMS", State: "uploaded", Data: []byte("stale\n")},
+	}})
+	out, err := run(t, context.Background(), dist(t), srv)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	checkPublished(t, srv)
+}
+
+func TestPublishRefuses(t *testing.T) {
+	srv := fastServer(t)
+	d := dist(t)
+	if out, err := run(t, context.Background(), d, srv); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	fraud := filepath.Join(d, "plugins/payments/fraud", plugtest.FileName("fraud", "1.3.0"))
+	ledger := filepath.Join(d, "plugins/payments/ledger", plugtest.FileName("ledger", "2.0.1"))
+	uptime := filepath.Join(d, "plugins/labs/uptime", plugtest.FileName("uptime", "1.0.0"))
+
+	// fraud 1.3.0 rebuilt with other bytes (and signed and tested): the
+	// published release must not change.
+	data, _ := os.ReadFile(fraud)
+	data = append(data, 0)
+	os.WriteFile(fraud, data, 0o755)
+	plugtest.WriteMetadata(fraud, "payments")
+	var buf bytes.Buffer
+	if err := sign.Main(context.Background(), sign.Options{Root: root, Dist: d}, &buf); err != nil {
+		t.Fatalf("%v\n%s", err, buf.String())
+	}
+	retested(t, d, "payments/fraud@1.3.0", fraud)
+	// ledger: unsigned. uptime: not the bytes the matrix tested.
+	os.Remove(ledger + ".sig")
+	u, _ := os.ReadFile(uptime)
+	os.WriteFile(uptime, append(u, 0), 0o755)
+	plugtest.WriteMetadata(uptime, "labs")
+	sign.Main(context.Background(), sign.Options{Root: root, Dist: d}, &buf)
+	os.Remove(ledger + ".sig")
+
+	fraudBefore := releaseOf(srv, "payments/fraud/v1.3.0")
+	out, err := run(t, context.Background(), d, srv)
+	if err == nil {
+		t.Fatalf("publishing changed content succeeded:\n%s", out)
+	}
+	for _, want := range []string{
+		"payments/fraud/v1.3.0: already published with other content: asset " + filepath.Base(fraud) + " has sha256",
+		"REFUSED    payments/ledger@2.0.1",
+		"not signed by a key of team payments: not signed: no signature",
+		"REFUSED    labs/uptime@1.0.0",
+		"the matrix tested sha256",
+	} {
+		if !strings.Contains(out+err.Error(), want) {
+			t.Errorf("output lacks %q:\n%s\n%v", want, out, err)
+		}
+	}
+	if after := releaseOf(srv, "payments/fraud/v1.3.0"); fmt.Sprint(after) != fmt.Sprint(fraudBefore) {
+		t.Errorf("the published release changed")
+	}
+}
+
+// retested records in the matrix that file (plugin id) was tested again.
+func retested(t *testing.T, d, id, file string) {
+	t.Helper()
+	path := filepath.Join(d, matrix.Dir, matrix.JSONFile)
+	m, err := matrix.Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, _, err := artifact.HashFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range m.Plugins {
+		if m.Plugins[i].ID() == id {
+			m.Plugins[i].SHA256 = sum
+		}
+	}
+	for i := range m.Cells {
+		if m.Cells[i].Plugin == id {
+			m.Cells[i].PluginSHA256 = sum
+		}
+	}
+	data, _ := m.Marshal()
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func releaseOf(srv *githubtest.Server, tag string) []string {
+	for _, r := range srv.Releases() {
+		if r.Tag == tag {
+			var out []string
+			for _, a := range r.Assets {
+				out = append(out, fmt.Sprintf("%s:%x", a.Name, a.Data))
+			}
+			return out
+		}
+	}
+	return nil
+}
+
+func TestBadTokenIsNeverShown(t *testing.T) {
+	srv := fastServer(t)
+	env := srv.Env()
+	srv.Token = "the-server-expects-another-token"
+	var out bytes.Buffer
+	err := publish.Main(context.Background(), publish.Options{Root: root, Dist: dist(t), Getenv: func(k string) string { return env[k] }}, &out)
+	if err == nil || !strings.Contains(out.String(), "401 Bad credentials") {
+		t.Errorf("publishing with a bad token: %v\n%s", err, out.String())
+	}
+	if strings.Contains(out.String()+err.Error(), token) {
+		t.Errorf("the token appears:\n%s\n%v", out.String(), err)
+	}
+}
+
+func TestDryRunCallsNothing(t *testing.T) {
+	srv := fastServer(t)
+	env := srv.Env()
+	var out bytes.Buffer
+	if err := publish.Main(context.Background(), publish.Options{Root: root, Dist: dist(t), DryRun: true, Getenv: func(k string) string { return env[k] }}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "would      payments/fraud@1.3.0  tag payments/fraud/v1.3.0") {
+		t.Errorf("dry run output:\n%s", out.String())
+	}
+	for k, n := range srv.Requests {
+		if n > 0 {
+			t.Errorf("dry run made %d %s requests", n, k)
+		}
+	}
+}
+
+func TestChannel(t *testing.T) {
+	d := dist(t)
+	var out bytes.Buffer
+	opts := publish.Options{Root: root, Dist: d, Getenv: func(string) string { return "" }}
+	if err := publish.Main(context.Background(), opts, &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	ch := filepath.Join(d, publish.ChannelDir)
+	data, err := os.ReadFile(filepath.Join(ch, publish.IndexFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix, err := publish.ParseIndex(data)
+	if err != nil || len(ix.Entries) != 8 {
+		t.Fatalf("index: %v, %d entries", err, len(ix.Entries))
+	}
+	for _, e := range ix.Entries {
+		if e.ABI.GoVersion == "" || !e.ABI.Trimpath || e.SHA256 == "" {
+			t.Errorf("entry %+v", e)
+		}
+		for name, loc := range e.Assets {
+			if _, err := os.Stat(filepath.Join(ch, filepath.FromSlash(loc))); err != nil {
+				t.Errorf("%s: asset %s at %s: %v", e.File, name, loc, err)
+			}
+		}
+	}
+	out.Reset()
+	if err := publish.Main(context.Background(), opts, &out); err != nil || !strings.Contains(out.String(), "0 published, 8 unchanged") {
+		t.Errorf("second run: %v\n%s", err, out.String())
+	}
+	// A channel release whose .so differs is refused, and left alone.
+	so := filepath.Join(ch, "payments/fraud/v1.3.0", plugtest.FileName("fraud", "1.3.0"))
+	os.WriteFile(so, []byte("tampered"), 0o644)
+	out.Reset()
+	err = publish.Main(context.Background(), opts, &out)
+	if err == nil || !strings.Contains(out.String(), "already published with other content: asset "+filepath.Base(so)) {
+		t.Errorf("tampered channel: %v\n%s", err, out.String())
+	}
+	if got, _ := os.ReadFile(so); string(got) != "tampered" {
+		t.Errorf("the published file was overwritten")
+	}
+}
