@@ -170,13 +170,28 @@ func (p *Policy) Check(file string) (*Verdict, error) {
 	if err != nil {
 		return nil, err
 	}
-	team, ok := p.Plugins[n.Plugin]
-	if !ok {
+	if _, ok := p.Plugins[n.Plugin]; !ok {
 		return nil, fmt.Errorf("plugin %s is not in the trust policy: no team owns it", n.Plugin)
 	}
 	sig, err := ReadSignature(file + SignatureSuffix)
 	if err != nil {
 		return nil, err
+	}
+	return p.CheckSignature(file, filepath.Base(file), sig)
+}
+
+// CheckSignature checks sig over the file at path, which is the plugin
+// file called name (its final name, while it is still being downloaded
+// under another).
+func (p *Policy) CheckSignature(path, name string, sig []byte) (*Verdict, error) {
+	n, err := artifact.ParseName(name)
+	if err != nil {
+		return nil, err
+	}
+	file := path
+	team, ok := p.Plugins[n.Plugin]
+	if !ok {
+		return nil, fmt.Errorf("plugin %s is not in the trust policy: no team owns it", n.Plugin)
 	}
 	for _, k := range p.Teams[team].Keys {
 		if err := VerifyFile(p.verifiers[k.ID], sig, file); err != nil {
@@ -197,7 +212,7 @@ func (p *Policy) Check(file string) (*Verdict, error) {
 			}
 		}
 	}
-	return nil, fmt.Errorf("signature %s does not match the file under any key of team %s: the file changed after signing, or another key signed it", filepath.Base(file)+SignatureSuffix, team)
+	return nil, fmt.Errorf("signature %s does not match the file under any key of team %s: the file changed after signing, or another key signed it", name+SignatureSuffix, team)
 }
 
 // ReadSignature reads a .sig file: base64 of the signature's bytes.
@@ -217,9 +232,21 @@ func ReadSignature(path string) ([]byte, error) {
 	if len(data) > maxSignature {
 		return nil, fmt.Errorf("signature %s is larger than %d bytes", filepath.Base(path), maxSignature)
 	}
+	sig, err := DecodeSignature(data)
+	if err != nil {
+		return nil, fmt.Errorf("signature %s: %w", filepath.Base(path), err)
+	}
+	return sig, nil
+}
+
+// DecodeSignature decodes the content of a .sig file.
+func DecodeSignature(data []byte) ([]byte, error) {
+	if len(data) > maxSignature {
+		return nil, fmt.Errorf("larger than %d bytes", maxSignature)
+	}
 	sig, err := base64.StdEncoding.DecodeString(string(bytes.TrimSpace(data)))
 	if err != nil {
-		return nil, fmt.Errorf("signature %s is not base64: %w", filepath.Base(path), err)
+		return nil, fmt.Errorf("not base64: %w", err)
 	}
 	return sig, nil
 }

@@ -93,6 +93,22 @@ func (s *Server) Inject(f ...Fault) {
 	s.faults = append(s.faults, f...)
 }
 
+// Tamper replaces the bytes of a release's asset, as an attacker with
+// write access to the repository could.
+func (s *Server) Tamper(tag, name string, data []byte) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range s.releases {
+		for _, a := range r.Assets {
+			if r.Tag == tag && a.Name == name {
+				a.Data = data
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // Pending returns how many injected faults have not struck yet.
 func (s *Server) Pending() int {
 	s.mu.Lock()

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/plugship/plugship/internal/artifact"
 )
 
 // ChannelDir is the local channel, relative to dist/.
@@ -74,7 +76,7 @@ func Main(ctx context.Context, opts Options, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "%s %d plugin versions to %s\n", verb, len(versions), store.Describe())
 	var failed []string
-	var entries []Entry
+	var entries []artifact.Entry
 	counts := map[string]int{}
 	for _, v := range versions {
 		if err := ctx.Err(); err != nil {
@@ -135,12 +137,12 @@ func (v *Version) label() string {
 }
 
 // updateIndex merges entries into the store's index.json.
-func updateIndex(ctx context.Context, store Store, entries []Entry) error {
+func updateIndex(ctx context.Context, store Store, entries []artifact.Entry) error {
 	data, err := store.ReadIndex(ctx)
 	if err != nil {
 		return err
 	}
-	ix, err := ParseIndex(data)
+	ix, err := artifact.ParseIndex(data)
 	if err != nil {
 		return err
 	}
@@ -155,4 +157,16 @@ func updateIndex(ctx context.Context, store Store, entries []Entry) error {
 		return nil
 	}
 	return store.WriteIndex(ctx, out)
+}
+
+// entry describes a published version for the index.
+func entry(v *Version, locations map[string]string) artifact.Entry {
+	m := v.Meta
+	return artifact.Entry{
+		Team: m.Team, Plugin: m.Plugin, Version: m.Version, Tag: v.Tag, File: m.File, SHA256: m.SHA256, Size: m.Size,
+		ABI: artifact.ABI{GoVersion: m.GoVersion, GOOS: m.GOOS, GOARCH: m.GOARCH,
+			Trimpath: m.Settings["-trimpath"] == "true", Race: m.Settings["-race"] == "true", CGO: m.Settings["CGO_ENABLED"] == "1"},
+		Hosts:  v.Hosts,
+		Assets: locations,
+	}
 }

@@ -22,7 +22,7 @@ import (
 const IndexTag = "plugship-index"
 
 // IndexFile is the catalogue's name.
-const IndexFile = "index.json"
+const IndexFile = artifact.IndexFile
 
 // SumsFile lists the sha256 of a release's other assets.
 const SumsFile = "SHA256SUMS"

@@ -383,7 +383,7 @@ func TestChannel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ix, err := publish.ParseIndex(data)
+	ix, err := artifact.ParseIndex(data)
 	if err != nil || len(ix.Entries) != 8 {
 		t.Fatalf("index: %v, %d entries", err, len(ix.Entries))
 	}

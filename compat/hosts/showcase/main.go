@@ -1,7 +1,7 @@
 // Command showcase is the reference host of the seed blog post: it picks the
 // newest acceptable version of a plugin from a folder and says which.
 //
-//	showcase -trust dist/trust.json [-strict] [-plugin showcase] [-json] [-timeout 10s] [-in-process] <plugin folder>
+//	showcase -trust dist/trust.json [-fetch index.json] [-strict] [-plugin showcase] [-json] [-timeout 10s] [-in-process] <plugin folder>
 //
 // On success it prints the seed's line,
 //
@@ -35,6 +35,7 @@ func main() {
 	trustFile := flag.String("trust", "", "the trust policy `file` (plugship's sign step writes dist/trust.json); required")
 	strict := flag.Bool("strict", false, "refuse plugins signed with development keys")
 	name := flag.String("plugin", "showcase", "the plugin's `name`, as in its file names")
+	fetch := flag.String("fetch", "", "first fetch the plugin's published versions into the folder from this `index` (a channel's index.json, or its URL)")
 	jsonOut := flag.Bool("json", false, "print the loader's decision report as JSON")
 	timeout := flag.Duration("timeout", loader.DefaultProbeTimeout, "how long one probe may take")
 	inProcess := flag.Bool("in-process", false, "open candidates in this process instead of probing them in a child (unsafe)")
@@ -53,6 +54,16 @@ func main() {
 		os.Exit(1)
 	}
 	policy.Strict = *strict
+	if *fetch != "" {
+		fetched, err := loader.Fetch(context.Background(), loader.FetchOptions{
+			Index: *fetch, Plugin: *name, Dir: flag.Arg(0), Trust: policy, Token: os.Getenv("GITHUB_TOKEN")})
+		for _, f := range fetched {
+			fmt.Fprintf(os.Stderr, "%s %s %s\n", f.Outcome, f.File, f.Reason)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "showcase: fetching:", err)
+		}
+	}
 	p, report, err := loader.Load(context.Background(), flag.Arg(0), *name,
 		loader.Options{Trust: policy, Symbols: symbols, ProbeTimeout: *timeout, InProcess: *inProcess})
 	if *jsonOut {

@@ -1,13 +1,14 @@
-package publish
+package artifact
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"sort"
-
-	"github.com/plugship/plugship/internal/artifact"
 )
+
+// IndexFile is the catalogue of published plugins that hosts fetch from.
+const IndexFile = "index.json"
 
 // IndexSchema identifies the index.json format.
 const IndexSchema = "plugship.index/v1"
@@ -58,7 +59,7 @@ func ParseIndex(data []byte) (*Index, error) {
 		return nil, fmt.Errorf("%s is not a plugship index: %w", IndexFile, err)
 	}
 	if ix.Schema != IndexSchema {
-		return nil, fmt.Errorf("%s: schema %s, want %s", IndexFile, artifact.Quote(ix.Schema), IndexSchema)
+		return nil, fmt.Errorf("%s: schema %s, want %s", IndexFile, Quote(ix.Schema), IndexSchema)
 	}
 	return ix, nil
 }
@@ -81,20 +82,8 @@ func (ix *Index) Marshal() ([]byte, error) {
 		if a.Team+a.Plugin != b.Team+b.Plugin {
 			return a.Team+"/"+a.Plugin < b.Team+"/"+b.Plugin
 		}
-		return artifact.CompareVersions(a.Version, b.Version) > 0
+		return CompareVersions(a.Version, b.Version) > 0
 	})
 	data, err := json.MarshalIndent(ix, "", "  ")
 	return append(data, '\n'), err
-}
-
-// entry describes a published version.
-func entry(v *Version, locations map[string]string) Entry {
-	m := v.Meta
-	return Entry{
-		Team: m.Team, Plugin: m.Plugin, Version: m.Version, Tag: v.Tag, File: m.File, SHA256: m.SHA256, Size: m.Size,
-		ABI: ABI{GoVersion: m.GoVersion, GOOS: m.GOOS, GOARCH: m.GOARCH,
-			Trimpath: m.Settings["-trimpath"] == "true", Race: m.Settings["-race"] == "true", CGO: m.Settings["CGO_ENABLED"] == "1"},
-		Hosts:  v.Hosts,
-		Assets: locations,
-	}
 }

@@ -1,0 +1,262 @@
+package loader
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/plugship/plugship/internal/artifact"
+	"github.com/plugship/plugship/trust"
+)
+
+// FetchOptions say where to fetch plugins from and where to put them.
+type FetchOptions struct {
+	// Index is the published catalogue: a path to a channel's index.json
+	// (plugship's publish step writes dist/channel/index.json), or its URL
+	// (for GitHub, the index.json asset of the release tagged plugship-index).
+	Index string
+	// Plugin is the plugin to fetch, every version for this platform.
+	Plugin string
+	// Dir is the plugin folder to fill; it is created if needed.
+	Dir string
+	// Trust must accept a file's signature before it gets its final name.
+	Trust *trust.Policy
+	// Token, if set, is sent to the index's host (private repositories).
+	Token string
+	// HTTP fetches URLs; default a client with a 10 minute timeout.
+	HTTP *http.Client
+	// GOOS and GOARCH select the files; default this process's.
+	GOOS, GOARCH string
+}
+
+// Fetched is what Fetch did with one published file.
+type Fetched struct {
+	File    string `json:"file"`
+	Version string `json:"version"`
+	Outcome string `json:"outcome"` // "fetched", "present" or "refused"
+	Reason  string `json:"reason,omitempty"`
+}
+
+// maxIndex bounds index.json.
+const maxIndex = 64 << 20
+
+// Fetch copies every published version of a plugin for this platform into
+// a plugin folder, with its signature, so that Load can choose among them.
+// Each file is downloaded under a hidden temporary name, checked against the
+// index's sha256 and size and against the trust policy, and only then
+// renamed into place, signature first: a partial or refused file never
+// appears under its final name. Files already present with the right digest
+// are left alone. The error lists every file that was refused.
+func Fetch(ctx context.Context, opts FetchOptions) ([]Fetched, error) {
+	if opts.Trust == nil {
+		return nil, ErrNoTrust
+	}
+	if err := artifact.CheckName(opts.Plugin); err != nil {
+		return nil, fmt.Errorf("plugin name: %w", err)
+	}
+	if opts.GOOS == "" {
+		opts.GOOS = runtime.GOOS
+	}
+	if opts.GOARCH == "" {
+		opts.GOARCH = runtime.GOARCH
+	}
+	if opts.HTTP == nil {
+		opts.HTTP = &http.Client{Timeout: 10 * time.Minute}
+	}
+	src := source{opts: opts}
+	data, err := src.read(ctx, src.index(), maxIndex)
+	if err != nil {
+		return nil, fmt.Errorf("reading the index %s: %w", opts.Index, err)
+	}
+	ix, err := artifact.ParseIndex(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", opts.Index, err)
+	}
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	var results []Fetched
+	var refused []string
+	for _, e := range ix.Entries {
+		if e.Plugin != opts.Plugin || e.ABI.GOOS != opts.GOOS || e.ABI.GOARCH != opts.GOARCH {
+			continue
+		}
+		r := Fetched{File: e.File, Version: e.Version}
+		outcome, err := src.fetch(ctx, e)
+		if err != nil {
+			r.Outcome, r.Reason = "refused", err.Error()
+			refused = append(refused, e.File)
+		} else {
+			r.Outcome = outcome
+		}
+		results = append(results, r)
+		if ctx.Err() != nil {
+			return results, ctx.Err()
+		}
+	}
+	if len(refused) > 0 {
+		return results, fmt.Errorf("%d files refused: %s", len(refused), strings.Join(refused, ", "))
+	}
+	return results, nil
+}
+
+type source struct{ opts FetchOptions }
+
+// fetch brings one published file into the folder.
+func (s source) fetch(ctx context.Context, e artifact.Entry) (string, error) {
+	n, err := artifact.ParseName(e.File)
+	if err != nil || n.Plugin != e.Plugin || n.Version != e.Version {
+		return "", fmt.Errorf("the index names file %s for %s %s", artifact.Quote(e.File), e.Plugin, e.Version)
+	}
+	final := filepath.Join(s.opts.Dir, e.File)
+	if sum, _, err := artifact.HashFile(final); err == nil && sum == e.SHA256 {
+		if _, err := s.opts.Trust.Check(final); err == nil {
+			return "present", nil
+		}
+	}
+	soLoc, sigLoc := e.Assets[e.File], e.Assets[e.File+trust.SignatureSuffix]
+	if soLoc == "" || sigLoc == "" {
+		return "", fmt.Errorf("the index lists no location for %s or its signature", e.File)
+	}
+	sigURL, err := s.resolve(sigLoc)
+	if err != nil {
+		return "", err
+	}
+	soURL, err := s.resolve(soLoc)
+	if err != nil {
+		return "", err
+	}
+	sig, err := s.read(ctx, sigURL, 4<<10)
+	if err != nil {
+		return "", fmt.Errorf("signature: %w", err)
+	}
+	tmp, err := os.CreateTemp(s.opts.Dir, "."+e.File+".*.part")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(tmp.Name())
+	h := sha256.New()
+	err = s.copy(ctx, soURL, io.MultiWriter(tmp, h), e.Size)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", fmt.Errorf("downloading %s: %w", e.File, err)
+	}
+	if sum := hex.EncodeToString(h.Sum(nil)); sum != e.SHA256 {
+		return "", fmt.Errorf("downloaded %s has sha256 %.12s, the index says %.12s; refused", e.File, sum, e.SHA256)
+	}
+	sigBytes, err := trust.DecodeSignature(sig)
+	if err != nil {
+		return "", fmt.Errorf("signature %s: %w", e.File+trust.SignatureSuffix, err)
+	}
+	if _, err := s.opts.Trust.CheckSignature(tmp.Name(), e.File, sigBytes); err != nil {
+		return "", err
+	}
+	if err := os.Chmod(tmp.Name(), 0o755); err != nil {
+		return "", err
+	}
+	sigTmp := tmp.Name() + trust.SignatureSuffix
+	if err := os.WriteFile(sigTmp, sig, 0o644); err != nil {
+		return "", err
+	}
+	defer os.Remove(sigTmp)
+	if err := os.Rename(sigTmp, final+trust.SignatureSuffix); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp.Name(), final); err != nil {
+		return "", err
+	}
+	return "fetched", nil
+}
+
+// index is the index's location as a URL (a file URL for a path).
+func (s source) index() *url.URL {
+	if u, err := url.Parse(s.opts.Index); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
+		return u
+	}
+	return &url.URL{Path: s.opts.Index}
+}
+
+// read returns a location's content, at most limit bytes.
+func (s source) read(ctx context.Context, u *url.URL, limit int64) ([]byte, error) {
+	var b bytes.Buffer
+	if err := s.copy(ctx, u, &b, -1); err != nil {
+		return nil, err
+	}
+	if int64(b.Len()) > limit {
+		return nil, fmt.Errorf("%s is larger than %d bytes", u.Redacted(), limit)
+	}
+	return b.Bytes(), nil
+}
+
+// copy writes a location's content to w; size, when not negative, is the
+// exact size expected.
+func (s source) copy(ctx context.Context, u *url.URL, w io.Writer, size int64) error {
+	var r io.Reader
+	if u.Scheme == "http" || u.Scheme == "https" {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Accept", "application/octet-stream")
+		if s.opts.Token != "" && s.index().Host == u.Host {
+			req.Header.Set("Authorization", "Bearer "+s.opts.Token)
+		}
+		resp, err := s.opts.HTTP.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET %s: %s", u.Redacted(), resp.Status)
+		}
+		r = resp.Body
+	} else {
+		f, err := os.Open(u.Path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		r = f
+	}
+	if size < 0 {
+		_, err := io.Copy(w, io.LimitReader(r, maxIndex+1))
+		return err
+	}
+	n, err := io.Copy(w, io.LimitReader(r, size+1))
+	if err != nil {
+		return err
+	}
+	if n != size {
+		return fmt.Errorf("got %d bytes, the index says %d", n, size)
+	}
+	return nil
+}
+
+// resolve turns a location into a URL: absolute URLs as they are, others
+// relative to the index (a file path or a URL).
+func (s source) resolve(loc string) (*url.URL, error) {
+	if u, err := url.Parse(loc); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
+		return u, nil
+	}
+	base, err := url.Parse(s.opts.Index)
+	if err == nil && (base.Scheme == "http" || base.Scheme == "https") {
+		return base.Parse(loc)
+	}
+	if filepath.IsAbs(loc) || strings.Contains(filepath.ToSlash(loc), "../") {
+		return nil, errors.New("location " + artifact.Quote(loc) + " leaves the channel")
+	}
+	return &url.URL{Path: filepath.Join(filepath.Dir(s.opts.Index), filepath.FromSlash(loc))}, nil
+}
