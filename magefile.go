@@ -71,7 +71,8 @@ func All(ctx context.Context) error {
 	if err := compat.Main(ctx, compat.Options{}, os.Stdout); err != nil {
 		return err
 	}
-	return publish.Main(ctx, publish.Options{}, os.Stdout)
+	publishErr := publish.Main(ctx, publish.Options{}, os.Stdout)
+	return errors.Join(publishErr, compat.PrintGrid(compat.Options{}, os.Stdout))
 }
 
 // Publish publishes the signed, matrix-approved plugins (also mage publish).

@@ -159,6 +159,21 @@ func finish(opts Options, m *matrix.Matrix, out io.Writer) error {
 	return nil
 }
 
+// PrintGrid prints the last matrix written to dist/compat/matrix.json: the
+// grid and where the reports are. The main job ends with it.
+func PrintGrid(opts Options, out io.Writer) error {
+	opts = opts.withDefaults()
+	dir := filepath.Join(opts.Dist, matrix.Dir)
+	m, err := matrix.Read(filepath.Join(dir, matrix.JSONFile))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "\ncompatibility matrix:")
+	m.Grid(out)
+	fmt.Fprintf(out, "reports: %s, %s, %s\n", rel(opts.Root, filepath.Join(dir, matrix.JSONFile)), rel(opts.Root, filepath.Join(dir, matrix.MarkdownFile)), rel(opts.Root, filepath.Join(dir, matrix.HTMLFile)))
+	return nil
+}
+
 func rel(root, path string) string {
 	if r, err := filepath.Rel(root, path); err == nil {
 		return r
