@@ -58,6 +58,8 @@ type Fault struct {
 	Status int    // 502, 429, ...; 0 with Drop
 	Retry  int    // Retry-After seconds, for 429
 	Drop   bool   // read half the body, then drop the connection
+	// Secondary answers 403 as GitHub's secondary rate limit does.
+	Secondary bool
 }
 
 // New starts a server for owner/repo that accepts token.
@@ -211,6 +213,13 @@ func (s *Server) begin(w http.ResponseWriter, r *http.Request, kind string, auth
 	}
 	if f.Retry > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(f.Retry))
+	}
+	if f.Secondary {
+		writeJSON(w, http.StatusForbidden, map[string]any{
+			"message":           "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+			"documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
+		})
+		return false
 	}
 	fail(w, f.Status, http.StatusText(f.Status))
 	return false

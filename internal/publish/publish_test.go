@@ -196,6 +196,7 @@ func TestPublishSurvivesFaults(t *testing.T) {
 		githubtest.Fault{Match: "GET assets", Status: 503},
 		githubtest.Fault{Match: "POST upload", Drop: true},
 		githubtest.Fault{Match: "PATCH releases", Status: 500},
+		githubtest.Fault{Match: "GET assets", Secondary: true, Retry: 1},
 	)
 	start := time.Now()
 	out, err := run(t, context.Background(), dist(t), srv)
