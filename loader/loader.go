@@ -48,6 +48,16 @@ type Options struct {
 	// same names.
 	Symbols Symbols
 
+	// HealthyAfter is how long the host must run after choosing a version
+	// before that choice counts as good; a host that dies sooner has the
+	// version quarantined at its next start (see State). Default
+	// DefaultHealthyAfter.
+	HealthyAfter time.Duration
+
+	// NoState turns off quarantine and rollback: no state file is read or
+	// written (for read-only plugin folders).
+	NoState bool
+
 	// InProcess skips the child process: candidates are opened and called
 	// in this process. It saves a few milliseconds per candidate and needs
 	// no HandleProbe, but a plugin that exits or crashes in init takes the
@@ -97,12 +107,23 @@ func Load(ctx context.Context, dir, plugin string, opts Options) (contract.Plugi
 	if err != nil {
 		return nil, r, fmt.Errorf("reading the host's own build: %w", err)
 	}
+	state := &State{}
+	if !opts.NoState {
+		if state, err = beginSelection(dir, plugin, opts.HealthyAfter); err != nil {
+			r.Warnings = append(r.Warnings, "quarantine disabled: "+err.Error())
+			state, opts.NoState = &State{}, true
+		}
+	}
 	var chosen contract.Plugin
 	for _, c := range cands {
 		d := &Decision{File: c.File, Version: c.Version}
 		r.Candidates = append(r.Candidates, d)
 		if chosen != nil {
 			d.Outcome = NotTried
+			continue
+		}
+		if reason, ok := quarantined(state, c.File); ok {
+			d.Outcome, d.Cause, d.Reason = Quarantined, CauseQuarantined, reason+"; clear the quarantine to try it again"
 			continue
 		}
 		t := time.Now()
@@ -120,6 +141,15 @@ func Load(ctx context.Context, dir, plugin string, opts Options) (contract.Plugi
 	}
 	if chosen == nil {
 		return nil, r, fmt.Errorf("%w: %s in %s: %d candidates for %s, none passed", ErrNoAcceptable, plugin, dir, len(r.Candidates), r.Platform)
+	}
+	if !opts.NoState {
+		sum, _, err := artifact.HashFile(r.Chosen.File)
+		if err == nil {
+			err = selected(dir, plugin, filepath.Base(r.Chosen.File), sum, opts.HealthyAfter)
+		}
+		if err != nil {
+			r.Warnings = append(r.Warnings, "quarantine disabled: "+err.Error())
+		}
 	}
 	return chosen, r, nil
 }
@@ -225,6 +255,23 @@ func decide(ctx context.Context, c Candidate, host *fingerprint.Fingerprint, opt
 	return t.plugin
 }
 
+// quarantined reports whether the state quarantines file's current bytes.
+func quarantined(s *State, file string) (string, bool) {
+	base := filepath.Base(file)
+	listed := false
+	for _, q := range s.Quarantine {
+		listed = listed || q.File == base
+	}
+	if !listed {
+		return "", false
+	}
+	sum, _, err := artifact.HashFile(file)
+	if err != nil {
+		return "", false
+	}
+	return s.quarantined(base, sum)
+}
+
 // poisoned holds files whose init panicked in this process: the runtime
 // would hang on opening them again.
 var poisoned sync.Map
@@ -281,6 +328,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.ProbeTimeout <= 0 {
 		o.ProbeTimeout = DefaultProbeTimeout
+	}
+	if o.HealthyAfter <= 0 {
+		o.HealthyAfter = DefaultHealthyAfter
 	}
 	var err error
 	if o.Host == "" {

@@ -28,6 +28,7 @@ const (
 	NotAcceptable   Outcome = "not-acceptable"   // IsAcceptable() returned false
 	Chosen          Outcome = "chosen"           // the plugin Load returned
 	Passed          Outcome = "passed"           // Try: every check passed
+	Quarantined     Outcome = "quarantined"      // a host died soon after choosing it; see State
 	NotTried        Outcome = "not-tried"        // older than the chosen one
 )
 
@@ -48,6 +49,7 @@ const (
 	CauseWrongType         = "wrong-type"         // a symbol of the wrong type
 	CauseVersionMismatch   = "version-mismatch"   // Version() differs from the file name
 	CauseNotAcceptable     = "not-acceptable"     // IsAcceptable() returned false
+	CauseQuarantined       = "quarantined"        // skipped: see State
 )
 
 // Report says what Load did with every candidate, newest first. It is
@@ -60,6 +62,7 @@ type Report struct {
 	Mode       string        `json:"mode"`     // "probe" or "in-process"
 	Chosen     *Decision     `json:"chosen"`   // nil when none was acceptable
 	Candidates []*Decision   `json:"candidates"`
+	Warnings   []string      `json:"warnings,omitempty"`
 	Duration   time.Duration `json:"-"`
 	Millis     float64       `json:"duration_ms"`
 }

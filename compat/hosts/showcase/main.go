@@ -1,7 +1,8 @@
 // Command showcase is the reference host of the seed blog post: it picks the
 // newest acceptable version of a plugin from a folder and says which.
 //
-//	showcase -trust dist/trust.json [-fetch index.json] [-strict] [-plugin showcase] [-json] [-timeout 10s] [-in-process] <plugin folder>
+//	showcase -trust dist/trust.json [-fetch index.json] [-watch] [-strict] [-plugin showcase] [-json] [-timeout 10s] [-in-process] <plugin folder>
+//	showcase -quarantine [-clear] [-plugin showcase] <plugin folder>
 //
 // On success it prints the seed's line,
 //
@@ -11,6 +12,13 @@
 // skipped, to standard error. With -json it prints the loader's decision
 // report instead. It exits 1 when no version is acceptable and 2 on bad
 // usage.
+//
+// With -watch it keeps running after choosing, watching the folder; when a
+// newer version arrives and passes the loader's checks it exits with
+// loader.RestartExitStatus (75) so that its supervisor restarts it. If it
+// dies within -healthy-after of choosing a version, its next start
+// quarantines that version and rolls back; -quarantine lists the
+// quarantined files and -clear empties the list.
 package main
 
 import (
@@ -18,6 +26,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
+	"time"
 
 	"github.com/plugship/plugship/loader"
 	"github.com/plugship/plugship/trust"
@@ -35,6 +46,10 @@ func main() {
 	trustFile := flag.String("trust", "", "the trust policy `file` (plugship's sign step writes dist/trust.json); required")
 	strict := flag.Bool("strict", false, "refuse plugins signed with development keys")
 	name := flag.String("plugin", "showcase", "the plugin's `name`, as in its file names")
+	watch := flag.Bool("watch", false, "keep running; exit with status 75 (restart) when a newer version passes the checks")
+	healthyAfter := flag.Duration("healthy-after", loader.DefaultHealthyAfter, "a version the host dies with sooner than this after choosing it is quarantined")
+	listQuarantine := flag.Bool("quarantine", false, "list the quarantined versions in the folder and exit")
+	clear := flag.Bool("clear", false, "with -quarantine: clear the quarantine")
 	fetch := flag.String("fetch", "", "first fetch the plugin's published versions into the folder from this `index` (a channel's index.json, or its URL)")
 	jsonOut := flag.Bool("json", false, "print the loader's decision report as JSON")
 	timeout := flag.Duration("timeout", loader.DefaultProbeTimeout, "how long one probe may take")
@@ -44,6 +59,9 @@ func main() {
 		flag.PrintDefaults()
 	}
 	flag.Parse()
+	if flag.NArg() == 1 && *listQuarantine {
+		os.Exit(quarantine(flag.Arg(0), *name, *clear))
+	}
 	if flag.NArg() != 1 || *trustFile == "" {
 		flag.Usage()
 		os.Exit(2)
@@ -65,7 +83,7 @@ func main() {
 		}
 	}
 	p, report, err := loader.Load(context.Background(), flag.Arg(0), *name,
-		loader.Options{Trust: policy, Symbols: symbols, ProbeTimeout: *timeout, InProcess: *inProcess})
+		loader.Options{Trust: policy, Symbols: symbols, ProbeTimeout: *timeout, InProcess: *inProcess, HealthyAfter: *healthyAfter})
 	if *jsonOut {
 		if werr := report.WriteJSON(os.Stdout); werr != nil {
 			fmt.Fprintln(os.Stderr, "showcase:", werr)
@@ -85,4 +103,53 @@ func main() {
 	if !*jsonOut {
 		fmt.Printf("Found newest valid plugin version: %q\n", p.Version())
 	}
+	if *watch {
+		watchAndRestart(flag.Arg(0), *name, p.Version(), loader.Options{Trust: policy, Symbols: symbols, ProbeTimeout: *timeout})
+	}
+}
+
+// watchAndRestart waits for a newer version that passes the checks, then
+// exits for a restart.
+func watchAndRestart(dir, name, current string, opts loader.Options) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	d, err := loader.Watch(ctx, loader.WatchOptions{Options: opts, Dir: dir, Plugin: name, Current: current,
+		OnIgnored: func(d *loader.Decision) {
+			fmt.Fprintf(os.Stderr, "ignored %s: %s: %s\n", d.File, d.Cause, d.Reason)
+		}})
+	if err != nil {
+		if ctx.Err() != nil {
+			os.Exit(0) // asked to stop
+		}
+		fmt.Fprintln(os.Stderr, "showcase: watch:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("Newer plugin version %q passed the checks; restarting (exit status %d)\n", d.Version, loader.RestartExitStatus)
+	if err := loader.MarkHealthy(dir, name); err != nil {
+		fmt.Fprintln(os.Stderr, "showcase:", err)
+	}
+	os.Exit(loader.RestartExitStatus)
+}
+
+// quarantine lists, and with clear empties, the folder's quarantine.
+func quarantine(dir, name string, clear bool) int {
+	s, err := loader.ReadState(dir, name)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "showcase:", err)
+		return 1
+	}
+	for _, q := range s.Quarantine {
+		fmt.Printf("%s  %s  %s\n", q.File, q.At.Format(time.RFC3339), q.Reason)
+	}
+	if len(s.Quarantine) == 0 {
+		fmt.Println("nothing is quarantined")
+	}
+	if clear {
+		if _, err := loader.ClearQuarantine(dir, name); err != nil {
+			fmt.Fprintln(os.Stderr, "showcase:", err)
+			return 1
+		}
+		fmt.Printf("cleared %d\n", len(s.Quarantine))
+	}
+	return 0
 }

@@ -1,0 +1,141 @@
+package loader
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+
+	"github.com/plugship/plugship/internal/artifact"
+	"github.com/plugship/plugship/trust"
+)
+
+// RestartExitStatus is the exit status with which a host tells its
+// supervisor "a newer plugin is ready: restart me". Map it to a restart:
+// RestartForceExitStatus=75 in a systemd unit, or use cmd/plugship-supervise.
+// (75 is EX_TEMPFAIL in sysexits.h.)
+const RestartExitStatus = 75
+
+// DefaultDebounce is how long the folder must be quiet before Watch looks.
+const DefaultDebounce = 500 * time.Millisecond
+
+// WatchOptions say what to watch.
+type WatchOptions struct {
+	Options        // how to check candidates, as for Load
+	Dir     string // the plugin folder
+	Plugin  string
+	// Current is the version the host runs; only newer versions count.
+	Current string
+	// Debounce is the quiet time after a burst of changes before Watch
+	// looks; default DefaultDebounce.
+	Debounce time.Duration
+	// OnIgnored, if set, is told about every newer file that did not pass,
+	// once per content.
+	OnIgnored func(*Decision)
+}
+
+// Watch blocks until a version newer than opts.Current is in the folder
+// and passes what Load checks before opening a file (signature, preflight,
+// probe in a child process; see Try), and returns its decision. The host
+// then shuts down cleanly, calls MarkHealthy and exits with
+// RestartExitStatus, and its next start chooses the new version. Changes
+// are debounced; temporary and partial files, quarantined files and files
+// that do not pass are ignored (and reported to OnIgnored), so an
+// unsigned, foreign-signed or incompatible drop never causes a restart. It
+// returns ctx's error when ctx ends.
+func Watch(ctx context.Context, opts WatchOptions) (*Decision, error) {
+	if opts.Debounce <= 0 {
+		opts.Debounce = DefaultDebounce
+	}
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return nil, err
+	}
+	defer w.Close()
+	if err := w.Add(opts.Dir); err != nil {
+		return nil, fmt.Errorf("watching %s: %w", opts.Dir, err)
+	}
+	seen := map[string]string{} // file -> content key of its last failed check
+	timer := time.NewTimer(0)   // look once at the start
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case err := <-w.Errors:
+			return nil, fmt.Errorf("watching %s: %w", opts.Dir, err)
+		case ev := <-w.Events:
+			if artifact.IsTemporary(filepath.Base(ev.Name)) {
+				continue
+			}
+			timer.Reset(opts.Debounce)
+		case <-timer.C:
+			if d := look(ctx, opts, seen); d != nil {
+				return d, nil
+			}
+		}
+	}
+}
+
+// look checks the newer candidates, newest first, skipping those already
+// checked with the same content.
+func look(ctx context.Context, opts WatchOptions, seen map[string]string) *Decision {
+	cands, _, err := Discover(opts.Dir, opts.Plugin, firstNonEmpty(opts.GOOS, runtime.GOOS), firstNonEmpty(opts.GOARCH, runtime.GOARCH))
+	if err != nil {
+		return nil
+	}
+	var state *State
+	if !opts.NoState {
+		state, _ = ReadState(opts.Dir, opts.Plugin)
+	}
+	for _, c := range cands {
+		if opts.Current != "" && artifact.CompareVersions(c.Version, opts.Current) <= 0 {
+			break
+		}
+		key := contentKey(c.File)
+		if seen[c.File] == key {
+			continue
+		}
+		if state != nil {
+			if reason, ok := quarantined(state, c.File); ok {
+				seen[c.File] = key
+				if opts.OnIgnored != nil {
+					opts.OnIgnored(&Decision{File: c.File, Version: c.Version, Outcome: Quarantined, Cause: CauseQuarantined, Reason: reason})
+				}
+				continue
+			}
+		}
+		d := Try(ctx, c.File, opts.Options)
+		if d.Outcome == Passed {
+			return d
+		}
+		seen[c.File] = key
+		if opts.OnIgnored != nil && ctx.Err() == nil {
+			opts.OnIgnored(d)
+		}
+	}
+	return nil
+}
+
+// contentKey changes whenever the file or its signature is rewritten.
+func contentKey(file string) string {
+	key := ""
+	for _, f := range []string{file, file + trust.SignatureSuffix} {
+		if st, err := os.Stat(f); err == nil {
+			key += fmt.Sprintf("%d@%d;", st.Size(), st.ModTime().UnixNano())
+		} else {
+			key += "-;"
+		}
+	}
+	return key
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
