@@ -22,6 +22,7 @@ import (
 // one folder; the loader tries them newest first.
 var fixtureVersions = map[string]string{
 	"marker":        "10.0.0",
+	"latepanic":     "4.5.0",
 	"panicinit":     "9.0.0",
 	"exitinit":      "8.0.0",
 	"hang":          "7.0.0",
@@ -39,6 +40,7 @@ var (
 	fixtures     = map[string]string{} // fixture name -> built and signed .so
 	fixtureTrust string                // their trust policy: team fixtures owns fx, team others owns other
 	hostBin      string                // compat/hosts/showcase, built with -trimpath
+	superviseBin string                // cmd/plugship-supervise
 	exampleDir   string                // signed showcase plugins the test binary itself can open
 	exampleTrust string                // their trust policy
 	bundledDist  string                // dist/plugins of the bundled examples
@@ -174,6 +176,10 @@ func setUp(tmp string) error {
 	bundledDist = filepath.Join(dist, "plugins")
 	bundledTrust = filepath.Join(dist, sign.TrustFile)
 
+	superviseBin = filepath.Join(tmp, "plugship-supervise")
+	if err := plugtest.Go(root, "build", "-o", superviseBin, "./cmd/plugship-supervise"); err != nil {
+		return err
+	}
 	hostBin = filepath.Join(tmp, "showcase")
 	if err := plugtest.BuildHost(root, "./compat/hosts/showcase", hostBin); err != nil {
 		return err
