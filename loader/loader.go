@@ -48,15 +48,14 @@ type Options struct {
 	// same names.
 	Symbols Symbols
 
-	// HealthyAfter is how long the host must run after choosing a version
-	// before that choice counts as good; a host that dies sooner has the
-	// version quarantined at its next start (see State). Default
-	// DefaultHealthyAfter.
+	// HealthyAfter turns on quarantine and rollback for long-running
+	// hosts: the host must run this long after choosing a version before
+	// that choice counts as good; if it dies sooner, its next start
+	// quarantines the version and chooses the previous one (see State).
+	// The host calls MarkHealthy before any planned exit within that time.
+	// Zero (the default) reads and writes no state; DefaultHealthyAfter is
+	// a good value.
 	HealthyAfter time.Duration
-
-	// NoState turns off quarantine and rollback: no state file is read or
-	// written (for read-only plugin folders).
-	NoState bool
 
 	// InProcess skips the child process: candidates are opened and called
 	// in this process. It saves a few milliseconds per candidate and needs
@@ -108,10 +107,10 @@ func Load(ctx context.Context, dir, plugin string, opts Options) (contract.Plugi
 		return nil, r, fmt.Errorf("reading the host's own build: %w", err)
 	}
 	state := &State{}
-	if !opts.NoState {
+	if opts.HealthyAfter > 0 {
 		if state, err = beginSelection(dir, plugin, opts.HealthyAfter); err != nil {
 			r.Warnings = append(r.Warnings, "quarantine disabled: "+err.Error())
-			state, opts.NoState = &State{}, true
+			state, opts.HealthyAfter = &State{}, 0
 		}
 	}
 	var chosen contract.Plugin
@@ -142,7 +141,7 @@ func Load(ctx context.Context, dir, plugin string, opts Options) (contract.Plugi
 	if chosen == nil {
 		return nil, r, fmt.Errorf("%w: %s in %s: %d candidates for %s, none passed", ErrNoAcceptable, plugin, dir, len(r.Candidates), r.Platform)
 	}
-	if !opts.NoState {
+	if opts.HealthyAfter > 0 {
 		sum, _, err := artifact.HashFile(r.Chosen.File)
 		if err == nil {
 			err = selected(dir, plugin, filepath.Base(r.Chosen.File), sum, opts.HealthyAfter)
@@ -328,9 +327,6 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.ProbeTimeout <= 0 {
 		o.ProbeTimeout = DefaultProbeTimeout
-	}
-	if o.HealthyAfter <= 0 {
-		o.HealthyAfter = DefaultHealthyAfter
 	}
 	var err error
 	if o.Host == "" {

@@ -12,8 +12,9 @@ import (
 	"github.com/plugship/plugship/internal/artifact"
 )
 
-// DefaultHealthyAfter is how long a host must run after choosing a plugin
-// before the choice counts as good; see Options.HealthyAfter.
+// DefaultHealthyAfter is a good Options.HealthyAfter for a long-running
+// host: it must run this long after choosing a plugin before the choice
+// counts as good.
 const DefaultHealthyAfter = 30 * time.Second
 
 // State is what the loader remembers about a plugin folder between runs,

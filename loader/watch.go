@@ -87,10 +87,7 @@ func look(ctx context.Context, opts WatchOptions, seen map[string]string) *Decis
 	if err != nil {
 		return nil
 	}
-	var state *State
-	if !opts.NoState {
-		state, _ = ReadState(opts.Dir, opts.Plugin)
-	}
+	state, _ := ReadState(opts.Dir, opts.Plugin)
 	for _, c := range cands {
 		if opts.Current != "" && artifact.CompareVersions(c.Version, opts.Current) <= 0 {
 			break

@@ -47,7 +47,7 @@ func main() {
 	strict := flag.Bool("strict", false, "refuse plugins signed with development keys")
 	name := flag.String("plugin", "showcase", "the plugin's `name`, as in its file names")
 	watch := flag.Bool("watch", false, "keep running; exit with status 75 (restart) when a newer version passes the checks")
-	healthyAfter := flag.Duration("healthy-after", loader.DefaultHealthyAfter, "a version the host dies with sooner than this after choosing it is quarantined")
+	healthyAfter := flag.Duration("healthy-after", 0, "with -watch: a version the host dies with sooner than this after choosing it is quarantined (e.g. 30s; 0: no quarantine)")
 	listQuarantine := flag.Bool("quarantine", false, "list the quarantined versions in the folder and exit")
 	clear := flag.Bool("clear", false, "with -quarantine: clear the quarantine")
 	fetch := flag.String("fetch", "", "first fetch the plugin's published versions into the folder from this `index` (a channel's index.json, or its URL)")
@@ -119,7 +119,8 @@ func watchAndRestart(dir, name, current string, opts loader.Options) {
 		}})
 	if err != nil {
 		if ctx.Err() != nil {
-			os.Exit(0) // asked to stop
+			loader.MarkHealthy(dir, name) // asked to stop: a planned exit
+			os.Exit(0)
 		}
 		fmt.Fprintln(os.Stderr, "showcase: watch:", err)
 		os.Exit(1)
