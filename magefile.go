@@ -18,6 +18,7 @@ import (
 	"github.com/plugship/plugship/internal/keys"
 	"github.com/plugship/plugship/internal/matrix"
 	"github.com/plugship/plugship/internal/publish"
+	"github.com/plugship/plugship/internal/release"
 	"github.com/plugship/plugship/internal/sign"
 	"github.com/plugship/plugship/internal/verify"
 )
@@ -105,6 +106,10 @@ func (Compat) Shard(ctx context.Context, shard string) error {
 
 // Merge combines the shard results in dist/compat/shards/ into the reports.
 func (Compat) Merge(ctx context.Context) error { return compat.Merge(ctx, compat.Options{}, os.Stdout) }
+
+// Release builds, signs, checks and publishes the plugin version a tag names: mage release payments/fraud/v1.3.0.
+// The release workflow runs it on every tag; PLUGSHIP_RELEASE_KEY may hold the team's key.
+func Release(ctx context.Context, tag string) error { return release.Main(ctx, tag, os.Stdout) }
 
 // Keys manages the teams' signing keys.
 type Keys mg.Namespace

@@ -47,3 +47,22 @@ func TestParse(t *testing.T) {
 		t.Errorf("bad name accepted")
 	}
 }
+
+// FuzzParse: a trust policy may be embedded or read from disk.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(`{"schema":"plugship.trust/v1","teams":{},"plugins":{}}`))
+	f.Add([]byte(`{"schema":"plugship.trust/v1","teams":{"t":{"keys":[{"id":"x","pem":"-----BEGIN PUBLIC KEY-----\nAA==\n-----END PUBLIC KEY-----\n"}]}}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := Parse(data)
+		if err != nil {
+			return
+		}
+		out, err := p.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Parse(out); err != nil {
+			t.Fatalf("re-parsing: %v", err)
+		}
+	})
+}

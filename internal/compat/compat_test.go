@@ -249,3 +249,19 @@ func TestBundledConfig(t *testing.T) {
 		t.Errorf("%d reference hosts, want at least 3", len(c.Hosts))
 	}
 }
+
+// FuzzParseConfig: compat/hosts.yaml is edited by people.
+func FuzzParseConfig(f *testing.F) {
+	f.Add([]byte(config))
+	f.Add([]byte("hosts:\n  - name: x\n    package: ./compat/hosts/x\n    must_accept: [\"*\"]\n"))
+	f.Add([]byte("timeout: 1s\nhosts: [{name: a, package: ./compat/hosts/a, flags: [-race]}]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := compat.ParseConfig(data)
+		if err != nil {
+			return
+		}
+		if len(c.Hosts) == 0 || c.Timeout <= 0 {
+			t.Fatalf("accepted a config without hosts or timeout: %+v", c)
+		}
+	})
+}

@@ -8,7 +8,8 @@
 // in order:
 //
 //  1. the environment variable PLUGSHIP_KEY_<TEAM> (team name upper-cased,
-//     "-" as "_"): a path to an encrypted PEM, or a KMS reference
+//     "-" as "_"): a path to an encrypted PEM, the PEM itself (from a CI
+//     secret), or a KMS reference
 //     (scheme://...). Compiled-in KMS providers: sigstore's CLI plugin
 //     mechanism only, which runs an executable sigstore-kms-<scheme> found
 //     on PATH; the cloud providers (awskms, gcpkms, azurekms, hashivault)

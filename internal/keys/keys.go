@@ -144,6 +144,9 @@ func SignerFor(ctx context.Context, root, dist, team string) (*Signer, error) {
 		if err != nil {
 			return nil, fmt.Errorf("team %s: KMS key %s (from %s): %w", team, ref, EnvName(KeyEnvPrefix, team), err)
 		}
+	case strings.HasPrefix(ref, "-----BEGIN"):
+		source = EnvName(KeyEnvPrefix, team) + " (PEM)"
+		sv, err = parsePrivate([]byte(ref), source, team)
 	case ref != "":
 		source = ref
 		sv, err = loadPrivate(ref, team)
@@ -189,6 +192,11 @@ func loadPrivate(path, team string) (signature.SignerVerifier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("team %s: private key: %w", team, err)
 	}
+	return parsePrivate(data, path, team)
+}
+
+// parsePrivate decodes a private key PEM; path names it in errors.
+func parsePrivate(data []byte, path, team string) (signature.SignerVerifier, error) {
 	password := []byte(Password(team))
 	encrypted := bytes.Contains(data, []byte("ENCRYPTED"))
 	if encrypted && len(password) == 0 {

@@ -203,14 +203,23 @@ func Read(path string) (*Matrix, error) {
 	if err != nil {
 		return nil, err
 	}
+	m, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+// Parse decodes a matrix, refusing unknown fields and other schemas.
+func Parse(data []byte) (*Matrix, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var m Matrix
 	if err := dec.Decode(&m); err != nil {
-		return nil, fmt.Errorf("%s: not a matrix: %w", path, err)
+		return nil, fmt.Errorf("not a matrix: %w", err)
 	}
 	if m.Schema != Schema {
-		return nil, fmt.Errorf("%s: schema %s, want %s", path, artifact.Quote(m.Schema), Schema)
+		return nil, fmt.Errorf("schema %s, want %s", artifact.Quote(m.Schema), Schema)
 	}
 	return &m, nil
 }

@@ -296,6 +296,16 @@ func TestKeyProblemsAreExplained(t *testing.T) {
 		os.Unsetenv("PLUGSHIP_KEY_KEYED")
 	}
 
+	// The key itself in the variable, as a CI secret gives it.
+	pemData, err := os.ReadFile(keys.PrivatePath(mod, "keyed"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PLUGSHIP_KEY_KEYED", string(pemData))
+	if s, err := keys.SignerFor(context.Background(), mod, dist, "keyed"); err != nil || s.Source != "PLUGSHIP_KEY_KEYED (PEM)" {
+		t.Errorf("PEM in the environment: %v", err)
+	}
+
 	// A key that is not the committed one is refused.
 	other := filepath.Join(t.TempDir(), "other")
 	os.MkdirAll(filepath.Join(other, "teams", "keyed"), 0o755)

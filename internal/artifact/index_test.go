@@ -1,0 +1,64 @@
+package artifact
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestIndex(t *testing.T) {
+	ix, err := ParseIndex(nil)
+	if err != nil || len(ix.Entries) != 0 {
+		t.Fatalf("empty index: %v %v", ix, err)
+	}
+	ix.Put(Entry{Team: "payments", Plugin: "fraud", Version: "1.2.0", File: "fraud_v1.2.0_linux_amd64.so"})
+	ix.Put(Entry{Team: "payments", Plugin: "fraud", Version: "1.10.0", File: "fraud_v1.10.0_linux_amd64.so"})
+	ix.Put(Entry{Team: "labs", Plugin: "uptime", Version: "1.0.0", File: "uptime_v1.0.0_linux_amd64.so"})
+	ix.Put(Entry{Team: "payments", Plugin: "fraud", Version: "1.2.0", File: "fraud_v1.2.0_linux_amd64.so", SHA256: "new"})
+	data, err := ix.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := ParseIndex(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, e := range back.Entries {
+		order = append(order, e.File)
+	}
+	if strings.Join(order, " ") != "uptime_v1.0.0_linux_amd64.so fraud_v1.10.0_linux_amd64.so fraud_v1.2.0_linux_amd64.so" || back.Entries[2].SHA256 != "new" {
+		t.Errorf("entries %v", back.Entries)
+	}
+	for _, bad := range []string{`{"schema":"x"}`, `{"schema":"plugship.index/v1","extra":1}`, `[`} {
+		if _, err := ParseIndex([]byte(bad)); err == nil {
+			t.Errorf("ParseIndex(%s) accepted", bad)
+		}
+	}
+}
+
+// FuzzParseIndex: index.json comes from the network; parsing must not
+// panic and accepted input must round-trip.
+func FuzzParseIndex(f *testing.F) {
+	ix := &Index{Schema: IndexSchema, Entries: []Entry{{Team: "t", Plugin: "p", Version: "1.0.0", File: "p_v1.0.0_linux_amd64.so", Assets: map[string]string{"p_v1.0.0_linux_amd64.so": "t/p/v1.0.0/p_v1.0.0_linux_amd64.so"}}}}
+	data, _ := ix.Marshal()
+	f.Add(data)
+	f.Add([]byte(`{"schema":"plugship.index/v1","plugins":null}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ix, err := ParseIndex(data)
+		if err != nil {
+			return
+		}
+		out, err := ix.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := ParseIndex(out)
+		if err != nil {
+			t.Fatalf("re-parsing: %v", err)
+		}
+		if len(again.Entries) != len(ix.Entries) || len(ix.Entries) > 0 && !reflect.DeepEqual(again.Entries[0].ABI, ix.Entries[0].ABI) {
+			t.Fatalf("round trip changed the index")
+		}
+	})
+}

@@ -1,0 +1,34 @@
+package matrix
+
+import (
+	"bytes"
+	"testing"
+)
+
+// FuzzParse feeds matrix.json parsing arbitrary input: it must not panic,
+// and an accepted matrix must survive rendering and a round trip.
+func FuzzParse(f *testing.F) {
+	data, _ := sample().Marshal()
+	f.Add(data)
+	f.Add([]byte(`{"schema":"plugship.compat/v1","cells":[{"plugin":"x","host":"y"}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := Parse(data)
+		if err != nil {
+			return
+		}
+		m.Sort()
+		m.Check()
+		m.Markdown()
+		m.Grid(&bytes.Buffer{})
+		if _, err := m.HTML(); err != nil {
+			t.Fatal(err)
+		}
+		again, err := m.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Parse(again); err != nil {
+			t.Fatalf("re-parsing: %v", err)
+		}
+	})
+}
