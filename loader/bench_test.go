@@ -1,15 +1,21 @@
 package loader_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"plugin"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/plugship/plugship/contract"
+	"github.com/plugship/plugship/internal/build"
 	"github.com/plugship/plugship/internal/plugtest"
+	"github.com/plugship/plugship/internal/sign"
 	"github.com/plugship/plugship/loader"
 	"github.com/plugship/plugship/trust"
 )
@@ -102,4 +108,67 @@ func seedSelect(b *testing.B, files []string) string {
 		}
 	}
 	return ""
+}
+
+// BenchmarkSelect30 measures the reference host, as a whole process,
+// choosing among 30 signed versions of one plugin whose 3 newest are bad
+// (one panics in init, one calls os.Exit in init, one is not acceptable):
+// the target is under 250 ms. It also reports the plain seed-style host
+// cost of one process start (the same host with nothing to choose).
+func BenchmarkSelect30(b *testing.B) {
+	dir, policy := thirtyVersions(b)
+	run := func(args ...string) time.Duration {
+		start := time.Now()
+		out, err := exec.Command(hostBin, args...).CombinedOutput()
+		if err != nil && !strings.Contains(string(out), "no acceptable plugin") {
+			b.Fatalf("%v\n%s", err, out)
+		}
+		return time.Since(start)
+	}
+	empty := b.TempDir()
+	var select30, start time.Duration
+	for i := 0; i < b.N; i++ {
+		select30 += run("-trust", policy, "-plugin", "many", dir)
+		start += run("-trust", policy, "-plugin", "many", empty)
+	}
+	n := float64(b.N)
+	b.ReportMetric(0, "ns/op")
+	b.ReportMetric(select30.Seconds()*1000/n, "select-30-ms")
+	b.ReportMetric(start.Seconds()*1000/n, "host-start-empty-ms")
+}
+
+// thirtyVersions builds and signs plugin "many": 27 good versions and, newest,
+// panicinit, exitinit and notacceptable.
+func thirtyVersions(b *testing.B) (dir, policy string) {
+	b.Helper()
+	mod := b.TempDir()
+	files := map[string]string{}
+	manifest := "name: many\nowners: [\"@bench\"]\nplugins:\n  - name: many\n    source: many/v29\n    version: 1.0.29\n    previous:\n"
+	bad := map[int]string{29: "panicinit", 28: "exitinit", 27: "notacceptable"}
+	for i := 0; i < 30; i++ {
+		fixture := "good"
+		if f, ok := bad[i]; ok {
+			fixture = f
+		}
+		src, err := os.ReadFile(filepath.Join(root, "loader/testdata/fixtures", fixture, "main.go"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		files[fmt.Sprintf("plugin_sources/many/v%d/main.go", i)] = string(src)
+		if i != 29 {
+			manifest += fmt.Sprintf("      - version: 1.0.%d\n        source: many/v%d\n", i, i)
+		}
+	}
+	files["teams/many/team.yaml"] = manifest
+	if err := plugtest.Module(root, mod, files); err != nil {
+		b.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := build.Main(context.Background(), build.Selection{}, build.Options{Root: mod}, &out); err != nil {
+		b.Fatalf("%v\n%s", err, out.String())
+	}
+	if err := sign.Main(context.Background(), sign.Options{Root: mod}, &out); err != nil {
+		b.Fatalf("%v\n%s", err, out.String())
+	}
+	return filepath.Join(mod, "dist/plugins/many/many"), filepath.Join(mod, "dist", sign.TrustFile)
 }

@@ -2,65 +2,143 @@ package build
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/plugship/plugship/internal/plugtest"
+	"github.com/plugship/plugship/teams"
 )
 
 // BenchmarkBuildExamples measures, in one run and on a warm build cache,
-// the three builds a team developer lives with, over the bundled examples:
+// plugship's build against the plain alternative, a sequential loop of
+// go build -buildmode=plugin -trimpath (what a Makefile would do), over a
+// copy of the bundled examples:
 //
-//   - plain: a sequential loop of go build -buildmode=plugin -trimpath, one
-//     per source folder, into an empty folder (what a Makefile would do);
-//   - full: plugship's build into an empty dist/ (every version linked);
-//   - noop: plugship's build again with nothing changed.
+//   - change: after a source change to every plugin (a comment appended to
+//     each main package), both rebuild every plugin;
+//   - noop: with nothing changed, both build again into their outputs;
+//   - empty: both build into an empty output folder (every file linked).
 //
-// It reports each in seconds per build and full and noop as ratios of plain.
+// It reports seconds per build, the ratios plain/plugship for change and
+// empty (speed-ups) and plugship/plain for noop (a slowdown must stay at or
+// under 1.1), and memory: the largest go build process and plugship's own.
 // Run it with go run mage.go bench.
 func BenchmarkBuildExamples(b *testing.B) {
 	ctx := context.Background()
-	actions, err := Plan(examples.reg, Selection{}, examples.opts)
+	mod := b.TempDir()
+	if err := plugtest.Module(root, mod, nil); err != nil {
+		b.Fatal(err)
+	}
+	for _, dir := range []string{teams.Dir, teams.SourcesDir} {
+		if err := copyTree(filepath.Join(root, dir), filepath.Join(mod, dir)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reg, err := teams.Load(mod)
 	if err != nil {
 		b.Fatal(err)
 	}
-	var plain, full, noop time.Duration
-	for i := 0; i < b.N; i++ {
-		dir := b.TempDir()
+	opts := Options{Root: mod, GOOS: examples.opts.GOOS, GOARCH: examples.opts.GOARCH}
+	actions, err := Plan(reg, Selection{}, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var sources []string
+	for _, a := range actions {
+		sources = append(sources, a.Source)
+	}
+	plainDir := filepath.Join(mod, "plain")
+	plain := func(out string) time.Duration {
 		start := time.Now()
 		for _, a := range actions {
 			cmd := exec.Command("go", "build", "-buildmode=plugin", "-trimpath",
-				"-o", filepath.Join(dir, filepath.Base(a.Output)), "./"+a.Source)
-			cmd.Dir = root
-			cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+				"-o", filepath.Join(out, filepath.Base(a.Output)), "./"+a.Source)
+			cmd.Dir = mod
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=1", "GOFLAGS=-buildvcs=false")
 			if out, err := cmd.CombinedOutput(); err != nil {
 				b.Fatalf("%s: %v\n%s", a.ID(), err, out)
 			}
 		}
-		plain += time.Since(start)
-
-		opts := examples.opts
-		opts.Dist = filepath.Join(dir, "dist")
-		start = time.Now()
-		if err := Main(ctx, Selection{}, opts, io.Discard); err != nil {
+		return time.Since(start)
+	}
+	ship := func(o Options) time.Duration {
+		start := time.Now()
+		if err := Main(ctx, Selection{}, o, io.Discard); err != nil {
 			b.Fatal(err)
 		}
-		full += time.Since(start)
-
-		start = time.Now()
-		if err := Main(ctx, Selection{}, opts, io.Discard); err != nil {
-			b.Fatal(err)
+		return time.Since(start)
+	}
+	touch := func(i int, who string) {
+		for _, src := range sources {
+			f, err := os.OpenFile(filepath.Join(mod, src, "main.go"), os.O_APPEND|os.O_WRONLY, 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			fmt.Fprintf(f, "\n// bench %s %d\n", who, i)
+			f.Close()
 		}
-		noop += time.Since(start)
+	}
+	// Warm both outputs and the build cache.
+	plain(plainDir)
+	ship(opts)
+
+	var plainChange, shipChange, plainNoop, shipNoop, plainEmpty, shipEmpty time.Duration
+	for i := 0; i < b.N; i++ {
+		touch(i, "plain")
+		plainChange += plain(plainDir)
+		touch(i, "plugship")
+		shipChange += ship(opts)
+		plainNoop += plain(plainDir)
+		shipNoop += ship(opts)
+		plainEmpty += plain(b.TempDir())
+		o := opts
+		o.Dist = b.TempDir()
+		shipEmpty += ship(o)
 	}
 	n := float64(b.N)
 	b.ReportMetric(0, "ns/op")
-	b.ReportMetric(plain.Seconds()/n, "plain-s/op")
-	b.ReportMetric(full.Seconds()/n, "full-s/op")
-	b.ReportMetric(noop.Seconds()/n, "noop-s/op")
-	b.ReportMetric(full.Seconds()/plain.Seconds(), "full/plain")
-	b.ReportMetric(noop.Seconds()/plain.Seconds(), "noop/plain")
+	b.ReportMetric(plainChange.Seconds()/n, "change-plain-s")
+	b.ReportMetric(shipChange.Seconds()/n, "change-plugship-s")
+	b.ReportMetric(plainChange.Seconds()/shipChange.Seconds(), "change-speedup")
+	b.ReportMetric(plainNoop.Seconds()/n, "noop-plain-s")
+	b.ReportMetric(shipNoop.Seconds()/n, "noop-plugship-s")
+	b.ReportMetric(shipNoop.Seconds()/plainNoop.Seconds(), "noop-plugship/plain")
+	b.ReportMetric(plainEmpty.Seconds()/shipEmpty.Seconds(), "empty-speedup")
 	b.ReportMetric(float64(len(actions)), "plugins")
+
+	// Memory: the largest go build process this benchmark waited for, and
+	// what the plugship process itself holds. A build runs Jobs go builds
+	// at once beside the plugship process.
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru); err == nil {
+		b.ReportMetric(float64(ru.Maxrss)/1024, "go-build-peak-rss-MiB")
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.Sys)/(1<<20), "plugship-go-sys-MiB")
+}
+
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
+	})
 }

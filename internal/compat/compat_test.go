@@ -40,7 +40,7 @@ hosts:
 
 // setUp builds and signs the fixtures into a scratch dist/ and returns the
 // options that run the matrix over them with the hosts of config.
-func setUp(t *testing.T) compat.Options {
+func setUp(t testing.TB) compat.Options {
 	t.Helper()
 	root, err := plugtest.Root()
 	if err != nil {
@@ -74,7 +74,7 @@ func setUp(t *testing.T) compat.Options {
 	return compat.Options{Root: root, Dist: filepath.Join(mod, "dist"), Config: filepath.Join(mod, "hosts.yaml")}
 }
 
-func readMatrix(t *testing.T, opts compat.Options) *matrix.Matrix {
+func readMatrix(t testing.TB, opts compat.Options) *matrix.Matrix {
 	t.Helper()
 	m, err := matrix.Read(filepath.Join(opts.Dist, matrix.Dir, matrix.JSONFile))
 	if err != nil {
