@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/sigstore/sigstore/pkg/signature"
+	"github.com/sigstore/sigstore/pkg/signature/options"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/plugship/plugship/internal/artifact"
@@ -200,21 +201,26 @@ func signFile(ctx context.Context, file string, owner map[string]string, signers
 }
 
 // sign writes the signature, bundle and provenance of file, streaming it
-// once through the signer and a sha256.
+// once through sha256 and signing the digest.
 func sign(file string, m *artifact.Metadata, s *keys.Signer) error {
 	f, err := os.Open(file)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	// One pass over the file: the digest, which is then signed as such
+	// (the signature is the same as over the bytes, ECDSA with SHA-256).
 	h := sha256.New()
-	sig, err := s.SignMessage(io.TeeReader(f, h))
-	if err != nil {
-		return fmt.Errorf("signing with %s: %w", s.Source, err)
+	if _, err := io.Copy(h, f); err != nil {
+		return fmt.Errorf("reading %s: %w", file, err)
 	}
 	sum := h.Sum(nil)
 	if hex.EncodeToString(sum) != m.SHA256 {
 		return fmt.Errorf("the file's sha256 %x differs from its build metadata's %s: it changed after the build; rebuild it", sum, m.SHA256)
+	}
+	sig, err := s.SignMessage(bytes.NewReader(nil), options.WithDigest(sum))
+	if err != nil {
+		return fmt.Errorf("signing with %s: %w", s.Source, err)
 	}
 	bundle, err := attest.Bundle(sum, sig, s.KeyID)
 	if err != nil {
