@@ -124,7 +124,7 @@ func (Keys) Generate(team string) error {
 	return err
 }
 
-// Bench runs the benchmarks: plugship's build against a plain go build loop, on the examples.
+// Bench runs the benchmarks of BENCHMARKS.md: build, signing, selection and matrix against the plain alternatives.
 // Each benchmark runs 3 times on a warm build cache and reports times and ratios.
 func Bench() error {
 	return sh.RunV("go", "test", "-run", "^$", "-bench", ".", "-benchtime", "3x", "./...")
