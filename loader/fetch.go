@@ -161,7 +161,25 @@ func (s source) fetch(ctx context.Context, e artifact.Entry) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("signature %s: %w", e.File+trust.SignatureSuffix, err)
 	}
-	if _, err := s.opts.Trust.CheckSignature(tmp.Name(), e.File, sigBytes); err != nil {
+	verdict, err := s.opts.Trust.CheckSignature(tmp.Name(), e.File, sigBytes)
+	if err != nil {
+		return "", err
+	}
+	// The signature covers the bytes; the provenance binds them to this
+	// name, so a signed file cannot pose as another version.
+	provLoc := e.Assets[e.File+trust.ProvenanceSuffix]
+	if provLoc == "" {
+		return "", fmt.Errorf("the index lists no provenance for %s: refused, nothing binds the file to its name", e.File)
+	}
+	provURL, err := s.resolve(provLoc)
+	if err != nil {
+		return "", err
+	}
+	prov, err := s.read(ctx, provURL, 4<<20)
+	if err != nil {
+		return "", fmt.Errorf("provenance: %w", err)
+	}
+	if err := s.opts.Trust.CheckProvenance(prov, verdict.KeyID, e.File, e.SHA256); err != nil {
 		return "", err
 	}
 	if err := os.Chmod(tmp.Name(), 0o755); err != nil {

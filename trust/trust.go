@@ -14,6 +14,7 @@ import (
 
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
+	"github.com/sigstore/sigstore/pkg/signature/dsse"
 
 	"github.com/plugship/plugship/internal/artifact"
 )
@@ -213,6 +214,39 @@ func (p *Policy) CheckSignature(path, name string, sig []byte) (*Verdict, error)
 		}
 	}
 	return nil, fmt.Errorf("signature %s does not match the file under any key of team %s: the file changed after signing, or another key signed it", name+SignatureSuffix, team)
+}
+
+// ProvenanceSuffix names a plugin file's provenance envelope.
+const ProvenanceSuffix = ".intoto.json"
+
+// CheckProvenance verifies a provenance envelope (DSSE, in-toto statement)
+// with the key keyID and checks that its subject is the file called name
+// with this sha256. A file's signature covers its bytes only; the
+// provenance binds them to the name, so a signed file cannot pose as
+// another version.
+func (p *Policy) CheckProvenance(envelope []byte, keyID, name, sha256 string) error {
+	v := p.verifiers[keyID]
+	if v == nil {
+		return fmt.Errorf("key %s is not in the trust policy", keyID)
+	}
+	var payload []byte
+	w := dsse.WrapVerifier(v, dsse.WithExpectedPayloadType("application/vnd.in-toto+json"), dsse.WithDecodedPayload(&payload))
+	if err := w.VerifySignature(bytes.NewReader(envelope), nil); err != nil {
+		return fmt.Errorf("provenance of %s does not verify: %w", name, err)
+	}
+	var st struct {
+		Subject []struct {
+			Name   string            `json:"name"`
+			Digest map[string]string `json:"digest"`
+		} `json:"subject"`
+	}
+	if err := json.Unmarshal(payload, &st); err != nil || len(st.Subject) != 1 {
+		return fmt.Errorf("provenance of %s: not an in-toto statement with one subject", name)
+	}
+	if st.Subject[0].Name != name || st.Subject[0].Digest["sha256"] != sha256 {
+		return fmt.Errorf("provenance is about %s (sha256 %.12s), not %s (sha256 %.12s): refused", artifact.Quote(st.Subject[0].Name), st.Subject[0].Digest["sha256"], name, sha256)
+	}
+	return nil
 }
 
 // ReadSignature reads a .sig file: base64 of the signature's bytes.

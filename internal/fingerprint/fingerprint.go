@@ -13,12 +13,33 @@ import (
 	"strings"
 )
 
+// elfMachines maps GOARCH to the ELF machine the go command builds for it.
+var elfMachines = map[string]elf.Machine{
+	"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64, "386": elf.EM_386, "arm": elf.EM_ARM,
+	"riscv64": elf.EM_RISCV, "ppc64le": elf.EM_PPC64, "ppc64": elf.EM_PPC64, "s390x": elf.EM_S390,
+	"loong64": elf.EM_LOONGARCH, "mips64le": elf.EM_MIPS, "mips64": elf.EM_MIPS, "mipsle": elf.EM_MIPS, "mips": elf.EM_MIPS,
+}
+
+// CheckArch reports an error unless the file's ELF machine is the one
+// goarch builds for (a file renamed, or patched, from another architecture).
+func (fp *Fingerprint) CheckArch(goarch string) error {
+	want, ok := elfMachines[goarch]
+	if !ok {
+		return nil
+	}
+	if !strings.HasSuffix(fp.Machine, " "+want.String()) {
+		return fmt.Errorf("%s: ELF machine %s, but GOARCH %s builds %s", fp.File, fp.Machine, goarch, want)
+	}
+	return nil
+}
+
 // symbolPrefix starts the name of every package fingerprint symbol.
 const symbolPrefix = "go:link.pkghashbytes."
 
 // Fingerprint is what one binary (host or plugin) was built from.
 type Fingerprint struct {
 	File      string
+	Machine   string            // ELF class and machine, e.g. ELFCLASS64 EM_X86_64
 	GoVersion string            // e.g. go1.26.8
 	Settings  map[string]string // build settings: -trimpath, -race, CGO_ENABLED, GOOS, ...
 	Modules   map[string]string // module path -> version (and sum), main module included
@@ -44,7 +65,8 @@ func Read(path string) (*Fingerprint, error) {
 		return nil, fmt.Errorf("%s: reading ELF: %w", path, err)
 	}
 	defer ef.Close()
-	fp := &Fingerprint{File: path, Settings: map[string]string{}, Modules: map[string]string{}, Packages: map[string]string{}}
+	fp := &Fingerprint{File: path, Machine: ef.Class.String() + " " + ef.Machine.String(),
+		Settings: map[string]string{}, Modules: map[string]string{}, Packages: map[string]string{}}
 	bi, err := buildinfo.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: no Go build info (%v): not built by the go command, or damaged", path, err)
@@ -120,13 +142,16 @@ func (d Difference) String() string {
 var certainSettings = []string{"CGO_ENABLED", "GOOS", "GOARCH", "-trimpath", "-race", "-msan", "-asan"}
 
 // Compare lists every difference between host and plugin that stops the
-// plugin from loading into the host, in a stable order: build mode, Go
+// plugin from loading into the host, in a stable order: ELF machine, build mode, Go
 // release, settings, modules, packages. Only packages both sides contain
 // count, and a module counts only when a package both contain is in it.
 // An empty result means the runtime will accept the plugin's packages; it
 // says nothing about what the plugin's code does.
 func Compare(host, plugin *Fingerprint) []Difference {
 	var ds []Difference
+	if host.Machine != plugin.Machine {
+		ds = append(ds, Difference{Kind: "setting", Name: "ELF machine", Host: host.Machine, Plugin: plugin.Machine})
+	}
 	if m := plugin.Settings["-buildmode"]; m != "plugin" {
 		ds = append(ds, Difference{Kind: "setting", Name: "-buildmode", Host: "plugin", Plugin: m})
 	}

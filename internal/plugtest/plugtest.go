@@ -1,6 +1,8 @@
 package plugtest
 
 import (
+	"context"
+	"encoding/base64"
 	"fmt"
 	"os"
 	"os/exec"
@@ -9,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/plugship/plugship/internal/artifact"
+	"github.com/plugship/plugship/internal/keys"
 )
 
 // Root returns the module root, found from the working directory up.
@@ -127,4 +130,25 @@ func CopyPlugin(dir, src string) error {
 		}
 	}
 	return nil
+}
+
+// SignFile writes file.sig, a real signature of file's bytes by team's key
+// as the sign step would find it (root, dist), without the sign step's
+// checks: tests use it for files the sign step refuses, to reach the
+// stages after it, as a careless or compromised signer would.
+func SignFile(root, dist, team, file string) error {
+	s, err := keys.SignerFor(context.Background(), root, dist, team)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sig, err := s.SignMessage(f)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(file+".sig", []byte(base64.StdEncoding.EncodeToString(sig)), 0o644)
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/plugship/plugship/internal/artifact"
 	"github.com/plugship/plugship/internal/attest"
+	"github.com/plugship/plugship/internal/fingerprint"
 	"github.com/plugship/plugship/internal/keys"
 	"github.com/plugship/plugship/teams"
 	"github.com/plugship/plugship/trust"
@@ -176,6 +177,17 @@ func signFile(ctx context.Context, file string, owner map[string]string, signers
 		return r
 	} else if team != m.Team {
 		r.Err = fmt.Errorf("metadata says team %s, but plugin %s belongs to team %s (%s/%s/%s); refused", m.Team, m.Plugin, team, teams.Dir, team, teams.ManifestName)
+		return r
+	}
+	// Only Go plugins are signed: a signature vouches for code.
+	if fp, err := fingerprint.Read(file); err != nil {
+		r.Err = fmt.Errorf("not a Go plugin, refusing to sign it: %w", err)
+		return r
+	} else if mode := fp.Settings["-buildmode"]; mode != "plugin" {
+		r.Err = fmt.Errorf("built with -buildmode=%s, not a plugin; refusing to sign it", mode)
+		return r
+	} else if err := fp.CheckArch(m.GOARCH); err != nil {
+		r.Err = fmt.Errorf("%w; refusing to sign it", err)
 		return r
 	}
 	// Checking needs only the public key the team signs with; the private

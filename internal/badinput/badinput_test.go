@@ -1,0 +1,367 @@
+package badinput_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/plugship/plugship/internal/artifact"
+	"github.com/plugship/plugship/internal/build"
+	"github.com/plugship/plugship/internal/compat"
+	"github.com/plugship/plugship/internal/plugtest"
+	"github.com/plugship/plugship/internal/publish"
+	"github.com/plugship/plugship/internal/sign"
+	"github.com/plugship/plugship/internal/verify"
+	"github.com/plugship/plugship/loader"
+	"github.com/plugship/plugship/teams"
+	"github.com/plugship/plugship/trust"
+)
+
+const good = `package main
+
+import "github.com/plugship/plugship/contract"
+
+var version = "dev"
+
+type p struct{}
+
+func (p) Version() string    { return version }
+func (p) IsAcceptable() bool { return true }
+
+func Showcase() contract.Plugin { return p{} }
+
+func main() {}
+`
+
+// world is a module with one good plugin (ok/good 1.0.0), built and signed,
+// and, beside it in dist/, bad files named like versions of plugin "bad"
+// (owned by team ok), each with metadata recording its bytes and a real
+// signature, so that every stage sees them.
+type world struct {
+	root, mod, dist string
+	goodFile        string
+	bad             map[string]string // case -> file
+	goodBytes       []byte
+}
+
+func setUp(t *testing.T) *world {
+	t.Helper()
+	root, err := plugtest.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &world{root: root, mod: t.TempDir(), bad: map[string]string{}}
+	w.dist = filepath.Join(w.mod, "dist")
+	if err := plugtest.Module(root, w.mod, map[string]string{
+		"teams/ok/team.yaml":             "name: ok\nowners: [\"@ok\"]\nplugins:\n  - name: good\n    source: ok/good\n    version: 1.0.0\n  - name: bad\n    source: ok/bad\n    version: 9.9.9\n",
+		"plugin_sources/ok/good/main.go": good,
+		"plugin_sources/ok/bad/main.go":  good,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := build.Main(context.Background(), build.Selection{Team: "ok", Plugin: "good"}, build.Options{Root: w.mod}, &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	w.goodFile = filepath.Join(w.dist, "plugins/ok/good", plugtest.FileName("good", "1.0.0"))
+	w.goodBytes, _ = os.ReadFile(w.goodFile)
+
+	badDir := filepath.Join(w.dist, "plugins/ok/bad")
+	os.MkdirAll(badDir, 0o755)
+	add := func(name, version string, data []byte) {
+		f := filepath.Join(badDir, plugtest.FileName("bad", version))
+		if err := os.WriteFile(f, data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := plugtest.WriteMetadata(f, "ok"); err != nil {
+			t.Fatal(err)
+		}
+		w.bad[name] = f
+	}
+	add("empty", "1.0.1", nil)
+	random := make([]byte, 100<<10)
+	for i := range random {
+		random[i] = byte(i*7 + i>>9)
+	}
+	add("random", "1.0.2", random)
+	add("truncated", "1.0.3", w.goodBytes[:len(w.goodBytes)/3])
+	// The good plugin, with its ELF header saying arm64: the runtime's
+	// dlopen would refuse it; the preflight must say why without trying.
+	wrong := append([]byte{}, w.goodBytes...)
+	binary.LittleEndian.PutUint16(wrong[18:], 183) // e_machine = EM_AARCH64
+	add("wrong-arch", "1.0.4", wrong)
+	nongo := filepath.Join(t.TempDir(), "nongo.so")
+	cmd := exec.Command("gcc", "-shared", "-fPIC", "-o", nongo, filepath.Join(root, "loader/testdata/fixtures/nongo.c"))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, out)
+	}
+	data, _ := os.ReadFile(nongo)
+	add("non-go", "1.0.5", data)
+
+	// The sign step refuses every bad file, naming it.
+	err = sign.Main(context.Background(), sign.Options{Root: w.mod}, &out)
+	if err == nil {
+		t.Fatalf("signing the bad files succeeded:\n%s", out.String())
+	}
+	expectMessages(t, "sign", out.String(), map[string]string{
+		"empty":      "not a Go plugin, refusing to sign it",
+		"random":     "not an ELF",
+		"truncated":  "not a Go plugin",
+		"wrong-arch": "ELF machine ELFCLASS64 EM_AARCH64, but GOARCH amd64 builds EM_X86_64",
+		"non-go":     "no Go build info",
+	}, w)
+	// Sign them anyway, as a careless signer might, to reach later stages.
+	for _, f := range w.bad {
+		if err := plugtest.SignFile(w.mod, w.dist, "ok", f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return w
+}
+
+// expectMessages checks that text holds, for each bad file, its name and
+// the expected words.
+func expectMessages(t *testing.T, stage, text string, want map[string]string, w *world) {
+	t.Helper()
+	for name, words := range want {
+		file := filepath.Base(w.bad[name])
+		i := strings.Index(text, file)
+		if i < 0 {
+			t.Errorf("%s: no message names %s (%s):\n%s", stage, file, name, text)
+			continue
+		}
+		if !strings.Contains(text[i:], words) {
+			t.Errorf("%s: the message for %s (%s) lacks %q:\n%s", stage, file, name, words, text[i:min(len(text), i+600)])
+		}
+	}
+}
+
+func TestBadFilesThroughEveryStage(t *testing.T) {
+	w := setUp(t)
+	ctx := context.Background()
+
+	// verify: every bad file fails with a reason (they have a signature but
+	// no bundle or provenance); the good one passes.
+	var out bytes.Buffer
+	err := verify.Main(ctx, verify.Options{Root: w.mod, Dist: w.dist}, &out)
+	if err == nil || strings.Count(out.String(), "ok (signature, bundle, provenance)") != 1 || !strings.Contains(out.String(), "1 of 6 artifacts verified") {
+		t.Errorf("verify: %v\n%s", err, out.String())
+	}
+	expectMessages(t, "verify", out.String(), map[string]string{"empty": "FAILED: bundle", "random": "FAILED: bundle"}, w)
+
+	// The loader's checks against a real host (as a matrix cell does).
+	host := filepath.Join(t.TempDir(), "showcase")
+	if err := plugtest.BuildHost(w.root, "./compat/hosts/showcase", host); err != nil {
+		t.Fatal(err)
+	}
+	policy, err := trust.Load(filepath.Join(w.dist, sign.TrustFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text strings.Builder
+	for name, f := range w.bad {
+		c, cancel := context.WithTimeout(ctx, time.Minute)
+		d := loader.Try(c, f, loader.Options{Trust: policy, Host: host, ProbeTimeout: 5 * time.Second})
+		cancel()
+		fmt.Fprintf(&text, "%s: %s %s: %s\n", filepath.Base(f), d.Outcome, d.Cause, d.Reason)
+		if d.Outcome == loader.Passed || d.ProbeMillis > 0 {
+			t.Errorf("%s (%s) was probed or passed: %+v", f, name, d)
+		}
+	}
+	expectMessages(t, "loader", text.String(), map[string]string{
+		"empty":      "bad-file",
+		"random":     "not an ELF",
+		"truncated":  "incompatible",
+		"wrong-arch": "ELF machine: plugin ELFCLASS64 EM_AARCH64, host ELFCLASS64 EM_X86_64",
+		"non-go":     "no Go build info",
+	}, w)
+
+	// The same through Load: the good version is chosen, every bad one is
+	// reported, nothing crashes.
+	dir := t.TempDir()
+	for _, f := range append([]string{w.goodFile}, values(w.bad)...) {
+		plugtest.CopyPlugin(dir, f)
+		os.Rename(filepath.Join(dir, filepath.Base(f)), filepath.Join(dir, strings.Replace(filepath.Base(f), "good_", "bad_", 1)))
+	}
+	hostOut, err := exec.Command(host, "-trust", filepath.Join(w.dist, sign.TrustFile), "-plugin", "bad", dir).CombinedOutput()
+	if err == nil {
+		t.Errorf("host chose a bad file:\n%s", hostOut)
+	}
+	expectMessages(t, "host", string(hostOut), map[string]string{"random": "not an ELF", "wrong-arch": "ELF machine"}, w)
+
+	// compat: the matrix over these files completes with a cell per file.
+	cfg := filepath.Join(w.mod, "hosts.yaml")
+	os.WriteFile(cfg, []byte("timeout: 5s\nhosts:\n  - name: showcase\n    package: ./compat/hosts/showcase\n    flags: [-trimpath]\n    must_accept: [ok/good]\n"), 0o644)
+	out.Reset()
+	if err := compat.Main(ctx, compat.Options{Root: w.root, Dist: w.dist, Config: cfg}, &out); err != nil {
+		t.Fatalf("matrix: %v\n%s", err, out.String())
+	}
+	for _, want := range []string{"ok/bad@1.0.5", "bad-file", "ok/good@1.0.0"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("matrix lacks %q:\n%s", want, out.String())
+		}
+	}
+
+	// publish: every bad file is refused, naming it; the good one goes out.
+	out.Reset()
+	opts := publish.Options{Root: w.mod, Dist: w.dist, Getenv: func(string) string { return "" }}
+	err = publish.Main(ctx, opts, &out)
+	if err == nil || !strings.Contains(out.String(), "published  ok/good@1.0.0") || strings.Count(out.String(), "REFUSED    ok/bad@") != 5 {
+		t.Errorf("publish: %v\n%s", err, out.String())
+	}
+
+	// fetch: an index with hostile entries.
+	ch := filepath.Join(w.dist, publish.ChannelDir)
+	data, _ := os.ReadFile(filepath.Join(ch, publish.IndexFile))
+	ix, err := artifact.ParseIndex(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var goodEntry artifact.Entry
+	for _, e := range ix.Entries {
+		if e.Plugin == "good" {
+			goodEntry = e
+		}
+	}
+	hostile := []artifact.Entry{}
+	for _, mod := range []func(e *artifact.Entry){
+		func(e *artifact.Entry) { e.File = "../../escape_v1.0.0_" + runtime.GOOS + "_" + runtime.GOARCH + ".so" },
+		func(e *artifact.Entry) { e.Version = "2.0.0"; e.File = plugtest.FileName("good", "2.0.0") }, // points at the 1.0.0 bytes under another name
+		func(e *artifact.Entry) {
+			e.Version = "3.0.0"
+			e.File = plugtest.FileName("good", "3.0.0")
+			e.Assets = map[string]string{e.File: "/etc/passwd", e.File + ".sig": "/etc/hostname"}
+		},
+		func(e *artifact.Entry) {
+			e.Version = "4.0.0"
+			e.File = plugtest.FileName("good", "4.0.0")
+			e.Size = 1 << 40
+			e.Assets = map[string]string{e.File: goodEntry.Assets[goodEntry.File], e.File + ".sig": goodEntry.Assets[goodEntry.File+".sig"]}
+		},
+	} {
+		e := goodEntry
+		e.Assets = map[string]string{}
+		for k, v := range goodEntry.Assets {
+			e.Assets[k] = v
+		}
+		mod(&e)
+		if e.Assets[e.File] == "" {
+			e.Assets[e.File] = goodEntry.Assets[goodEntry.File]
+			e.Assets[e.File+".sig"] = goodEntry.Assets[goodEntry.File+".sig"]
+		}
+		hostile = append(hostile, e)
+	}
+	ix.Entries = append(ix.Entries, hostile...)
+	data, _ = ix.Marshal()
+	os.WriteFile(filepath.Join(ch, publish.IndexFile), data, 0o644)
+	target := filepath.Join(t.TempDir(), "plugins")
+	res, err := loader.Fetch(ctx, loader.FetchOptions{Index: filepath.Join(ch, publish.IndexFile), Plugin: "good", Dir: target, Trust: policy})
+	if err == nil {
+		t.Errorf("fetching a hostile index succeeded: %+v", res)
+	}
+	var reasons []string
+	for _, r := range res {
+		reasons = append(reasons, r.File+" "+r.Outcome+" "+r.Reason)
+	}
+	got := strings.Join(reasons, "\n")
+	for _, want := range []string{
+		plugtest.FileName("good", "1.0.0") + " fetched",
+		"escape_v1.0.0",
+		plugtest.FileName("good", "2.0.0") + " refused",
+		plugtest.FileName("good", "3.0.0") + " refused",
+		"leaves the channel",
+		plugtest.FileName("good", "4.0.0") + " refused",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("fetch results lack %q:\n%s", want, got)
+		}
+	}
+	entries, _ := os.ReadDir(target)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if strings.Join(names, " ") != plugtest.FileName("good", "1.0.0")+" "+plugtest.FileName("good", "1.0.0")+".sig" {
+		t.Errorf("the plugin folder holds %v", names)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(filepath.Dir(target)), "escape_v1.0.0_"+runtime.GOOS+"_"+runtime.GOARCH+".so")); err == nil {
+		t.Errorf("a file escaped the plugin folder")
+	}
+}
+
+func values(m map[string]string) []string {
+	var out []string
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
+}
+
+// TestBadManifestsAndNames: names with separators, "..", NUL or 300
+// characters, and a manifest with a 10 MB field, through the registry and
+// the build; the good plugin is still built.
+func TestBadManifestsAndNames(t *testing.T) {
+	root, err := plugtest.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod := t.TempDir()
+	long := strings.Repeat("a", 300)
+	if err := plugtest.Module(root, mod, map[string]string{
+		"teams/ok/team.yaml":             "name: ok\nowners: [\"@ok\"]\nplugins:\n  - name: good\n    source: ok/good\n    version: 1.0.0\n",
+		"plugin_sources/ok/good/main.go": good,
+		"teams/names/team.yaml": "name: names\nowners: [\"@n\"]\nplugins:\n" +
+			"  - {name: \"a/b\", source: names/x, version: 1.0.0}\n" +
+			"  - {name: \"..\", source: names/x, version: 1.0.0}\n" +
+			"  - {name: \"nul\\0x\", source: names/x, version: 1.0.0}\n" +
+			"  - {name: " + long + ", source: names/x, version: 1.0.0}\n" +
+			"  - {name: fine, source: ../../etc, version: 1.0.0}\n",
+		"teams/huge/team.yaml": "name: huge\nowners: [\"@h\"]\nplugins: []\nnote: " + strings.Repeat("x", 10<<20) + "\n",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	os.Symlink("/etc", filepath.Join(mod, "plugin_sources", "escape"))
+	var out bytes.Buffer
+	err = build.Main(context.Background(), build.Selection{}, build.Options{Root: mod}, &out)
+	if err == nil {
+		t.Fatalf("build with bad manifests succeeded:\n%s", out.String())
+	}
+	for _, want := range []string{
+		"teams/names/team.yaml:4: plugins[0].name: \"a/b\" must be 1-64 characters",
+		"teams/names/team.yaml:5: plugins[1].name: \"..\"",
+		"plugins[2].name: \"nul\\x00x\"",
+		"plugins[3].name: \"" + long[:80] + "\"... (300 bytes)",
+		"plugins[4].source",
+		"teams/huge/team.yaml",
+		"larger than 1048576 bytes",
+		"built      ok/good v1.0.0",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("build output lacks %q:\n%.3000s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), strings.Repeat("x", 1000)) {
+		t.Errorf("the 10 MB field is echoed")
+	}
+	// And the registry itself refuses them the same way.
+	_, err = teams.Load(mod)
+	if err == nil {
+		t.Errorf("teams.Load accepted the bad manifests")
+	}
+	for _, bad := range []string{"a/b_v1.0.0_linux_amd64.so", "../x_v1.0.0_linux_amd64.so", "x\x00_v1.0.0_linux_amd64.so", long + "_v1.0.0_linux_amd64.so", ""} {
+		if _, err := artifact.ParseName(bad); err == nil {
+			t.Errorf("ParseName(%q) accepted", bad)
+		}
+	}
+	var js json.RawMessage
+	_ = js
+}
