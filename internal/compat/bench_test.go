@@ -5,6 +5,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
+	"syscall"
 	"testing"
 	"time"
 
@@ -45,4 +47,12 @@ func BenchmarkMatrix(b *testing.B) {
 	b.ReportMetric(float64(cells)*n/cold.Seconds(), "cold-cells/s")
 	b.ReportMetric(float64(cells)*n/cached.Seconds(), "cached-cells/s")
 	b.ReportMetric(float64(probed), "rejected-but-probed")
+	// Memory: the largest child (a host build or a probe) and this process.
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru); err == nil {
+		b.ReportMetric(float64(ru.Maxrss)/1024, "child-peak-rss-MiB")
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.Sys)/(1<<20), "plugship-go-sys-MiB")
 }
