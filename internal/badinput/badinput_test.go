@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -362,6 +361,4 @@ func TestBadManifestsAndNames(t *testing.T) {
 			t.Errorf("ParseName(%q) accepted", bad)
 		}
 	}
-	var js json.RawMessage
-	_ = js
 }

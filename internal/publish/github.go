@@ -88,11 +88,11 @@ func (g *GitHub) call(ctx context.Context, what string, f func() (*github.Respon
 		base = time.Second
 	}
 	for i := 0; ; i++ {
-		resp, err := f()
+		_, err := f()
 		if err == nil {
 			return nil
 		}
-		wait, retry := retryAfter(ctx, resp, err)
+		wait, retry := retryAfter(ctx, err)
 		if !retry || i+1 >= attempts {
 			return fmt.Errorf("%s: %w", what, g.redact(err))
 		}
@@ -109,7 +109,7 @@ func (g *GitHub) call(ctx context.Context, what string, f func() (*github.Respon
 
 // retryAfter says whether err is transient and how long to wait (0: back
 // off exponentially).
-func retryAfter(ctx context.Context, resp *github.Response, err error) (time.Duration, bool) {
+func retryAfter(ctx context.Context, err error) (time.Duration, bool) {
 	if ctx.Err() != nil {
 		return 0, false
 	}
@@ -135,7 +135,6 @@ func retryAfter(ctx context.Context, resp *github.Response, err error) (time.Dur
 	if errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || strings.Contains(err.Error(), "connection reset") {
 		return 0, true
 	}
-	_ = resp
 	return 0, false
 }
 
