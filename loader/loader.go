@@ -349,22 +349,3 @@ func hostFingerprint(path string) (*fingerprint.Fingerprint, error) {
 	hostFingerprints.Store(path, fp)
 	return fp, nil
 }
-
-// VerifyDigest accepts a file only if the metadata JSON the build wrote
-// beside it (<file>.json) names it and records its sha256 and size. It
-// proves the file is the one the build made, complete and unchanged; it
-// does not prove who made it: use it as Options.Verify only for plugins
-// built on the same machine, never for plugins that were downloaded.
-func VerifyDigest(file string) error {
-	m, err := artifact.ReadMetadata(file + artifact.MetadataSuffix)
-	if errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("no build metadata %s beside it: only files from plugship's build are opened", filepath.Base(file)+artifact.MetadataSuffix)
-	}
-	if err != nil {
-		return err
-	}
-	if m.File != filepath.Base(file) {
-		return fmt.Errorf("its metadata describes %s, not this file", m.File)
-	}
-	return m.Check(file)
-}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"go/build"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -185,4 +186,24 @@ func (r *Registry) dropSharedSources() Problems {
 		})
 	}
 	return problems
+}
+
+// Report prints the problems of a Load error to out, one per line under a
+// heading that says what they cost (e.g. "these plugins are not built"),
+// and returns the short error to end the run with: the count, since the
+// problems are listed above. It returns nil for a nil error.
+func Report(out io.Writer, err error, consequence string) error {
+	if err == nil {
+		return nil
+	}
+	fmt.Fprintf(out, "team registry problems (%s):\n", consequence)
+	var ps Problems
+	if !errors.As(err, &ps) {
+		fmt.Fprintf(out, "  %v\n", err)
+		return err
+	}
+	for _, p := range ps {
+		fmt.Fprintf(out, "  %v\n", p)
+	}
+	return fmt.Errorf("%d problems in the team registry (listed above)", len(ps))
 }

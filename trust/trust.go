@@ -216,8 +216,12 @@ func (p *Policy) CheckSignature(path, name string, sig []byte) (*Verdict, error)
 	return nil, fmt.Errorf("signature %s does not match the file under any key of team %s: the file changed after signing, or another key signed it", name+SignatureSuffix, team)
 }
 
-// ProvenanceSuffix names a plugin file's provenance envelope.
-const ProvenanceSuffix = ".intoto.json"
+// Provenance: the envelope beside a plugin file, and what it holds.
+const (
+	ProvenanceSuffix  = ".intoto.json"                   // appended to the plugin file's name
+	InTotoPayloadType = "application/vnd.in-toto+json"   // the DSSE payload type
+	SLSAPredicateType = "https://slsa.dev/provenance/v1" // the statement's predicate
+)
 
 // CheckProvenance verifies a provenance envelope (DSSE, in-toto statement)
 // with the key keyID and checks that its subject is the file called name
@@ -229,19 +233,26 @@ func (p *Policy) CheckProvenance(envelope []byte, keyID, name, sha256 string) er
 	if v == nil {
 		return fmt.Errorf("key %s is not in the trust policy", keyID)
 	}
+	return VerifyProvenance(v, envelope, name, sha256)
+}
+
+// VerifyProvenance verifies a provenance envelope with v and checks that
+// its subject is the file called name with this sha256.
+func VerifyProvenance(v signature.Verifier, envelope []byte, name, sha256 string) error {
 	var payload []byte
-	w := dsse.WrapVerifier(v, dsse.WithExpectedPayloadType("application/vnd.in-toto+json"), dsse.WithDecodedPayload(&payload))
+	w := dsse.WrapVerifier(v, dsse.WithExpectedPayloadType(InTotoPayloadType), dsse.WithDecodedPayload(&payload))
 	if err := w.VerifySignature(bytes.NewReader(envelope), nil); err != nil {
 		return fmt.Errorf("provenance of %s does not verify: %w", name, err)
 	}
 	var st struct {
-		Subject []struct {
+		PredicateType string `json:"predicateType"`
+		Subject       []struct {
 			Name   string            `json:"name"`
 			Digest map[string]string `json:"digest"`
 		} `json:"subject"`
 	}
-	if err := json.Unmarshal(payload, &st); err != nil || len(st.Subject) != 1 {
-		return fmt.Errorf("provenance of %s: not an in-toto statement with one subject", name)
+	if err := json.Unmarshal(payload, &st); err != nil || st.PredicateType != SLSAPredicateType || len(st.Subject) != 1 {
+		return fmt.Errorf("provenance of %s: not an in-toto SLSA provenance statement with one subject", name)
 	}
 	if st.Subject[0].Name != name || st.Subject[0].Digest["sha256"] != sha256 {
 		return fmt.Errorf("provenance is about %s (sha256 %.12s), not %s (sha256 %.12s): refused", artifact.Quote(st.Subject[0].Name), st.Subject[0].Digest["sha256"], name, sha256)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 
 	"github.com/google/renameio/v2"
 )
@@ -163,12 +164,18 @@ func HashFile(path string) (string, int64, error) {
 		return "", 0, err
 	}
 	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
+	sum, n, err := HashReader(f)
 	if err != nil {
 		return "", 0, fmt.Errorf("hashing %s: %w", path, err)
 	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
+	return sum, n, nil
+}
+
+// HashReader returns the hex sha256 and length of r's content, streaming it.
+func HashReader(r io.Reader) (string, int64, error) {
+	h := sha256.New()
+	n, err := io.Copy(h, r)
+	return hex.EncodeToString(h.Sum(nil)), n, err
 }
 
 // Check reports whether the file at path is the one m describes.
@@ -200,4 +207,30 @@ func CopyFileAtomic(dst, src string, perm os.FileMode) error {
 		return fmt.Errorf("copying %s to %s: %w", src, dst, err)
 	}
 	return t.CloseAtomicallyReplace()
+}
+
+// PluginFiles lists the plugin files under dist/plugins/<team>/<plugin>/,
+// sorted.
+func PluginFiles(dist string) ([]string, error) {
+	files, err := filepath.Glob(filepath.Join(dist, PluginsDir, "*", "*", "*"+PluginExt))
+	sort.Strings(files)
+	return files, err
+}
+
+// Dirs returns the absolute module root and dist folder of a step's
+// options: root defaults to ".", dist to <root>/dist.
+func Dirs(root, dist string) (string, string) {
+	if root == "" {
+		root = "."
+	}
+	if abs, err := filepath.Abs(root); err == nil {
+		root = abs
+	}
+	if dist == "" {
+		dist = filepath.Join(root, "dist")
+	}
+	if abs, err := filepath.Abs(dist); err == nil {
+		dist = abs
+	}
+	return root, dist
 }

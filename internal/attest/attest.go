@@ -16,19 +16,20 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/plugship/plugship/internal/artifact"
+	"github.com/plugship/plugship/trust"
 )
 
 // File name suffixes, appended to the plugin file's name.
 const (
 	BundleSuffix     = ".sigstore.json"
-	ProvenanceSuffix = ".intoto.json"
+	ProvenanceSuffix = trust.ProvenanceSuffix
 )
 
 // Media and predicate types.
 const (
 	BundleMediaType   = "application/vnd.dev.sigstore.bundle.v0.3+json"
-	InTotoPayloadType = "application/vnd.in-toto+json"
-	SLSAPredicateType = "https://slsa.dev/provenance/v1"
+	InTotoPayloadType = trust.InTotoPayloadType
+	SLSAPredicateType = trust.SLSAPredicateType
 	BuildType         = "https://github.com/plugship/plugship/build/v1"
 	BuilderID         = "https://github.com/plugship/plugship"
 )
@@ -136,24 +137,6 @@ func Statement(m *artifact.Metadata) ([]byte, error) {
 // Envelope signs statement as a DSSE envelope (JSON).
 func Envelope(s signature.Signer, statement []byte) ([]byte, error) {
 	return dsse.WrapSigner(s, InTotoPayloadType).SignMessage(bytes.NewReader(statement))
-}
-
-// OpenEnvelope verifies a DSSE envelope with v and returns the statement's
-// subject: the file name and its sha256 (hex).
-func OpenEnvelope(v signature.Verifier, envelope []byte) (name, sha256 string, err error) {
-	var payload []byte
-	w := dsse.WrapVerifier(v, dsse.WithExpectedPayloadType(InTotoPayloadType), dsse.WithDecodedPayload(&payload))
-	if err := w.VerifySignature(bytes.NewReader(envelope), nil); err != nil {
-		return "", "", fmt.Errorf("provenance envelope does not verify: %w", err)
-	}
-	var st intoto.Statement
-	if err := protojson.Unmarshal(payload, &st); err != nil {
-		return "", "", fmt.Errorf("provenance payload is not an in-toto statement: %w", err)
-	}
-	if st.PredicateType != SLSAPredicateType || len(st.Subject) != 1 {
-		return "", "", fmt.Errorf("provenance: want one subject and predicate %s", SLSAPredicateType)
-	}
-	return st.Subject[0].Name, st.Subject[0].Digest["sha256"], nil
 }
 
 func marshal(b *protobundle.Bundle) ([]byte, error) {

@@ -16,17 +16,7 @@ import (
 func Main(ctx context.Context, sel Selection, opts Options, out io.Writer) error {
 	opts = opts.withDefaults()
 	reg, loadErr := teams.Load(opts.Root)
-	if loadErr != nil {
-		fmt.Fprintf(out, "team registry problems (these plugins are not built):\n")
-		var ps teams.Problems
-		if errors.As(loadErr, &ps) {
-			for _, p := range ps {
-				fmt.Fprintf(out, "  %v\n", p)
-			}
-		} else {
-			fmt.Fprintf(out, "  %v\n", loadErr)
-		}
-	}
+	loadErr = teams.Report(out, loadErr, "these plugins are not built")
 	if opts.GOOS == "" || opts.GOARCH == "" {
 		goos, goarch, err := PlatformOf(ctx, opts.Go)
 		if err != nil {
@@ -36,17 +26,9 @@ func Main(ctx context.Context, sel Selection, opts Options, out io.Writer) error
 	}
 	actions, err := Plan(reg, sel, opts)
 	if err != nil {
-		return errors.Join(err, registryErr(loadErr))
+		return errors.Join(err, loadErr)
 	}
 	fmt.Fprintf(out, "building %d plugin versions for %s/%s, %d at a time\n", len(actions), opts.GOOS, opts.GOARCH, opts.Jobs)
 	s := Run(ctx, actions, opts, out)
-	return errors.Join(s.Err(), registryErr(loadErr))
-}
-
-func registryErr(err error) error {
-	var ps teams.Problems
-	if errors.As(err, &ps) {
-		return fmt.Errorf("%d problems in the team registry (listed above)", len(ps))
-	}
-	return err
+	return errors.Join(s.Err(), loadErr)
 }

@@ -41,18 +41,7 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
-	if o.Root == "" {
-		o.Root = "."
-	}
-	if abs, err := filepath.Abs(o.Root); err == nil {
-		o.Root = abs
-	}
-	if o.Dist == "" {
-		o.Dist = filepath.Join(o.Root, "dist")
-	}
-	if abs, err := filepath.Abs(o.Dist); err == nil {
-		o.Dist = abs
-	}
+	o.Root, o.Dist = artifact.Dirs(o.Root, o.Dist)
 	if o.Go == "" {
 		o.Go = "go"
 	}

@@ -24,14 +24,7 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
-	if o.Root == "" {
-		o.Root = "."
-	}
-	o.Root, _ = filepath.Abs(o.Root)
-	if o.Dist == "" {
-		o.Dist = filepath.Join(o.Root, "dist")
-	}
-	o.Dist, _ = filepath.Abs(o.Dist)
+	o.Root, o.Dist = artifact.Dirs(o.Root, o.Dist)
 	if o.Config == "" {
 		o.Config = filepath.Join(o.Root, filepath.FromSlash(ConfigFile))
 	}

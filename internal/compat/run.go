@@ -31,7 +31,7 @@ const TrustFile = "trust.json"
 
 // plugins lists the plugin files under dist/plugins built for this platform.
 func plugins(dist string) ([]matrix.Plugin, error) {
-	files, err := filepath.Glob(filepath.Join(dist, artifact.PluginsDir, "*", "*", "*"+artifact.PluginExt))
+	files, err := artifact.PluginFiles(dist)
 	if err != nil {
 		return nil, err
 	}

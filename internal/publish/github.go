@@ -196,7 +196,7 @@ func (g *GitHub) assetSum(ctx context.Context, a *github.ReleaseAsset) (string, 
 			return nil, err
 		}
 		defer rc.Close()
-		sum, err = hashReader(rc)
+		sum, _, err = artifact.HashReader(rc)
 		return nil, err
 	})
 	return sum, err

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/plugship/plugship/internal/artifact"
@@ -72,11 +71,10 @@ func Plan(root, dist string) ([]*Version, error) {
 	if mxErr == nil && mx.Shard != nil {
 		mxErr = fmt.Errorf("%s is one shard's result; merge the shards first (go run mage.go compat:merge)", matrix.JSONFile)
 	}
-	files, err := filepath.Glob(filepath.Join(dist, artifact.PluginsDir, "*", "*", "*"+artifact.PluginExt))
+	files, err := artifact.PluginFiles(dist)
 	if err != nil {
 		return nil, err
 	}
-	sort.Strings(files)
 	var vs []*Version
 	for _, f := range files {
 		m, err := artifact.ReadMetadata(f + artifact.MetadataSuffix)

@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -40,14 +39,7 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
-	if o.Root == "" {
-		o.Root = "."
-	}
-	o.Root, _ = filepath.Abs(o.Root)
-	if o.Dist == "" {
-		o.Dist = filepath.Join(o.Root, "dist")
-	}
-	o.Dist, _ = filepath.Abs(o.Dist)
+	o.Root, o.Dist = artifact.Dirs(o.Root, o.Dist)
 	if o.Jobs <= 0 {
 		o.Jobs = runtime.NumCPU()
 	}
@@ -83,21 +75,15 @@ func Main(ctx context.Context, opts Options, out io.Writer) error {
 	if reg == nil {
 		return loadErr
 	}
-	if loadErr != nil {
-		fmt.Fprintf(out, "team registry problems (plugins they affect are not signed):\n")
-		for _, line := range strings.Split(loadErr.Error(), "\n") {
-			fmt.Fprintf(out, "  %s\n", line)
-		}
-	}
+	loadErr = teams.Report(out, loadErr, "plugins they affect are not signed")
 	owner := map[string]string{} // plugin -> team, from the registry
 	for _, p := range reg.Plugins() {
 		owner[p.Name] = p.Team
 	}
-	files, err := filepath.Glob(filepath.Join(opts.Dist, artifact.PluginsDir, "*", "*", "*"+artifact.PluginExt))
+	files, err := artifact.PluginFiles(opts.Dist)
 	if err != nil {
 		return err
 	}
-	sort.Strings(files)
 	if len(files) == 0 {
 		return fmt.Errorf("nothing to sign in %s: run go run mage.go build first", filepath.Join(opts.Dist, artifact.PluginsDir))
 	}
@@ -138,13 +124,7 @@ func Main(ctx context.Context, opts Options, out io.Writer) error {
 	if policyErr != nil {
 		errs = append(errs, fmt.Errorf("writing the trust policy: %w", policyErr))
 	}
-	var ps teams.Problems
-	if errors.As(loadErr, &ps) {
-		errs = append(errs, fmt.Errorf("%d problems in the team registry (listed above)", len(ps)))
-	} else if loadErr != nil {
-		errs = append(errs, loadErr)
-	}
-	return errors.Join(errs...)
+	return errors.Join(append(errs, loadErr)...)
 }
 
 func printResult(out io.Writer, dist string, r Result) {
@@ -290,8 +270,7 @@ func upToDate(file string, m *artifact.Metadata, s signature.Verifier) bool {
 	if err != nil {
 		return false
 	}
-	name, sum, err := attest.OpenEnvelope(s, envelope)
-	return err == nil && name == m.File && sum == m.SHA256
+	return trust.VerifyProvenance(s, envelope, m.File, m.SHA256) == nil
 }
 
 // signerCache loads each team's signer once.

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"text/tabwriter"
 
 	"github.com/plugship/plugship/internal/artifact"
@@ -40,13 +39,7 @@ type Row struct {
 // Main verifies every plugin file under dist/plugins, prints the table to
 // out and returns an error if any failed.
 func Main(ctx context.Context, opts Options, out io.Writer) error {
-	if opts.Root == "" {
-		opts.Root = "."
-	}
-	opts.Root, _ = filepath.Abs(opts.Root)
-	if opts.Dist == "" {
-		opts.Dist = filepath.Join(opts.Root, "dist")
-	}
+	opts.Root, opts.Dist = artifact.Dirs(opts.Root, opts.Dist)
 	reg, loadErr := teams.Load(opts.Root)
 	if reg == nil {
 		return loadErr
@@ -56,14 +49,13 @@ func Main(ctx context.Context, opts Options, out io.Writer) error {
 		return err
 	}
 	policy.Strict = opts.Strict
-	files, err := filepath.Glob(filepath.Join(opts.Dist, artifact.PluginsDir, "*", "*", "*"+artifact.PluginExt))
+	files, err := artifact.PluginFiles(opts.Dist)
 	if err != nil {
 		return err
 	}
 	if len(files) == 0 {
 		return fmt.Errorf("nothing to verify in %s: run go run mage.go build first", filepath.Join(opts.Dist, artifact.PluginsDir))
 	}
-	sort.Strings(files)
 	var rows []Row
 	failed := 0
 	for _, f := range files {
@@ -148,13 +140,8 @@ func Check(policy *trust.Policy, file string) Row {
 		r.Err = fmt.Errorf("provenance: %w", err)
 		return r
 	}
-	name, subject, err := attest.OpenEnvelope(v, envelope)
-	if err != nil {
+	if err := trust.VerifyProvenance(v, envelope, filepath.Base(file), sum); err != nil {
 		r.Err = err
-		return r
-	}
-	if name != filepath.Base(file) || subject != sum {
-		r.Err = fmt.Errorf("provenance is about %s sha256 %s, not this file (sha256 %s)", name, subject, sum)
 		return r
 	}
 	r.Checks = "signature, bundle, provenance"
