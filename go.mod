@@ -1,6 +1,6 @@
 module github.com/plugship/plugship
 
-go 1.26.0
+go 1.25.0
 
 require (
 	github.com/fsnotify/fsnotify v1.10.1
@@ -11,8 +11,8 @@ require (
 	github.com/sigstore/protobuf-specs v0.5.2
 	github.com/sigstore/sigstore v1.10.11
 	go.yaml.in/yaml/v3 v3.0.6
-	golang.org/x/mod v0.43.0
-	golang.org/x/sync v0.25.0
+	golang.org/x/mod v0.40.0
+	golang.org/x/sync v0.22.0
 	google.golang.org/protobuf v1.36.12
 )
 

@@ -11,7 +11,7 @@ import (
 const IndexFile = "index.json"
 
 // IndexSchema identifies the index.json format.
-const IndexSchema = "plugship.index/v1"
+const IndexSchema = "plugship.index/v2"
 
 // Index is the catalogue of published plugin versions.
 type Index struct {
@@ -39,6 +39,7 @@ type Entry struct {
 
 // ABI is the part of the build a host must match.
 type ABI struct {
+	Tag       string `json:"tag"` // the ABI tag of the file name, see CheckABI
 	GoVersion string `json:"go_version"`
 	GOOS      string `json:"goos"`
 	GOARCH    string `json:"goarch"`

@@ -30,7 +30,7 @@ func TestIndex(t *testing.T) {
 	if strings.Join(order, " ") != "uptime_v1.0.0_linux_amd64.so fraud_v1.10.0_linux_amd64.so fraud_v1.2.0_linux_amd64.so" || back.Entries[2].SHA256 != "new" {
 		t.Errorf("entries %v", back.Entries)
 	}
-	for _, bad := range []string{`{"schema":"x"}`, `{"schema":"plugship.index/v1","extra":1}`, `[`} {
+	for _, bad := range []string{`{"schema":"x"}`, `{"schema":"plugship.index/v2","extra":1}`, `[`} {
 		if _, err := ParseIndex([]byte(bad)); err == nil {
 			t.Errorf("ParseIndex(%s) accepted", bad)
 		}
@@ -43,7 +43,7 @@ func FuzzParseIndex(f *testing.F) {
 	ix := &Index{Schema: IndexSchema, Entries: []Entry{{Team: "t", Plugin: "p", Version: "1.0.0", File: "p_v1.0.0_linux_amd64.so", Assets: map[string]string{"p_v1.0.0_linux_amd64.so": "t/p/v1.0.0/p_v1.0.0_linux_amd64.so"}}}}
 	data, _ := ix.Marshal()
 	f.Add(data)
-	f.Add([]byte(`{"schema":"plugship.index/v1","plugins":null}`))
+	f.Add([]byte(`{"schema":"plugship.index/v2","plugins":null}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ix, err := ParseIndex(data)
 		if err != nil {

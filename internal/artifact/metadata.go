@@ -16,7 +16,7 @@ import (
 
 // MetadataSchema identifies the version of the Metadata format. Readers
 // refuse other schemas.
-const MetadataSchema = "plugship.build/v1"
+const MetadataSchema = "plugship.build/v2"
 
 // MetadataSuffix is appended to a plugin file's name to name its metadata.
 const MetadataSuffix = ".json"
@@ -43,10 +43,14 @@ type Metadata struct {
 	SHA256  string `json:"sha256"`
 	Size    int64  `json:"size"`
 
-	GoVersion  string `json:"go_version"`
-	GOOS       string `json:"goos"`
-	GOARCH     string `json:"goarch"`
-	PluginPath string `json:"plugin_path"` // the main package's unique import path
+	GoVersion string `json:"go_version"`
+	GOOS      string `json:"goos"`
+	GOARCH    string `json:"goarch"`
+	// ABI is the host ABI the file was built for (see CheckABI), and
+	// Profiles the host profiles (compat/hosts.yaml) it was built for.
+	ABI        string   `json:"abi"`
+	Profiles   []string `json:"profiles,omitempty"`
+	PluginPath string   `json:"plugin_path"` // the main package's unique import path
 	// Settings are the build settings recorded in the file's build info
 	// (-buildmode, -trimpath, CGO_ENABLED, GOAMD64, ...).
 	Settings map[string]string `json:"settings"`
@@ -69,7 +73,7 @@ type Module struct {
 
 // Name returns the name the metadata describes.
 func (m *Metadata) Name() Name {
-	return Name{Plugin: m.Plugin, Version: m.Version, GOOS: m.GOOS, GOARCH: m.GOARCH}
+	return Name{Plugin: m.Plugin, Version: m.Version, GOOS: m.GOOS, GOARCH: m.GOARCH, ABI: m.ABI}
 }
 
 // Validate checks that m is well formed and agrees with its file name.
@@ -85,7 +89,7 @@ func (m *Metadata) Validate() error {
 		return fmt.Errorf("file: %w", err)
 	}
 	if n != m.Name() {
-		return fmt.Errorf("file %s does not match plugin %s version %s for %s/%s", m.File, m.Plugin, m.Version, m.GOOS, m.GOARCH)
+		return fmt.Errorf("file %s does not match plugin %s version %s for %s/%s ABI %s", m.File, m.Plugin, m.Version, m.GOOS, m.GOARCH, m.ABI)
 	}
 	if b, err := hex.DecodeString(m.SHA256); err != nil || len(b) != sha256.Size {
 		return fmt.Errorf("sha256 %s is not 64 hex digits", Quote(m.SHA256))

@@ -58,10 +58,10 @@ func TestParseMetadata(t *testing.T) {
 		t.Errorf("round trip changed metadata: %+v", m)
 	}
 	for _, tc := range []struct{ data, err string }{
-		{`{"schema":"plugship.build/v1","colour":"red"}`, `unknown field "colour"`},
+		{`{"schema":"plugship.build/v2","colour":"red"}`, `unknown field "colour"`},
 		{`{"schema":`, "not valid JSON"},
 		{string(data) + `{}`, "after the JSON object"},
-		{`{"schema":"plugship.build/v1"}`, "team"},
+		{`{"schema":"plugship.build/v2"}`, "team"},
 		{strings.Repeat(" ", MaxMetadataSize+1), "larger than"},
 	} {
 		if _, err := ParseMetadata([]byte(tc.data)); err == nil || !strings.Contains(err.Error(), tc.err) {
@@ -148,7 +148,7 @@ func TestAtomicWrites(t *testing.T) {
 func FuzzParseMetadata(f *testing.F) {
 	data, _ := sampleMetadata().Marshal()
 	f.Add(data)
-	f.Add([]byte(`{"schema":"plugship.build/v1"}`))
+	f.Add([]byte(`{"schema":"plugship.build/v2"}`))
 	f.Add([]byte(`{}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := ParseMetadata(data)

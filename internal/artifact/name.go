@@ -15,7 +15,17 @@ const PluginExt = ".so"
 var (
 	nameRE     = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
 	platformRE = regexp.MustCompile(`^[a-z0-9]{1,16}$`)
+	abiRE      = regexp.MustCompile(`^go[a-z0-9.]{0,22}-[0-9a-f]{8}$`)
 )
+
+// CheckABI reports whether s is an ABI tag: go<version>-<8 hex digits>,
+// e.g. go1.26.8-1a2b3c4d (see fingerprint.ABI).
+func CheckABI(s string) error {
+	if abiRE.MatchString(s) {
+		return nil
+	}
+	return fmt.Errorf("ABI %s: want go<version>-<8 hex digits>, e.g. go1.26.8-1a2b3c4d", Quote(s))
+}
 
 // CheckName reports whether s is a valid team or plugin name: 1 to 64
 // characters of a-z, 0-9 and "-", starting with a letter or digit. Names
@@ -59,11 +69,17 @@ type Name struct {
 	Version string // semver without "v", see CheckVersion
 	GOOS    string
 	GOARCH  string
+	// ABI is the host ABI the file was built for, see CheckABI: one plugin
+	// version has one file per ABI, and a host considers only its own.
+	ABI string
 }
 
-// String returns the file name: <plugin>_v<version>_<goos>_<goarch>.so.
+// NamePattern describes a plugin file name, for messages.
+const NamePattern = "<plugin>_v<version>_<goos>_<goarch>_<abi>" + PluginExt
+
+// String returns the file name: <plugin>_v<version>_<goos>_<goarch>_<abi>.so.
 func (n Name) String() string {
-	return n.Plugin + "_v" + n.Version + "_" + n.GOOS + "_" + n.GOARCH + PluginExt
+	return n.Plugin + "_v" + n.Version + "_" + n.GOOS + "_" + n.GOARCH + "_" + n.ABI + PluginExt
 }
 
 // ErrTemporary marks a name that belongs to a file being written: hidden
@@ -93,10 +109,13 @@ func ParseName(file string) (Name, error) {
 		return fail("does not end in %s", PluginExt)
 	}
 	parts := strings.Split(stem, "_")
-	if len(parts) != 4 {
-		return fail("want <plugin>_v<version>_<goos>_<goarch>%s", PluginExt)
+	if len(parts) == 4 {
+		return fail("want %s; a name without the ABI comes from a plugship before host profiles: rebuild it", NamePattern)
 	}
-	n := Name{Plugin: parts[0], GOOS: parts[2], GOARCH: parts[3]}
+	if len(parts) != 5 {
+		return fail("want %s", NamePattern)
+	}
+	n := Name{Plugin: parts[0], GOOS: parts[2], GOARCH: parts[3], ABI: parts[4]}
 	if err := CheckName(n.Plugin); err != nil {
 		return fail("plugin name %v", err)
 	}
@@ -110,6 +129,9 @@ func ParseName(file string) (Name, error) {
 	n.Version = v
 	if !platformRE.MatchString(n.GOOS) || !platformRE.MatchString(n.GOARCH) {
 		return fail("platform %s_%s is not a GOOS_GOARCH pair", Quote(n.GOOS), Quote(n.GOARCH))
+	}
+	if err := CheckABI(n.ABI); err != nil {
+		return fail("%v", err)
 	}
 	return n, nil
 }

@@ -5,30 +5,43 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
+	"github.com/plugship/plugship/internal/profile"
 	"github.com/plugship/plugship/teams"
 )
 
-// Main is what `mage build` runs: load the registry, plan the selected
-// plugins for the go command's platform, build them, and print progress to
-// out. Manifest problems are printed first; the valid plugins are still
-// built. The error is non-nil if anything was wrong.
+// Main is what mage build runs: load the registry and the host profiles,
+// prepare each profile (toolchain, tree), plan the selected plugins once
+// per distinct target, build them, and print progress to out. Manifest
+// and profile problems are printed first; everything else is still built.
+// The error is non-nil if anything was wrong.
 func Main(ctx context.Context, sel Selection, opts Options, out io.Writer) error {
 	opts = opts.withDefaults()
 	reg, loadErr := teams.Load(opts.Root)
 	loadErr = teams.Report(out, loadErr, "these plugins are not built")
-	if opts.GOOS == "" || opts.GOARCH == "" {
-		goos, goarch, err := PlatformOf(ctx, opts.Go)
-		if err != nil {
-			return err
+	ps := opts.Profiles
+	if ps == nil {
+		var err error
+		if ps, err = profile.Load(opts.Config); err != nil {
+			return errors.Join(err, loadErr)
 		}
-		opts.GOOS, opts.GOARCH = goos, goarch
 	}
-	actions, err := Plan(reg, sel, opts)
+	targets, profileErr := Targets(ctx, ps, opts)
+	if profileErr != nil {
+		fmt.Fprintf(out, "PROBLEMS in the host profiles; their plugins are not built:\n  %s\n", strings.ReplaceAll(profileErr.Error(), "\n", "\n  "))
+	}
+	if len(targets) == 0 {
+		return errors.Join(profileErr, loadErr)
+	}
+	actions, err := Plan(reg, sel, targets, opts)
 	if err != nil {
-		return errors.Join(err, loadErr)
+		return errors.Join(err, profileErr, loadErr)
 	}
-	fmt.Fprintf(out, "building %d plugin versions for %s/%s, %d at a time\n", len(actions), opts.GOOS, opts.GOARCH, opts.Jobs)
+	fmt.Fprintf(out, "building %d plugin builds (%d per target), %d at a time:\n", len(actions), len(actions)/len(targets), opts.Jobs)
+	for _, t := range targets {
+		fmt.Fprintf(out, "  target %-12s %s (profiles %s)\n", t.Name(), t.Env.Describe(), strings.Join(t.Profiles, ", "))
+	}
 	s := Run(ctx, actions, opts, out)
-	return errors.Join(s.Err(), loadErr)
+	return errors.Join(s.Err(), profileErr, loadErr)
 }

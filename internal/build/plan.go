@@ -1,8 +1,11 @@
 package build
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -14,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/plugship/plugship/internal/artifact"
+	"github.com/plugship/plugship/internal/profile"
 	"github.com/plugship/plugship/teams"
 	"golang.org/x/mod/modfile"
 )
@@ -30,25 +34,62 @@ const virtualDir = "_plugship"
 // overlay files. Nothing outside the build reads it.
 const WorkDir = ".work/build"
 
-// Options say where and for what to build.
+// Options say where to build.
 type Options struct {
-	Root   string // module root, holding go.mod, teams/ and plugin_sources/; default "."
-	Dist   string // output folder; default <Root>/dist
-	Go     string // go command; default "go" from PATH
-	GOOS   string // target platform; default the go command's GOOS
-	GOARCH string // target platform; default the go command's GOARCH
-	Jobs   int    // go build processes at once; default runtime.NumCPU()
+	Root string // module root, holding go.mod, teams/ and plugin_sources/; default "."
+	Dist string // output folder; default <Root>/dist
+	// Config holds the host profiles; default <Root>/compat/hosts.yaml.
+	Config string
+	// Profiles, when set, are used instead of the configuration's.
+	Profiles []profile.Profile
+	Jobs     int // go build processes at once; default runtime.NumCPU()
 }
 
 func (o Options) withDefaults() Options {
 	o.Root, o.Dist = artifact.Dirs(o.Root, o.Dist)
-	if o.Go == "" {
-		o.Go = "go"
+	if o.Config == "" {
+		o.Config = filepath.Join(o.Root, filepath.FromSlash(profile.ConfigFile))
 	}
 	if o.Jobs <= 0 {
 		o.Jobs = runtime.NumCPU()
 	}
 	return o
+}
+
+// Target is one distinct way of building: the profiles whose toolchain,
+// platform, flags and tree agree, so that they share one build of each
+// plugin version.
+type Target struct {
+	Env      *profile.Env // the first profile's
+	Profiles []string     // the names of all of them, in configuration order
+}
+
+// Name names the target in paths and output: its first profile.
+func (t *Target) Name() string { return t.Profiles[0] }
+
+// Targets prepares every profile (toolchain, tree) and groups them by
+// [profile.Env.Key]. A profile that cannot be prepared is left out and
+// named in the error; the others are returned.
+func Targets(ctx context.Context, ps []profile.Profile, opts Options) ([]*Target, error) {
+	opts = opts.withDefaults()
+	var targets []*Target
+	var errs []error
+	byKey := map[string]*Target{}
+	for _, p := range ps {
+		env, err := profile.Prepare(ctx, opts.Root, opts.Dist, p)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if t := byKey[env.Key()]; t != nil {
+			t.Profiles = append(t.Profiles, p.Name)
+			continue
+		}
+		t := &Target{Env: env, Profiles: []string{p.Name}}
+		byKey[env.Key()] = t
+		targets = append(targets, t)
+	}
+	return targets, errors.Join(errs...)
 }
 
 // Selection narrows a build to one team or one plugin. The zero value
@@ -72,12 +113,13 @@ func ParseSelection(s string) (Selection, error) {
 	return Selection{Team: team, Plugin: plugin}, nil
 }
 
-// Action is one plugin version to build, fully decided.
+// Action is one plugin version to build for one target, fully decided.
 type Action struct {
 	Team    string
 	Plugin  string
 	Version string
-	Source  string // source folder, relative to the module root
+	Source  string  // source folder, relative to the module root
+	Target  *Target // what it is built for
 
 	Package string            // the version's unique import path (virtual)
 	Overlay map[string]string // virtual file -> real file, absolute paths
@@ -86,75 +128,82 @@ type Action struct {
 
 	OverlayFile string // where Overlay is written as go build -overlay JSON
 	Staging     string // go build's -o: the staged output
-	Output      string // the final .so
-	Metadata    string // the final metadata JSON
+	OutDir      string // the final folder; the file name carries the built file's ABI
 
 	// Err, when set, says why this version cannot be built; Run reports it
 	// as failed without running anything.
 	Err error
 }
 
-// ID names the action in output: team/plugin v1.2.3.
-func (a *Action) ID() string { return fmt.Sprintf("%s/%s v%s", a.Team, a.Plugin, a.Version) }
+// ID names the action in output: team/plugin v1.2.3 [profile].
+func (a *Action) ID() string {
+	return fmt.Sprintf("%s/%s v%s [%s]", a.Team, a.Plugin, a.Version, a.Target.Name())
+}
 
-// Plan returns one action per selected plugin version, by team, plugin and
-// newest version first. It reads the source folders but runs nothing.
-func Plan(reg *teams.Registry, sel Selection, opts Options) ([]*Action, error) {
+// Plan returns one action per selected plugin version per target, by team,
+// plugin, newest version first, then target. It reads the source folders
+// but runs nothing.
+func Plan(reg *teams.Registry, sel Selection, targets []*Target, opts Options) ([]*Action, error) {
 	opts = opts.withDefaults()
-	if opts.GOOS == "" || opts.GOARCH == "" {
-		return nil, fmt.Errorf("planning: GOOS and GOARCH must be set")
-	}
-	modPath, err := modulePath(opts.Root)
-	if err != nil {
-		return nil, err
-	}
 	plugins, err := selectPlugins(reg, sel)
 	if err != nil {
 		return nil, err
 	}
+	modPaths := map[*Target]string{}
+	for _, t := range targets {
+		if modPaths[t], err = modulePath(t.Env.Dir); err != nil {
+			return nil, fmt.Errorf("profile %s: %w", t.Name(), err)
+		}
+	}
 	var actions []*Action
 	for _, p := range plugins {
 		for _, r := range p.Releases() {
-			actions = append(actions, plan(modPath, p, r, opts))
+			for _, t := range targets {
+				actions = append(actions, plan(modPaths[t], p, r, t, opts))
+			}
 		}
 	}
 	return actions, nil
 }
 
-func plan(modPath string, p *teams.Plugin, r teams.Release, opts Options) *Action {
-	name := artifact.Name{Plugin: p.Name, Version: r.Version, GOOS: opts.GOOS, GOARCH: opts.GOARCH}
+func plan(modPath string, p *teams.Plugin, r teams.Release, t *Target, opts Options) *Action {
 	src := path.Join(teams.SourcesDir, r.Source)
 	pkg := path.Join(modPath, src, virtualDir, "v"+r.Version)
-	outDir := artifact.PluginDir(opts.Dist, p.Team, p.Name)
-	workDir := filepath.Join(opts.Dist, filepath.FromSlash(WorkDir), p.Team, p.Name)
+	workDir := filepath.Join(opts.Dist, filepath.FromSlash(WorkDir), t.Name(), p.Team, p.Name)
+	stem := p.Name + "_v" + r.Version
 	a := &Action{
 		Team:        p.Team,
 		Plugin:      p.Name,
 		Version:     r.Version,
 		Source:      src,
+		Target:      t,
 		Package:     pkg,
-		OverlayFile: filepath.Join(workDir, name.String()+".overlay.json"),
-		Staging:     filepath.Join(workDir, name.String()),
-		Output:      filepath.Join(outDir, name.String()),
-		Metadata:    filepath.Join(outDir, name.String()+artifact.MetadataSuffix),
-		Env:         []string{"CGO_ENABLED=1", "GOOS=" + opts.GOOS, "GOARCH=" + opts.GOARCH, "GOFLAGS="},
+		OverlayFile: filepath.Join(workDir, stem+".overlay.json"),
+		Staging:     filepath.Join(workDir, stem+artifact.PluginExt),
+		OutDir:      artifact.PluginDir(opts.Dist, p.Team, p.Name),
+		Env:         append([]string{"GOOS=" + t.Env.GOOS, "GOARCH=" + t.Env.GOARCH}, t.Env.Vars...),
 	}
-	a.Args = []string{"build",
-		"-buildmode=plugin", "-trimpath", "-buildvcs=false",
-		"-overlay=" + a.OverlayFile,
-		"-ldflags=-X=" + pkg + "." + VersionVar + "=" + r.Version,
+	a.Args = []string{"build", "-buildmode=plugin", "-buildvcs=false"}
+	a.Args = append(a.Args, t.Env.Flags...)
+	a.Args = append(a.Args,
+		"-overlay="+a.OverlayFile,
+		"-ldflags=-X="+pkg+"."+VersionVar+"="+r.Version,
 		"-o", a.Staging,
 		pkg,
-	}
-	a.Overlay, a.Err = overlay(opts.Root, src, virtualDir+"/v"+r.Version)
+	)
+	a.Overlay, a.Err = overlay(opts.Root, t.Env.Dir, src, virtualDir+"/v"+r.Version)
 	return a
 }
 
 // overlay maps each file of the source folder to the same name in the
-// virtual folder, and checks that the main package declares VersionVar.
-func overlay(root, src, virtual string) (map[string]string, error) {
-	dir := filepath.Join(root, filepath.FromSlash(src))
-	entries, err := os.ReadDir(dir)
+// virtual folder inside dir (the target's tree), and checks that the main
+// package declares VersionVar. When dir is not root (a profile at a git
+// ref, whose tree has no plugin sources), every file under root's
+// plugin_sources/ is laid over dir too, so the plugin's own packages come
+// from the working tree.
+func overlay(root, dir, src, virtual string) (map[string]string, error) {
+	srcDir := filepath.Join(root, filepath.FromSlash(src))
+	entries, err := os.ReadDir(srcDir)
 	if err != nil {
 		return nil, err
 	}
@@ -165,8 +214,8 @@ func overlay(root, src, virtual string) (map[string]string, error) {
 		if !e.Type().IsRegular() || strings.HasSuffix(name, "_test.go") || strings.HasPrefix(name, ".") {
 			continue
 		}
-		real := filepath.Join(dir, name)
-		files[filepath.Join(dir, filepath.FromSlash(virtual), name)] = real
+		real := filepath.Join(srcDir, name)
+		files[filepath.Join(dir, filepath.FromSlash(src), filepath.FromSlash(virtual), name)] = real
 		if strings.HasSuffix(name, ".go") {
 			goFiles = append(goFiles, path.Join(src, name))
 		}
@@ -174,6 +223,23 @@ func overlay(root, src, virtual string) (map[string]string, error) {
 	sort.Strings(goFiles)
 	if err := checkVersionVar(root, src, goFiles); err != nil {
 		return nil, err
+	}
+	if dir != root {
+		sources := filepath.Join(root, teams.SourcesDir)
+		err := filepath.WalkDir(sources, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || !d.Type().IsRegular() || strings.HasSuffix(p, "_test.go") || strings.HasPrefix(d.Name(), ".") {
+				return err
+			}
+			rel, err := filepath.Rel(root, p)
+			if err != nil {
+				return err
+			}
+			files[filepath.Join(dir, rel)] = p
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
 	return files, nil
 }

@@ -4,18 +4,19 @@ import (
 	"bytes"
 	"context"
 	"debug/buildinfo"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/plugship/plugship/internal/artifact"
+	"github.com/plugship/plugship/internal/fingerprint"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -35,6 +36,8 @@ type Result struct {
 	Outcome Outcome
 	Err     error
 	Time    time.Duration
+	File    string // the final .so, named with the built file's ABI
+	ABI     string
 }
 
 // Summary is the outcome of a Run.
@@ -71,20 +74,23 @@ func (s Summary) Err() error {
 // Run executes the plan: at most opts.Jobs go build processes at once. It
 // prints one line per action to out as each finishes, failures with the
 // compiler's message, then a summary line. Every action runs even when
-// others fail; cancelling ctx stops the running builds.
+// others fail; cancelling ctx stops the running builds. The metadata of
+// each file is written once all its builds are done, listing every
+// profile it serves.
 func Run(ctx context.Context, actions []*Action, opts Options, out io.Writer) Summary {
 	opts = opts.withDefaults()
 	start := time.Now()
 	rev := gitRevision(ctx, opts.Root)
 	results := make([]Result, len(actions))
+	outputs := &outputs{files: map[string]*output{}}
 	var mu sync.Mutex
 	g := new(errgroup.Group)
 	g.SetLimit(opts.Jobs)
 	for i, a := range actions {
 		g.Go(func() error {
 			t := time.Now()
-			outcome, err := execute(ctx, a, opts, rev)
-			r := Result{Action: a, Outcome: outcome, Err: err, Time: time.Since(t)}
+			r := execute(ctx, a, opts, outputs)
+			r.Time = time.Since(t)
 			results[i] = r
 			mu.Lock()
 			defer mu.Unlock()
@@ -93,6 +99,16 @@ func Run(ctx context.Context, actions []*Action, opts Options, out io.Writer) Su
 		})
 	}
 	g.Wait()
+	for file, o := range outputs.files {
+		if err := writeMetadata(file, o, rev); err != nil {
+			for i := range results {
+				if results[i].File == file && results[i].Outcome != Failed {
+					results[i].Outcome, results[i].Err = Failed, err
+					printResult(out, opts.Root, results[i])
+				}
+			}
+		}
+	}
 	s := Summary{Results: results, Time: time.Since(start)}
 	fmt.Fprintf(out, "%d built, %d up to date, %d failed, of %d plugin builds in %.1fs\n",
 		s.Count(Built), s.Count(UpToDate), s.Count(Failed), len(results), s.Time.Seconds())
@@ -100,11 +116,11 @@ func Run(ctx context.Context, actions []*Action, opts Options, out io.Writer) Su
 }
 
 func printResult(out io.Writer, root string, r Result) {
-	fmt.Fprintf(out, "  %-10s %-36s %5.1fs", r.Outcome, r.Action.ID(), r.Time.Seconds())
+	fmt.Fprintf(out, "  %-10s %-46s %5.1fs", r.Outcome, r.Action.ID(), r.Time.Seconds())
 	if r.Outcome != Failed {
-		rel, err := filepath.Rel(root, r.Action.Output)
+		rel, err := filepath.Rel(root, r.File)
 		if err != nil {
-			rel = r.Action.Output
+			rel = r.File
 		}
 		fmt.Fprintf(out, "  %s\n", rel)
 		return
@@ -115,75 +131,137 @@ func printResult(out io.Writer, root string, r Result) {
 	}
 }
 
-// execute builds one action; see the package doc for the steps.
-func execute(ctx context.Context, a *Action, opts Options, rev revision) (Outcome, error) {
-	if a.Err != nil {
-		return Failed, a.Err
+// outputs are the final files of a run, by path: builds for two targets
+// whose files get the same ABI (and so the same name) meet here.
+type outputs struct {
+	mu    sync.Mutex
+	files map[string]*output
+}
+
+type output struct {
+	action   *Action // the first build that wrote it
+	sum      string
+	size     int64
+	staging  string
+	profiles []string
+}
+
+// claim records that a built the file with sum; the error says why it may
+// not (another target built other bytes under the same name).
+func (o *outputs) claim(file string, a *Action, sum string, size int64) (first bool, err error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	prev := o.files[file]
+	if prev == nil {
+		o.files[file] = &output{action: a, sum: sum, size: size, staging: a.Staging, profiles: slices.Clone(a.Target.Profiles)}
+		return true, nil
 	}
-	for _, dir := range []string{filepath.Dir(a.Staging), filepath.Dir(a.Output)} {
+	if prev.sum != sum {
+		return false, fmt.Errorf("profiles %s and %s yield the same ABI %s but different bytes for %s: their trees differ in modules only the plugin uses; give one of them other flags, or build them in separate runs",
+			prev.action.Target.Name(), a.Target.Name(), filepath.Base(filepath.Dir(file)), filepath.Base(file))
+	}
+	prev.profiles = append(prev.profiles, a.Target.Profiles...)
+	return false, nil
+}
+
+// execute builds one action; see the package doc for the steps.
+func execute(ctx context.Context, a *Action, opts Options, outs *outputs) Result {
+	r := Result{Action: a, Outcome: Failed}
+	fail := func(err error) Result { r.Err = err; return r }
+	if a.Err != nil {
+		return fail(a.Err)
+	}
+	for _, dir := range []string{filepath.Dir(a.Staging), a.OutDir} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return Failed, err
+			return fail(err)
 		}
 	}
 	if err := a.WriteOverlay(); err != nil {
-		return Failed, fmt.Errorf("writing the overlay: %w", err)
+		return fail(fmt.Errorf("writing the overlay: %w", err))
 	}
-	cmd := exec.CommandContext(ctx, opts.Go, a.Args...)
-	cmd.Dir = opts.Root
+	cmd := exec.CommandContext(ctx, "go", a.Args...)
+	cmd.Dir = a.Target.Env.Dir
 	cmd.Env = append(os.Environ(), a.Env...)
 	var output bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &output, &output
 	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {
-			return Failed, fmt.Errorf("cancelled: %w", ctx.Err())
+			return fail(fmt.Errorf("cancelled: %w", ctx.Err()))
 		}
-		return Failed, fmt.Errorf("go build: %v\n%s", err, a.realPaths(opts.Root, output.String()))
+		return fail(fmt.Errorf("go build (%s): %v\n%s", a.Target.Env.Describe(), err, a.realPaths(opts.Root, output.String())))
 	}
+	fp, err := fingerprint.Read(a.Staging)
+	if err != nil {
+		return fail(err)
+	}
+	if r.ABI, err = fp.ABI(); err != nil {
+		return fail(err)
+	}
+	name := artifact.Name{Plugin: a.Plugin, Version: a.Version, GOOS: a.Target.Env.GOOS, GOARCH: a.Target.Env.GOARCH, ABI: r.ABI}
+	r.File = filepath.Join(a.OutDir, name.String())
 	sum, size, err := artifact.HashFile(a.Staging)
 	if err != nil {
-		return Failed, err
+		return fail(err)
 	}
-	meta, err := a.metadata(opts, sum, size, rev)
+	first, err := outs.claim(r.File, a, sum, size)
 	if err != nil {
-		return Failed, err
+		return fail(err)
 	}
-	outcome := UpToDate
-	if old, _, err := artifact.HashFile(a.Output); err != nil || old != sum {
-		if err := artifact.CopyFileAtomic(a.Output, a.Staging, 0o755); err != nil {
-			return Failed, fmt.Errorf("writing %s: %w", a.Output, err)
+	r.Outcome = UpToDate
+	if old, _, err := artifact.HashFile(r.File); first && (err != nil || old != sum) {
+		if err := artifact.CopyFileAtomic(r.File, a.Staging, 0o755); err != nil {
+			return fail(fmt.Errorf("writing %s: %w", r.File, err))
 		}
-		outcome = Built
+		r.Outcome = Built
 	}
-	if _, err := artifact.WriteFileIfChanged(a.Metadata, meta, 0o644); err != nil {
-		return Failed, fmt.Errorf("writing metadata: %w", err)
+	return r
+}
+
+// writeMetadata writes the metadata of one final file, from the build
+// info of its staged copy.
+func writeMetadata(file string, o *output, rev revision) error {
+	meta, err := o.action.metadata(file, o, rev)
+	if err != nil {
+		return err
 	}
-	return outcome, nil
+	if _, err := artifact.WriteFileIfChanged(file+artifact.MetadataSuffix, meta, 0o644); err != nil {
+		return fmt.Errorf("writing metadata: %w", err)
+	}
+	return nil
 }
 
 // realPaths rewrites compiler output to name the real source folder and
 // paths relative to the module root.
 func (a *Action) realPaths(root, s string) string {
 	s = strings.ReplaceAll(s, a.Package, a.Source)
+	s = strings.ReplaceAll(s, a.Target.Env.Dir+string(filepath.Separator), "")
 	return strings.ReplaceAll(s, root+string(filepath.Separator), "")
 }
 
 // metadata describes the staged file, from its own build info.
-func (a *Action) metadata(opts Options, sum string, size int64, rev revision) ([]byte, error) {
-	bi, err := buildinfo.ReadFile(a.Staging)
+func (a *Action) metadata(file string, o *output, rev revision) ([]byte, error) {
+	bi, err := buildinfo.ReadFile(o.staging)
 	if err != nil {
-		return nil, fmt.Errorf("reading build info of %s: %w", a.Staging, err)
+		return nil, fmt.Errorf("reading build info of %s: %w", o.staging, err)
 	}
+	n, err := artifact.ParseName(filepath.Base(file))
+	if err != nil {
+		return nil, err
+	}
+	sum, size := o.sum, o.size
 	m := &artifact.Metadata{
 		Schema:     artifact.MetadataSchema,
 		Team:       a.Team,
 		Plugin:     a.Plugin,
 		Version:    a.Version,
-		File:       filepath.Base(a.Output),
+		File:       filepath.Base(file),
 		SHA256:     sum,
 		Size:       size,
 		GoVersion:  bi.GoVersion,
-		GOOS:       opts.GOOS,
-		GOARCH:     opts.GOARCH,
+		GOOS:       n.GOOS,
+		GOARCH:     n.GOARCH,
+		ABI:        n.ABI,
+		Profiles:   o.profiles,
 		PluginPath: bi.Path,
 		Module:     artifact.Module{Path: bi.Main.Path, Version: bi.Main.Version, Sum: bi.Main.Sum},
 		Settings:   map[string]string{},
@@ -202,7 +280,7 @@ func (a *Action) metadata(opts Options, sum string, size int64, rev revision) ([
 	}
 	sort.Slice(m.Deps, func(i, j int) bool { return m.Deps[i].Path < m.Deps[j].Path })
 	if err := m.Validate(); err != nil {
-		return nil, fmt.Errorf("metadata for %s: %w", a.Output, err)
+		return nil, fmt.Errorf("metadata for %s: %w", file, err)
 	}
 	return m.Marshal()
 }
@@ -222,24 +300,4 @@ func gitRevision(ctx context.Context, root string) revision {
 	status, err := exec.CommandContext(ctx, "git", "-C", root, "status", "--porcelain", "--untracked-files=no").Output()
 	r.dirty = err != nil || len(bytes.TrimSpace(status)) > 0
 	return r
-}
-
-// PlatformOf asks the go command for its target GOOS and GOARCH.
-func PlatformOf(ctx context.Context, goCmd string) (goos, goarch string, err error) {
-	if goCmd == "" {
-		goCmd = "go"
-	}
-	out, err := exec.CommandContext(ctx, goCmd, "env", "GOOS", "GOARCH").Output()
-	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return "", "", fmt.Errorf("%s env: %v: %s", goCmd, err, ee.Stderr)
-		}
-		return "", "", fmt.Errorf("%s env: %w", goCmd, err)
-	}
-	f := strings.Fields(string(out))
-	if len(f) != 2 {
-		return "", "", fmt.Errorf("%s env GOOS GOARCH printed %q", goCmd, out)
-	}
-	return f[0], f[1], nil
 }

@@ -157,7 +157,7 @@ func entry(v *Version, locations map[string]string) artifact.Entry {
 	m := v.Meta
 	return artifact.Entry{
 		Team: m.Team, Plugin: m.Plugin, Version: m.Version, Tag: v.Tag, File: m.File, SHA256: m.SHA256, Size: m.Size,
-		ABI: artifact.ABI{GoVersion: m.GoVersion, GOOS: m.GOOS, GOARCH: m.GOARCH,
+		ABI: artifact.ABI{Tag: m.ABI, GoVersion: m.GoVersion, GOOS: m.GOOS, GOARCH: m.GOARCH,
 			Trimpath: m.Settings["-trimpath"] == "true", Race: m.Settings["-race"] == "true", CGO: m.Settings["CGO_ENABLED"] == "1"},
 		Hosts:  v.Hosts,
 		Assets: locations,

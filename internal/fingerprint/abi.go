@@ -1,0 +1,76 @@
+package fingerprint
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+)
+
+// ContractPackage is the import path of the package every plugin and every
+// loader host share. Its fingerprint is part of the ABI: a host built
+// against another contract tree can load none of the plugins built against
+// this one.
+const ContractPackage = "github.com/plugship/plugship/contract"
+
+// RuntimePackage is the other package every Go binary contains; its
+// fingerprint changes with the toolchain and with flags such as -trimpath
+// and -race.
+const RuntimePackage = "runtime"
+
+// abiSettings are the build settings that enter the ABI: those that always
+// stop a plugin loading when they differ (see certainSettings).
+var abiSettings = certainSettings
+
+// ABI returns the binary's ABI tag, go<version>-<8 hex digits>: the
+// digits are a SHA-256 over the Go version, the settings that must match
+// (CGO_ENABLED, GOOS, GOARCH, -trimpath, -race, -msan, -asan) and the
+// package fingerprints of runtime and the contract. A host computes the
+// same tag from its own executable as the build computes from each plugin
+// it writes, so a host can pick the files built for it by name alone.
+// Equal tags are necessary, not sufficient, for loading: the preflight
+// still compares every shared package.
+func (fp *Fingerprint) ABI() (string, error) {
+	h := sha256.New()
+	fmt.Fprintf(h, "plugship.abi/v1\n%s\n", fp.GoVersion)
+	for _, k := range abiSettings {
+		v := fp.Settings[k]
+		if strings.HasPrefix(k, "-") {
+			v = normBool(v)
+		}
+		fmt.Fprintf(h, "%s=%s\n", k, v)
+	}
+	for _, pkg := range []string{RuntimePackage, ContractPackage} {
+		sum, ok := fp.Packages[pkg]
+		if !ok {
+			return "", fmt.Errorf("%s: no fingerprint of package %s: not a plugship plugin or loader host (the ABI needs the contract)", fp.File, pkg)
+		}
+		fmt.Fprintf(h, "%s=%s\n", pkg, sum)
+	}
+	return ABITag(fp.GoVersion, hex.EncodeToString(h.Sum(nil))[:8]), nil
+}
+
+// ABITag formats an ABI tag from a Go version (go1.26.8, or devel ones)
+// and a hex digest: go1.26.8-1a2b3c4d. Only a-z, 0-9 and "." of the
+// version are kept, at most 24 of them, so the tag fits in a file name.
+func ABITag(goVersion, digest string) string {
+	v := strings.Fields(goVersion)
+	word := "go"
+	for _, f := range v {
+		if strings.HasPrefix(f, "go") {
+			word = f
+			break
+		}
+	}
+	var b strings.Builder
+	for _, r := range strings.ToLower(word) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') || r == '.' {
+			b.WriteRune(r)
+		}
+	}
+	s := b.String()
+	if len(s) > 24 {
+		s = s[:24]
+	}
+	return s + "-" + digest
+}

@@ -1,0 +1,37 @@
+// Package profile reads the host profiles of compat/hosts.yaml and makes
+// each ready to build with: its Go toolchain, its platform, its flags and
+// its source tree.
+//
+// A profile is one kind of host in the fleet, say the current release, an
+// older release still in production, or a canary on another Go:
+//
+//	profiles:
+//	  - name: current               # the working tree, the go on PATH
+//	  - name: go1.25                # the working tree, built by go1.25.5
+//	    go: go1.25.5
+//	  - name: release-2             # the host and contract at a git ref
+//	    ref: hosts/v2
+//
+// Plugins are built once per distinct [Env.Key] (toolchain, platform,
+// flags, tree): profiles that agree share one build. Hosts in the matrix
+// name their profile.
+//
+// # Toolchains
+//
+// A profile's go field names a release ("go1.25.5"); the go command on PATH
+// runs it with GOTOOLCHAIN set, which downloads it once through the module
+// proxy into the module cache ($GOMODCACHE/golang.org/toolchain@v0.0.1-<release>.<goos>-<goarch>,
+// about 210 MB each). The working tree's go.mod must allow that release:
+// its go line is the oldest Go a working-tree profile can use.
+//
+// # Trees at a git ref
+//
+// A profile's ref (a tag, branch or commit) is exported with git archive
+// into dist/.cache/trees/<tree hash>/, once per tree, and never changed
+// after: it is reused while the ref points at the same tree. The export
+// leaves out plugin_sources/: the build lays the working tree's plugin
+// sources over it with go build -overlay, so the plugins are compiled
+// against that tree's contract and module versions without copying them.
+// A clone without the ref's history (actions/checkout fetches one commit by
+// default; use fetch-depth: 0) fails those builds with a message saying so.
+package profile

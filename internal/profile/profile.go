@@ -1,0 +1,157 @@
+package profile
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/plugship/plugship/internal/artifact"
+)
+
+// ConfigFile holds the profiles (and the matrix's hosts), relative to the
+// module root.
+const ConfigFile = "compat/hosts.yaml"
+
+// DefaultName is the profile used when the configuration lists none.
+const DefaultName = "current"
+
+// DefaultFlags are the flags of a profile that lists none.
+var DefaultFlags = []string{"-trimpath"}
+
+// Profile is one host ABI that plugins are built for.
+type Profile struct {
+	Name string `yaml:"name"` // a-z, 0-9, "-"
+	// Go is the toolchain, e.g. go1.25.5; empty means the go command on
+	// PATH.
+	Go     string `yaml:"go"`
+	GOOS   string `yaml:"goos"`   // empty: the toolchain's default
+	GOARCH string `yaml:"goarch"` // empty: the toolchain's default
+	// Flags are go build flags shared by the plugins and the hosts of the
+	// profile: -trimpath, -race, -tags=..., -gcflags=...; default
+	// [-trimpath]. An empty list builds with none.
+	Flags []string `yaml:"flags"`
+	// Ref is a git ref (tag, branch, commit) of the tree whose contract,
+	// hosts and go.mod the profile's hosts are built from; empty means the
+	// working tree.
+	Ref string `yaml:"ref"`
+}
+
+// Default is the profile of a configuration that lists none: the working
+// tree built by the go on PATH with -trimpath.
+func Default() Profile {
+	return Profile{Name: DefaultName, Flags: slices.Clone(DefaultFlags)}
+}
+
+var (
+	goRE  = regexp.MustCompile(`^go1\.[0-9]{1,3}(\.[0-9]{1,3}|rc[0-9]{1,2})?$`)
+	refRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$`)
+)
+
+// bannedFlags are set by plugship, or would make host and plugin differ.
+var bannedFlags = []string{"-o", "-buildmode", "-overlay", "-C", "-ldflags", "-modfile", "-pgo"}
+
+// Check reports every problem of the profiles, each naming its field, and
+// fills in defaults.
+func Check(ps []Profile) ([]Profile, error) {
+	if len(ps) == 0 {
+		return []Profile{Default()}, nil
+	}
+	var errs []error
+	seen := map[string]bool{}
+	out := make([]Profile, len(ps))
+	for i, p := range ps {
+		bad := func(field, format string, args ...any) {
+			errs = append(errs, fmt.Errorf("profiles[%d].%s: %s", i, field, fmt.Sprintf(format, args...)))
+		}
+		if err := artifact.CheckName(p.Name); err != nil {
+			bad("name", "%v", err)
+		} else if seen[p.Name] {
+			bad("name", "profile %s is listed twice", p.Name)
+		}
+		seen[p.Name] = true
+		if p.Go != "" && !goRE.MatchString(p.Go) {
+			bad("go", "%s: want a Go release such as go1.25.5, or nothing for the go on PATH", artifact.Quote(p.Go))
+		}
+		for field, v := range map[string]string{"goos": p.GOOS, "goarch": p.GOARCH} {
+			if v != "" && artifact.CheckName(v) != nil {
+				bad(field, "%s is not a GOOS/GOARCH value", artifact.Quote(v))
+			}
+		}
+		if p.Flags == nil {
+			p.Flags = slices.Clone(DefaultFlags)
+		}
+		for _, f := range p.Flags {
+			if !strings.HasPrefix(f, "-") {
+				bad("flags", "%s is not a go build flag", artifact.Quote(f))
+			}
+			for _, banned := range bannedFlags {
+				if f == banned || strings.HasPrefix(f, banned+"=") {
+					bad("flags", "%s is set by plugship or is per host; remove it (host-only flags go in the host's flags)", f)
+				}
+			}
+		}
+		if p.Ref != "" && (!refRE.MatchString(p.Ref) || strings.Contains(p.Ref, "..")) {
+			bad("ref", "%s: want a git tag, branch or commit", artifact.Quote(p.Ref))
+		}
+		out[i] = p
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return out, nil
+}
+
+// Parse reads the profiles from a compat/hosts.yaml document; the other
+// fields are the matrix's and are not checked here.
+func Parse(data []byte) ([]Profile, error) {
+	var doc struct {
+		Profiles []Profile `yaml:"profiles"`
+	}
+	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return Check(doc.Profiles)
+}
+
+// Load reads the profiles from file; a missing file means the default
+// profile.
+func Load(file string) ([]Profile, error) {
+	data, err := os.ReadFile(file)
+	if errors.Is(err, os.ErrNotExist) {
+		return []Profile{Default()}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	ps, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return ps, nil
+}
+
+// Find returns the profile named name.
+func Find(ps []Profile, name string) (Profile, bool) {
+	for _, p := range ps {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Profile{}, false
+}
+
+// Names lists the profiles' names.
+func Names(ps []Profile) []string {
+	var names []string
+	for _, p := range ps {
+		names = append(names, p.Name)
+	}
+	return names
+}
