@@ -3,6 +3,7 @@ package loader
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +16,46 @@ import (
 type Candidate struct {
 	File    string // path of the .so
 	Version string // from the file name, without "v"
+	ABI     string // from the file name
+}
+
+// OwnABI returns the ABI tag of the executable at host (this process's
+// when empty): the tag of the plugin files built for it. See Options.ABI.
+func OwnABI(host string) (string, error) {
+	if host == "" {
+		var err error
+		if host, err = os.Executable(); err != nil {
+			return "", err
+		}
+	}
+	fp, err := hostFingerprint(host)
+	if err != nil {
+		return "", err
+	}
+	return fp.ABI()
+}
+
+// otherABIs describes the files of plugin in dir built for other ABIs than
+// abi, for the message when none of the host's own passed.
+func otherABIs(dir, plugin, goos, goarch, abi string) string {
+	all, _, err := Discover(dir, plugin, goos, goarch, "")
+	if err != nil {
+		return ""
+	}
+	counts := map[string]int{}
+	for _, c := range all {
+		if c.ABI != abi {
+			counts[c.ABI]++
+		}
+	}
+	if len(counts) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, a := range slices.Sorted(maps.Keys(counts)) {
+		parts = append(parts, fmt.Sprintf("%d for %s", counts[a], a))
+	}
+	return fmt.Sprintf("; not tried: %s (this host is %s: build the plugin for this host's profile)", strings.Join(parts, ", "), abi)
 }
 
 // Refusal is a file that looks like one of the plugin's but cannot be
@@ -24,13 +65,13 @@ type Refusal struct {
 	Reason string
 }
 
-// Discover lists the files of plugin in dir built for goos/goarch, newest
-// version first (semver: a pre-release sorts below its release, build
+// Discover lists the files of plugin in dir built for goos/goarch and the
+// ABI tag abi (any ABI when abi is empty; see OwnABI), newest version first (semver: a pre-release sorts below its release, build
 // metadata does not count; equal versions by file name). Files being
-// written (hidden, .tmp, .part), metadata, and other plugins' or other
-// platforms' files are ignored. Files named like the plugin's that cannot
+// written (hidden, .tmp, .part), metadata, and other plugins', other
+// platforms' or other ABIs' files are ignored. Files named like the plugin's that cannot
 // be tried are returned as refusals, with the reason.
-func Discover(dir, plugin, goos, goarch string) ([]Candidate, []Refusal, error) {
+func Discover(dir, plugin, goos, goarch, abi string) ([]Candidate, []Refusal, error) {
 	if err := artifact.CheckName(plugin); err != nil {
 		return nil, nil, fmt.Errorf("plugin name: %w", err)
 	}
@@ -58,14 +99,14 @@ func Discover(dir, plugin, goos, goarch string) ([]Candidate, []Refusal, error) 
 			refused = append(refused, Refusal{file, err.Error()})
 			continue
 		}
-		if n.Plugin != plugin || n.GOOS != goos || n.GOARCH != goarch {
+		if n.Plugin != plugin || n.GOOS != goos || n.GOARCH != goarch || abi != "" && n.ABI != abi {
 			continue
 		}
 		if err := checkRegularInside(realDir, file); err != nil {
 			refused = append(refused, Refusal{file, err.Error()})
 			continue
 		}
-		cands = append(cands, Candidate{File: file, Version: n.Version})
+		cands = append(cands, Candidate{File: file, Version: n.Version, ABI: n.ABI})
 	}
 	slices.SortStableFunc(cands, func(a, b Candidate) int {
 		if c := artifact.CompareVersions(b.Version, a.Version); c != 0 {

@@ -38,6 +38,9 @@ type FetchOptions struct {
 	HTTP *http.Client
 	// GOOS and GOARCH select the files; default this process's.
 	GOOS, GOARCH string
+	// ABI selects the files by the ABI tag in their names; empty fetches
+	// every ABI. A host fetching for itself sets its own (OwnABI).
+	ABI string
 }
 
 // Fetched is what Fetch did with one published file.
@@ -51,7 +54,8 @@ type Fetched struct {
 // maxIndex bounds index.json.
 const maxIndex = 64 << 20
 
-// Fetch copies every published version of a plugin for this platform into
+// Fetch copies every published version of a plugin for this platform (and
+// opts.ABI) into
 // a plugin folder, with its signature, so that Load can choose among them.
 // Each file is downloaded under a hidden temporary name, checked against the
 // index's sha256 and size and against the trust policy, and only then
@@ -89,7 +93,7 @@ func Fetch(ctx context.Context, opts FetchOptions) ([]Fetched, error) {
 	var results []Fetched
 	var refused []string
 	for _, e := range ix.Entries {
-		if e.Plugin != opts.Plugin || e.ABI.GOOS != opts.GOOS || e.ABI.GOARCH != opts.GOARCH {
+		if e.Plugin != opts.Plugin || e.ABI.GOOS != opts.GOOS || e.ABI.GOARCH != opts.GOARCH || opts.ABI != "" && e.ABI.Tag != opts.ABI {
 			continue
 		}
 		r := Fetched{File: e.File, Version: e.Version}
@@ -116,7 +120,7 @@ type source struct{ opts FetchOptions }
 // fetch brings one published file into the folder.
 func (s source) fetch(ctx context.Context, e artifact.Entry) (string, error) {
 	n, err := artifact.ParseName(e.File)
-	if err != nil || n.Plugin != e.Plugin || n.Version != e.Version {
+	if err != nil || n.Plugin != e.Plugin || n.Version != e.Version || n.ABI != e.ABI.Tag {
 		return "", fmt.Errorf("the index names file %s for %s %s", artifact.Quote(e.File), e.Plugin, e.Version)
 	}
 	final := filepath.Join(s.opts.Dir, e.File)

@@ -27,6 +27,11 @@ type Options struct {
 	// GOOS and GOARCH select the files to consider; default this process's.
 	GOOS, GOARCH string
 
+	// ABI selects the files to consider by the ABI tag in their names;
+	// default the host's own (see OwnABI), computed from its executable:
+	// the files built for this host's profile.
+	ABI string
+
 	// Trust is the signing policy: a file is tried only if it is signed
 	// by a key of the team that owns its plugin (see package trust).
 	Trust *trust.Policy
@@ -87,7 +92,7 @@ func Load(ctx context.Context, dir, plugin string, opts Options) (contract.Plugi
 	HandleProbeFor(opts.Symbols) // in a probe child whose main did not call it
 	start := time.Now()
 	opts, hostErr := opts.withDefaults()
-	r := &Report{Plugin: plugin, Dir: dir, Platform: opts.GOOS + "/" + opts.GOARCH, Host: opts.Host, Mode: "probe"}
+	r := &Report{Plugin: plugin, Dir: dir, Platform: opts.GOOS + "/" + opts.GOARCH, ABI: opts.ABI, Host: opts.Host, Mode: "probe"}
 	if opts.InProcess {
 		r.Mode = "in-process"
 	}
@@ -98,13 +103,19 @@ func Load(ctx context.Context, dir, plugin string, opts Options) (contract.Plugi
 	if hostErr != nil {
 		return nil, r, fmt.Errorf("finding this host's executable: %w", hostErr)
 	}
-	cands, refused, err := Discover(dir, plugin, opts.GOOS, opts.GOARCH)
-	if err != nil {
-		return nil, r, err
-	}
 	host, err := hostFingerprint(opts.Host)
 	if err != nil {
 		return nil, r, fmt.Errorf("reading the host's own build: %w", err)
+	}
+	if opts.ABI == "" {
+		if opts.ABI, err = host.ABI(); err != nil {
+			return nil, r, fmt.Errorf("the host's own ABI: %w", err)
+		}
+		r.ABI = opts.ABI
+	}
+	cands, refused, err := Discover(dir, plugin, opts.GOOS, opts.GOARCH, opts.ABI)
+	if err != nil {
+		return nil, r, err
 	}
 	state := &State{}
 	if opts.HealthyAfter > 0 {
@@ -139,7 +150,7 @@ func Load(ctx context.Context, dir, plugin string, opts Options) (contract.Plugi
 		r.Candidates = append(r.Candidates, &Decision{File: f.File, Outcome: Refused, Cause: CauseBadFile, Reason: f.Reason})
 	}
 	if chosen == nil {
-		return nil, r, fmt.Errorf("%w: %s in %s: %d candidates for %s, none passed", ErrNoAcceptable, plugin, dir, len(r.Candidates), r.Platform)
+		return nil, r, fmt.Errorf("%w: %s in %s: %d candidates for %s ABI %s, none passed%s", ErrNoAcceptable, plugin, dir, len(r.Candidates), r.Platform, opts.ABI, otherABIs(dir, plugin, opts.GOOS, opts.GOARCH, opts.ABI))
 	}
 	if opts.HealthyAfter > 0 {
 		sum, _, err := artifact.HashFile(r.Chosen.File)

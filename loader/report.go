@@ -58,6 +58,7 @@ type Report struct {
 	Plugin     string        `json:"plugin"`
 	Dir        string        `json:"dir"`
 	Platform   string        `json:"platform"` // GOOS/GOARCH the loader looked for
+	ABI        string        `json:"abi"`      // the ABI tag it looked for
 	Host       string        `json:"host"`     // the executable compared with, and probed
 	Mode       string        `json:"mode"`     // "probe" or "in-process"
 	Chosen     *Decision     `json:"chosen"`   // nil when none was acceptable
@@ -84,7 +85,7 @@ type Decision struct {
 //	showcase_v0.3.0_linux_amd64.so  crashed  the probe process ended ...
 func (r *Report) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "plugin %s in %s (%s, %s mode): ", r.Plugin, r.Dir, r.Platform, r.Mode)
+	fmt.Fprintf(&b, "plugin %s in %s (%s %s, %s mode): ", r.Plugin, r.Dir, r.Platform, r.ABI, r.Mode)
 	if r.Chosen != nil {
 		fmt.Fprintf(&b, "chose version %s", r.Chosen.Version)
 	} else {

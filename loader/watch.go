@@ -56,6 +56,13 @@ func Watch(ctx context.Context, opts WatchOptions) (*Decision, error) {
 		return nil, err
 	}
 	defer w.Close()
+	if opts.ABI == "" {
+		abi, err := OwnABI(opts.Host)
+		if err != nil {
+			return nil, fmt.Errorf("the host's own ABI: %w", err)
+		}
+		opts.ABI = abi
+	}
 	if err := w.Add(opts.Dir); err != nil {
 		return nil, fmt.Errorf("watching %s: %w", opts.Dir, err)
 	}
@@ -83,7 +90,7 @@ func Watch(ctx context.Context, opts WatchOptions) (*Decision, error) {
 // look checks the newer candidates, newest first, skipping those already
 // checked with the same content.
 func look(ctx context.Context, opts WatchOptions, seen map[string]string) *Decision {
-	cands, _, err := Discover(opts.Dir, opts.Plugin, firstNonEmpty(opts.GOOS, runtime.GOOS), firstNonEmpty(opts.GOARCH, runtime.GOARCH))
+	cands, _, err := Discover(opts.Dir, opts.Plugin, firstNonEmpty(opts.GOOS, runtime.GOOS), firstNonEmpty(opts.GOARCH, runtime.GOARCH), opts.ABI)
 	if err != nil {
 		return nil
 	}

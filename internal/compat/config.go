@@ -12,13 +12,17 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/plugship/plugship/internal/artifact"
+	"github.com/plugship/plugship/internal/profile"
 )
 
 // ConfigFile is the hosts' configuration, relative to the module root.
-const ConfigFile = "compat/hosts.yaml"
+const ConfigFile = profile.ConfigFile
 
 // Config is compat/hosts.yaml.
 type Config struct {
+	// Profiles are the host ABIs plugins are built for (see package
+	// profile); default one, the working tree with the go on PATH.
+	Profiles []profile.Profile `yaml:"profiles"`
 	// Timeout bounds each probe; default 10s.
 	Timeout Duration     `yaml:"timeout"`
 	Hosts   []HostConfig `yaml:"hosts"`
@@ -26,9 +30,12 @@ type Config struct {
 
 // HostConfig is one reference host.
 type HostConfig struct {
-	Name    string   `yaml:"name"`    // a-z, 0-9, "-"
-	Package string   `yaml:"package"` // ./compat/hosts/<dir>
-	Flags   []string `yaml:"flags"`   // go build flags, e.g. -trimpath
+	Name    string `yaml:"name"`    // a-z, 0-9, "-"
+	Profile string `yaml:"profile"` // the profile it is built with; default the first
+	Package string `yaml:"package"` // ./compat/hosts/<dir>
+	// Flags are its go build flags; default the profile's. flags: [] builds
+	// with none.
+	Flags []string `yaml:"flags"`
 	// MustAccept and MustReject select plugins ("*", "team", "team/plugin")
 	// whose every file must load into the host, or must not.
 	MustAccept []string `yaml:"must_accept"`
@@ -74,6 +81,12 @@ func ParseConfig(data []byte) (*Config, error) {
 		c.Timeout = Duration(10 * time.Second)
 	}
 	var errs []error
+	profiles, err := profile.Check(c.Profiles)
+	if err != nil {
+		errs = append(errs, err)
+	} else {
+		c.Profiles = profiles
+	}
 	if len(c.Hosts) == 0 {
 		errs = append(errs, fmt.Errorf("hosts: list at least one reference host"))
 	}
@@ -88,6 +101,14 @@ func ParseConfig(data []byte) (*Config, error) {
 			bad("name", "host %s is listed twice", h.Name)
 		}
 		seen[h.Name] = true
+		if h.Profile == "" && len(c.Profiles) > 0 {
+			c.Hosts[i].Profile = c.Profiles[0].Name
+		} else if _, ok := profile.Find(c.Profiles, h.Profile); !ok && profiles != nil {
+			bad("profile", "no profile %s (profiles: %s)", artifact.Quote(h.Profile), strings.Join(profile.Names(c.Profiles), ", "))
+		}
+		if p, ok := profile.Find(c.Profiles, c.Hosts[i].Profile); ok && h.Flags == nil {
+			c.Hosts[i].Flags = p.Flags
+		}
 		if !strings.HasPrefix(h.Package, "./compat/hosts/") || strings.Contains(h.Package, "..") {
 			bad("package", "%s: want a main package under ./compat/hosts/", artifact.Quote(h.Package))
 		}

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -15,7 +15,9 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/plugship/plugship/internal/artifact"
+	"github.com/plugship/plugship/internal/fingerprint"
 	"github.com/plugship/plugship/internal/matrix"
+	"github.com/plugship/plugship/internal/profile"
 )
 
 // HostsDir is where built hosts go, relative to dist/.
@@ -29,6 +31,21 @@ const workDir = ".work/compat"
 // file is replaced only when its bytes change. It returns the hosts with
 // their digests, in config order.
 func buildHosts(ctx context.Context, opts Options, cfg *Config, out io.Writer) ([]matrix.Host, error) {
+	envs := map[string]*profile.Env{}
+	for _, h := range cfg.Hosts {
+		if envs[h.Profile] != nil {
+			continue
+		}
+		p, _ := profile.Find(cfg.Profiles, h.Profile)
+		env, err := profile.Prepare(ctx, opts.Root, opts.Dist, p)
+		if err != nil {
+			return nil, fmt.Errorf("host %s: %w", h.Name, err)
+		}
+		if env.GOOS != runtime.GOOS || env.GOARCH != runtime.GOARCH {
+			return nil, fmt.Errorf("host %s: profile %s builds for %s/%s; the matrix runs hosts on this machine (%s/%s) only: run it there", h.Name, p.Name, env.GOOS, env.GOARCH, runtime.GOOS, runtime.GOARCH)
+		}
+		envs[h.Profile] = env
+	}
 	hosts := make([]matrix.Host, len(cfg.Hosts))
 	var mu sync.Mutex
 	g, ctx := errgroup.WithContext(ctx)
@@ -36,7 +53,8 @@ func buildHosts(ctx context.Context, opts Options, cfg *Config, out io.Writer) (
 	for i, h := range cfg.Hosts {
 		g.Go(func() error {
 			start := time.Now()
-			sum, built, err := buildHost(ctx, opts, h)
+			env := envs[h.Profile]
+			sum, abi, built, err := buildHost(ctx, opts, env, h)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -47,8 +65,10 @@ func buildHosts(ctx context.Context, opts Options, cfg *Config, out io.Writer) (
 			if built {
 				outcome = "built"
 			}
-			fmt.Fprintf(out, "  %-10s host %-14s %5.1fs  %s %s\n", outcome, h.Name, time.Since(start).Seconds(), h.Package, strings.Join(h.Flags, " "))
-			hosts[i] = matrix.Host{Name: h.Name, Package: h.Package, Flags: h.Flags, SHA256: sum, MustAccept: h.MustAccept, MustReject: h.MustReject}
+			fmt.Fprintf(out, "  %-10s host %-16s %5.1fs  %s %s [%s: %s] ABI %s\n", outcome, h.Name, time.Since(start).Seconds(), h.Package, strings.Join(h.Flags, " "), h.Profile, env.Describe(), abi)
+			hosts[i] = matrix.Host{Name: h.Name, Package: h.Package, Flags: h.Flags, SHA256: sum,
+				Profile: h.Profile, Toolchain: env.GoVersion, Ref: env.Ref, ABI: abi,
+				MustAccept: h.MustAccept, MustReject: h.MustReject}
 			return nil
 		})
 	}
@@ -60,33 +80,43 @@ func HostPath(dist, name string) string {
 	return filepath.Join(dist, filepath.FromSlash(HostsDir), name)
 }
 
-func buildHost(ctx context.Context, opts Options, h HostConfig) (sum string, built bool, err error) {
-	staging := filepath.Join(opts.Dist, filepath.FromSlash(workDir), h.Name)
+// buildHost builds one host with its profile's toolchain in its profile's
+// tree, and returns its digest and the ABI it computes for itself.
+func buildHost(ctx context.Context, opts Options, env *profile.Env, h HostConfig) (sum, abi string, built bool, err error) {
+	staging, err := filepath.Abs(filepath.Join(opts.Dist, filepath.FromSlash(workDir), h.Name))
+	if err != nil {
+		return "", "", false, err
+	}
 	final := HostPath(opts.Dist, h.Name)
 	for _, d := range []string{filepath.Dir(staging), filepath.Dir(final)} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
-			return "", false, err
+			return "", "", false, err
 		}
 	}
 	args := append([]string{"build", "-buildvcs=false"}, h.Flags...)
 	args = append(args, "-o", staging, h.Package)
-	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Dir = opts.Root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=1", "GOFLAGS=")
+	cmd := env.Command(ctx, args...)
 	var output bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &output, &output
 	if err := cmd.Run(); err != nil {
-		return "", false, fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, output.String())
+		return "", "", false, fmt.Errorf("go %s (%s): %v\n%s", strings.Join(args, " "), env.Describe(), err, output.String())
+	}
+	fp, err := fingerprint.Read(staging)
+	if err != nil {
+		return "", "", false, err
+	}
+	if abi, err = fp.ABI(); err != nil {
+		return "", "", false, err
 	}
 	sum, _, err = artifact.HashFile(staging)
 	if err != nil {
-		return "", false, err
+		return "", "", false, err
 	}
 	if old, _, err := artifact.HashFile(final); err == nil && old == sum {
-		return sum, false, nil
+		return sum, abi, false, nil
 	}
 	if err := artifact.CopyFileAtomic(final, staging, 0o755); err != nil {
-		return "", false, err
+		return "", "", false, err
 	}
-	return sum, true, nil
+	return sum, abi, true, nil
 }

@@ -47,7 +47,11 @@ func plugins(dist string) ([]matrix.Plugin, error) {
 		}
 		rel, _ := filepath.Rel(dist, f)
 		team := filepath.Base(filepath.Dir(filepath.Dir(f)))
-		ps = append(ps, matrix.Plugin{Team: team, Plugin: n.Plugin, Version: n.Version, File: filepath.ToSlash(rel), SHA256: sum})
+		var profiles []string
+		if m, err := artifact.ReadMetadata(f + artifact.MetadataSuffix); err == nil {
+			profiles = m.Profiles
+		}
+		ps = append(ps, matrix.Plugin{Team: team, Plugin: n.Plugin, Version: n.Version, ABI: n.ABI, File: filepath.ToSlash(rel), SHA256: sum, Profiles: profiles})
 	}
 	return ps, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -13,7 +14,7 @@ import (
 )
 
 // Schema identifies the matrix.json format.
-const Schema = "plugship.compat/v1"
+const Schema = "plugship.compat/v2"
 
 // Dir is where reports go, relative to dist/.
 const Dir = "compat"
@@ -42,10 +43,17 @@ type Matrix struct {
 
 // Host is one reference host binary.
 type Host struct {
-	Name       string   `json:"name"`
-	Package    string   `json:"package"`
-	Flags      []string `json:"flags"`
-	SHA256     string   `json:"sha256"`
+	Name    string   `json:"name"`
+	Package string   `json:"package"`
+	Flags   []string `json:"flags"`
+	SHA256  string   `json:"sha256"`
+	// Profile is the host profile it was built with, Toolchain its Go
+	// release and Ref its git ref ("" for the working tree); ABI is the ABI
+	// tag it computes for itself: the files with that tag are its own.
+	Profile    string   `json:"profile"`
+	Toolchain  string   `json:"toolchain"`
+	Ref        string   `json:"ref,omitempty"`
+	ABI        string   `json:"abi"`
 	MustAccept []string `json:"must_accept,omitempty"` // selectors: "*", "team", "team/plugin"
 	MustReject []string `json:"must_reject,omitempty"`
 }
@@ -55,12 +63,15 @@ type Plugin struct {
 	Team    string `json:"team"`
 	Plugin  string `json:"plugin"`
 	Version string `json:"version"`
+	ABI     string `json:"abi"`  // from the file name
 	File    string `json:"file"` // relative to dist/
 	SHA256  string `json:"sha256"`
+	// Profiles are the host profiles it was built for (its metadata).
+	Profiles []string `json:"profiles,omitempty"`
 }
 
-// ID names the plugin file in reports: team/plugin@version.
-func (p Plugin) ID() string { return p.Team + "/" + p.Plugin + "@" + p.Version }
+// ID names the plugin file in reports: team/plugin@version abi.
+func (p Plugin) ID() string { return p.Team + "/" + p.Plugin + "@" + p.Version + " " + p.ABI }
 
 // Cell is one plugin file tried in one host.
 type Cell struct {
@@ -128,7 +139,10 @@ func pluginLess(a, b Plugin) bool {
 	if a.Plugin != b.Plugin {
 		return a.Plugin < b.Plugin
 	}
-	return artifact.CompareVersions(a.Version, b.Version) > 0
+	if c := artifact.CompareVersions(a.Version, b.Version); c != 0 {
+		return c > 0
+	}
+	return a.ABI < b.ABI
 }
 
 // Cell returns the cell of plugin (ID) and host, or nil.
@@ -146,9 +160,11 @@ func Selects(selector string, p Plugin) bool {
 	return selector == "*" || selector == p.Team || selector == p.Team+"/"+p.Plugin
 }
 
-// Check marks each cell's requirement from its host's policy and sets
-// m.Violations: a must-accept cell that is not OK, a must-reject cell that
-// is.
+// Check marks each cell's requirement and sets m.Violations: a
+// must-accept cell that is not OK, a must-reject cell that is. A host's
+// must_accept covers the files built for its ABI; every file built for
+// another ABI must be refused (its tag says the runtime would refuse it,
+// or worse), and one that loads means the tags are wrong.
 func (m *Matrix) Check() {
 	hosts := map[string]Host{}
 	for _, h := range m.Hosts {
@@ -164,9 +180,12 @@ func (m *Matrix) Check() {
 		h, p := hosts[c.Host], plugins[c.Plugin]
 		c.Required = ""
 		for _, s := range h.MustAccept {
-			if Selects(s, p) {
+			if Selects(s, p) && p.ABI == h.ABI {
 				c.Required = "accept"
 			}
+		}
+		if p.ABI != h.ABI {
+			c.Required = "reject"
 		}
 		for _, s := range h.MustReject {
 			if Selects(s, p) {
@@ -176,10 +195,55 @@ func (m *Matrix) Check() {
 		switch {
 		case c.Required == "accept" && c.Outcome != OK:
 			m.Violations = append(m.Violations, fmt.Sprintf("%s must load into host %s but is %s: %s", c.Plugin, c.Host, c.Outcome, firstLine(c.Detail)))
+		case c.Required == "reject" && c.Outcome == OK && p.ABI != h.ABI:
+			m.Violations = append(m.Violations, fmt.Sprintf("%s is built for ABI %s but loads into host %s of ABI %s: the ABI tags are wrong", c.Plugin, p.ABI, c.Host, h.ABI))
 		case c.Required == "reject" && c.Outcome == OK:
 			m.Violations = append(m.Violations, fmt.Sprintf("%s must be rejected by host %s but loads", c.Plugin, c.Host))
 		}
 	}
+}
+
+// ABIGroup is one ABI of the matrix: the plugin builds with that tag and
+// the hosts that take them.
+type ABIGroup struct {
+	ABI      string
+	Profiles []string // host profiles the builds were made for, and the hosts' profiles
+	Hosts    []string // hosts of this ABI
+	Files    int      // plugin files built for it
+}
+
+// ABIs lists the matrix's ABIs, those of hosts first (in host order),
+// then those only plugin files have.
+func (m *Matrix) ABIs() []ABIGroup {
+	var groups []ABIGroup
+	index := map[string]int{}
+	group := func(abi string) *ABIGroup {
+		i, ok := index[abi]
+		if !ok {
+			i = len(groups)
+			index[abi] = i
+			groups = append(groups, ABIGroup{ABI: abi})
+		}
+		return &groups[i]
+	}
+	addProfile := func(g *ABIGroup, p string) {
+		if p != "" && !slices.Contains(g.Profiles, p) {
+			g.Profiles = append(g.Profiles, p)
+		}
+	}
+	for _, h := range m.Hosts {
+		g := group(h.ABI)
+		g.Hosts = append(g.Hosts, h.Name)
+		addProfile(g, h.Profile)
+	}
+	for _, p := range m.Plugins {
+		g := group(p.ABI)
+		g.Files++
+		for _, name := range p.Profiles {
+			addProfile(g, name)
+		}
+	}
+	return groups
 }
 
 // Counts returns how many cells had each outcome.
@@ -292,7 +356,7 @@ func samePlugins(a, b []Plugin) bool {
 		return false
 	}
 	for i := range a {
-		if a[i] != b[i] {
+		if a[i].ID() != b[i].ID() || a[i].SHA256 != b[i].SHA256 || a[i].File != b[i].File {
 			return false
 		}
 	}

@@ -37,10 +37,24 @@ func (m *Matrix) Grid(w io.Writer) {
 		fmt.Fprintln(tw)
 	}
 	tw.Flush()
+	for _, g := range m.ABIs() {
+		fmt.Fprintf(w, "ABI %s: %s\n", g.ABI, g.describe())
+	}
 	fmt.Fprintf(w, "%s\n", m.summary())
 	for _, v := range m.Violations {
 		fmt.Fprintf(w, "  policy violation: %s\n", v)
 	}
+}
+
+func (g ABIGroup) describe() string {
+	hosts, profiles := "no host", "no profile"
+	if len(g.Hosts) > 0 {
+		hosts = "hosts " + strings.Join(g.Hosts, ", ")
+	}
+	if len(g.Profiles) > 0 {
+		profiles = "profiles " + strings.Join(g.Profiles, ", ")
+	}
+	return fmt.Sprintf("%d plugin files, %s; %s", g.Files, hosts, profiles)
 }
 
 func violates(c *Cell) bool {
@@ -123,12 +137,20 @@ func (m *Matrix) Markdown() string {
 		}
 		fmt.Fprintf(&b, "- `%s` in **%s**: %s — %s\n", c.Plugin, mdEscape(c.Host), c.Outcome, mdEscape(firstLine(c.Detail)))
 	}
-	b.WriteString("\n</details>\n\nHosts: ")
+	b.WriteString("\n</details>\n\n### Which builds serve which hosts\n\n| ABI | plugin files | hosts | profiles |\n| --- | --- | --- | --- |\n")
+	for _, g := range m.ABIs() {
+		fmt.Fprintf(&b, "| `%s` | %d | %s | %s |\n", g.ABI, g.Files, mdEscape(strings.Join(g.Hosts, ", ")), mdEscape(strings.Join(g.Profiles, ", ")))
+	}
+	b.WriteString("\nHosts: ")
 	for i, h := range m.Hosts {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		fmt.Fprintf(&b, "%s (`%s` %s, sha256 %.12s)", mdEscape(h.Name), h.Package, mdEscape(strings.Join(h.Flags, " ")), h.SHA256)
+		ref := ""
+		if h.Ref != "" {
+			ref = " at " + h.Ref
+		}
+		fmt.Fprintf(&b, "%s (profile %s, %s%s, `%s` %s, ABI `%s`, sha256 %.12s)", mdEscape(h.Name), mdEscape(h.Profile), h.Toolchain, mdEscape(ref), h.Package, mdEscape(strings.Join(h.Flags, " ")), h.ABI, h.SHA256)
 	}
 	b.WriteString("\n")
 	return b.String()
@@ -165,6 +187,7 @@ func (m *Matrix) HTML() ([]byte, error) {
 		Data     template.JS
 		Teams    []string
 		Outcomes []string
-	}{m.summary(), template.JS(data), teams, sortedOutcomes(m.Counts())})
+		ABIs     []ABIGroup
+	}{m.summary(), template.JS(data), teams, sortedOutcomes(m.Counts()), m.ABIs()})
 	return buf.Bytes(), err
 }

@@ -241,11 +241,13 @@ func (g *GitHub) Release(ctx context.Context, v *Version) (map[string]string, bo
 		byName[a.GetName()] = a
 	}
 	if !rel.GetDraft() {
-		// Published: immutable. Identical .so is success; anything else is
-		// an error naming the asset.
+		// Published: immutable. Identical .so is success; other bytes are
+		// an error naming the asset. A .so the release lacks is a build
+		// for another ABI (a profile added since): its assets are added,
+		// and nothing published is replaced.
 		existing := byName[so.Name]
 		if existing == nil {
-			return nil, false, fmt.Errorf("%s: %w: the published release has no asset %s", v.Tag, ErrChanged, so.Name)
+			return g.addAssets(ctx, v, rel.GetID(), byName)
 		}
 		sum, err := g.assetSum(ctx, existing)
 		if err != nil {
@@ -287,6 +289,26 @@ func (g *GitHub) Release(ctx context.Context, v *Version) (map[string]string, bo
 		return nil, changed, err
 	}
 	return locations(byName), true, nil
+}
+
+// addAssets uploads into a published release the assets of v it does not
+// have yet, the .so last, so that a release listing the .so holds its
+// signature too.
+func (g *GitHub) addAssets(ctx context.Context, v *Version, releaseID int64, byName map[string]*github.ReleaseAsset) (map[string]string, bool, error) {
+	order := append(append([]Asset{}, v.Assets[1:]...), v.Assets[0])
+	changed := false
+	for _, a := range order {
+		if byName[a.Name] != nil {
+			continue
+		}
+		up, err := g.upload(ctx, releaseID, a)
+		if err != nil {
+			return nil, changed, err
+		}
+		byName[a.Name] = up
+		changed = true
+	}
+	return locations(byName), changed, nil
 }
 
 // upload uploads one asset. After a failed attempt it lists the assets

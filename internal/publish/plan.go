@@ -23,7 +23,8 @@ const IndexTag = "plugship-index"
 // IndexFile is the catalogue's name.
 const IndexFile = artifact.IndexFile
 
-// SumsFile lists the sha256 of a release's other assets.
+// SumsFile lists the sha256 of a build's other assets; one per ABI, so
+// its name is SumsFile + "-" + the ABI tag.
 const SumsFile = "SHA256SUMS"
 
 // Version is one plugin version to publish, with its assets.
@@ -54,7 +55,9 @@ func (a Asset) Open() (io.ReadCloser, error) {
 }
 
 // ID names the version: team/plugin@version.
-func (v *Version) ID() string { return v.Meta.Team + "/" + v.Meta.Plugin + "@" + v.Meta.Version }
+func (v *Version) ID() string {
+	return v.Meta.Team + "/" + v.Meta.Plugin + "@" + v.Meta.Version + " " + v.Meta.ABI
+}
 
 // Plan finds every plugin version in dist and decides whether it may be
 // published: signed by its team's key, in a passing matrix.
@@ -107,7 +110,7 @@ func check(v *Version, f string, policy *trust.Policy, mx *matrix.Matrix, mxErr 
 	if mxErr != nil {
 		return fmt.Errorf("no compatibility matrix: %w (run go run mage.go compat)", mxErr)
 	}
-	id := v.Meta.Team + "/" + v.Meta.Plugin + "@" + v.Meta.Version
+	id := v.ID()
 	var found bool
 	for _, p := range mx.Plugins {
 		if p.ID() == id {
@@ -139,8 +142,8 @@ func check(v *Version, f string, policy *trust.Policy, mx *matrix.Matrix, mxErr 
 		}
 		rows = append(rows, fmt.Sprintf("| %s | %s | %.12s |", c.Host, mark, c.HostSHA256))
 	}
-	v.Notes = fmt.Sprintf("%s %s by team %s.\n\nsha256 `%s`, built by %s for %s/%s.\n\n### Compatibility matrix\n\n| host | result | host sha256 |\n| --- | --- | --- |\n%s\n",
-		v.Meta.Plugin, v.Meta.Version, v.Meta.Team, v.Meta.SHA256, v.Meta.GoVersion, v.Meta.GOOS, v.Meta.GOARCH, strings.Join(rows, "\n"))
+	v.Notes = fmt.Sprintf("%s %s by team %s.\n\n`%s`: sha256 `%s`, built by %s for %s/%s, ABI %s (profiles %s).\n\n### Compatibility matrix\n\n| host | result | host sha256 |\n| --- | --- | --- |\n%s\n",
+		v.Meta.Plugin, v.Meta.Version, v.Meta.Team, v.Meta.File, v.Meta.SHA256, v.Meta.GoVersion, v.Meta.GOOS, v.Meta.GOARCH, v.Meta.ABI, strings.Join(v.Meta.Profiles, ", "), strings.Join(rows, "\n"))
 	return nil
 }
 
@@ -161,6 +164,6 @@ func (v *Version) collect(f, dist string) error {
 	}
 	data := []byte(sums.String())
 	s := sha256.Sum256(data)
-	v.Assets = append(v.Assets, Asset{Name: SumsFile, Data: data, SHA256: hex.EncodeToString(s[:]), Size: int64(len(data))})
+	v.Assets = append(v.Assets, Asset{Name: SumsFile + "-" + v.Meta.ABI, Data: data, SHA256: hex.EncodeToString(s[:]), Size: int64(len(data))})
 	return nil
 }

@@ -73,8 +73,13 @@ func main() {
 	}
 	policy.Strict = *strict
 	if *fetch != "" {
+		abi, err := loader.OwnABI("")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "showcase:", err)
+			os.Exit(1)
+		}
 		fetched, err := loader.Fetch(context.Background(), loader.FetchOptions{
-			Index: *fetch, Plugin: *name, Dir: flag.Arg(0), Trust: policy, Token: os.Getenv("GITHUB_TOKEN")})
+			Index: *fetch, Plugin: *name, Dir: flag.Arg(0), Trust: policy, Token: os.Getenv("GITHUB_TOKEN"), ABI: abi})
 		for _, f := range fetched {
 			fmt.Fprintf(os.Stderr, "%s %s %s\n", f.Outcome, f.File, f.Reason)
 		}
