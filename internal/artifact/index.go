@@ -83,7 +83,10 @@ func (ix *Index) Marshal() ([]byte, error) {
 		if a.Team+a.Plugin != b.Team+b.Plugin {
 			return a.Team+"/"+a.Plugin < b.Team+"/"+b.Plugin
 		}
-		return CompareVersions(a.Version, b.Version) > 0
+		if c := CompareVersions(a.Version, b.Version); c != 0 {
+			return c > 0
+		}
+		return a.File < b.File
 	})
 	data, err := json.MarshalIndent(ix, "", "  ")
 	return append(data, '\n'), err

@@ -11,9 +11,9 @@ import (
 func sampleMetadata() *Metadata {
 	return &Metadata{
 		Schema: MetadataSchema, Team: "payments", Plugin: "fraud", Version: "1.3.0",
-		File:   "fraud_v1.3.0_linux_amd64.so",
+		File:   "fraud_v1.3.0_linux_amd64_go1.26.8-1a2b3c4d.so",
 		SHA256: strings.Repeat("ab", 32), Size: 42,
-		GoVersion: "go1.26.8", GOOS: "linux", GOARCH: "amd64",
+		GoVersion: "go1.26.8", GOOS: "linux", GOARCH: "amd64", ABI: "go1.26.8-1a2b3c4d",
 		PluginPath: "github.com/plugship/plugship/plugin_sources/payments/fraud/_plugship/v1.3.0",
 		Settings:   map[string]string{"-buildmode": "plugin", "-trimpath": "true"},
 		Module:     Module{Path: "github.com/plugship/plugship", Version: "(devel)"},
@@ -82,7 +82,7 @@ func TestReadMetadataNamesFile(t *testing.T) {
 
 func TestCheckDetectsChangedFile(t *testing.T) {
 	dir := t.TempDir()
-	path := filepath.Join(dir, "fraud_v1.3.0_linux_amd64.so")
+	path := filepath.Join(dir, "fraud_v1.3.0_linux_amd64_go1.26.8-1a2b3c4d.so")
 	if err := os.WriteFile(path, []byte("plugin bytes"), 0o755); err != nil {
 		t.Fatal(err)
 	}

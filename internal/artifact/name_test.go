@@ -86,21 +86,25 @@ func TestParseName(t *testing.T) {
 		want Name
 		err  string
 	}{
-		{file: "showcase_v0.2.0_linux_amd64.so", want: Name{"showcase", "0.2.0", "linux", "amd64"}},
-		{file: "envgate_v1.0.0-rc.1_linux_arm64.so", want: Name{"envgate", "1.0.0-rc.1", "linux", "arm64"}},
-		{file: "x_v1.0.0+build.7_darwin_arm64.so", want: Name{"x", "1.0.0+build.7", "darwin", "arm64"}},
-		{file: ".showcase_v0.2.0_linux_amd64.so123", err: "temporary"},
-		{file: "showcase_v0.2.0_linux_amd64.so.tmp", err: "temporary"},
-		{file: "showcase_v0.2.0_linux_amd64.so.part", err: "temporary"},
-		{file: "showcase_v0.2.0_linux_amd64", err: "does not end in .so"},
-		{file: "showcase_0.2.0_linux_amd64.so", err: `does not start with "v"`},
-		{file: "showcase_v0.2_linux_amd64.so", err: "is not semver"},
-		{file: "show_case_v0.2.0_linux_amd64.so", err: "want <plugin>_v<version>_<goos>_<goarch>.so"},
-		{file: "Showcase_v0.2.0_linux_amd64.so", err: "plugin name"},
-		{file: "showcase_v0.2.0_linux_AMD64.so", err: "not a GOOS_GOARCH pair"},
-		{file: "../showcase_v0.2.0_linux_amd64.so", err: "path separator"},
-		{file: "dir/showcase_v0.2.0_linux_amd64.so", err: "path separator"},
-		{file: "showcase_v0.2.0_linux_amd64.json", err: "does not end in .so"},
+		{file: "showcase_v0.2.0_linux_amd64_go1.26.8-1a2b3c4d.so", want: Name{"showcase", "0.2.0", "linux", "amd64", "go1.26.8-1a2b3c4d"}},
+		{file: "envgate_v1.0.0-rc.1_linux_arm64_go1.25.5-00ff00ff.so", want: Name{"envgate", "1.0.0-rc.1", "linux", "arm64", "go1.25.5-00ff00ff"}},
+		{file: "x_v1.0.0+build.7_darwin_arm64_go1.27rc1-abcdef01.so", want: Name{"x", "1.0.0+build.7", "darwin", "arm64", "go1.27rc1-abcdef01"}},
+		{file: ".showcase_v0.2.0_linux_amd64_go1.26.8-1a2b3c4d.so123", err: "temporary"},
+		{file: "showcase_v0.2.0_linux_amd64_go1.26.8-1a2b3c4d.so.tmp", err: "temporary"},
+		{file: "showcase_v0.2.0_linux_amd64_go1.26.8-1a2b3c4d.so.part", err: "temporary"},
+		{file: "showcase_v0.2.0_linux_amd64_go1.26.8-1a2b3c4d", err: "does not end in .so"},
+		{file: "showcase_0.2.0_linux_amd64_go1.26.8-1a2b3c4d.so", err: `does not start with "v"`},
+		{file: "showcase_v0.2_linux_amd64_go1.26.8-1a2b3c4d.so", err: "is not semver"},
+		{file: "show_case_v0.2.0_linux_amd64_go1.26.8-1a2b3c4d.so", err: "want <plugin>_v<version>_<goos>_<goarch>_<abi>.so"},
+		{file: "showcase_v0.2.0_linux_amd64.so", err: "without the ABI comes from a plugship before host profiles: rebuild"},
+		{file: "showcase_v0.2.0_linux_amd64_go1.26.8.so", err: "want go<version>-<8 hex digits>"},
+		{file: "showcase_v0.2.0_linux_amd64_go1.26.8-1A2B3C4D.so", err: "want go<version>-<8 hex digits>"},
+		{file: "showcase_v0.2.0_linux_amd64_gcc-1a2b3c4d.so", err: "want go<version>-<8 hex digits>"},
+		{file: "Showcase_v0.2.0_linux_amd64_go1.26.8-1a2b3c4d.so", err: "plugin name"},
+		{file: "showcase_v0.2.0_linux_AMD64_go1.26.8-1a2b3c4d.so", err: "not a GOOS_GOARCH pair"},
+		{file: "../showcase_v0.2.0_linux_amd64_go1.26.8-1a2b3c4d.so", err: "path separator"},
+		{file: "dir/showcase_v0.2.0_linux_amd64_go1.26.8-1a2b3c4d.so", err: "path separator"},
+		{file: "showcase_v0.2.0_linux_amd64_go1.26.8-1a2b3c4d.json", err: "does not end in .so"},
 	} {
 		got, err := ParseName(tc.file)
 		if tc.err != "" {
@@ -125,8 +129,8 @@ func TestParseName(t *testing.T) {
 // back the input) and that every rejected name says which file it was.
 func FuzzParseName(f *testing.F) {
 	for _, s := range []string{
-		"showcase_v0.2.0_linux_amd64.so", "uptime_v1.0.0-rc.1+b_linux_arm64.so",
-		".x_v1.0.0_linux_amd64.so", "x_v1.0_linux_amd64.so", "a_b_c_d_e.so", "",
+		"showcase_v0.2.0_linux_amd64_go1.26.8-1a2b3c4d.so", "uptime_v1.0.0-rc.1+b_linux_arm64_go1.25.5-00000000.so",
+		".x_v1.0.0_linux_amd64_go1-00000000.so", "x_v1.0_linux_amd64_go1.26-12345678.so", "a_b_c_d_e.so", "a_b_c_d_e_f.so", "",
 	} {
 		f.Add(s)
 	}
@@ -141,7 +145,7 @@ func FuzzParseName(f *testing.F) {
 		if n.String() != file {
 			t.Fatalf("ParseName(%q).String() = %q", file, n.String())
 		}
-		if CheckName(n.Plugin) != nil || CheckVersion(n.Version) != nil {
+		if CheckName(n.Plugin) != nil || CheckVersion(n.Version) != nil || CheckABI(n.ABI) != nil {
 			t.Fatalf("ParseName(%q) accepted invalid parts %+v", file, n)
 		}
 	})

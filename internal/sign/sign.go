@@ -169,6 +169,12 @@ func signFile(ctx context.Context, file string, owner map[string]string, signers
 	} else if err := fp.CheckArch(m.GOARCH); err != nil {
 		r.Err = fmt.Errorf("%w; refusing to sign it", err)
 		return r
+	} else if abi, err := fp.ABI(); err != nil {
+		r.Err = fmt.Errorf("%w; refusing to sign it", err)
+		return r
+	} else if abi != m.ABI {
+		r.Err = fmt.Errorf("the file name says ABI %s but the file's build gives %s: renamed, or not built by plugship; refusing to sign it", m.ABI, abi)
+		return r
 	}
 	// Checking needs only the public key the team signs with; the private
 	// key (slow to decrypt, or remote) is loaded only to sign.
