@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/plugship/plugship/internal/plugtest"
+	"github.com/plugship/plugship/internal/profile"
 	"github.com/plugship/plugship/teams"
 )
 
@@ -46,8 +47,12 @@ func BenchmarkBuildExamples(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	opts := Options{Root: mod, GOOS: examples.opts.GOOS, GOARCH: examples.opts.GOARCH}
-	actions, err := Plan(reg, Selection{}, opts)
+	opts := Options{Root: mod}
+	targets, err := Targets(ctx, []profile.Profile{profile.Default()}, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	actions, err := Plan(reg, Selection{}, targets, opts)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -60,7 +65,7 @@ func BenchmarkBuildExamples(b *testing.B) {
 		start := time.Now()
 		for _, a := range actions {
 			cmd := exec.Command("go", "build", "-buildmode=plugin", "-trimpath",
-				"-o", filepath.Join(out, filepath.Base(a.Output)), "./"+a.Source)
+				"-o", filepath.Join(out, filepath.Base(a.Staging)), "./"+a.Source)
 			cmd.Dir = mod
 			cmd.Env = append(os.Environ(), "CGO_ENABLED=1", "GOFLAGS=-buildvcs=false")
 			if out, err := cmd.CombinedOutput(); err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/plugship/plugship/internal/artifact"
 	"github.com/plugship/plugship/internal/plugtest"
+	"github.com/plugship/plugship/internal/profile"
 	"github.com/plugship/plugship/teams"
 )
 
@@ -22,9 +23,11 @@ import (
 var (
 	root     string // the repository, holding the bundled examples
 	examples struct {
-		opts   Options
-		output string // what Main printed
-		reg    *teams.Registry
+		opts    Options
+		output  string // what Main printed
+		reg     *teams.Registry
+		targets []*Target // the bundled profiles, prepared
+		skipped string    // why a profile's toolchain could not be had
 	}
 	hostBin string // testdata/openall, built like a host
 )
@@ -49,6 +52,26 @@ func run(m *testing.M) int {
 		return 1
 	}
 	examples.opts = Options{Root: root, Dist: filepath.Join(tmp, "dist")}
+	profiles, err := profile.Load(filepath.Join(root, profile.ConfigFile))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	examples.targets, err = Targets(ctx, profiles, examples.opts)
+	if err != nil {
+		// Only a toolchain that cannot be downloaded (no module proxy) is
+		// tolerated, and the tests that need it skip saying so; .ci/run
+		// fails on any skip.
+		if !strings.Contains(err.Error(), "toolchain") {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		examples.skipped = err.Error()
+		examples.opts.Profiles = nil
+		for _, t := range examples.targets {
+			examples.opts.Profiles = append(examples.opts.Profiles, t.Env.Profile)
+		}
+	}
 	var out bytes.Buffer
 	if err := Main(ctx, Selection{}, examples.opts, &out); err != nil {
 		fmt.Fprintf(os.Stderr, "building the bundled examples: %v\n%s", err, out.String())
@@ -56,10 +79,6 @@ func run(m *testing.M) int {
 	}
 	examples.output = out.String()
 	examples.opts = examples.opts.withDefaults()
-	examples.opts.GOOS, examples.opts.GOARCH, err = PlatformOf(ctx, "go")
-	if err != nil {
-		panic(err)
-	}
 	hostBin = filepath.Join(tmp, "openall")
 	if err := plugtest.BuildHost(root, "./internal/build/testdata/openall", hostBin); err != nil {
 		fmt.Fprintf(os.Stderr, "building the test host: %v\n", err)
@@ -68,26 +87,51 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
-// releases lists every plugin version of the bundled registry with the file
-// the build must have written for it.
-func releases(t *testing.T) map[string]*teams.Plugin {
+// releases lists the files the build wrote for every plugin version of the
+// bundled registry and target whose Go release is goVersion ("" for all):
+// exactly one per version and target, with the plugin it belongs to.
+func releases(t *testing.T, goVersion string) map[string]*teams.Plugin {
 	t.Helper()
 	files := map[string]*teams.Plugin{}
+	var versions int
 	for _, p := range examples.reg.Plugins() {
 		for _, r := range p.Releases() {
-			n := artifact.Name{Plugin: p.Name, Version: r.Version, GOOS: examples.opts.GOOS, GOARCH: examples.opts.GOARCH}
-			files[filepath.Join(artifact.PluginDir(examples.opts.Dist, p.Team, p.Name), n.String())] = p
+			versions++
+			dir := artifact.PluginDir(examples.opts.Dist, p.Team, p.Name)
+			found, err := filepath.Glob(filepath.Join(dir, p.Name+"_v"+r.Version+"_*"+artifact.PluginExt))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(found) != len(examples.targets) {
+				t.Errorf("%s/%s v%s: %d files %q, want one per target (%d)", p.Team, p.Name, r.Version, len(found), found, len(examples.targets))
+			}
+			for _, f := range found {
+				if goVersion == "" || strings.Contains(filepath.Base(f), "_"+goVersion+"-") {
+					files[f] = p
+				}
+			}
 		}
 	}
-	if len(files) < 8 {
-		t.Fatalf("the bundled registry has %d plugin versions, want at least 8", len(files))
+	if versions < 8 {
+		t.Fatalf("the bundled registry has %d plugin versions, want at least 8", versions)
 	}
 	return files
 }
 
+// goVersion is the go command's own release.
+func goVersion(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("go", "env", "GOVERSION").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
 func TestExamplesHaveFilesAndMetadata(t *testing.T) {
 	paths := map[string]string{}
-	for file, p := range releases(t) {
+	profiles := map[string]bool{}
+	for file, p := range releases(t, "") {
 		m, err := artifact.ReadMetadata(file + artifact.MetadataSuffix)
 		if err != nil {
 			t.Errorf("%s/%s: %v", p.Team, p.Name, err)
@@ -107,10 +151,23 @@ func TestExamplesHaveFilesAndMetadata(t *testing.T) {
 		if m.GoVersion == "" || m.Module.Path != "github.com/plugship/plugship" || m.Source == "" {
 			t.Errorf("%s: incomplete metadata %+v", m.File, m)
 		}
-		if other, dup := paths[m.PluginPath]; dup {
+		if other, dup := paths[m.PluginPath+" "+m.ABI]; dup {
 			t.Errorf("%s and %s share plugin path %s; they cannot be loaded together", other, m.File, m.PluginPath)
 		}
-		paths[m.PluginPath] = m.File
+		paths[m.PluginPath+" "+m.ABI] = m.File
+		if !strings.HasPrefix(m.ABI, m.GoVersion+"-") || len(m.Profiles) == 0 {
+			t.Errorf("%s: ABI %s, profiles %q: want the Go release in the ABI and at least one profile", m.File, m.ABI, m.Profiles)
+		}
+		for _, name := range m.Profiles {
+			profiles[name] = true
+		}
+	}
+	for _, tg := range examples.targets {
+		for _, name := range tg.Profiles {
+			if !profiles[name] {
+				t.Errorf("no file's metadata lists profile %s", name)
+			}
+		}
 	}
 	if !strings.Contains(examples.output, "0 failed") {
 		t.Errorf("summary missing from the output:\n%s", examples.output)
@@ -121,7 +178,7 @@ func TestExamplesHaveFilesAndMetadata(t *testing.T) {
 // asks: go version -m shows -buildmode=plugin and -trimpath=true.
 func TestGoVersionM(t *testing.T) {
 	var files []string
-	for f := range releases(t) {
+	for f := range releases(t, "") {
 		files = append(files, f)
 	}
 	out, err := exec.Command("go", append([]string{"version", "-m"}, files...)...).CombinedOutput()
@@ -143,12 +200,12 @@ func TestGoVersionM(t *testing.T) {
 	}
 }
 
-// TestOneHostOpensEveryVersion opens every built file, including both
-// showcase versions and the variable-only ledger, with the real plugin
-// package in one child process, and checks that each reports the version
-// its file name carries.
+// TestOneHostOpensEveryVersion opens every file built by this Go release,
+// including both showcase versions and the variable-only ledger, with the
+// real plugin package in one child process, and checks that each reports
+// the version its file name carries.
 func TestOneHostOpensEveryVersion(t *testing.T) {
-	files := releases(t)
+	files := releases(t, goVersion(t))
 	var args []string
 	for f := range files {
 		args = append(args, f)
@@ -195,7 +252,7 @@ func TestSecondBuildRelinksNothing(t *testing.T) {
 	if err := Main(context.Background(), Selection{}, examples.opts, &out); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
-	n := len(releases(t))
+	n := len(releases(t, ""))
 	if want := fmt.Sprintf("0 built, %d up to date, 0 failed", n); !strings.Contains(out.String(), want) {
 		t.Errorf("second build: want %q in\n%s", want, out.String())
 	}

@@ -87,11 +87,15 @@ func TestFailuresAndIncrementalRebuild(t *testing.T) {
 		"plugin_sources/acme/noversion/main.go": strings.Replace(pluginSource(`"x"`), `var version = "dev"`, `var v = "dev"`, 1) + "\nvar version = 3\n",
 		"plugin_sources/bad/thing/main.go":      pluginSource(`"x"`),
 	})
-	opts := Options{Root: mod, GOOS: examples.opts.GOOS, GOARCH: examples.opts.GOARCH}
+	opts := Options{Root: mod}
 	ctx := context.Background()
 	file := func(plugin string) string {
-		n := artifact.Name{Plugin: plugin, Version: "1.0.0", GOOS: opts.GOOS, GOARCH: opts.GOARCH}
-		return filepath.Join(mod, "dist", "plugins", "acme", plugin, n.String())
+		t.Helper()
+		found, _ := filepath.Glob(filepath.Join(mod, "dist", "plugins", "acme", plugin, plugin+"_v1.0.0_*.so"))
+		if len(found) != 1 {
+			t.Fatalf("%s: files %q, want one", plugin, found)
+		}
+		return found[0]
 	}
 
 	// First build: the registry problem and the bad plugin are reported,
@@ -172,7 +176,7 @@ func TestFailuresAndIncrementalRebuild(t *testing.T) {
 }
 
 func TestPlanGivesEachVersionItsOwnPackage(t *testing.T) {
-	actions, err := Plan(examples.reg, Selection{Team: "showcase", Plugin: "showcase"}, examples.opts)
+	actions, err := Plan(examples.reg, Selection{Team: "showcase", Plugin: "showcase"}, examples.targets[:1], examples.opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +256,7 @@ func TestSelection(t *testing.T) {
 		{Selection{Team: "nobody"}, `no valid team "nobody" in teams/ (teams: `},
 		{Selection{Team: "payments", Plugin: "nothing"}, `team payments has no valid plugin "nothing" (plugins: fraud, ledger)`},
 	} {
-		_, err := Plan(examples.reg, tc.sel, examples.opts)
+		_, err := Plan(examples.reg, tc.sel, examples.targets, examples.opts)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Plan(%+v) = %v, want error containing %q", tc.sel, err, tc.want)
 		}

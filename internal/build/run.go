@@ -234,6 +234,10 @@ func writeMetadata(file string, o *output, rev revision) error {
 // paths relative to the module root.
 func (a *Action) realPaths(root, s string) string {
 	s = strings.ReplaceAll(s, a.Package, a.Source)
+	if up, err := filepath.Rel(a.Target.Env.Dir, root); err == nil && up != "." {
+		// go names the real files relative to the tree it runs in.
+		s = strings.ReplaceAll(s, up+string(filepath.Separator), "")
+	}
 	s = strings.ReplaceAll(s, a.Target.Env.Dir+string(filepath.Separator), "")
 	return strings.ReplaceAll(s, root+string(filepath.Separator), "")
 }
