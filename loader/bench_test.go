@@ -37,8 +37,8 @@ import (
 func BenchmarkSelection(b *testing.B) {
 	ctx := context.Background()
 	files := []string{
-		filepath.Join(exampleDir, plugtest.FileName("showcase", "0.3.0")),
-		filepath.Join(exampleDir, plugtest.FileName("showcase", "0.2.0")),
+		filepath.Join(exampleDir, plugtest.FileName("showcase", "0.3.0", testABI)),
+		filepath.Join(exampleDir, plugtest.FileName("showcase", "0.2.0", testABI)),
 	}
 	doneWhen := b.TempDir()
 	for _, n := range []string{"panicinit", "notacceptable", "notrim", "good"} {

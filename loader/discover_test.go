@@ -15,16 +15,19 @@ func TestDiscover(t *testing.T) {
 	dir := t.TempDir()
 	outside := filepath.Join(t.TempDir(), "elsewhere.so")
 	os.WriteFile(outside, []byte("x"), 0o755)
-	name := func(v string) string { return plugtest.FileName("fx", v) }
+	const abi, otherABI = "go1.26.8-1a2b3c4d", "go1.25.5-5e6f7a8b"
+	name := func(v string) string { return plugtest.FileName("fx", v, abi) }
 	for _, f := range []string{
 		name("1.0.0"), name("1.10.0"), name("1.2.0"), name("2.0.0-rc.1"), name("2.0.0-rc.10"),
 		name("1.9.0+build.2"), name("1.9.0+build.1"),
-		"fx_v3.0.0_plan9_mips.so",                                     // another platform
-		"other_v9.0.0_" + runtime.GOOS + "_" + runtime.GOARCH + ".so", // another plugin
-		"." + name("9.0.0") + "123",                                   // being written
-		name("9.0.1") + ".tmp",                                        // being written
-		name("1.0.0") + ".json",                                       // metadata
-		"fx_v1.0_" + runtime.GOOS + "_" + runtime.GOARCH + ".so",      // bad version
+		"fx_v3.0.0_plan9_mips_" + abi + ".so",                                     // another platform
+		"other_v9.0.0_" + runtime.GOOS + "_" + runtime.GOARCH + "_" + abi + ".so", // another plugin
+		plugtest.FileName("fx", "8.0.0", otherABI),                                // another ABI
+		"." + name("9.0.0") + "123",                                               // being written
+		name("9.0.1") + ".tmp",                                                    // being written
+		name("1.0.0") + ".json",                                                   // metadata
+		"fx_v1.0_" + runtime.GOOS + "_" + runtime.GOARCH + "_" + abi + ".so",      // bad version
+		"fx_v1.1.0_" + runtime.GOOS + "_" + runtime.GOARCH + ".so",                // no ABI: from before profiles
 	} {
 		os.WriteFile(filepath.Join(dir, f), []byte("x"), 0o755)
 	}
@@ -32,7 +35,7 @@ func TestDiscover(t *testing.T) {
 	os.Symlink(outside, filepath.Join(dir, name("5.0.0")))
 	os.Symlink(name("1.0.0"), filepath.Join(dir, name("0.9.0"))) // inside: allowed
 
-	cands, refused, err := loader.Discover(dir, "fx", runtime.GOOS, runtime.GOARCH)
+	cands, refused, err := loader.Discover(dir, "fx", runtime.GOOS, runtime.GOARCH, abi)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,20 +54,26 @@ func TestDiscover(t *testing.T) {
 	for file, want := range map[string]string{
 		name("4.0.0"): "not a regular file (a folder)",
 		name("5.0.0"): "symlink to " + outside + ", outside the plugin folder",
-		"fx_v1.0_" + runtime.GOOS + "_" + runtime.GOARCH + ".so": "is not semver",
+		"fx_v1.0_" + runtime.GOOS + "_" + runtime.GOARCH + "_" + abi + ".so": "is not semver",
+		"fx_v1.1.0_" + runtime.GOOS + "_" + runtime.GOARCH + ".so":           "rebuild it",
 	} {
 		if !strings.Contains(reasons[file], want) {
 			t.Errorf("%s: refusal %q, want %q", file, reasons[file], want)
 		}
 	}
-	if len(refused) != 3 {
-		t.Errorf("refused %d files, want 3: %v", len(refused), refused)
+	if len(refused) != 4 {
+		t.Errorf("refused %d files, want 4: %v", len(refused), refused)
+	}
+	// Without an ABI, every ABI's files are candidates.
+	all, _, err := loader.Discover(dir, "fx", runtime.GOOS, runtime.GOARCH, "")
+	if err != nil || len(all) != len(cands)+1 || all[0].Version != "8.0.0" || all[0].ABI != otherABI {
+		t.Errorf("Discover with any ABI: %v %+v", err, all)
 	}
 
-	if _, _, err := loader.Discover(dir, "../fx", runtime.GOOS, runtime.GOARCH); err == nil {
+	if _, _, err := loader.Discover(dir, "../fx", runtime.GOOS, runtime.GOARCH, abi); err == nil {
 		t.Errorf("a plugin name with a path was accepted")
 	}
-	if _, _, err := loader.Discover(filepath.Join(dir, "nope"), "fx", runtime.GOOS, runtime.GOARCH); err == nil || !strings.Contains(err.Error(), "nope") {
+	if _, _, err := loader.Discover(filepath.Join(dir, "nope"), "fx", runtime.GOOS, runtime.GOARCH, abi); err == nil || !strings.Contains(err.Error(), "nope") {
 		t.Errorf("missing folder: %v", err)
 	}
 }

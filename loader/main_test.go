@@ -12,6 +12,7 @@ import (
 
 	"github.com/plugship/plugship/internal/build"
 	"github.com/plugship/plugship/internal/plugtest"
+	"github.com/plugship/plugship/internal/profile"
 	"github.com/plugship/plugship/internal/sign"
 	"github.com/plugship/plugship/loader"
 	"golang.org/x/sync/errgroup"
@@ -42,6 +43,7 @@ var (
 	hostBin      string                // compat/hosts/showcase, built with -trimpath
 	superviseBin string                // cmd/plugship-supervise
 	exampleDir   string                // signed showcase plugins the test binary itself can open
+	testABI      string                // the ABI tag of this test binary, and of exampleDir's files
 	exampleTrust string                // their trust policy
 	bundledDist  string                // dist/plugins of the bundled examples
 	bundledTrust string                // their trust policy
@@ -85,7 +87,6 @@ func setUp(tmp string) error {
 	// it runs beside everything else.
 	var oldGo errgroup.Group
 	oldGoFile := filepath.Join(tmp, "oldgo.so")
-	fixtures["oldgo"] = filepath.Join(tmp, "module/dist/plugins/fixtures/fx", plugtest.FileName("fx", "1.6.0"))
 	oldGo.Go(func() error { return buildWithOtherGo(tmp, oldGoFile) })
 
 	mod := filepath.Join(tmp, "module")
@@ -118,22 +119,34 @@ func setUp(tmp string) error {
 	}
 	fx := filepath.Join(mod, "dist/plugins/fixtures/fx")
 	for name, version := range fixtureVersions {
-		fixtures[name] = filepath.Join(fx, plugtest.FileName("fx", version))
+		if fixtures[name], err = plugtest.Find(fx, "fx", version); err != nil {
+			return err
+		}
 	}
-	fixtures["other"] = filepath.Join(mod, "dist/plugins/others/other", plugtest.FileName("other", "1.0.0"))
+	if fixtures["other"], err = plugtest.Find(filepath.Join(mod, "dist/plugins/others/other"), "other", "1.0.0"); err != nil {
+		return err
+	}
+	// The files below carry the ABI tag of the hosts (that of the good
+	// fixture) whatever they are, as a careless or hostile publisher would
+	// name them, so that the loader's later checks are what refuses them.
+	abi, err := plugtest.ABIOf(fixtures["good"])
+	if err != nil {
+		return err
+	}
+	fixtures["oldgo"] = filepath.Join(fx, plugtest.FileName("fx", "1.6.0", abi))
 
 	// Files the build would not make, placed among the build's output with
 	// metadata recording their bytes, and signed below like the rest: only
 	// the preflight can catch them.
-	fixtures["notrim"] = filepath.Join(fx, plugtest.FileName("fx", "1.5.0"))
+	fixtures["notrim"] = filepath.Join(fx, plugtest.FileName("fx", "1.5.0", abi))
 	if err := plugtest.Go(mod, "build", "-buildmode=plugin", "-o", fixtures["notrim"], "./notrim"); err != nil {
 		return err
 	}
-	fixtures["nongo"] = filepath.Join(fx, plugtest.FileName("fx", "1.4.0"))
+	fixtures["nongo"] = filepath.Join(fx, plugtest.FileName("fx", "1.4.0", abi))
 	if err := run(root, "gcc", "-shared", "-fPIC", "-o", fixtures["nongo"], "loader/testdata/fixtures/nongo.c"); err != nil {
 		return err
 	}
-	fixtures["random"] = filepath.Join(fx, plugtest.FileName("fx", "1.3.0"))
+	fixtures["random"] = filepath.Join(fx, plugtest.FileName("fx", "1.3.0", abi))
 	random := make([]byte, 256<<10)
 	for i := range random {
 		random[i] = byte(i*7919 + i>>8)
@@ -141,7 +154,7 @@ func setUp(tmp string) error {
 	if err := os.WriteFile(fixtures["random"], random, 0o755); err != nil {
 		return err
 	}
-	fixtures["truncated"] = filepath.Join(fx, plugtest.FileName("fx", "1.2.0"))
+	fixtures["truncated"] = filepath.Join(fx, plugtest.FileName("fx", "1.2.0", abi))
 	good, err := os.ReadFile(fixtures["good"])
 	if err != nil {
 		return err
@@ -161,18 +174,19 @@ func setUp(tmp string) error {
 		}
 	}
 	out.Reset()
-	sign.Main(context.Background(), sign.Options{Root: mod}, &out) // fails for the three non-plugins, signed below
+	sign.Main(context.Background(), sign.Options{Root: mod}, &out) // fails for the five files below, signed below
 	fixtureTrust = filepath.Join(mod, "dist", sign.TrustFile)
-	// The sign step refuses what is not a Go plugin; sign those by hand so
-	// that the loader's later checks are what refuses them.
-	for _, name := range []string{"nongo", "random", "truncated"} {
+	// The sign step refuses what is not a Go plugin, or not built for the
+	// ABI its name says; sign those by hand so that the loader's later
+	// checks are what refuses them.
+	for _, name := range []string{"nongo", "random", "truncated", "notrim", "oldgo"} {
 		if err := plugtest.SignFile(mod, filepath.Join(mod, "dist"), "fixtures", fixtures[name]); err != nil {
 			return err
 		}
 	}
 
 	dist := filepath.Join(tmp, "bundled")
-	if err := build.Main(context.Background(), build.Selection{}, build.Options{Root: root, Dist: dist}, &out); err != nil {
+	if err := build.Main(context.Background(), build.Selection{}, build.Options{Root: root, Dist: dist, Profiles: []profile.Profile{profile.Default()}}, &out); err != nil {
 		return fmt.Errorf("%v\n%s", err, out.String())
 	}
 	if err := sign.Main(context.Background(), sign.Options{Root: root, Dist: dist}, &out); err != nil {
@@ -190,6 +204,11 @@ func setUp(tmp string) error {
 		return err
 	}
 
+	// The Example's host is this test binary, built without -trimpath: its
+	// plugins are built the same way and carry its ABI.
+	if testABI, err = loader.OwnABI(""); err != nil {
+		return err
+	}
 	exampleDist := filepath.Join(tmp, "example")
 	exampleDir = filepath.Join(exampleDist, "plugins/showcase/showcase")
 	for _, p := range []struct{ src, version string }{
@@ -197,7 +216,7 @@ func setUp(tmp string) error {
 		{"showcase/showcase-invalid", "0.3.0"},
 	} {
 		pkg := "github.com/plugship/plugship/plugin_sources/" + p.src
-		file := filepath.Join(exampleDir, plugtest.FileName("showcase", p.version))
+		file := filepath.Join(exampleDir, plugtest.FileName("showcase", p.version, testABI))
 		if err := plugtest.Go(root, "build", "-buildmode=plugin", "-ldflags=-X="+pkg+".version="+p.version, "-o", file, "./plugin_sources/"+p.src); err != nil {
 			return err
 		}

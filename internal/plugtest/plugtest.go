@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/plugship/plugship/internal/artifact"
+	"github.com/plugship/plugship/internal/fingerprint"
 	"github.com/plugship/plugship/internal/keys"
 )
 
@@ -84,9 +85,33 @@ func BuildHost(root, pkg, out string) error {
 }
 
 // FileName returns the plugin file name of plugin at version for this
-// platform.
-func FileName(plugin, version string) string {
-	return artifact.Name{Plugin: plugin, Version: version, GOOS: runtime.GOOS, GOARCH: runtime.GOARCH}.String()
+// platform and the ABI tag abi (see ABIOf).
+func FileName(plugin, version, abi string) string {
+	return artifact.Name{Plugin: plugin, Version: version, GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, ABI: abi}.String()
+}
+
+// AnyABI is a well-formed ABI tag for files whose ABI does not matter.
+const AnyABI = "go1.0.0-00000000"
+
+// ABIOf returns the ABI tag of a built plugin or host.
+func ABIOf(file string) (string, error) {
+	fp, err := fingerprint.Read(file)
+	if err != nil {
+		return "", err
+	}
+	return fp.ABI()
+}
+
+// Find returns the one file of plugin at version in dir, whatever its ABI.
+func Find(dir, plugin, version string) (string, error) {
+	found, err := filepath.Glob(filepath.Join(dir, plugin+"_v"+version+"_*"+artifact.PluginExt))
+	if err != nil {
+		return "", err
+	}
+	if len(found) != 1 {
+		return "", fmt.Errorf("%s: %d files of %s v%s (%q), want 1", dir, len(found), plugin, version, found)
+	}
+	return found[0], nil
 }
 
 // WriteMetadata writes, beside the file at path, metadata that records its
@@ -103,7 +128,7 @@ func WriteMetadata(path, team string) error {
 	}
 	m := &artifact.Metadata{
 		Schema: artifact.MetadataSchema, Team: team, Plugin: n.Plugin, Version: n.Version,
-		File: filepath.Base(path), SHA256: sum, Size: size, GOOS: n.GOOS, GOARCH: n.GOARCH,
+		File: filepath.Base(path), SHA256: sum, Size: size, GOOS: n.GOOS, GOARCH: n.GOARCH, ABI: n.ABI,
 	}
 	data, err := m.Marshal()
 	if err != nil {
