@@ -175,8 +175,9 @@ func Try(ctx context.Context, file string, opts Options) *Decision {
 	d := &Decision{File: file}
 	start := time.Now()
 	defer func() { d.Millis = millis(time.Since(start)) }()
+	var abi string
 	if n, err := artifact.ParseName(filepath.Base(file)); err == nil {
-		d.Version = n.Version
+		d.Version, abi = n.Version, n.ABI
 	} else {
 		d.Outcome, d.Cause, d.Reason = Refused, CauseBadFile, err.Error()
 		return d
@@ -194,7 +195,7 @@ func Try(ctx context.Context, file string, opts Options) *Decision {
 		d.Outcome, d.Cause, d.Reason = Incompatible, CauseBuildMismatch, "the host: "+err.Error()
 		return d
 	}
-	decide(ctx, Candidate{File: file, Version: d.Version}, host, opts, d, false)
+	decide(ctx, Candidate{File: file, Version: d.Version, ABI: abi}, host, opts, d, false)
 	if d.Outcome == Chosen {
 		d.Outcome = Passed
 	}
@@ -228,6 +229,11 @@ func decide(ctx context.Context, c Candidate, host *fingerprint.Fingerprint, opt
 			}
 		}
 		return fail(Incompatible, cause, "built differently from this host: %s", summarize(diffs))
+	}
+	if c.ABI != "" {
+		if abi, err := fp.ABI(); err != nil || abi != c.ABI {
+			return fail(Incompatible, CauseBadFile, "its name says ABI %s, its build gives %s%s: renamed, or not built by plugship", c.ABI, abi, errSuffix(err))
+		}
 	}
 	if _, bad := poisoned.Load(c.File); bad {
 		return fail(Crashed, CausePanic, "crashed while loading earlier in this process; reopening it would hang")
@@ -324,6 +330,13 @@ func summarize(diffs []fingerprint.Difference) string {
 		parts = append(parts, fmt.Sprintf("%d packages differ: %s", len(pkgs), strings.Join(pkgs, ", ")))
 	}
 	return strings.Join(parts, "; ")
+}
+
+func errSuffix(err error) string {
+	if err != nil {
+		return " (" + err.Error() + ")"
+	}
+	return ""
 }
 
 func (o Options) withDefaults() (Options, error) {

@@ -48,6 +48,7 @@ func main() {}
 type world struct {
 	root, mod, dist string
 	goodFile        string
+	abi             string            // the good file's, and the hosts'
 	bad             map[string]string // case -> file
 	goodBytes       []byte
 }
@@ -71,13 +72,22 @@ func setUp(t *testing.T) *world {
 	if err := build.Main(context.Background(), build.Selection{Team: "ok", Plugin: "good"}, build.Options{Root: w.mod}, &out); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
-	w.goodFile = filepath.Join(w.dist, "plugins/ok/good", plugtest.FileName("good", "1.0.0"))
+	if w.goodFile, err = plugtest.Find(filepath.Join(w.dist, "plugins/ok/good"), "good", "1.0.0"); err != nil {
+		t.Fatal(err)
+	}
+	if w.abi, err = plugtest.ABIOf(w.goodFile); err != nil {
+		t.Fatal(err)
+	}
 	w.goodBytes, _ = os.ReadFile(w.goodFile)
 
 	badDir := filepath.Join(w.dist, "plugins/ok/bad")
 	os.MkdirAll(badDir, 0o755)
 	add := func(name, version string, data []byte) {
-		f := filepath.Join(badDir, plugtest.FileName("bad", version))
+		abi := w.abi
+		if name == "renamed-abi" {
+			abi = "go1.25.5-deadbeef"
+		}
+		f := filepath.Join(badDir, plugtest.FileName("bad", version, abi))
 		if err := os.WriteFile(f, data, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -105,6 +115,10 @@ func setUp(t *testing.T) *world {
 	}
 	data, _ := os.ReadFile(nongo)
 	add("non-go", "1.0.5", data)
+	// A good plugin under a name that claims another ABI (a hand-renamed
+	// file): hosts of that ABI would consider it; every stage must see
+	// that its build says otherwise.
+	add("renamed-abi", "1.0.6", w.goodBytes)
 
 	// The sign step refuses every bad file, naming it.
 	err = sign.Main(context.Background(), sign.Options{Root: w.mod}, &out)
@@ -112,11 +126,12 @@ func setUp(t *testing.T) *world {
 		t.Fatalf("signing the bad files succeeded:\n%s", out.String())
 	}
 	expectMessages(t, "sign", out.String(), map[string]string{
-		"empty":      "not a Go plugin, refusing to sign it",
-		"random":     "not an ELF",
-		"truncated":  "not a Go plugin",
-		"wrong-arch": "ELF machine ELFCLASS64 EM_AARCH64, but GOARCH amd64 builds EM_X86_64",
-		"non-go":     "no Go build info",
+		"empty":       "not a Go plugin, refusing to sign it",
+		"random":      "not an ELF",
+		"truncated":   "not a Go plugin",
+		"wrong-arch":  "ELF machine ELFCLASS64 EM_AARCH64, but GOARCH amd64 builds EM_X86_64",
+		"non-go":      "no Go build info",
+		"renamed-abi": "the file name says ABI go1.25.5-deadbeef but the file's build gives " + w.abi,
 	}, w)
 	// Sign them anyway, as a careless signer might, to reach later stages.
 	for _, f := range w.bad {
@@ -152,7 +167,7 @@ func TestBadFilesThroughEveryStage(t *testing.T) {
 	// no bundle or provenance); the good one passes.
 	var out bytes.Buffer
 	err := verify.Main(ctx, verify.Options{Root: w.mod, Dist: w.dist}, &out)
-	if err == nil || strings.Count(out.String(), "ok (signature, bundle, provenance)") != 1 || !strings.Contains(out.String(), "1 of 6 artifacts verified") {
+	if err == nil || strings.Count(out.String(), "ok (signature, bundle, provenance)") != 1 || !strings.Contains(out.String(), "1 of 7 artifacts verified") {
 		t.Errorf("verify: %v\n%s", err, out.String())
 	}
 	expectMessages(t, "verify", out.String(), map[string]string{"empty": "FAILED: bundle", "random": "FAILED: bundle"}, w)
@@ -177,11 +192,12 @@ func TestBadFilesThroughEveryStage(t *testing.T) {
 		}
 	}
 	expectMessages(t, "loader", text.String(), map[string]string{
-		"empty":      "bad-file",
-		"random":     "not an ELF",
-		"truncated":  "incompatible",
-		"wrong-arch": "ELF machine: plugin ELFCLASS64 EM_AARCH64, host ELFCLASS64 EM_X86_64",
-		"non-go":     "no Go build info",
+		"empty":       "bad-file",
+		"random":      "not an ELF",
+		"truncated":   "incompatible",
+		"wrong-arch":  "ELF machine: plugin ELFCLASS64 EM_AARCH64, host ELFCLASS64 EM_X86_64",
+		"non-go":      "no Go build info",
+		"renamed-abi": "bad-file: its name says ABI go1.25.5-deadbeef, its build gives " + w.abi,
 	}, w)
 
 	// The same through Load: the good version is chosen, every bad one is
@@ -214,7 +230,7 @@ func TestBadFilesThroughEveryStage(t *testing.T) {
 	out.Reset()
 	opts := publish.Options{Root: w.mod, Dist: w.dist, Getenv: func(string) string { return "" }}
 	err = publish.Main(ctx, opts, &out)
-	if err == nil || !strings.Contains(out.String(), "published  ok/good@1.0.0") || strings.Count(out.String(), "REFUSED    ok/bad@") != 5 {
+	if err == nil || !strings.Contains(out.String(), "published  ok/good@1.0.0") || strings.Count(out.String(), "REFUSED    ok/bad@") != 6 {
 		t.Errorf("publish: %v\n%s", err, out.String())
 	}
 
@@ -234,15 +250,15 @@ func TestBadFilesThroughEveryStage(t *testing.T) {
 	hostile := []artifact.Entry{}
 	for _, mod := range []func(e *artifact.Entry){
 		func(e *artifact.Entry) { e.File = "../../escape_v1.0.0_" + runtime.GOOS + "_" + runtime.GOARCH + ".so" },
-		func(e *artifact.Entry) { e.Version = "2.0.0"; e.File = plugtest.FileName("good", "2.0.0") }, // points at the 1.0.0 bytes under another name
+		func(e *artifact.Entry) { e.Version = "2.0.0"; e.File = plugtest.FileName("good", "2.0.0", w.abi) }, // points at the 1.0.0 bytes under another name
 		func(e *artifact.Entry) {
 			e.Version = "3.0.0"
-			e.File = plugtest.FileName("good", "3.0.0")
+			e.File = plugtest.FileName("good", "3.0.0", w.abi)
 			e.Assets = map[string]string{e.File: "/etc/passwd", e.File + ".sig": "/etc/hostname"}
 		},
 		func(e *artifact.Entry) {
 			e.Version = "4.0.0"
-			e.File = plugtest.FileName("good", "4.0.0")
+			e.File = plugtest.FileName("good", "4.0.0", w.abi)
 			e.Size = 1 << 40
 			e.Assets = map[string]string{e.File: goodEntry.Assets[goodEntry.File], e.File + ".sig": goodEntry.Assets[goodEntry.File+".sig"]}
 		},
@@ -273,12 +289,12 @@ func TestBadFilesThroughEveryStage(t *testing.T) {
 	}
 	got := strings.Join(reasons, "\n")
 	for _, want := range []string{
-		plugtest.FileName("good", "1.0.0") + " fetched",
+		plugtest.FileName("good", "1.0.0", w.abi) + " fetched",
 		"escape_v1.0.0",
-		plugtest.FileName("good", "2.0.0") + " refused",
-		plugtest.FileName("good", "3.0.0") + " refused",
+		plugtest.FileName("good", "2.0.0", w.abi) + " refused",
+		plugtest.FileName("good", "3.0.0", w.abi) + " refused",
 		"leaves the channel",
-		plugtest.FileName("good", "4.0.0") + " refused",
+		plugtest.FileName("good", "4.0.0", w.abi) + " refused",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("fetch results lack %q:\n%s", want, got)
@@ -289,7 +305,7 @@ func TestBadFilesThroughEveryStage(t *testing.T) {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	if strings.Join(names, " ") != plugtest.FileName("good", "1.0.0")+" "+plugtest.FileName("good", "1.0.0")+".sig" {
+	if strings.Join(names, " ") != plugtest.FileName("good", "1.0.0", w.abi)+" "+plugtest.FileName("good", "1.0.0", w.abi)+".sig" {
 		t.Errorf("the plugin folder holds %v", names)
 	}
 	if _, err := os.Stat(filepath.Join(filepath.Dir(filepath.Dir(target)), "escape_v1.0.0_"+runtime.GOOS+"_"+runtime.GOARCH+".so")); err == nil {

@@ -21,7 +21,7 @@ import (
 // same bytes. Both stream the file once, so the target is at least 0.7.
 func BenchmarkSignVerify(b *testing.B) {
 	dir := b.TempDir()
-	file := filepath.Join(dir, plugtest.FileName("big", "1.0.0"))
+	file := filepath.Join(dir, plugtest.FileName("big", "1.0.0", plugtest.AnyABI))
 	data := make([]byte, 64<<20)
 	for i := range data {
 		data[i] = byte(i * 31)

@@ -68,8 +68,8 @@ func module(t *testing.T) string {
 }
 
 func files(mod string) (alpha, beta string) {
-	alpha = filepath.Join(mod, "dist/plugins/keyed/alpha", plugtest.FileName("alpha", "1.0.0"))
-	beta = filepath.Join(mod, "dist/plugins/keyless/beta", plugtest.FileName("beta", "2.0.0"))
+	alpha, _ = plugtest.Find(filepath.Join(mod, "dist/plugins/keyed/alpha"), "alpha", "1.0.0")
+	beta, _ = plugtest.Find(filepath.Join(mod, "dist/plugins/keyless/beta"), "beta", "2.0.0")
 	return
 }
 

@@ -17,7 +17,7 @@ import (
 // far less than the file's size: the file is streamed, never read whole.
 func TestSigningStreams(t *testing.T) {
 	dir := t.TempDir()
-	file := filepath.Join(dir, plugtest.FileName("big", "1.0.0"))
+	file := filepath.Join(dir, plugtest.FileName("big", "1.0.0", plugtest.AnyABI))
 	f, err := os.Create(file)
 	if err != nil {
 		t.Fatal(err)
