@@ -38,6 +38,12 @@ hosts:
     must_reject: ["*"]
 `
 
+// abi is the ABI tag of the fixtures built by the go on PATH, set by setUp.
+var abi string
+
+// id is the matrix's name for fixture version v.
+func id(v string) string { return "fixtures/fx@" + v + " " + abi }
+
 // setUp builds and signs the fixtures into a scratch dist/ and returns the
 // options that run the matrix over them with the hosts of config.
 func setUp(t testing.TB) compat.Options {
@@ -71,6 +77,13 @@ func setUp(t testing.TB) compat.Options {
 	if err := sign.Main(context.Background(), sign.Options{Root: mod}, &out); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
+	good, err := plugtest.Find(filepath.Join(mod, "dist/plugins/fixtures/fx"), "fx", "1.0.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if abi, err = plugtest.ABIOf(good); err != nil {
+		t.Fatal(err)
+	}
 	return compat.Options{Root: root, Dist: filepath.Join(mod, "dist"), Config: filepath.Join(mod, "hosts.yaml")}
 }
 
@@ -102,10 +115,10 @@ func TestMatrix(t *testing.T) {
 		t.Fatalf("the run passed though required cells fail:\n%s", out.String())
 	}
 	for _, want := range []string{
-		"fixtures/fx@9.0.0 must load into host showcase but is panic",
-		"fixtures/fx@8.0.0 must load into host showcase but is exit",
-		"fixtures/fx@7.0.0 must load into host showcase but is timeout",
-		"fixtures/fx@6.0.0 must load into host showcase but is not-acceptable",
+		id("9.0.0") + " must load into host showcase but is panic",
+		id("8.0.0") + " must load into host showcase but is exit",
+		id("7.0.0") + " must load into host showcase but is timeout",
+		id("6.0.0") + " must load into host showcase but is not-acceptable",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
@@ -120,11 +133,11 @@ func TestMatrix(t *testing.T) {
 
 	m := readMatrix(t, opts)
 	want := map[string]string{
-		"fixtures/fx@9.0.0 × showcase": "panic",
-		"fixtures/fx@8.0.0 × showcase": "exit",
-		"fixtures/fx@7.0.0 × showcase": "timeout",
-		"fixtures/fx@6.0.0 × showcase": "not-acceptable",
-		"fixtures/fx@1.0.0 × showcase": "ok",
+		id("9.0.0") + " × showcase": "panic",
+		id("8.0.0") + " × showcase": "exit",
+		id("7.0.0") + " × showcase": "timeout",
+		id("6.0.0") + " × showcase": "not-acceptable",
+		id("1.0.0") + " × showcase": "ok",
 	}
 	for _, c := range m.Cells {
 		if c.Host == "untrimmed" {
@@ -142,7 +155,12 @@ func TestMatrix(t *testing.T) {
 		if c.Outcome != want[c.Key()] {
 			t.Errorf("%s: %s (%s), want %s", c.Key(), c.Outcome, c.Detail, want[c.Key()])
 		}
-		p := filepath.Join(opts.Dist, "plugins/fixtures/fx", plugtest.FileName("fx", strings.TrimPrefix(c.Plugin, "fixtures/fx@")))
+		var p string
+		for _, mp := range m.Plugins {
+			if mp.ID() == c.Plugin {
+				p = filepath.Join(opts.Dist, mp.File)
+			}
+		}
 		if sum, _, _ := artifact.HashFile(p); sum != c.PluginSHA256 {
 			t.Errorf("%s: plugin digest %s, file has %s", c.Key(), c.PluginSHA256, sum)
 		}
@@ -150,7 +168,7 @@ func TestMatrix(t *testing.T) {
 			t.Errorf("%s: host digest %s, binary has %s", c.Key(), c.HostSHA256, sum)
 		}
 	}
-	if c := m.Cell("fixtures/fx@9.0.0", "showcase"); !strings.Contains(c.Detail, "panic: fixture panics in init") {
+	if c := m.Cell(id("9.0.0"), "showcase"); !strings.Contains(c.Detail, "panic: fixture panics in init") {
 		t.Errorf("panic detail %q", c.Detail)
 	}
 	for _, f := range []string{matrix.MarkdownFile, matrix.HTMLFile} {
@@ -264,4 +282,101 @@ func FuzzParseConfig(f *testing.F) {
 			t.Fatalf("accepted a config without hosts or timeout: %+v", c)
 		}
 	})
+}
+
+// profilesConfig has two profiles, the go on PATH and go1.25.5, and the
+// reference host built with each.
+const profilesConfig = `profiles:
+  - name: current
+  - name: go1-25
+    go: go1.25.5
+timeout: 5s
+hosts:
+  - name: showcase
+    package: ./compat/hosts/showcase
+    must_accept: [fixtures]
+  - name: showcase-go1-25
+    profile: go1-25
+    package: ./compat/hosts/showcase
+    must_accept: [fixtures]
+`
+
+// TestProfilesMatrix: with two profiles on two Go releases, the build makes
+// one file per plugin version per ABI, and the matrix shows each accepted
+// by the host of its own profile and refused, with the reason and without
+// any probe (so no host process could crash), by the other.
+func TestProfilesMatrix(t *testing.T) {
+	root, err := plugtest.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod := t.TempDir()
+	src, err := os.ReadFile(filepath.Join(root, "loader/testdata/fixtures/good/main.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := plugtest.Module(root, mod, map[string]string{
+		"teams/fixtures/team.yaml":             "name: fixtures\nowners: [\"@plugship\"]\nplugins:\n  - name: fx\n    source: fixtures/good\n    version: 1.1.0\n    previous:\n      - version: 1.0.0\n        source: fixtures/old\n",
+		"plugin_sources/fixtures/good/main.go": string(src),
+		"plugin_sources/fixtures/old/main.go":  string(src),
+		"compat/hosts.yaml":                    profilesConfig,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	err = build.Main(context.Background(), build.Selection{}, build.Options{Root: mod}, &out)
+	if err != nil && strings.Contains(err.Error(), "toolchain go1.25.5") && os.Getenv("CI") == "" {
+		t.Skipf("go1.25.5 cannot be downloaded through the module proxy here: %v", err)
+	}
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "4 built, 0 up to date, 0 failed, of 4 plugin builds") {
+		t.Errorf("build output:\n%s", out.String())
+	}
+	if err := sign.Main(context.Background(), sign.Options{Root: mod}, &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	opts := compat.Options{Root: root, Dist: filepath.Join(mod, "dist"), Config: filepath.Join(mod, "compat/hosts.yaml")}
+	out.Reset()
+	if err := compat.Main(context.Background(), opts, &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	m := readMatrix(t, opts)
+	if len(m.Plugins) != 4 || len(m.Cells) != 8 || len(m.Violations) != 0 {
+		t.Fatalf("%d files, %d cells, violations %q:\n%s", len(m.Plugins), len(m.Cells), m.Violations, out.String())
+	}
+	hosts := map[string]matrix.Host{}
+	for _, h := range m.Hosts {
+		hosts[h.Name] = h
+	}
+	if hosts["showcase"].Toolchain == "go1.25.5" || hosts["showcase-go1-25"].Toolchain != "go1.25.5" || hosts["showcase"].ABI == hosts["showcase-go1-25"].ABI {
+		t.Errorf("hosts %+v", m.Hosts)
+	}
+	abis := map[string]int{}
+	for _, p := range m.Plugins {
+		abis[p.ABI]++
+		for _, h := range m.Hosts {
+			c := m.Cell(p.ID(), h.Name)
+			switch {
+			case p.ABI == h.ABI:
+				if c.Outcome != matrix.OK || c.Required != "accept" {
+					t.Errorf("%s: %s (%s), want ok as required", c.Key(), c.Outcome, c.Detail)
+				}
+			default:
+				if c.Outcome != "toolchain-mismatch" || c.ProbeMillis != 0 || !strings.Contains(c.Detail, "go: plugin go1.2") || c.Required != "reject" {
+					t.Errorf("%s: %s (probe %.1f ms, required %q): %s; want an unprobed toolchain-mismatch", c.Key(), c.Outcome, c.ProbeMillis, c.Required, c.Detail)
+				}
+			}
+		}
+	}
+	if abis[hosts["showcase"].ABI] != 2 || abis[hosts["showcase-go1-25"].ABI] != 2 {
+		t.Errorf("files per ABI %v, want 2 for each host's ABI", abis)
+	}
+	md, _ := os.ReadFile(filepath.Join(opts.Dist, matrix.Dir, matrix.MarkdownFile))
+	for _, want := range []string{"Which builds serve which hosts", "| `" + hosts["showcase-go1-25"].ABI + "` | 2 | showcase-go1-25 | go1-25 |"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("matrix.md lacks %q:\n%s", want, md)
+		}
+	}
 }
