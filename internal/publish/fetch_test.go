@@ -52,13 +52,13 @@ func TestHostFetchesFromTheChannel(t *testing.T) {
 		t.Errorf("host printed %q\n%s", stdout.String(), stderr.String())
 	}
 	got := strings.Join(files(t, empty), " ")
-	want := strings.Join([]string{plugtest.FileName("showcase", "0.1.0"), plugtest.FileName("showcase", "0.1.0") + ".sig", plugtest.FileName("showcase", "0.2.0"), plugtest.FileName("showcase", "0.2.0") + ".sig"}, " ")
+	want := strings.Join([]string{plugtest.FileName("showcase", "0.1.0", abi), plugtest.FileName("showcase", "0.1.0", abi) + ".sig", plugtest.FileName("showcase", "0.2.0", abi), plugtest.FileName("showcase", "0.2.0", abi) + ".sig"}, " ")
 	if got != want {
 		t.Errorf("fetched %s, want %s", got, want)
 	}
 
 	// A tampered channel file is refused and nothing of it is written.
-	so := filepath.Join(d, publish.ChannelDir, "showcase/showcase/v0.2.0", plugtest.FileName("showcase", "0.2.0"))
+	so := filepath.Join(d, publish.ChannelDir, "showcase/showcase/v0.2.0", plugtest.FileName("showcase", "0.2.0", abi))
 	data, _ := os.ReadFile(so)
 	data[len(data)/2] ^= 1
 	os.WriteFile(so, data, 0o644)
@@ -67,7 +67,7 @@ func TestHostFetchesFromTheChannel(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "plugins")
-	res, err := loader.Fetch(context.Background(), loader.FetchOptions{Index: index, Plugin: "showcase", Dir: dir, Trust: policy})
+	res, err := loader.Fetch(context.Background(), loader.FetchOptions{Index: index, Plugin: "showcase", Dir: dir, Trust: policy, ABI: abi})
 	if err == nil || !strings.Contains(err.Error(), "1 files refused: "+filepath.Base(so)) {
 		t.Errorf("fetching a tampered file: %v %+v", err, res)
 	}
@@ -76,7 +76,7 @@ func TestHostFetchesFromTheChannel(t *testing.T) {
 			t.Errorf("%+v", r)
 		}
 	}
-	if got := strings.Join(files(t, dir), " "); got != plugtest.FileName("showcase", "0.1.0")+" "+plugtest.FileName("showcase", "0.1.0")+".sig" {
+	if got := strings.Join(files(t, dir), " "); got != plugtest.FileName("showcase", "0.1.0", abi)+" "+plugtest.FileName("showcase", "0.1.0", abi)+".sig" {
 		t.Errorf("folder holds %s", got)
 	}
 }
@@ -93,7 +93,7 @@ func TestFetchFromGitHub(t *testing.T) {
 	}
 	index := srv.API.URL + "/acme/plugins/releases/download/" + publish.IndexTag + "/" + publish.IndexFile
 	dir := filepath.Join(t.TempDir(), "plugins")
-	opts := loader.FetchOptions{Index: index, Plugin: "ledger", Dir: dir, Trust: policy, Token: token}
+	opts := loader.FetchOptions{Index: index, Plugin: "ledger", Dir: dir, Trust: policy, Token: token, ABI: abi}
 	res, err := loader.Fetch(context.Background(), opts)
 	if err != nil || len(res) != 1 || res[0].Outcome != "fetched" {
 		t.Fatalf("fetch: %v %+v", err, res)
@@ -103,14 +103,14 @@ func TestFetchFromGitHub(t *testing.T) {
 	}
 
 	// A release asset replaced on the server: right size, wrong bytes.
-	name := plugtest.FileName("fraud", "1.3.0")
+	name := plugtest.FileName("fraud", "1.3.0", abi)
 	data, _ := os.ReadFile(filepath.Join(d, "plugins/payments/fraud", name))
 	data[100] ^= 1
 	if !srv.Tamper("payments/fraud/v1.3.0", name, data) {
 		t.Fatal("no such asset")
 	}
 	dir = filepath.Join(t.TempDir(), "plugins")
-	res, err = loader.Fetch(context.Background(), loader.FetchOptions{Index: index, Plugin: "fraud", Dir: dir, Trust: policy})
+	res, err = loader.Fetch(context.Background(), loader.FetchOptions{Index: index, Plugin: "fraud", Dir: dir, Trust: policy, ABI: abi})
 	if err == nil || len(res) != 1 || res[0].Outcome != "refused" || !strings.Contains(res[0].Reason, "the index says") {
 		t.Errorf("tampered asset: %v %+v", err, res)
 	}

@@ -246,8 +246,12 @@ func (g *GitHub) Release(ctx context.Context, v *Version) (map[string]string, bo
 		// for another ABI (a profile added since): its assets are added,
 		// and nothing published is replaced.
 		existing := byName[so.Name]
-		if existing == nil {
-			return g.addAssets(ctx, v, rel.GetID(), byName)
+		if existing == nil || existing.GetState() != "uploaded" {
+			locs, changed, err := g.addAssets(ctx, v, rel.GetID(), byName)
+			if err == nil {
+				err = g.updateNotes(ctx, v, rel)
+			}
+			return locs, changed, err
 		}
 		sum, err := g.assetSum(ctx, existing)
 		if err != nil {
@@ -256,7 +260,7 @@ func (g *GitHub) Release(ctx context.Context, v *Version) (map[string]string, bo
 		if sum != so.SHA256 {
 			return nil, false, fmt.Errorf("%s: %w: asset %s has sha256 %.12s, this build %.12s; publish a new version instead", v.Tag, ErrChanged, so.Name, sum, so.SHA256)
 		}
-		return locations(byName), false, nil
+		return locations(byName), false, g.updateNotes(ctx, v, rel)
 	}
 	for _, a := range v.Assets {
 		if existing := byName[a.Name]; existing != nil {
@@ -280,6 +284,10 @@ func (g *GitHub) Release(ctx context.Context, v *Version) (map[string]string, bo
 		byName[a.Name] = up
 		changed = true
 	}
+	if !v.Final {
+		// Other builds of this tag follow in this run; the last publishes.
+		return locations(byName), changed, nil
+	}
 	err = g.call(ctx, "publishing release "+v.Tag, func() (*github.Response, error) {
 		_, resp, err := g.Client.Repositories.EditRelease(ctx, g.Owner, g.Repo, rel.GetID(), &github.RepositoryRelease{
 			Name: github.String(v.ID()), Body: github.String(v.Notes), Draft: github.Bool(false)})
@@ -293,13 +301,22 @@ func (g *GitHub) Release(ctx context.Context, v *Version) (map[string]string, bo
 
 // addAssets uploads into a published release the assets of v it does not
 // have yet, the .so last, so that a release listing the .so holds its
-// signature too.
+// signature too, and then sets the notes to those of every build of the
+// tag in this run.
 func (g *GitHub) addAssets(ctx context.Context, v *Version, releaseID int64, byName map[string]*github.ReleaseAsset) (map[string]string, bool, error) {
 	order := append(append([]Asset{}, v.Assets[1:]...), v.Assets[0])
 	changed := false
 	for _, a := range order {
-		if byName[a.Name] != nil {
-			continue
+		if existing := byName[a.Name]; existing != nil {
+			if existing.GetState() == "uploaded" {
+				continue
+			}
+			// Half uploaded by an interrupted earlier run: never public.
+			if err := g.call(ctx, "deleting asset "+a.Name, func() (*github.Response, error) {
+				return g.Client.Repositories.DeleteReleaseAsset(ctx, g.Owner, g.Repo, existing.GetID())
+			}); err != nil {
+				return nil, changed, err
+			}
 		}
 		up, err := g.upload(ctx, releaseID, a)
 		if err != nil {
@@ -309,6 +326,19 @@ func (g *GitHub) addAssets(ctx context.Context, v *Version, releaseID int64, byN
 		changed = true
 	}
 	return locations(byName), changed, nil
+}
+
+// updateNotes sets a published release's notes to those of every build of
+// its tag, after the last build of the tag, if they differ: a build for a
+// new ABI was added.
+func (g *GitHub) updateNotes(ctx context.Context, v *Version, rel *github.RepositoryRelease) error {
+	if !v.Final || rel.GetBody() == v.Notes {
+		return nil
+	}
+	return g.call(ctx, "updating the notes of release "+v.Tag, func() (*github.Response, error) {
+		_, resp, err := g.Client.Repositories.EditRelease(ctx, g.Owner, g.Repo, rel.GetID(), &github.RepositoryRelease{Body: github.String(v.Notes)})
+		return resp, err
+	})
 }
 
 // upload uploads one asset. After a failed attempt it lists the assets

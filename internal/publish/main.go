@@ -153,8 +153,14 @@ func updateIndex(ctx context.Context, store Store, entries []artifact.Entry) err
 }
 
 // entry describes a published version for the index.
-func entry(v *Version, locations map[string]string) artifact.Entry {
+func entry(v *Version, all map[string]string) artifact.Entry {
 	m := v.Meta
+	locations := map[string]string{}
+	for _, a := range v.Assets {
+		if loc, ok := all[a.Name]; ok {
+			locations[a.Name] = loc
+		}
+	}
 	return artifact.Entry{
 		Team: m.Team, Plugin: m.Plugin, Version: m.Version, Tag: v.Tag, File: m.File, SHA256: m.SHA256, Size: m.Size,
 		ABI: artifact.ABI{Tag: m.ABI, GoVersion: m.GoVersion, GOOS: m.GOOS, GOARCH: m.GOARCH,

@@ -33,8 +33,30 @@ type Version struct {
 	Tag    string   // <team>/<plugin>/v<version>
 	Assets []Asset  // in upload order; the .so first, SHA256SUMS last
 	Hosts  []string // reference hosts it loads into (matrix ok)
-	Notes  string   // release notes: the plugin's row of the matrix
+	Notes  string   // release notes: the rows of the matrix of every build of the tag
 	Err    error    // why it must not be published
+	// Final marks the last build of its tag in this run: one release holds
+	// the builds for every ABI, and leaves draft after the last.
+	Final bool
+}
+
+// groupByTag sets Final on the last publishable build of each tag, and
+// gives every build of a tag the notes of all of them.
+func groupByTag(vs []*Version) {
+	last := map[string]*Version{}
+	notes := map[string][]string{}
+	for _, v := range vs {
+		if v.Err == nil {
+			last[v.Tag] = v
+			notes[v.Tag] = append(notes[v.Tag], v.Notes)
+		}
+	}
+	for _, v := range vs {
+		if v.Err == nil {
+			v.Final = last[v.Tag] == v
+			v.Notes = strings.Join(notes[v.Tag], "\n---\n\n")
+		}
+	}
 }
 
 // Asset is one file of a release.
@@ -92,6 +114,7 @@ func Plan(root, dist string) ([]*Version, error) {
 		}
 		vs = append(vs, v)
 	}
+	groupByTag(vs)
 	return vs, nil
 }
 

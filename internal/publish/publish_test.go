@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -26,6 +27,7 @@ import (
 var (
 	root  string
 	built string
+	abi   string // the ABI tag of the files built by the go on PATH
 )
 
 const token = "ghs_s3cr3tT0k3nValue"
@@ -61,6 +63,24 @@ func setUp(tmp string) error {
 	}
 	if err := compat.Main(ctx, compat.Options{Root: root, Dist: built}, &out); err != nil {
 		return fmt.Errorf("%v\n%s", err, out.String())
+	}
+	// The bundled profiles build every version twice; abi is the tag of
+	// the files for the go on PATH.
+	fraud, err := filepath.Glob(filepath.Join(built, "plugins/payments/fraud/fraud_v1.3.0_*.so"))
+	if err != nil || len(fraud) != 2 {
+		return fmt.Errorf("fraud 1.3.0: %q %v, want one file per bundled profile", fraud, err)
+	}
+	goVersion, err := exec.Command("go", "env", "GOVERSION").Output()
+	if err != nil {
+		return err
+	}
+	for _, f := range fraud {
+		if a, err := plugtest.ABIOf(f); err == nil && strings.HasPrefix(a, strings.TrimSpace(string(goVersion))+"-") {
+			abi = a
+		}
+	}
+	if abi == "" {
+		return fmt.Errorf("no fraud file built by %s", goVersion)
 	}
 	return nil
 }
@@ -141,10 +161,19 @@ func checkPublished(t *testing.T, srv *githubtest.Server) {
 			continue
 		}
 		versions++
-		if len(names) != 7 || names["SHA256SUMS"] != 1 || names["matrix.json"] != 1 {
-			t.Errorf("%s: assets %v, want the .so, .sig, .sigstore.json, .intoto.json, .so.json, SHA256SUMS, matrix.json", r.Tag, names)
+		var sos, sums int
+		for n := range names {
+			if strings.HasSuffix(n, ".so") {
+				sos++
+			}
+			if strings.HasPrefix(n, "SHA256SUMS-go") {
+				sums++
+			}
 		}
-		if !strings.Contains(r.Body, "### Compatibility matrix") || !strings.Contains(r.Body, "| showcase |") {
+		if len(names) != 13 || sos != 2 || sums != 2 || names["matrix.json"] != 1 {
+			t.Errorf("%s: assets %v, want for each of the 2 ABIs the .so, .sig, .sigstore.json, .intoto.json, .so.json and SHA256SUMS-<abi>, and matrix.json", r.Tag, names)
+		}
+		if strings.Count(r.Body, "### Compatibility matrix") != 2 || !strings.Contains(r.Body, "| showcase |") || !strings.Contains(r.Body, "| showcase-go1-25 |") {
 			t.Errorf("%s: release notes lack the matrix:\n%s", r.Tag, r.Body)
 		}
 	}
@@ -162,7 +191,7 @@ func TestPublishToGitHub(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if !strings.Contains(out, "8 published, 0 unchanged, 0 refused, 0 failed") {
+	if !strings.Contains(out, "16 published, 0 unchanged, 0 refused, 0 failed") {
 		t.Errorf("output:\n%s", out)
 	}
 	checkPublished(t, srv)
@@ -177,7 +206,7 @@ func TestPublishToGitHub(t *testing.T) {
 	// A second run changes nothing.
 	before := srv.Requests["POST upload"] + srv.Requests["POST releases"] + srv.Requests["PATCH releases"] + srv.Requests["DELETE assets"]
 	out, err = run(t, ctx, d, srv)
-	if err != nil || !strings.Contains(out, "0 published, 8 unchanged") {
+	if err != nil || !strings.Contains(out, "0 published, 16 unchanged") {
 		t.Fatalf("second run: %v\n%s", err, out)
 	}
 	if after := srv.Requests["POST upload"] + srv.Requests["POST releases"] + srv.Requests["PATCH releases"] + srv.Requests["DELETE assets"]; after != before {
@@ -240,8 +269,8 @@ func TestPublishCompletesAnEarlierDraft(t *testing.T) {
 	srv := fastServer(t)
 	// A draft an earlier run left, with a half-uploaded asset and a wrong one.
 	srv.AddRelease(&githubtest.Release{Tag: "payments/fraud/v1.3.0", Draft: true, Assets: []*githubtest.Asset{
-		{Name: plugtest.FileName("fraud", "1.3.0"), State: "new"},
-		{Name: "SHA256SUMS", State: "uploaded", Data: []byte("stale\n")},
+		{Name: plugtest.FileName("fraud", "1.3.0", abi), State: "new"},
+		{Name: publish.SumsFile + "-" + abi, State: "uploaded", Data: []byte("stale\n")},
 	}})
 	out, err := run(t, context.Background(), dist(t), srv)
 	if err != nil {
@@ -256,9 +285,9 @@ func TestPublishRefuses(t *testing.T) {
 	if out, err := run(t, context.Background(), d, srv); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	fraud := filepath.Join(d, "plugins/payments/fraud", plugtest.FileName("fraud", "1.3.0"))
-	ledger := filepath.Join(d, "plugins/payments/ledger", plugtest.FileName("ledger", "2.0.1"))
-	uptime := filepath.Join(d, "plugins/labs/uptime", plugtest.FileName("uptime", "1.0.0"))
+	fraud := filepath.Join(d, "plugins/payments/fraud", plugtest.FileName("fraud", "1.3.0", abi))
+	ledger := filepath.Join(d, "plugins/payments/ledger", plugtest.FileName("ledger", "2.0.1", abi))
+	uptime := filepath.Join(d, "plugins/labs/uptime", plugtest.FileName("uptime", "1.0.0", abi))
 
 	// fraud 1.3.0 rebuilt with other bytes (and signed and tested): the
 	// published release must not change.
@@ -270,7 +299,7 @@ func TestPublishRefuses(t *testing.T) {
 	if err := sign.Main(context.Background(), sign.Options{Root: root, Dist: d}, &buf); err != nil {
 		t.Fatalf("%v\n%s", err, buf.String())
 	}
-	retested(t, d, "payments/fraud@1.3.0", fraud)
+	retested(t, d, "payments/fraud@1.3.0 "+abi, fraud)
 	// ledger: unsigned. uptime: not the bytes the matrix tested.
 	os.Remove(ledger + ".sig")
 	u, _ := os.ReadFile(uptime)
@@ -362,7 +391,7 @@ func TestDryRunCallsNothing(t *testing.T) {
 	if err := publish.Main(context.Background(), publish.Options{Root: root, Dist: dist(t), DryRun: true, Getenv: func(k string) string { return env[k] }}, &out); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "would      payments/fraud@1.3.0  tag payments/fraud/v1.3.0") {
+	if !strings.Contains(out.String(), "would      payments/fraud@1.3.0 "+abi+"  tag payments/fraud/v1.3.0") {
 		t.Errorf("dry run output:\n%s", out.String())
 	}
 	for k, n := range srv.Requests {
@@ -385,7 +414,7 @@ func TestChannel(t *testing.T) {
 		t.Fatal(err)
 	}
 	ix, err := artifact.ParseIndex(data)
-	if err != nil || len(ix.Entries) != 8 {
+	if err != nil || len(ix.Entries) != 16 {
 		t.Fatalf("index: %v, %d entries", err, len(ix.Entries))
 	}
 	for _, e := range ix.Entries {
@@ -399,11 +428,11 @@ func TestChannel(t *testing.T) {
 		}
 	}
 	out.Reset()
-	if err := publish.Main(context.Background(), opts, &out); err != nil || !strings.Contains(out.String(), "0 published, 8 unchanged") {
+	if err := publish.Main(context.Background(), opts, &out); err != nil || !strings.Contains(out.String(), "0 published, 16 unchanged") {
 		t.Errorf("second run: %v\n%s", err, out.String())
 	}
 	// A channel release whose .so differs is refused, and left alone.
-	so := filepath.Join(ch, "payments/fraud/v1.3.0", plugtest.FileName("fraud", "1.3.0"))
+	so := filepath.Join(ch, "payments/fraud/v1.3.0", plugtest.FileName("fraud", "1.3.0", abi))
 	os.WriteFile(so, []byte("tampered"), 0o644)
 	out.Reset()
 	err = publish.Main(context.Background(), opts, &out)
@@ -413,4 +442,63 @@ func TestChannel(t *testing.T) {
 	if got, _ := os.ReadFile(so); string(got) != "tampered" {
 		t.Errorf("the published file was overwritten")
 	}
+}
+
+// TestNewABIJoinsPublishedRelease: versions published when only one
+// profile existed get the builds of a profile added later into the same,
+// already published, release; nothing published is replaced.
+func TestNewABIJoinsPublishedRelease(t *testing.T) {
+	srv := fastServer(t)
+	d := dist(t)
+	// Hide the other ABI's builds: as if its profile did not exist yet.
+	hidden := t.TempDir()
+	others, _ := filepath.Glob(filepath.Join(d, "plugins/*/*/*.so"))
+	for _, f := range others {
+		if strings.HasSuffix(f, "_"+abi+".so") {
+			continue
+		}
+		side, _ := filepath.Glob(f + "*")
+		for _, s := range side {
+			rel, _ := filepath.Rel(d, s)
+			os.MkdirAll(filepath.Dir(filepath.Join(hidden, rel)), 0o755)
+			if err := os.Rename(s, filepath.Join(hidden, rel)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	out, err := run(t, context.Background(), d, srv)
+	if err != nil || !strings.Contains(out, "8 published, 0 unchanged") {
+		t.Fatalf("first run: %v\n%s", err, out)
+	}
+	before := map[string]string{}
+	for _, a := range releaseOf(srv, "payments/fraud/v1.3.0") {
+		name, data, _ := strings.Cut(a, ":")
+		before[name] = data
+	}
+	if len(before) != 7 {
+		t.Fatalf("fraud's release holds %d assets, want 7", len(before))
+	}
+	// The new profile's builds appear.
+	filepath.WalkDir(hidden, func(p string, e fs.DirEntry, err error) error {
+		if err == nil && !e.IsDir() {
+			rel, _ := filepath.Rel(hidden, p)
+			os.Rename(p, filepath.Join(d, rel))
+		}
+		return err
+	})
+	out, err = run(t, context.Background(), d, srv)
+	if err != nil || !strings.Contains(out, "8 published, 8 unchanged") {
+		t.Fatalf("second run: %v\n%s", err, out)
+	}
+	after := map[string]string{}
+	for _, a := range releaseOf(srv, "payments/fraud/v1.3.0") {
+		name, data, _ := strings.Cut(a, ":")
+		after[name] = data
+	}
+	for name, data := range before {
+		if after[name] != data {
+			t.Errorf("published asset %s changed", name)
+		}
+	}
+	checkPublished(t, srv)
 }
