@@ -17,13 +17,14 @@ import (
 	"github.com/plugship/plugship/internal/compat"
 	"github.com/plugship/plugship/internal/keys"
 	"github.com/plugship/plugship/internal/matrix"
+	"github.com/plugship/plugship/internal/profile"
 	"github.com/plugship/plugship/internal/publish"
 	"github.com/plugship/plugship/internal/release"
 	"github.com/plugship/plugship/internal/sign"
 	"github.com/plugship/plugship/internal/verify"
 )
 
-// Build compiles plugins into dist/plugins/<team>/<plugin>/<plugin>_v<version>_<goos>_<goarch>.so.
+// Build compiles plugins into dist/plugins/<team>/<plugin>/<plugin>_v<version>_<goos>_<goarch>_<abi>.so, once per host profile ABI.
 type Build mg.Namespace
 
 // All builds and signs every plugin version of every team (also mage build).
@@ -130,11 +131,21 @@ func Bench() error {
 	return sh.RunV("go", "test", "-run", "^$", "-bench", ".", "-benchtime", "3x", "./...")
 }
 
-// Clean removes dist/, everything the targets wrote.
-func Clean() error { return os.RemoveAll("dist") }
+// Clean removes what the targets wrote and downloaded.
+type Clean mg.Namespace
 
-// Aliases: mage build is build:all, mage compat is compat:run, mage publish is publish:run.
-var Aliases = map[string]interface{}{"build": Build.All, "compat": Compat.Run, "publish": Publish.Run}
+// Dist removes dist/ (builds, reports, channel, trees of profiles at a git ref) and the toolchains profiles downloaded (also mage clean).
+// The Go build cache, shared with every Go build, is kept: clean:all empties it too.
+func (Clean) Dist(ctx context.Context) error { return profile.CleanMain(ctx, ".", false, os.Stdout) }
+
+// All is clean:dist and go clean -cache.
+func (Clean) All(ctx context.Context) error { return profile.CleanMain(ctx, ".", true, os.Stdout) }
+
+// Caches lists where builds keep data between runs (trees, toolchains, build cache) and their disk use.
+func Caches(ctx context.Context) error { return profile.CachesMain(ctx, ".", os.Stdout) }
+
+// Aliases: mage build is build:all, mage compat is compat:run, mage publish is publish:run, mage clean is clean:dist.
+var Aliases = map[string]interface{}{"build": Build.All, "compat": Compat.Run, "publish": Publish.Run, "clean": Clean.Dist}
 
 // Default runs when mage is called without a target.
 var Default = All

@@ -23,8 +23,8 @@ func ExampleParse() {
 	policy.Strict = true // refuse development keys
 	fmt.Println("fraud is signed by team", policy.Plugins["fraud"], "with", len(policy.Teams["payments"].Keys), "key")
 	// A file without a signature is refused before anything reads it.
-	fmt.Println(policy.Verify("testdata/fraud_v1.3.0_linux_amd64.so"))
+	fmt.Println(policy.Verify("testdata/fraud_v1.3.0_linux_amd64_go1.26.8-1a2b3c4d.so"))
 	// Output:
 	// fraud is signed by team payments with 1 key
-	// not signed: no signature fraud_v1.3.0_linux_amd64.so.sig; sign it with go run mage.go sign
+	// not signed: no signature fraud_v1.3.0_linux_amd64_go1.26.8-1a2b3c4d.so.sig; sign it with go run mage.go sign
 }

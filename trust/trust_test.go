@@ -40,7 +40,7 @@ func TestParse(t *testing.T) {
 			t.Errorf("Parse(%s) = %v, want %q", tc.data, err, tc.want)
 		}
 	}
-	if _, err := good.Check("/x/other_v1.0.0_linux_amd64.so"); err == nil || !strings.Contains(err.Error(), "plugin other is not in the trust policy") {
+	if _, err := good.Check("/x/other_v1.0.0_linux_amd64_go1.26.8-1a2b3c4d.so"); err == nil || !strings.Contains(err.Error(), "plugin other is not in the trust policy") {
 		t.Errorf("unknown plugin: %v", err)
 	}
 	if _, err := good.Check("/x/fraud.so"); err == nil {

@@ -12,17 +12,21 @@ import (
 	"time"
 )
 
+// The ABI tags of sample: the showcase host's and its plugins', and the
+// untrimmed host's.
+const abiA, abiB = "go1.26.8-aaaaaaaa", "go1.26.8-bbbbbbbb"
+
 func sample() *Matrix {
 	m := &Matrix{
 		Schema: Schema, Platform: "linux/amd64",
 		Hosts: []Host{
-			{Name: "showcase", Package: "./compat/hosts/showcase", Flags: []string{"-trimpath"}, SHA256: "aa", MustAccept: []string{"payments"}},
-			{Name: "untrimmed", Package: "./compat/hosts/showcase", SHA256: "bb", MustReject: []string{"*"}},
+			{Name: "showcase", Package: "./compat/hosts/showcase", Flags: []string{"-trimpath"}, SHA256: "aa", MustAccept: []string{"payments"}, Profile: "current", Toolchain: "go1.26.8", ABI: abiA},
+			{Name: "untrimmed", Package: "./compat/hosts/showcase", SHA256: "bb", MustReject: []string{"*"}, Profile: "current", Toolchain: "go1.26.8", ABI: abiB},
 		},
 		Plugins: []Plugin{
-			{Team: "payments", Plugin: "fraud", Version: "1.3.0", File: "plugins/payments/fraud/fraud_v1.3.0_linux_amd64.so", SHA256: "11"},
-			{Team: "payments", Plugin: "fraud", Version: "1.10.0", File: "plugins/payments/fraud/fraud_v1.10.0_linux_amd64.so", SHA256: "12"},
-			{Team: "labs", Plugin: "hwgate", Version: "0.3.0", File: "plugins/labs/hwgate/hwgate_v0.3.0_linux_amd64.so", SHA256: "13"},
+			{Team: "payments", Plugin: "fraud", Version: "1.3.0", ABI: abiA, File: "plugins/payments/fraud/fraud_v1.3.0_linux_amd64_" + abiA + ".so", SHA256: "11", Profiles: []string{"current"}},
+			{Team: "payments", Plugin: "fraud", Version: "1.10.0", ABI: abiA, File: "plugins/payments/fraud/fraud_v1.10.0_linux_amd64_" + abiA + ".so", SHA256: "12", Profiles: []string{"current"}},
+			{Team: "labs", Plugin: "hwgate", Version: "0.3.0", ABI: abiA, File: "plugins/labs/hwgate/hwgate_v0.3.0_linux_amd64_" + abiA + ".so", SHA256: "13", Profiles: []string{"current"}},
 		},
 	}
 	for _, p := range m.Plugins {
@@ -48,19 +52,19 @@ func TestSortAndCheck(t *testing.T) {
 	for _, p := range m.Plugins {
 		ids = append(ids, p.ID())
 	}
-	if got := strings.Join(ids, " "); got != "labs/hwgate@0.3.0 payments/fraud@1.10.0 payments/fraud@1.3.0" {
+	if got := strings.Join(ids, " "); got != "labs/hwgate@0.3.0 "+abiA+" payments/fraud@1.10.0 "+abiA+" payments/fraud@1.3.0 "+abiA {
 		t.Errorf("plugin order %s", got)
 	}
-	if len(m.Violations) != 1 || !strings.Contains(m.Violations[0], "payments/fraud@1.3.0 must load into host showcase but is panic") {
+	if len(m.Violations) != 1 || !strings.Contains(m.Violations[0], "payments/fraud@1.3.0 "+abiA+" must load into host showcase but is panic") {
 		t.Errorf("violations %q", m.Violations)
 	}
-	if c := m.Cell("labs/hwgate@0.3.0", "untrimmed"); c.Required != "reject" {
+	if c := m.Cell("labs/hwgate@0.3.0 "+abiA, "untrimmed"); c.Required != "reject" {
 		t.Errorf("required %q", c.Required)
 	}
 	// A must-reject host that loads something is a violation too.
-	m.Cell("labs/hwgate@0.3.0", "untrimmed").Outcome = OK
+	m.Cell("labs/hwgate@0.3.0 "+abiA, "untrimmed").Outcome = OK
 	m.Check()
-	if len(m.Violations) != 2 || !strings.Contains(m.Violations[0]+m.Violations[1], "labs/hwgate@0.3.0 must be rejected by host untrimmed but loads") {
+	if len(m.Violations) != 2 || !strings.Contains(m.Violations[0]+m.Violations[1], "labs/hwgate@0.3.0 "+abiA+" is built for ABI "+abiA+" but loads into host untrimmed of ABI "+abiB+": the ABI tags are wrong") {
 		t.Errorf("violations %q", m.Violations)
 	}
 }
@@ -117,8 +121,10 @@ func TestMarkdown(t *testing.T) {
 	md := sample().Markdown()
 	for _, want := range []string{
 		"| plugin | showcase | untrimmed |",
-		"| `payments/fraud@1.3.0` | ⚠️ ❌ panic | ❌ build-mismatch |",
-		"| `labs/hwgate@0.3.0` | ✅ | ❌ build-mismatch |",
+		"| `payments/fraud@1.3.0 " + abiA + "` | ⚠️ ❌ panic | ❌ build-mismatch |",
+		"| `labs/hwgate@0.3.0 " + abiA + "` | ✅ | ❌ build-mismatch |",
+		"| `" + abiA + "` | 3 | showcase | current |",
+		"| `" + abiB + "` | 0 | untrimmed | current |",
 		"**Policy violations — do not ship:**",
 		"panic: &lt;boom&gt; in plugin.Open",
 	} {
@@ -131,7 +137,7 @@ func TestMarkdown(t *testing.T) {
 func TestGrid(t *testing.T) {
 	var b bytes.Buffer
 	sample().Grid(&b)
-	for _, want := range []string{"PLUGIN", "payments/fraud@1.3.0", "panic (!)", "3 plugin files × 2 hosts = 6 cells: 2 ok, 3 build-mismatch, 1 panic; 1 policy violations"} {
+	for _, want := range []string{"PLUGIN", "payments/fraud@1.3.0 " + abiA, "panic (!)", "ABI " + abiA + ": 3 plugin files, hosts showcase; profiles current", "3 plugin files × 2 hosts = 6 cells: 2 ok, 3 build-mismatch, 1 panic; 1 policy violations"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("grid lacks %q:\n%s", want, b.String())
 		}
