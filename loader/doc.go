@@ -13,6 +13,13 @@
 //		fmt.Println(p.Version())
 //	}
 //
+// The candidates are the files named for this platform and for the host's
+// own ABI (see [OwnABI]): a host computes the ABI tag of its executable
+// (Go release, the settings that must match, the fingerprints of runtime
+// and the contract) exactly as the build computes it for each plugin file,
+// so with several host profiles in a fleet each host picks the builds made
+// for it; files of other ABIs are named in the error when nothing passed.
+//
 // For each candidate, newest version first, Load:
 //
 //  1. verifies the file's signature before anything reads it as code: it
@@ -21,7 +28,8 @@
 //     is never opened, not even in a probe;
 //  2. compares it statically with the running host: Go release, build
 //     settings, module versions and the fingerprint of every package both
-//     contain (package internal/fingerprint). A difference is certain
+//     contain (package internal/fingerprint), and the file's own ABI with
+//     the one its name claims. A difference is certain
 //     failure, and another Go minor release would kill the host in
 //     plugin.Open, so such a file is never opened; the report lists every
 //     difference, not just the first as the runtime does;

@@ -82,7 +82,7 @@ type Decision struct {
 
 // String is one line per candidate:
 //
-//	showcase_v0.3.0_linux_amd64.so  crashed  the probe process ended ...
+//	showcase_v0.3.0_linux_amd64_go1.26.8-166835a9.so  crashed  the probe process ended ...
 func (r *Report) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "plugin %s in %s (%s %s, %s mode): ", r.Plugin, r.Dir, r.Platform, r.ABI, r.Mode)

@@ -1,13 +1,20 @@
-// Package build turns the team registry into version-named plugin files:
+// Package build turns the team registry into version-named plugin files,
+// one per plugin version and host ABI:
 //
-//	dist/plugins/<team>/<plugin>/<plugin>_v<version>_<goos>_<goarch>.so
+//	dist/plugins/<team>/<plugin>/<plugin>_v<version>_<goos>_<goarch>_<abi>.so
 //
 // with a metadata JSON beside each (see package artifact).
 //
-// It works in two parts. [Plan] computes, as data, one [Action] per plugin
-// version: the exact go build arguments, environment, overlay and output
-// paths. [Run] executes a plan, one go build process per action, at most
-// one per CPU at a time, and prints a line per action and a summary.
+// It works in three parts. [Targets] prepares the host profiles of
+// compat/hosts.yaml (package profile: toolchain, platform, flags, tree at
+// a git ref) and groups those that agree into one [Target]. [Plan]
+// computes, as data, one [Action] per plugin version and target: the exact
+// go build arguments, environment, overlay and paths. [Run] executes a
+// plan, one go build process per action, at most one per CPU at a time,
+// names each file by the ABI its build gives (read from the built file,
+// the way a host computes its own), and prints a line per action and a
+// summary. A build that fails for one target (a plugin that does not
+// compile against an older contract) is reported for that target alone.
 //
 // # How each version gets its own plugin path
 //
@@ -41,9 +48,11 @@
 //
 // # Warnings
 //
-// Every build uses CGO_ENABLED=1 -buildmode=plugin -trimpath -buildvcs=false
-// and an empty GOFLAGS, whatever the caller's environment says; hosts must
-// be built with -trimpath by the same Go release from the same module
-// versions to open the result. The overlay cannot carry //go:embed files of
+// Every build uses CGO_ENABLED=1 -buildmode=plugin -buildvcs=false, the
+// profile's flags (default -trimpath) and an empty GOFLAGS, whatever the
+// caller's environment says; hosts must be built with the same flags by
+// the same Go release from the same module versions to open the result.
+// For a profile at a git ref, the plugin's sources come from the working
+// tree but everything else (contract, go.mod) from the ref. The overlay cannot carry //go:embed files of
 // a plugin's main package.
 package build

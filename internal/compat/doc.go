@@ -1,7 +1,13 @@
 // Package compat is the compatibility-matrix step: it builds the reference
-// hosts listed in compat/hosts.yaml, tries every plugin file in
+// hosts listed in compat/hosts.yaml, each with its host profile's
+// toolchain, flags and tree (package profile), tries every plugin file in
 // dist/plugins in every host, and writes dist/compat/matrix.{json,md,html}
 // (package matrix).
+//
+// Each host's ABI tag is read from its binary. A host's must_accept covers
+// the files built for its ABI; a file built for another ABI must be
+// refused (the preflight says why without probing it), and the reports
+// show which builds serve which hosts.
 //
 // Each cell (plugin file × host) runs what a host's loader runs before it
 // opens a plugin (loader.Try): the signature against dist/trust.json, the
