@@ -11,11 +11,12 @@ import (
 
 	"github.com/plugship/plugship/internal/artifact"
 	"github.com/plugship/plugship/internal/fingerprint"
+	"github.com/plugship/plugship/internal/plugtest"
 	"github.com/plugship/plugship/internal/profile"
 	"github.com/plugship/plugship/loader"
 )
 
-// target returns the bundled target whose toolchain is not the go on PATH
+// otherGoTarget returns the bundled target whose toolchain is not the go on PATH
 // (the go1-25 profile), skipping when it could not be downloaded.
 func otherGoTarget(t *testing.T) *Target {
 	t.Helper()
@@ -301,5 +302,33 @@ func TestUnknownRef(t *testing.T) {
 	_, err := profile.Prepare(context.Background(), mod, filepath.Join(mod, "dist"), profile.Profile{Name: "gone", Ref: "hosts/v9"})
 	if err == nil || !strings.Contains(err.Error(), `profile gone: git ref "hosts/v9" not found`) || !strings.Contains(err.Error(), "fetch-depth: 0") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// TestIdenticalProfilesShareOneBuild: two profiles that agree on
+// toolchain, platform, flags and tree are one target: one go build per
+// plugin version, one file, whose metadata names both.
+func TestIdenticalProfilesShareOneBuild(t *testing.T) {
+	mod := newModule(t, map[string]string{
+		"teams/acme/team.yaml":            "name: acme\nowners: [dev@example.com]\nplugins:\n  - name: gen\n    source: acme/gen\n    version: 1.0.0\n",
+		"plugin_sources/acme/gen/main.go": strings.Replace(genPlugin, "contract.Generation", `"none"`, 1),
+	})
+	profiles := []profile.Profile{profile.Default(), {Name: "canary", Flags: []string{"-trimpath"}}}
+	var out bytes.Buffer
+	if err := Main(context.Background(), Selection{}, Options{Root: mod, Profiles: profiles}, &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	for _, want := range []string{"(profiles current, canary)", "1 built, 0 up to date, 0 failed, of 1 plugin builds"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	file, err := plugtest.Find(filepath.Join(mod, "dist/plugins/acme/gen"), "gen", "1.0.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := artifact.ReadMetadata(file + artifact.MetadataSuffix)
+	if err != nil || strings.Join(m.Profiles, " ") != "current canary" {
+		t.Errorf("metadata profiles %q, %v; want both", m.Profiles, err)
 	}
 }

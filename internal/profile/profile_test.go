@@ -1,0 +1,64 @@
+package profile
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseDefaultsAndProblems(t *testing.T) {
+	ps, err := Parse([]byte("hosts: []\n"))
+	if err != nil || len(ps) != 1 || ps[0].Name != DefaultName || strings.Join(ps[0].Flags, " ") != "-trimpath" {
+		t.Errorf("no profiles: %+v, %v; want the default profile", ps, err)
+	}
+	ps, err = Parse([]byte("profiles:\n  - name: old\n    go: go1.25.5\n    ref: hosts/v1\n  - name: bare\n    flags: []\n"))
+	if err != nil || ps[0].Go != "go1.25.5" || ps[0].Ref != "hosts/v1" || strings.Join(ps[0].Flags, " ") != "-trimpath" || ps[1].Flags == nil || len(ps[1].Flags) != 0 {
+		t.Errorf("profiles %+v, %v", ps, err)
+	}
+	_, err = Parse([]byte(`profiles:
+  - name: Bad_Name
+    go: "1.25"
+    goos: "Linux!"
+    flags: [-o, x, "-ldflags=-s", -race]
+    ref: "../../etc"
+  - name: ok
+  - name: ok
+`))
+	for _, want := range []string{
+		"profiles[0].name:",
+		`profiles[0].go: "1.25": want a Go release such as go1.25.5`,
+		`profiles[0].goos: "Linux!" is not a GOOS/GOARCH value`,
+		"profiles[0].flags: -o is set by plugship",
+		`profiles[0].flags: "x" is not a go build flag`,
+		"profiles[0].flags: -ldflags=-s is set by plugship or is per host",
+		`profiles[0].ref: "../../etc": want a git tag, branch or commit`,
+		"profiles[2].name: profile ok is listed twice",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("problems lack %q: %v", want, err)
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), "-race") {
+		t.Errorf("-race is a profile flag, refused: %v", err)
+	}
+}
+
+func TestKeySharesWhatBuildsAlike(t *testing.T) {
+	a := &Env{Profile: Profile{Name: "a", Flags: []string{"-trimpath"}}, GoVersion: "go1.26.8", GOOS: "linux", GOARCH: "amd64"}
+	b := *a
+	b.Name = "b"
+	if a.Key() != b.Key() {
+		t.Errorf("profiles differing only in name have keys %q and %q", a.Key(), b.Key())
+	}
+	for _, change := range []func(e *Env){
+		func(e *Env) { e.GoVersion = "go1.25.5" },
+		func(e *Env) { e.Flags = []string{"-trimpath", "-race"} },
+		func(e *Env) { e.Tree = "0123456789abcdef0123456789abcdef01234567" },
+		func(e *Env) { e.GOARCH = "arm64" },
+	} {
+		c := *a
+		change(&c)
+		if c.Key() == a.Key() {
+			t.Errorf("%q: the key does not see the change", c.Key())
+		}
+	}
+}
