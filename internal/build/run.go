@@ -99,7 +99,16 @@ func Run(ctx context.Context, actions []*Action, opts Options, out io.Writer) Su
 		})
 	}
 	g.Wait()
+	order := map[string]int{} // profile -> position in the plan, for stable metadata
+	for _, a := range actions {
+		for _, p := range a.Target.Profiles {
+			if _, ok := order[p]; !ok {
+				order[p] = len(order)
+			}
+		}
+	}
 	for file, o := range outputs.files {
+		sort.SliceStable(o.profiles, func(i, j int) bool { return order[o.profiles[i]] < order[o.profiles[j]] })
 		if err := writeMetadata(file, o, rev); err != nil {
 			for i := range results {
 				if results[i].File == file && results[i].Outcome != Failed {
@@ -157,8 +166,8 @@ func (o *outputs) claim(file string, a *Action, sum string, size int64) (first b
 		return true, nil
 	}
 	if prev.sum != sum {
-		return false, fmt.Errorf("profiles %s and %s yield the same ABI %s but different bytes for %s: their trees differ in modules only the plugin uses; give one of them other flags, or build them in separate runs",
-			prev.action.Target.Name(), a.Target.Name(), filepath.Base(filepath.Dir(file)), filepath.Base(file))
+		return false, fmt.Errorf("profiles %s and %s yield the same ABI but different bytes for %s: their trees differ only in modules the plugin alone uses; give one of them other flags, or build them in separate runs",
+			prev.action.Target.Name(), a.Target.Name(), filepath.Base(file))
 	}
 	prev.profiles = append(prev.profiles, a.Target.Profiles...)
 	return false, nil
