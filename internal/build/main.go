@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
+	"sort"
 	"strings"
 
+	"github.com/plugship/plugship/internal/artifact"
 	"github.com/plugship/plugship/internal/profile"
 	"github.com/plugship/plugship/teams"
 )
@@ -43,5 +46,38 @@ func Main(ctx context.Context, sel Selection, opts Options, out io.Writer) error
 		fmt.Fprintf(out, "  target %-12s %s (profiles %s)\n", t.Name(), t.Env.Describe(), strings.Join(t.Profiles, ", "))
 	}
 	s := Run(ctx, actions, opts, out)
+	if profileErr == nil {
+		reportStale(out, opts.Root, s)
+	}
 	return errors.Join(s.Err(), profileErr, loadErr)
+}
+
+// reportStale names the plugin files, beside the ones this run built, whose
+// ABI no profile built in this run: left by a profile since removed or by
+// an older Go. They are kept (nothing good is deleted), but they are still
+// signed, tried and published; mage clean removes them.
+func reportStale(out io.Writer, root string, s Summary) {
+	abis := map[string]bool{}
+	dirs := map[string]bool{}
+	for _, r := range s.Results {
+		if r.ABI != "" {
+			abis[r.ABI] = true
+		}
+		dirs[r.Action.OutDir] = true
+	}
+	var stale []string
+	for dir := range dirs {
+		files, _ := filepath.Glob(filepath.Join(dir, "*"+artifact.PluginExt))
+		for _, f := range files {
+			if n, err := artifact.ParseName(filepath.Base(f)); err == nil && !abis[n.ABI] {
+				rel, _ := filepath.Rel(root, f)
+				stale = append(stale, rel)
+			}
+		}
+	}
+	if len(stale) == 0 {
+		return
+	}
+	sort.Strings(stale)
+	fmt.Fprintf(out, "%d plugin files were built for an ABI no profile builds now (a profile removed, or an older Go); kept, and still signed, tried and published: remove them, or run go run mage.go clean\n  %s\n", len(stale), strings.Join(stale, "\n  "))
 }

@@ -331,4 +331,24 @@ func TestIdenticalProfilesShareOneBuild(t *testing.T) {
 	if err != nil || strings.Join(m.Profiles, " ") != "current canary" {
 		t.Errorf("metadata profiles %q, %v; want both", m.Profiles, err)
 	}
+
+	// The contract changes: a new ABI. The old file is kept and named as
+	// built for an ABI no profile builds now.
+	f, err := os.OpenFile(filepath.Join(mod, "contract/contract.go"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("\n// Extra changes the contract's fingerprint.\nconst Extra = 1\n")
+	f.Close()
+	out.Reset()
+	if err := Main(context.Background(), Selection{}, Options{Root: mod, Profiles: profiles}, &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	rel, _ := filepath.Rel(mod, file)
+	if !strings.Contains(out.String(), "1 plugin files were built for an ABI no profile builds now") || !strings.Contains(out.String(), "\n  "+rel+"\n") {
+		t.Errorf("the old ABI's file is not reported:\n%s", out.String())
+	}
+	if _, err := os.Stat(file); err != nil {
+		t.Errorf("the old ABI's file was removed: %v", err)
+	}
 }
