@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"runtime"
 	"syscall"
@@ -34,19 +35,7 @@ import (
 // Run it with go run mage.go bench.
 func BenchmarkBuildExamples(b *testing.B) {
 	ctx := context.Background()
-	mod := b.TempDir()
-	if err := plugtest.Module(root, mod, nil); err != nil {
-		b.Fatal(err)
-	}
-	for _, dir := range []string{teams.Dir, teams.SourcesDir} {
-		if err := copyTree(filepath.Join(root, dir), filepath.Join(mod, dir)); err != nil {
-			b.Fatal(err)
-		}
-	}
-	reg, err := teams.Load(mod)
-	if err != nil {
-		b.Fatal(err)
-	}
+	mod, reg := examplesCopy(b)
 	opts := Options{Root: mod}
 	targets, err := Targets(ctx, []profile.Profile{profile.Default()}, opts)
 	if err != nil {
@@ -81,16 +70,7 @@ func BenchmarkBuildExamples(b *testing.B) {
 		}
 		return time.Since(start)
 	}
-	touch := func(i int, who string) {
-		for _, src := range sources {
-			f, err := os.OpenFile(filepath.Join(mod, src, "main.go"), os.O_APPEND|os.O_WRONLY, 0)
-			if err != nil {
-				b.Fatal(err)
-			}
-			fmt.Fprintf(f, "\n// bench %s %d\n", who, i)
-			f.Close()
-		}
-	}
+	touch := func(i int, who string) { touchSources(b, mod, sources, who, i) }
 	// Warm both outputs and the build cache.
 	plain(plainDir)
 	ship(opts)
@@ -129,6 +109,113 @@ func BenchmarkBuildExamples(b *testing.B) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	b.ReportMetric(float64(ms.Sys)/(1<<20), "plugship-go-sys-MiB")
+}
+
+// touchSources appends a comment to the main.go of every source folder, a
+// change that makes go build recompile and relink each plugin.
+func touchSources(b *testing.B, mod string, sources []string, who string, i int) {
+	b.Helper()
+	for _, src := range sources {
+		f, err := os.OpenFile(filepath.Join(mod, src, "main.go"), os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		fmt.Fprintf(f, "\n// bench %s %d\n", who, i)
+		f.Close()
+	}
+}
+
+// examplesCopy writes a scratch copy of the module with the bundled teams
+// and plugin sources.
+func examplesCopy(b *testing.B) (string, *teams.Registry) {
+	b.Helper()
+	mod := b.TempDir()
+	if err := plugtest.Module(root, mod, nil); err != nil {
+		b.Fatal(err)
+	}
+	for _, dir := range []string{teams.Dir, teams.SourcesDir} {
+		if err := copyTree(filepath.Join(root, dir), filepath.Join(mod, dir)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reg, err := teams.Load(mod)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return mod, reg
+}
+
+// BenchmarkBuildProfiles measures, in one run and on a warm build cache,
+// building the bundled examples for the two bundled profiles (the go on
+// PATH and go1.25.5) against the plain alternative, a sequential loop of
+// go build -buildmode=plugin -trimpath per plugin per toolchain
+// (GOTOOLCHAIN set for the second):
+//
+//   - change: after a source change to every plugin, both rebuild all;
+//   - noop: nothing changed;
+//   - shared: plugship with two identical profiles plus go1.25.5 (three
+//     profiles, two targets) against the two profiles, after a change: the
+//     cost of a profile that shares a build (target: about 1.0).
+func BenchmarkBuildProfiles(b *testing.B) {
+	ctx := context.Background()
+	other := otherGoTarget(b)
+	mod, reg := examplesCopy(b)
+	two := []profile.Profile{profile.Default(), other.Env.Profile}
+	three := append([]profile.Profile{{Name: "mirror", Flags: profile.DefaultFlags}}, two...)
+	var sources []string
+	for _, p := range reg.Plugins() {
+		for _, r := range p.Releases() {
+			sources = append(sources, path.Join(teams.SourcesDir, r.Source))
+		}
+	}
+	toolchains := []string{"local", other.Env.GoVersion}
+	plainDir := filepath.Join(mod, "plain")
+	plain := func() time.Duration {
+		start := time.Now()
+		for _, tc := range toolchains {
+			for i, src := range sources {
+				cmd := exec.Command("go", "build", "-buildmode=plugin", "-trimpath", "-o", filepath.Join(plainDir, tc, fmt.Sprint(i)+".so"), "./"+src)
+				cmd.Dir = mod
+				cmd.Env = append(os.Environ(), "CGO_ENABLED=1", "GOFLAGS=-buildvcs=false", "GOTOOLCHAIN="+tc)
+				if out, err := cmd.CombinedOutput(); err != nil {
+					b.Fatalf("%s with %s: %v\n%s", src, tc, err, out)
+				}
+			}
+		}
+		return time.Since(start)
+	}
+	ship := func(ps []profile.Profile) time.Duration {
+		start := time.Now()
+		if err := Main(ctx, Selection{}, Options{Root: mod, Profiles: ps}, io.Discard); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(start)
+	}
+	touch := func(who string, i int) { touchSources(b, mod, sources, who, i) }
+	plain()
+	ship(two)
+	var plainChange, shipChange, plainNoop, shipNoop, sharedChange time.Duration
+	for i := 0; i < b.N; i++ {
+		touch("plain", i)
+		plainChange += plain()
+		touch("plugship", i)
+		shipChange += ship(two)
+		plainNoop += plain()
+		shipNoop += ship(two)
+		touch("shared", i)
+		sharedChange += ship(three)
+		ship(two) // back to the two profiles' own files
+	}
+	n := float64(b.N)
+	b.ReportMetric(0, "ns/op")
+	b.ReportMetric(plainChange.Seconds()/n, "change-plain-s")
+	b.ReportMetric(shipChange.Seconds()/n, "change-plugship-s")
+	b.ReportMetric(plainChange.Seconds()/shipChange.Seconds(), "change-speedup")
+	b.ReportMetric(plainNoop.Seconds()/n, "noop-plain-s")
+	b.ReportMetric(shipNoop.Seconds()/n, "noop-plugship-s")
+	b.ReportMetric(shipNoop.Seconds()/plainNoop.Seconds(), "noop-plugship/plain")
+	b.ReportMetric(sharedChange.Seconds()/shipChange.Seconds(), "3-profiles/2-profiles")
+	b.ReportMetric(float64(len(sources)*len(toolchains)), "plugin-builds")
 }
 
 func copyTree(src, dst string) error {

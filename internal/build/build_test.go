@@ -119,7 +119,7 @@ func releases(t *testing.T, goVersion string) map[string]*teams.Plugin {
 }
 
 // goVersion is the go command's own release.
-func goVersion(t *testing.T) string {
+func goVersion(t testing.TB) string {
 	t.Helper()
 	out, err := exec.Command("go", "env", "GOVERSION").Output()
 	if err != nil {

@@ -18,7 +18,7 @@ import (
 
 // otherGoTarget returns the bundled target whose toolchain is not the go on PATH
 // (the go1-25 profile), skipping when it could not be downloaded.
-func otherGoTarget(t *testing.T) *Target {
+func otherGoTarget(t testing.TB) *Target {
 	t.Helper()
 	if examples.skipped != "" {
 		t.Skipf("no second toolchain (the module proxy is unreachable?): %s", examples.skipped)
