@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -378,5 +379,81 @@ func TestProfilesMatrix(t *testing.T) {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("matrix.md lacks %q:\n%s", want, md)
 		}
+	}
+}
+
+// TestRefProfileHost runs the matrix with a profile at a git ref (HEAD of
+// a committed copy of this module): its host is built in the tree exported
+// for the ref, the plugins for it too, and each host takes the builds of
+// its own ABI.
+func TestRefProfileHost(t *testing.T) {
+	module, err := plugtest.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	if err := plugtest.GitCopy(module, root); err != nil {
+		t.Fatal(err)
+	}
+	dist := t.TempDir()
+	cfg := filepath.Join(t.TempDir(), "hosts.yaml")
+	os.WriteFile(cfg, []byte(`profiles:
+  - name: current
+  - name: head
+    ref: HEAD
+timeout: 5s
+hosts:
+  - name: showcase
+    package: ./compat/hosts/showcase
+    must_accept: [showcase/showcase]
+  - name: showcase-head
+    profile: head
+    package: ./compat/hosts/showcase
+    must_accept: [showcase/showcase]
+`), 0o644)
+	var out bytes.Buffer
+	ctx := context.Background()
+	if err := build.Main(ctx, build.Selection{Team: "showcase", Plugin: "showcase"}, build.Options{Root: root, Dist: dist, Config: cfg}, &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "at HEAD (profiles head)") {
+		t.Errorf("build output:\n%s", out.String())
+	}
+	if err := sign.Main(ctx, sign.Options{Root: root, Dist: dist}, &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	opts := compat.Options{Root: root, Dist: dist, Config: cfg}
+	out.Reset()
+	if err := compat.Main(ctx, opts, &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	m := readMatrix(t, opts)
+	var head matrix.Host
+	for _, h := range m.Hosts {
+		if h.Name == "showcase-head" {
+			head = h
+		}
+	}
+	if head.Ref != "HEAD" || head.Profile != "head" || head.ABI == "" {
+		t.Fatalf("the ref profile's host: %+v", head)
+	}
+	if !strings.Contains(out.String(), "host showcase-head") || !strings.Contains(out.String(), "at HEAD") {
+		t.Errorf("matrix output:\n%s", out.String())
+	}
+	served := 0
+	for _, p := range m.Plugins {
+		if p.ABI == head.ABI {
+			served++
+			if !slices.Contains(p.Profiles, "head") {
+				t.Errorf("%s serves the head host's ABI, but its metadata lists profiles %q", p.ID(), p.Profiles)
+			}
+		}
+	}
+	if served != 2 || len(m.Violations) != 0 {
+		t.Errorf("%d files for the head host's ABI, want both showcase versions; violations %q\n%s", served, m.Violations, out.String())
+	}
+	trees, _ := os.ReadDir(filepath.Join(dist, ".cache/trees"))
+	if len(trees) != 1 {
+		t.Errorf("%d exported trees, want the one of HEAD", len(trees))
 	}
 }
