@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -350,5 +351,64 @@ func TestIdenticalProfilesShareOneBuild(t *testing.T) {
 	}
 	if _, err := os.Stat(file); err != nil {
 		t.Errorf("the old ABI's file was removed: %v", err)
+	}
+}
+
+// crossTarget is the other common Linux architecture and its Debian cross
+// C compiler, which .ci/run installs.
+func crossTarget(t *testing.T) (goarch, cc string) {
+	t.Helper()
+	switch {
+	case runtime.GOOS != "linux":
+		t.Skip("cross-building plugins is tested on Linux")
+	case runtime.GOARCH == "amd64":
+		return "arm64", "aarch64-linux-gnu-gcc"
+	case runtime.GOARCH == "arm64":
+		return "amd64", "x86_64-linux-gnu-gcc"
+	}
+	t.Skipf("no cross target for %s", runtime.GOARCH)
+	return "", ""
+}
+
+// TestCrossProfile builds for a profile on another architecture with its
+// cross C compiler: the file is named for that platform, is an ELF for
+// that machine, and a host of this platform never considers it.
+func TestCrossProfile(t *testing.T) {
+	goarch, cc := crossTarget(t)
+	if _, err := exec.LookPath(cc); err != nil {
+		t.Fatalf("the cross C compiler %s is missing (.ci/run installs it): %v", cc, err)
+	}
+	mod := newModule(t, map[string]string{
+		"teams/acme/team.yaml":            "name: acme\nowners: [dev@example.com]\nplugins:\n  - name: gen\n    source: acme/gen\n    version: 1.0.0\n",
+		"plugin_sources/acme/gen/main.go": strings.Replace(genPlugin, "contract.Generation", `"none"`, 1),
+	})
+	profiles := []profile.Profile{profile.Default(), {Name: "cross", GOARCH: goarch, CC: cc, Flags: profile.DefaultFlags}}
+	var out bytes.Buffer
+	if err := Main(context.Background(), Selection{}, Options{Root: mod, Profiles: profiles}, &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	dir := filepath.Join(mod, "dist/plugins/acme/gen")
+	cross, err := filepath.Glob(filepath.Join(dir, "gen_v1.0.0_linux_"+goarch+"_*.so"))
+	if err != nil || len(cross) != 1 {
+		t.Fatalf("files for linux/%s: %q\n%s", goarch, cross, out.String())
+	}
+	fp, err := fingerprint.Read(cross[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fp.CheckArch(goarch); err != nil || fp.Settings["GOARCH"] != goarch {
+		t.Errorf("%s: %v, GOARCH setting %q", filepath.Base(cross[0]), err, fp.Settings["GOARCH"])
+	}
+	cands, _, err := loader.Discover(dir, "gen", runtime.GOOS, runtime.GOARCH, "")
+	if err != nil || len(cands) != 1 || strings.Contains(cands[0].File, goarch) {
+		t.Errorf("a host of this platform considers %+v (%v); want only this platform's file", cands, err)
+	}
+
+	// A missing cross compiler is named once, for its profile.
+	profiles[1].CC = "no-such-gcc"
+	out.Reset()
+	err = Main(context.Background(), Selection{}, Options{Root: mod, Profiles: profiles}, &out)
+	if err == nil || !strings.Contains(err.Error(), "profile cross: C compiler no-such-gcc not found on PATH") || !strings.Contains(out.String(), "up-to-date acme/gen v1.0.0 [current]") {
+		t.Errorf("missing compiler: %v\n%s", err, out.String())
 	}
 }

@@ -38,7 +38,7 @@ func (e *Env) Key() string {
 	if e.Tree != "" {
 		tree = "tree " + e.Tree
 	}
-	return fmt.Sprintf("%s %s/%s [%s] %s", e.GoVersion, e.GOOS, e.GOARCH, strings.Join(e.Flags, " "), tree)
+	return fmt.Sprintf("%s %s/%s cc=%s [%s] %s", e.GoVersion, e.GOOS, e.GOARCH, e.CC, strings.Join(e.Flags, " "), tree)
 }
 
 // Describe says what the profile is, for progress lines.
@@ -75,6 +75,12 @@ func Prepare(ctx context.Context, root, dist string, p Profile) (*Env, error) {
 	}
 	if p.GOARCH != "" {
 		e.Vars = append(e.Vars, "GOARCH="+p.GOARCH)
+	}
+	if p.CC != "" {
+		if _, err := exec.LookPath(p.CC); err != nil {
+			return nil, fmt.Errorf("profile %s: C compiler %s not found on PATH: plugins need cgo (Debian: apt-get install gcc-aarch64-linux-gnu for aarch64-linux-gnu-gcc)", p.Name, p.CC)
+		}
+		e.Vars = append(e.Vars, "CC="+p.CC)
 	}
 	if p.Ref != "" {
 		tree, err := gitTree(ctx, root, p.Ref)

@@ -33,6 +33,10 @@ type Profile struct {
 	Go     string `yaml:"go"`
 	GOOS   string `yaml:"goos"`   // empty: the toolchain's default
 	GOARCH string `yaml:"goarch"` // empty: the toolchain's default
+	// CC is the C compiler for cgo, which plugins need: another platform
+	// needs a cross compiler (Debian: gcc-aarch64-linux-gnu for
+	// aarch64-linux-gnu-gcc). Empty: the go command's default.
+	CC string `yaml:"cc"`
 	// Flags are go build flags shared by the plugins and the hosts of the
 	// profile: -trimpath, -race, -tags=..., -gcflags=...; default
 	// [-trimpath]. An empty list builds with none.
@@ -52,6 +56,7 @@ func Default() Profile {
 var (
 	goRE  = regexp.MustCompile(`^go1\.[0-9]{1,3}(\.[0-9]{1,3}|rc[0-9]{1,2})?$`)
 	refRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$`)
+	ccRE  = regexp.MustCompile(`^[A-Za-z0-9_./+-]{1,128}$`)
 )
 
 // bannedFlags are set by plugship, or would make host and plugin differ.
@@ -96,6 +101,9 @@ func Check(ps []Profile) ([]Profile, error) {
 					bad("flags", "%s is set by plugship or is per host; remove it (host-only flags go in the host's flags)", f)
 				}
 			}
+		}
+		if p.CC != "" && !ccRE.MatchString(p.CC) {
+			bad("cc", "%s: want a C compiler command such as aarch64-linux-gnu-gcc", artifact.Quote(p.CC))
 		}
 		if p.Ref != "" && (!refRE.MatchString(p.Ref) || strings.Contains(p.Ref, "..")) {
 			bad("ref", "%s: want a git tag, branch or commit", artifact.Quote(p.Ref))
