@@ -192,7 +192,8 @@ func TestHTMLRendersInChromium(t *testing.T) {
 	if n := bytes.Count(dom, []byte(`<td class="cell ok">✓ ok</td>`)); n != 2 {
 		t.Errorf("rendered %d ok cells, want 2", n)
 	}
-	for _, want := range []string{`<td class="cell fail violation">✗ panic</td>`, `<td class="cell fail">✗ build-mismatch</td>`, "3 of 3 plugin files shown", "must load into host showcase but is panic"} {
+	for _, want := range []string{`<td class="cell fail violation">✗ panic</td>`, `<td class="cell fail">✗ build-mismatch</td>`, "3 of 3 plugin files shown", "must load into host showcase but is panic",
+		`<span class="muted">current · ` + abiA + `</span>`, "<td><code>" + abiA + "</code></td><td>3</td><td>showcase</td><td>current</td>"} {
 		if !bytes.Contains(dom, []byte(want)) {
 			t.Errorf("rendered page lacks %q", want)
 		}
