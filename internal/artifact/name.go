@@ -74,8 +74,8 @@ type Name struct {
 	ABI string
 }
 
-// NamePattern describes a plugin file name, for messages.
-const NamePattern = "<plugin>_v<version>_<goos>_<goarch>_<abi>" + PluginExt
+// namePattern describes a plugin file name, for messages.
+const namePattern = "<plugin>_v<version>_<goos>_<goarch>_<abi>" + PluginExt
 
 // String returns the file name: <plugin>_v<version>_<goos>_<goarch>_<abi>.so.
 func (n Name) String() string {
@@ -110,10 +110,10 @@ func ParseName(file string) (Name, error) {
 	}
 	parts := strings.Split(stem, "_")
 	if len(parts) == 4 {
-		return fail("want %s; a name without the ABI comes from a plugship before host profiles: rebuild it", NamePattern)
+		return fail("want %s; a name without the ABI comes from a plugship before host profiles: rebuild it", namePattern)
 	}
 	if len(parts) != 5 {
-		return fail("want %s", NamePattern)
+		return fail("want %s", namePattern)
 	}
 	n := Name{Plugin: parts[0], GOOS: parts[2], GOARCH: parts[3], ABI: parts[4]}
 	if err := CheckName(n.Plugin); err != nil {

@@ -70,16 +70,15 @@ func BenchmarkBuildExamples(b *testing.B) {
 		}
 		return time.Since(start)
 	}
-	touch := func(i int, who string) { touchSources(b, mod, sources, who, i) }
 	// Warm both outputs and the build cache.
 	plain(plainDir)
 	ship(opts)
 
 	var plainChange, shipChange, plainNoop, shipNoop, plainEmpty, shipEmpty time.Duration
 	for i := 0; i < b.N; i++ {
-		touch(i, "plain")
+		touchSources(b, mod, sources, "plain", i)
 		plainChange += plain(plainDir)
-		touch(i, "plugship")
+		touchSources(b, mod, sources, "plugship", i)
 		shipChange += ship(opts)
 		plainNoop += plain(plainDir)
 		shipNoop += ship(opts)
@@ -88,14 +87,7 @@ func BenchmarkBuildExamples(b *testing.B) {
 		o.Dist = b.TempDir()
 		shipEmpty += ship(o)
 	}
-	n := float64(b.N)
-	b.ReportMetric(0, "ns/op")
-	b.ReportMetric(plainChange.Seconds()/n, "change-plain-s")
-	b.ReportMetric(shipChange.Seconds()/n, "change-plugship-s")
-	b.ReportMetric(plainChange.Seconds()/shipChange.Seconds(), "change-speedup")
-	b.ReportMetric(plainNoop.Seconds()/n, "noop-plain-s")
-	b.ReportMetric(shipNoop.Seconds()/n, "noop-plugship-s")
-	b.ReportMetric(shipNoop.Seconds()/plainNoop.Seconds(), "noop-plugship/plain")
+	reportChangeNoop(b, plainChange, shipChange, plainNoop, shipNoop)
 	b.ReportMetric(plainEmpty.Seconds()/shipEmpty.Seconds(), "empty-speedup")
 	b.ReportMetric(float64(len(actions)), "plugins")
 
@@ -109,6 +101,19 @@ func BenchmarkBuildExamples(b *testing.B) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	b.ReportMetric(float64(ms.Sys)/(1<<20), "plugship-go-sys-MiB")
+}
+
+// reportChangeNoop reports the seconds per iteration and the ratios of a
+// change and a no-op build, plain against plugship.
+func reportChangeNoop(b *testing.B, plainChange, shipChange, plainNoop, shipNoop time.Duration) {
+	n := float64(b.N)
+	b.ReportMetric(0, "ns/op")
+	b.ReportMetric(plainChange.Seconds()/n, "change-plain-s")
+	b.ReportMetric(shipChange.Seconds()/n, "change-plugship-s")
+	b.ReportMetric(plainChange.Seconds()/shipChange.Seconds(), "change-speedup")
+	b.ReportMetric(plainNoop.Seconds()/n, "noop-plain-s")
+	b.ReportMetric(shipNoop.Seconds()/n, "noop-plugship-s")
+	b.ReportMetric(shipNoop.Seconds()/plainNoop.Seconds(), "noop-plugship/plain")
 }
 
 // touchSources appends a comment to the main.go of every source folder, a
@@ -191,29 +196,21 @@ func BenchmarkBuildProfiles(b *testing.B) {
 		}
 		return time.Since(start)
 	}
-	touch := func(who string, i int) { touchSources(b, mod, sources, who, i) }
 	plain()
 	ship(two)
 	var plainChange, shipChange, plainNoop, shipNoop, sharedChange time.Duration
 	for i := 0; i < b.N; i++ {
-		touch("plain", i)
+		touchSources(b, mod, sources, "plain", i)
 		plainChange += plain()
-		touch("plugship", i)
+		touchSources(b, mod, sources, "plugship", i)
 		shipChange += ship(two)
 		plainNoop += plain()
 		shipNoop += ship(two)
-		touch("shared", i)
+		touchSources(b, mod, sources, "shared", i)
 		sharedChange += ship(three)
 		ship(two) // back to the two profiles' own files
 	}
-	n := float64(b.N)
-	b.ReportMetric(0, "ns/op")
-	b.ReportMetric(plainChange.Seconds()/n, "change-plain-s")
-	b.ReportMetric(shipChange.Seconds()/n, "change-plugship-s")
-	b.ReportMetric(plainChange.Seconds()/shipChange.Seconds(), "change-speedup")
-	b.ReportMetric(plainNoop.Seconds()/n, "noop-plain-s")
-	b.ReportMetric(shipNoop.Seconds()/n, "noop-plugship-s")
-	b.ReportMetric(shipNoop.Seconds()/plainNoop.Seconds(), "noop-plugship/plain")
+	reportChangeNoop(b, plainChange, shipChange, plainNoop, shipNoop)
 	b.ReportMetric(sharedChange.Seconds()/shipChange.Seconds(), "3-profiles/2-profiles")
 	b.ReportMetric(float64(len(sources)*len(toolchains)), "plugin-builds")
 }

@@ -6,7 +6,7 @@
 // with a metadata JSON beside each (see package artifact).
 //
 // It works in three parts. [Targets] prepares the host profiles of
-// compat/hosts.yaml (package profile: toolchain, platform, flags, tree at
+// compat/hosts.yaml (package profile: toolchain, platform, C compiler, flags, tree at
 // a git ref) and groups those that agree into one [Target]. [Plan]
 // computes, as data, one [Action] per plugin version and target: the exact
 // go build arguments, environment, overlay and paths. [Run] executes a

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -91,11 +92,11 @@ func TestFailuresAndIncrementalRebuild(t *testing.T) {
 	ctx := context.Background()
 	file := func(plugin string) string {
 		t.Helper()
-		found, _ := filepath.Glob(filepath.Join(mod, "dist", "plugins", "acme", plugin, plugin+"_v1.0.0_*.so"))
-		if len(found) != 1 {
-			t.Fatalf("%s: files %q, want one", plugin, found)
+		f, err := plugtest.Find(filepath.Join(mod, "dist/plugins/acme", plugin), plugin, "1.0.0")
+		if err != nil {
+			t.Fatal(err)
 		}
-		return found[0]
+		return f
 	}
 
 	// First build: the registry problem and the bad plugin are reported,
@@ -194,11 +195,11 @@ func TestPlanGivesEachVersionItsOwnPackage(t *testing.T) {
 		if a.Package != wantPkg {
 			t.Errorf("%s: package %s, want %s", a.ID(), a.Package, wantPkg)
 		}
-		if !containsArg(a.Args, "-ldflags=-X="+wantPkg+".version="+a.Version) {
+		if !slices.Contains(a.Args, "-ldflags=-X="+wantPkg+".version="+a.Version) {
 			t.Errorf("%s: args %q do not set the version", a.ID(), a.Args)
 		}
 		for _, want := range []string{"-buildmode=plugin", "-trimpath", a.Package} {
-			if !containsArg(a.Args, want) {
+			if !slices.Contains(a.Args, want) {
 				t.Errorf("%s: args %q lack %s", a.ID(), a.Args, want)
 			}
 		}
@@ -214,15 +215,6 @@ func TestPlanGivesEachVersionItsOwnPackage(t *testing.T) {
 	if actions[0].Staging == actions[1].Staging || actions[0].OverlayFile == actions[1].OverlayFile {
 		t.Errorf("two versions share scratch files")
 	}
-}
-
-func containsArg(args []string, want string) bool {
-	for _, a := range args {
-		if a == want {
-			return true
-		}
-	}
-	return false
 }
 
 func TestSelection(t *testing.T) {

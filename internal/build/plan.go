@@ -9,6 +9,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -22,17 +23,17 @@ import (
 	"golang.org/x/mod/modfile"
 )
 
-// VersionVar is the package-level string variable in every plugin's main
+// versionVar is the package-level string variable in every plugin's main
 // package that the build sets to the manifest version.
-const VersionVar = "version"
+const versionVar = "version"
 
 // virtualDir is the folder, inside each source folder, under which the
 // per-version virtual packages live.
 const virtualDir = "_plugship"
 
-// WorkDir is the build's scratch folder inside dist/: staged outputs and
+// workDir is the build's scratch folder inside dist/: staged outputs and
 // overlay files. Nothing outside the build reads it.
-const WorkDir = ".work/build"
+const workDir = ".work/build"
 
 // Options say where to build.
 type Options struct {
@@ -57,7 +58,7 @@ func (o Options) withDefaults() Options {
 }
 
 // Target is one distinct way of building: the profiles whose toolchain,
-// platform, flags and tree agree, so that they share one build of each
+// platform, C compiler, flags and tree agree, so that they share one build of each
 // plugin version.
 type Target struct {
 	Env      *profile.Env // the first profile's
@@ -81,12 +82,13 @@ func Targets(ctx context.Context, ps []profile.Profile, opts Options) ([]*Target
 			errs = append(errs, err)
 			continue
 		}
-		if t := byKey[env.Key()]; t != nil {
+		key := env.Key()
+		if t := byKey[key]; t != nil {
 			t.Profiles = append(t.Profiles, p.Name)
 			continue
 		}
 		t := &Target{Env: env, Profiles: []string{p.Name}}
-		byKey[env.Key()] = t
+		byKey[key] = t
 		targets = append(targets, t)
 	}
 	return targets, errors.Join(errs...)
@@ -155,11 +157,31 @@ func Plan(reg *teams.Registry, sel Selection, targets []*Target, opts Options) (
 			return nil, fmt.Errorf("profile %s: %w", t.Name(), err)
 		}
 	}
+	// A profile at a git ref gets the working tree's plugin sources laid
+	// over its tree: listed once per target.
+	trees := map[*Target]map[string]string{}
+	treeErrs := map[*Target]error{}
+	for _, t := range targets {
+		if t.Env.Dir != opts.Root {
+			trees[t], treeErrs[t] = sourcesOverlay(opts.Root, t.Env.Dir)
+		}
+	}
 	var actions []*Action
 	for _, p := range plugins {
 		for _, r := range p.Releases() {
+			src := path.Join(teams.SourcesDir, r.Source)
+			files, err := versionFiles(opts.Root, src)
 			for _, t := range targets {
-				actions = append(actions, plan(modPaths[t], p, r, t, opts))
+				a := plan(modPaths[t], p, r, t, opts)
+				switch {
+				case err != nil:
+					a.Err = err
+				case treeErrs[t] != nil:
+					a.Err = treeErrs[t]
+				default:
+					a.Overlay = overlay(files, trees[t], filepath.Join(t.Env.Dir, filepath.FromSlash(src), virtualDir, "v"+r.Version))
+				}
+				actions = append(actions, a)
 			}
 		}
 	}
@@ -169,7 +191,7 @@ func Plan(reg *teams.Registry, sel Selection, targets []*Target, opts Options) (
 func plan(modPath string, p *teams.Plugin, r teams.Release, t *Target, opts Options) *Action {
 	src := path.Join(teams.SourcesDir, r.Source)
 	pkg := path.Join(modPath, src, virtualDir, "v"+r.Version)
-	workDir := filepath.Join(opts.Dist, filepath.FromSlash(WorkDir), t.Name(), p.Team, p.Name)
+	scratch := filepath.Join(opts.Dist, filepath.FromSlash(workDir), t.Name(), p.Team, p.Name)
 	stem := p.Name + "_v" + r.Version
 	a := &Action{
 		Team:        p.Team,
@@ -178,30 +200,40 @@ func plan(modPath string, p *teams.Plugin, r teams.Release, t *Target, opts Opti
 		Source:      src,
 		Target:      t,
 		Package:     pkg,
-		OverlayFile: filepath.Join(workDir, stem+".overlay.json"),
-		Staging:     filepath.Join(workDir, stem+artifact.PluginExt),
+		OverlayFile: filepath.Join(scratch, stem+".overlay.json"),
+		Staging:     filepath.Join(scratch, stem+artifact.PluginExt),
 		OutDir:      artifact.PluginDir(opts.Dist, p.Team, p.Name),
-		Env:         append([]string{"GOOS=" + t.Env.GOOS, "GOARCH=" + t.Env.GOARCH}, t.Env.Vars...),
+		Env:         []string{"GOOS=" + t.Env.GOOS, "GOARCH=" + t.Env.GOARCH},
 	}
 	a.Args = []string{"build", "-buildmode=plugin", "-buildvcs=false"}
 	a.Args = append(a.Args, t.Env.Flags...)
 	a.Args = append(a.Args,
 		"-overlay="+a.OverlayFile,
-		"-ldflags=-X="+pkg+"."+VersionVar+"="+r.Version,
+		"-ldflags=-X="+pkg+"."+versionVar+"="+r.Version,
 		"-o", a.Staging,
 		pkg,
 	)
-	a.Overlay, a.Err = overlay(opts.Root, t.Env.Dir, src, virtualDir+"/v"+r.Version)
 	return a
 }
 
-// overlay maps each file of the source folder to the same name in the
-// virtual folder inside dir (the target's tree), and checks that the main
-// package declares VersionVar. When dir is not root (a profile at a git
-// ref, whose tree has no plugin sources), every file under root's
-// plugin_sources/ is laid over dir too, so the plugin's own packages come
-// from the working tree.
-func overlay(root, dir, src, virtual string) (map[string]string, error) {
+// overlay maps each of a version's files (base name -> real file) to the
+// same name in its virtual folder, plus the tree's overlay (nil for the
+// working tree).
+func overlay(files, tree map[string]string, virtual string) map[string]string {
+	out := maps.Clone(tree)
+	if out == nil {
+		out = map[string]string{}
+	}
+	for name, real := range files {
+		out[filepath.Join(virtual, name)] = real
+	}
+	return out
+}
+
+// versionFiles lists the files of a source folder that make the plugin
+// (base name -> absolute real path), and checks that the main package
+// declares versionVar.
+func versionFiles(root, src string) (map[string]string, error) {
 	srcDir := filepath.Join(root, filepath.FromSlash(src))
 	entries, err := os.ReadDir(srcDir)
 	if err != nil {
@@ -214,8 +246,7 @@ func overlay(root, dir, src, virtual string) (map[string]string, error) {
 		if !e.Type().IsRegular() || strings.HasSuffix(name, "_test.go") || strings.HasPrefix(name, ".") {
 			continue
 		}
-		real := filepath.Join(srcDir, name)
-		files[filepath.Join(dir, filepath.FromSlash(src), filepath.FromSlash(virtual), name)] = real
+		files[name] = filepath.Join(srcDir, name)
 		if strings.HasSuffix(name, ".go") {
 			goFiles = append(goFiles, path.Join(src, name))
 		}
@@ -224,29 +255,31 @@ func overlay(root, dir, src, virtual string) (map[string]string, error) {
 	if err := checkVersionVar(root, src, goFiles); err != nil {
 		return nil, err
 	}
-	if dir != root {
-		sources := filepath.Join(root, teams.SourcesDir)
-		err := filepath.WalkDir(sources, func(p string, d fs.DirEntry, err error) error {
-			if err != nil || !d.Type().IsRegular() || strings.HasSuffix(p, "_test.go") || strings.HasPrefix(d.Name(), ".") {
-				return err
-			}
-			rel, err := filepath.Rel(root, p)
-			if err != nil {
-				return err
-			}
-			files[filepath.Join(dir, rel)] = p
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
 	return files, nil
+}
+
+// sourcesOverlay maps every file under root's plugin_sources/ to the same
+// place in dir, the tree of a profile at a git ref, which has none, so
+// that the plugins' own packages come from the working tree.
+func sourcesOverlay(root, dir string) (map[string]string, error) {
+	files := map[string]string{}
+	err := filepath.WalkDir(filepath.Join(root, teams.SourcesDir), func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() || strings.HasSuffix(p, "_test.go") || strings.HasPrefix(d.Name(), ".") {
+			return err
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
+		files[filepath.Join(dir, rel)] = p
+		return nil
+	})
+	return files, err
 }
 
 // checkVersionVar reports an error unless one of the files (slash paths
 // relative to root, as messages show them) declares a package-level string
-// variable VersionVar that -X can set.
+// variable versionVar that -X can set.
 func checkVersionVar(root, src string, files []string) error {
 	fset := token.NewFileSet()
 	for _, f := range files {
@@ -266,7 +299,7 @@ func checkVersionVar(root, src string, files []string) error {
 			for _, s := range gd.Specs {
 				vs := s.(*ast.ValueSpec)
 				for i, n := range vs.Names {
-					if n.Name != VersionVar {
+					if n.Name != versionVar {
 						continue
 					}
 					if typ, ok := vs.Type.(*ast.Ident); ok && typ.Name == "string" {
@@ -277,12 +310,12 @@ func checkVersionVar(root, src string, files []string) error {
 							return nil
 						}
 					}
-					return fmt.Errorf("%s: var %s must be a string (var %s = \"dev\"); the build sets it with -X", fset.Position(n.Pos()), VersionVar, VersionVar)
+					return fmt.Errorf("%s: var %s must be a string (var %s = \"dev\"); the build sets it with -X", fset.Position(n.Pos()), versionVar, versionVar)
 				}
 			}
 		}
 	}
-	return fmt.Errorf("%s: the main package declares no var %s; add `var %s = \"dev\"` and return it from Version(): the build sets it to the manifest version", src, VersionVar, VersionVar)
+	return fmt.Errorf("%s: the main package declares no var %s; add `var %s = \"dev\"` and return it from Version(): the build sets it to the manifest version", src, versionVar, versionVar)
 }
 
 // WriteOverlay writes the action's overlay as go build -overlay JSON,

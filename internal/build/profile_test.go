@@ -128,21 +128,6 @@ func Showcase() contract.Plugin { return p{} }
 
 func main() {}
 `
-	newOnlyPlugin = `package main
-
-import "github.com/plugship/plugship/contract"
-
-var version = "dev"
-
-type p struct{}
-
-func (p) Version() string    { return version }
-func (p) IsAcceptable() bool { return contract.Describe() != "" }
-
-func Showcase() contract.Plugin { return p{} }
-
-func main() {}
-`
 	genManifest = `name: acme
 owners: [dev@example.com]
 plugins:
@@ -189,7 +174,7 @@ func TestProfileAtGitRef(t *testing.T) {
 	// The plugins and the manifest exist only in the working tree.
 	writeFile(t, filepath.Join(mod, "teams/acme/team.yaml"), genManifest)
 	writeFile(t, filepath.Join(mod, "plugin_sources/acme/gen/main.go"), genPlugin)
-	writeFile(t, filepath.Join(mod, "plugin_sources/acme/newonly/main.go"), newOnlyPlugin)
+	writeFile(t, filepath.Join(mod, "plugin_sources/acme/newonly/main.go"), pluginSource("contract.Describe()"))
 
 	profiles := []profile.Profile{profile.Default(), {Name: "release-1", Ref: "hosts/v1", Flags: profile.DefaultFlags}}
 	opts := Options{Root: mod, Profiles: profiles}
@@ -307,13 +292,10 @@ func TestUnknownRef(t *testing.T) {
 }
 
 // TestIdenticalProfilesShareOneBuild: two profiles that agree on
-// toolchain, platform, flags and tree are one target: one go build per
+// toolchain, platform, C compiler, flags and tree are one target: one go build per
 // plugin version, one file, whose metadata names both.
 func TestIdenticalProfilesShareOneBuild(t *testing.T) {
-	mod := newModule(t, map[string]string{
-		"teams/acme/team.yaml":            "name: acme\nowners: [dev@example.com]\nplugins:\n  - name: gen\n    source: acme/gen\n    version: 1.0.0\n",
-		"plugin_sources/acme/gen/main.go": strings.Replace(genPlugin, "contract.Generation", `"none"`, 1),
-	})
+	mod := genModule(t)
 	profiles := []profile.Profile{profile.Default(), {Name: "canary", Flags: []string{"-trimpath"}}}
 	var out bytes.Buffer
 	if err := Main(context.Background(), Selection{}, Options{Root: mod, Profiles: profiles}, &out); err != nil {
@@ -354,6 +336,14 @@ func TestIdenticalProfilesShareOneBuild(t *testing.T) {
 	}
 }
 
+// genModule is a scratch module with one plugin, acme/gen 1.0.0.
+func genModule(t *testing.T) string {
+	return newModule(t, map[string]string{
+		"teams/acme/team.yaml":            "name: acme\nowners: [dev@example.com]\nplugins:\n  - name: gen\n    source: acme/gen\n    version: 1.0.0\n",
+		"plugin_sources/acme/gen/main.go": strings.Replace(genPlugin, "contract.Generation", `"none"`, 1),
+	})
+}
+
 // crossTarget is the other common Linux architecture and its Debian cross
 // C compiler, which .ci/run installs.
 func crossTarget(t *testing.T) (goarch, cc string) {
@@ -378,10 +368,7 @@ func TestCrossProfile(t *testing.T) {
 	if _, err := exec.LookPath(cc); err != nil {
 		t.Fatalf("the cross C compiler %s is missing (.ci/run installs it): %v", cc, err)
 	}
-	mod := newModule(t, map[string]string{
-		"teams/acme/team.yaml":            "name: acme\nowners: [dev@example.com]\nplugins:\n  - name: gen\n    source: acme/gen\n    version: 1.0.0\n",
-		"plugin_sources/acme/gen/main.go": strings.Replace(genPlugin, "contract.Generation", `"none"`, 1),
-	})
+	mod := genModule(t)
 	profiles := []profile.Profile{profile.Default(), {Name: "cross", GOARCH: goarch, CC: cc, Flags: profile.DefaultFlags}}
 	var out bytes.Buffer
 	if err := Main(context.Background(), Selection{}, Options{Root: mod, Profiles: profiles}, &out); err != nil {

@@ -3,9 +3,9 @@ package build
 import (
 	"bytes"
 	"context"
-	"debug/buildinfo"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -149,22 +149,24 @@ type outputs struct {
 
 type output struct {
 	action   *Action // the first build that wrote it
+	name     artifact.Name
+	fp       *fingerprint.Fingerprint // of its staged copy
 	sum      string
 	size     int64
-	staging  string
 	profiles []string
 }
 
 // claim records that a built the file with sum; the error says why it may
 // not (another target built other bytes under the same name).
-func (o *outputs) claim(file string, a *Action, sum string, size int64) (first bool, err error) {
+func (o *outputs) claim(file string, out *output) (first bool, err error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	prev := o.files[file]
 	if prev == nil {
-		o.files[file] = &output{action: a, sum: sum, size: size, staging: a.Staging, profiles: slices.Clone(a.Target.Profiles)}
+		o.files[file] = out
 		return true, nil
 	}
+	a, sum := out.action, out.sum
 	if prev.sum != sum {
 		return false, fmt.Errorf("profiles %s and %s yield the same ABI but different bytes for %s: their trees differ only in modules the plugin alone uses; give one of them other flags, or build them in separate runs",
 			prev.action.Target.Name(), a.Target.Name(), filepath.Base(file))
@@ -180,24 +182,21 @@ func execute(ctx context.Context, a *Action, opts Options, outs *outputs) Result
 	if a.Err != nil {
 		return fail(a.Err)
 	}
-	for _, dir := range []string{filepath.Dir(a.Staging), a.OutDir} {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fail(err)
-		}
+	if err := os.MkdirAll(a.OutDir, 0o755); err != nil {
+		return fail(err)
 	}
-	if err := a.WriteOverlay(); err != nil {
+	if err := a.WriteOverlay(); err != nil { // creates the staging folder too
 		return fail(fmt.Errorf("writing the overlay: %w", err))
 	}
-	cmd := exec.CommandContext(ctx, "go", a.Args...)
-	cmd.Dir = a.Target.Env.Dir
-	cmd.Env = append(os.Environ(), a.Env...)
-	var output bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &output, &output
+	cmd := a.Target.Env.Command(ctx, a.Args...)
+	cmd.Env = append(cmd.Env, a.Env...)
+	var compiler bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &compiler, &compiler
 	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {
 			return fail(fmt.Errorf("cancelled: %w", ctx.Err()))
 		}
-		return fail(fmt.Errorf("go build (%s): %v\n%s", a.Target.Env.Describe(), err, a.realPaths(opts.Root, output.String())))
+		return fail(fmt.Errorf("go build (%s): %v\n%s", a.Target.Env.Describe(), err, a.realPaths(opts.Root, compiler.String())))
 	}
 	fp, err := fingerprint.Read(a.Staging)
 	if err != nil {
@@ -212,12 +211,15 @@ func execute(ctx context.Context, a *Action, opts Options, outs *outputs) Result
 	if err != nil {
 		return fail(err)
 	}
-	first, err := outs.claim(r.File, a, sum, size)
+	first, err := outs.claim(r.File, &output{action: a, name: name, fp: fp, sum: sum, size: size, profiles: slices.Clone(a.Target.Profiles)})
 	if err != nil {
 		return fail(err)
 	}
 	r.Outcome = UpToDate
-	if old, _, err := artifact.HashFile(r.File); first && (err != nil || old != sum) {
+	if !first {
+		return r // another target wrote these bytes under this name
+	}
+	if old, _, err := artifact.HashFile(r.File); err != nil || old != sum {
 		if err := artifact.CopyFileAtomic(r.File, a.Staging, 0o755); err != nil {
 			return fail(fmt.Errorf("writing %s: %w", r.File, err))
 		}
@@ -229,7 +231,7 @@ func execute(ctx context.Context, a *Action, opts Options, outs *outputs) Result
 // writeMetadata writes the metadata of one final file, from the build
 // info of its staged copy.
 func writeMetadata(file string, o *output, rev revision) error {
-	meta, err := o.action.metadata(file, o, rev)
+	meta, err := o.metadata(rev)
 	if err != nil {
 		return err
 	}
@@ -251,25 +253,17 @@ func (a *Action) realPaths(root, s string) string {
 	return strings.ReplaceAll(s, root+string(filepath.Separator), "")
 }
 
-// metadata describes the staged file, from its own build info.
-func (a *Action) metadata(file string, o *output, rev revision) ([]byte, error) {
-	bi, err := buildinfo.ReadFile(o.staging)
-	if err != nil {
-		return nil, fmt.Errorf("reading build info of %s: %w", o.staging, err)
-	}
-	n, err := artifact.ParseName(filepath.Base(file))
-	if err != nil {
-		return nil, err
-	}
-	sum, size := o.sum, o.size
+// metadata describes the file, from its own build info.
+func (o *output) metadata(rev revision) ([]byte, error) {
+	a, n, bi := o.action, o.name, o.fp.BuildInfo
 	m := &artifact.Metadata{
 		Schema:     artifact.MetadataSchema,
 		Team:       a.Team,
 		Plugin:     a.Plugin,
 		Version:    a.Version,
-		File:       filepath.Base(file),
-		SHA256:     sum,
-		Size:       size,
+		File:       n.String(),
+		SHA256:     o.sum,
+		Size:       o.size,
 		GoVersion:  bi.GoVersion,
 		GOOS:       n.GOOS,
 		GOARCH:     n.GOARCH,
@@ -277,13 +271,10 @@ func (a *Action) metadata(file string, o *output, rev revision) ([]byte, error) 
 		Profiles:   o.profiles,
 		PluginPath: bi.Path,
 		Module:     artifact.Module{Path: bi.Main.Path, Version: bi.Main.Version, Sum: bi.Main.Sum},
-		Settings:   map[string]string{},
+		Settings:   maps.Clone(o.fp.Settings),
 		Source:     a.Source,
 		Revision:   rev.commit,
 		Dirty:      rev.dirty,
-	}
-	for _, s := range bi.Settings {
-		m.Settings[s.Key] = s.Value
 	}
 	for _, d := range bi.Deps {
 		if d.Replace != nil {
@@ -293,7 +284,7 @@ func (a *Action) metadata(file string, o *output, rev revision) ([]byte, error) 
 	}
 	sort.Slice(m.Deps, func(i, j int) bool { return m.Deps[i].Path < m.Deps[j].Path })
 	if err := m.Validate(); err != nil {
-		return nil, fmt.Errorf("metadata for %s: %w", file, err)
+		return nil, fmt.Errorf("metadata for %s: %w", n, err)
 	}
 	return m.Marshal()
 }

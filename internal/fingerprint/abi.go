@@ -13,10 +13,10 @@ import (
 // this one.
 const ContractPackage = "github.com/plugship/plugship/contract"
 
-// RuntimePackage is the other package every Go binary contains; its
+// runtimePackage is the other package every Go binary contains; its
 // fingerprint changes with the toolchain and with flags such as -trimpath
 // and -race.
-const RuntimePackage = "runtime"
+const runtimePackage = "runtime"
 
 // abiSettings are the build settings that enter the ABI: those that always
 // stop a plugin loading when they differ (see certainSettings).
@@ -40,20 +40,20 @@ func (fp *Fingerprint) ABI() (string, error) {
 		}
 		fmt.Fprintf(h, "%s=%s\n", k, v)
 	}
-	for _, pkg := range []string{RuntimePackage, ContractPackage} {
+	for _, pkg := range []string{runtimePackage, ContractPackage} {
 		sum, ok := fp.Packages[pkg]
 		if !ok {
 			return "", fmt.Errorf("%s: no fingerprint of package %s: not a plugship plugin or loader host (the ABI needs the contract)", fp.File, pkg)
 		}
 		fmt.Fprintf(h, "%s=%s\n", pkg, sum)
 	}
-	return ABITag(fp.GoVersion, hex.EncodeToString(h.Sum(nil))[:8]), nil
+	return abiTag(fp.GoVersion, hex.EncodeToString(h.Sum(nil))[:8]), nil
 }
 
-// ABITag formats an ABI tag from a Go version (go1.26.8, or devel ones)
+// abiTag formats an ABI tag from a Go version (go1.26.8, or devel ones)
 // and a hex digest: go1.26.8-1a2b3c4d. Only a-z, 0-9 and "." of the
 // version are kept, at most 24 of them, so the tag fits in a file name.
-func ABITag(goVersion, digest string) string {
+func abiTag(goVersion, digest string) string {
 	v := strings.Fields(goVersion)
 	word := "go"
 	for _, f := range v {

@@ -44,6 +44,7 @@ type Fingerprint struct {
 	Settings  map[string]string // build settings: -trimpath, -race, CGO_ENABLED, GOOS, ...
 	Modules   map[string]string // module path -> version (and sum), main module included
 	Packages  map[string]string // import path -> hex fingerprint
+	BuildInfo *buildinfo.BuildInfo
 }
 
 // Read reads the fingerprint of the ELF binary or plugin at path. It opens
@@ -71,7 +72,7 @@ func Read(path string) (*Fingerprint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: no Go build info (%v): not built by the go command, or damaged", path, err)
 	}
-	fp.GoVersion = bi.GoVersion
+	fp.BuildInfo, fp.GoVersion = bi, bi.GoVersion
 	for _, s := range bi.Settings {
 		fp.Settings[s.Key] = s.Value
 	}

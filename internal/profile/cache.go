@@ -18,6 +18,8 @@ type Cache struct {
 	Path  string
 	More  []string // other paths that belong to it (a toolchain's download)
 	Bytes int64
+	// Toolchain marks a profile's downloaded toolchain, which Clean removes.
+	Toolchain bool
 	// Shared caches are used by every Go build on the machine, not only
 	// plugship's: only Clean with all empties them.
 	Shared bool
@@ -31,13 +33,17 @@ func Caches(ctx context.Context, dist string, ps []Profile) []Cache {
 	trees := filepath.Join(dist, filepath.FromSlash(TreesDir))
 	cs := []Cache{{What: "trees of profiles at a git ref", Path: trees, Bytes: size(trees)}}
 	seen := map[string]bool{}
+	modcache := goEnv(ctx, "GOMODCACHE")
 	for _, p := range ps {
-		paths := toolchainPaths(ctx, p)
-		if len(paths) == 0 || seen[p.Go] {
+		if seen[p.Go] {
 			continue
 		}
 		seen[p.Go] = true
-		c := Cache{What: "toolchain " + p.Go + " of profile " + p.Name, Path: paths[0], More: paths[1:]}
+		paths := toolchainPaths(modcache, p)
+		if len(paths) == 0 {
+			continue
+		}
+		c := Cache{What: "toolchain " + p.Go + " of profile " + p.Name, Path: paths[0], More: paths[1:], Toolchain: true}
 		for _, path := range paths {
 			c.Bytes += size(path)
 		}
@@ -63,7 +69,7 @@ func Clean(ctx context.Context, dist string, ps []Profile, all bool, out io.Writ
 	freed += distBytes
 	for _, c := range caches {
 		switch {
-		case strings.HasPrefix(c.What, "toolchain "):
+		case c.Toolchain:
 			if c.Bytes == 0 {
 				continue
 			}
@@ -89,15 +95,11 @@ func Clean(ctx context.Context, dist string, ps []Profile, all bool, out io.Writ
 	return nil
 }
 
-// toolchainPaths are where the go command keeps a profile's toolchain:
-// the unpacked module and its download. None for the go on PATH, or for
-// the release that is running.
-func toolchainPaths(ctx context.Context, p Profile) []string {
-	if p.Go == "" || p.Go == runtime.Version() {
-		return nil
-	}
-	modcache := goEnv(ctx, "GOMODCACHE")
-	if modcache == "" {
+// toolchainPaths are where the go command keeps a profile's toolchain in
+// the module cache: the unpacked module and its download. None for the go
+// on PATH, or for the release that is running.
+func toolchainPaths(modcache string, p Profile) []string {
+	if p.Go == "" || p.Go == runtime.Version() || modcache == "" {
 		return nil
 	}
 	mod := "v0.0.1-" + p.Go + "." + runtime.GOOS + "-" + runtime.GOARCH

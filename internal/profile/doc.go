@@ -12,8 +12,8 @@
 //	  - name: release-2             # the host and contract at a git ref
 //	    ref: hosts/v2
 //
-// Plugins are built once per distinct [Env.Key] (toolchain, platform,
-// flags, tree): profiles that agree share one build. Hosts in the matrix
+// Plugins are built once per distinct [Env.Key] (toolchain, platform, C
+// compiler, flags, tree): profiles that agree share one build. Hosts in the matrix
 // name their profile.
 //
 // # Toolchains
@@ -27,7 +27,7 @@
 // # Trees at a git ref
 //
 // A profile's ref (a tag, branch or commit) is exported with git archive
-// into dist/.cache/trees/<tree hash>/, once per tree, and never changed
+// into dist/.cache/trees/<first 16 hex digits of the tree hash>/, once per tree, and never changed
 // after: it is reused while the ref points at the same tree. The export
 // leaves out plugin_sources/: the build lays the working tree's plugin
 // sources over it with go build -overlay, so the plugins are compiled

@@ -54,6 +54,7 @@ func TestKeySharesWhatBuildsAlike(t *testing.T) {
 		func(e *Env) { e.Flags = []string{"-trimpath", "-race"} },
 		func(e *Env) { e.Tree = "0123456789abcdef0123456789abcdef01234567" },
 		func(e *Env) { e.GOARCH = "arm64" },
+		func(e *Env) { e.CC = "aarch64-linux-gnu-gcc" },
 	} {
 		c := *a
 		change(&c)
