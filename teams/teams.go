@@ -332,10 +332,11 @@ func (p *parser) mapping(n *yaml.Node, field string, known ...string) map[string
 		return nil
 	}
 	out := map[string]*yaml.Node{}
+	keyLine := map[string]int{} // the line of each used key
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
-		if first, dup := out[k.Value]; dup {
-			p.add(k.Line, join(field, k.Value), "duplicate field (first at line %d); the first is used", first.Line)
+		if first, dup := keyLine[k.Value]; dup {
+			p.add(k.Line, join(field, k.Value), "duplicate field (first at line %d); the first is used", first)
 			continue
 		}
 		if !slices.Contains(known, k.Value) {
@@ -343,6 +344,7 @@ func (p *parser) mapping(n *yaml.Node, field string, known ...string) map[string
 			continue
 		}
 		out[k.Value] = v
+		keyLine[k.Value] = k.Line
 	}
 	return out
 }

@@ -101,6 +101,7 @@ func TestParseProblems(t *testing.T) {
 		{name: "previous bad", yaml: strings.Replace(good, "version: 1.2.0", "version: latest", 1),
 			want: []string{`plugins[0].previous[0].version: "latest" is not semver`}, team: true, plugins: 2, previous: 1},
 		{name: "duplicate key", yaml: good + "name: again\n", want: []string{`:17: name: duplicate field (first at line 1); the first is used`}, team: true, plugins: 2, previous: 2},
+		{name: "duplicate block key", yaml: good + "plugins: []\n", want: []string{`:17: plugins: duplicate field (first at line 5); the first is used`}, team: true, plugins: 2, previous: 2},
 		{name: "alias", yaml: "name: &n payments\nowners: [\"@a\"]\nplugins:\n  - name: *n\n    source: payments/x\n    version: 1.0.0\n",
 			want: []string{`plugins[0].name: want a single value, found a alias`}, team: true},
 	} {
@@ -274,7 +275,7 @@ func FuzzParse(f *testing.F) {
 
 func TestParseListsAtMostFiftyProblems(t *testing.T) {
 	data := "name: payments\nowners: [\"@a\"]\nplugins: []\n" + strings.Repeat("x: 1\n", 1000)
-	// Every "x" after the first is a duplicate; the first is unknown.
+	// Every "x" is an unknown field: 1000 problems.
 	_, ps := Parse("teams/payments/team.yaml", []byte(data))
 	if len(ps) != maxProblems+1 {
 		t.Fatalf("%d problems, want %d plus a summary", len(ps), maxProblems)

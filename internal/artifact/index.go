@@ -80,7 +80,7 @@ func (ix *Index) Put(e Entry) {
 func (ix *Index) Marshal() ([]byte, error) {
 	sort.Slice(ix.Entries, func(i, j int) bool {
 		a, b := ix.Entries[i], ix.Entries[j]
-		if a.Team+a.Plugin != b.Team+b.Plugin {
+		if a.Team != b.Team || a.Plugin != b.Plugin {
 			return a.Team+"/"+a.Plugin < b.Team+"/"+b.Plugin
 		}
 		if c := CompareVersions(a.Version, b.Version); c != 0 {

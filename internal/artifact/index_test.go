@@ -14,6 +14,9 @@ func TestIndex(t *testing.T) {
 	ix.Put(Entry{Team: "payments", Plugin: "fraud", Version: "1.2.0", File: "fraud_v1.2.0_linux_amd64.so"})
 	ix.Put(Entry{Team: "payments", Plugin: "fraud", Version: "1.10.0", File: "fraud_v1.10.0_linux_amd64.so"})
 	ix.Put(Entry{Team: "labs", Plugin: "uptime", Version: "1.0.0", File: "uptime_v1.0.0_linux_amd64.so"})
+	// Team "ab" plugin "c" is not team "a" plugin "bc": the two sort apart.
+	ix.Put(Entry{Team: "a", Plugin: "bc", Version: "1.0.0", File: "bc_v1.0.0_linux_amd64.so"})
+	ix.Put(Entry{Team: "ab", Plugin: "c", Version: "2.0.0", File: "c_v2.0.0_linux_amd64.so"})
 	ix.Put(Entry{Team: "payments", Plugin: "fraud", Version: "1.2.0", File: "fraud_v1.2.0_linux_amd64.so", SHA256: "new"})
 	data, err := ix.Marshal()
 	if err != nil {
@@ -27,7 +30,7 @@ func TestIndex(t *testing.T) {
 	for _, e := range back.Entries {
 		order = append(order, e.File)
 	}
-	if strings.Join(order, " ") != "uptime_v1.0.0_linux_amd64.so fraud_v1.10.0_linux_amd64.so fraud_v1.2.0_linux_amd64.so" || back.Entries[2].SHA256 != "new" {
+	if strings.Join(order, " ") != "bc_v1.0.0_linux_amd64.so c_v2.0.0_linux_amd64.so uptime_v1.0.0_linux_amd64.so fraud_v1.10.0_linux_amd64.so fraud_v1.2.0_linux_amd64.so" || back.Entries[4].SHA256 != "new" {
 		t.Errorf("entries %v", back.Entries)
 	}
 	for _, bad := range []string{`{"schema":"x"}`, `{"schema":"plugship.index/v2","extra":1}`, `[`} {
