@@ -80,7 +80,7 @@ func All(ctx context.Context) error {
 // Publish publishes the signed, matrix-approved plugins (also mage publish).
 type Publish mg.Namespace
 
-// Run publishes to GitHub Releases (GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL), else to dist/channel/.
+// Run publishes to GitHub Releases (GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL), else to dist/channel/ (also mage publish).
 // Each plugin version is one release tagged team/plugin/vX.Y.Z; index.json lists them all.
 func (Publish) Run(ctx context.Context) error { return publish.Main(ctx, publish.Options{}, os.Stdout) }
 
@@ -138,7 +138,7 @@ type Clean mg.Namespace
 // The Go build cache, shared with every Go build, is kept: clean:all empties it too.
 func (Clean) Dist(ctx context.Context) error { return profile.CleanMain(ctx, ".", false, os.Stdout) }
 
-// All is clean:dist and go clean -cache.
+// All removes what clean:dist removes and empties the Go build cache (go clean -cache).
 func (Clean) All(ctx context.Context) error { return profile.CleanMain(ctx, ".", true, os.Stdout) }
 
 // Caches lists where builds keep data between runs (trees, toolchains, build cache) and their disk use.
