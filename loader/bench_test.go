@@ -40,11 +40,10 @@ func BenchmarkSelection(b *testing.B) {
 		filepath.Join(exampleDir, plugtest.FileName("showcase", "0.3.0", testABI)),
 		filepath.Join(exampleDir, plugtest.FileName("showcase", "0.2.0", testABI)),
 	}
-	doneWhen := b.TempDir()
-	for _, n := range []string{"panicinit", "notacceptable", "notrim", "good"} {
-		if err := plugtest.CopyPlugin(doneWhen, fixtures[n]); err != nil {
-			b.Fatal(err)
-		}
+	doneWhen := folder(b, "panicinit", "notacceptable", "notrim", "good")
+	policy, err := trust.Load(exampleTrust)
+	if err != nil {
+		b.Fatal(err)
 	}
 	var seed, inProcess, probe, host time.Duration
 	for i := 0; i < b.N; i++ {
@@ -55,13 +54,13 @@ func BenchmarkSelection(b *testing.B) {
 		seed += time.Since(t)
 
 		t = time.Now()
-		if p, r, err := loader.Load(ctx, exampleDir, "showcase", loader.Options{Trust: benchTrust(b), InProcess: true}); err != nil || p.Version() != "0.2.0" {
+		if p, r, err := loader.Load(ctx, exampleDir, "showcase", loader.Options{Trust: policy, InProcess: true}); err != nil || p.Version() != "0.2.0" {
 			b.Fatalf("in-process: %v\n%v", err, r)
 		}
 		inProcess += time.Since(t)
 
 		t = time.Now()
-		if p, r, err := loader.Load(ctx, exampleDir, "showcase", loader.Options{Trust: benchTrust(b)}); err != nil || p.Version() != "0.2.0" {
+		if p, r, err := loader.Load(ctx, exampleDir, "showcase", loader.Options{Trust: policy}); err != nil || p.Version() != "0.2.0" {
 			b.Fatalf("probe: %v\n%v", err, r)
 		}
 		probe += time.Since(t)
@@ -81,14 +80,6 @@ func BenchmarkSelection(b *testing.B) {
 	b.ReportMetric(ms(host), "host-4-candidates-ms/op")
 	b.ReportMetric(inProcess.Seconds()/seed.Seconds(), "inprocess/seed")
 	b.ReportMetric(probe.Seconds()/seed.Seconds(), "probe/seed")
-}
-
-func benchTrust(b *testing.B) *trust.Policy {
-	p, err := trust.Load(exampleTrust)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return p
 }
 
 // seedSelect is the blog post's selection: open each file newest first and
@@ -117,19 +108,26 @@ func seedSelect(b *testing.B, files []string) string {
 // cost of one process start (the same host with nothing to choose).
 func BenchmarkSelect30(b *testing.B) {
 	dir, policy := thirtyVersions(b)
-	run := func(args ...string) time.Duration {
+	// run times the host on folder in; it must choose 1.0.26, the newest good
+	// version, or, in the empty folder, fail finding no acceptable plugin.
+	run := func(in string) time.Duration {
 		start := time.Now()
-		out, err := exec.Command(hostBin, args...).CombinedOutput()
-		if err != nil && !strings.Contains(string(out), "no acceptable plugin") {
-			b.Fatalf("%v\n%s", err, out)
+		out, err := exec.Command(hostBin, "-trust", policy, "-plugin", "many", in).CombinedOutput()
+		d := time.Since(start)
+		if in == dir {
+			if err != nil || !strings.Contains(string(out), `Found newest valid plugin version: "1.0.26"`) {
+				b.Fatalf("30 versions: %v\n%s", err, out)
+			}
+		} else if err == nil || !strings.Contains(string(out), "no acceptable plugin") {
+			b.Fatalf("empty folder: %v\n%s", err, out)
 		}
-		return time.Since(start)
+		return d
 	}
 	empty := b.TempDir()
 	var select30, start time.Duration
 	for i := 0; i < b.N; i++ {
-		select30 += run("-trust", policy, "-plugin", "many", dir)
-		start += run("-trust", policy, "-plugin", "many", empty)
+		select30 += run(dir)
+		start += run(empty)
 	}
 	n := float64(b.N)
 	b.ReportMetric(0, "ns/op")

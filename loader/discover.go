@@ -1,7 +1,6 @@
 package loader
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -90,16 +89,15 @@ func Discover(dir, plugin, goos, goarch, abi string) ([]Candidate, []Refusal, er
 		if !strings.HasPrefix(base, plugin+"_") || !strings.HasSuffix(base, artifact.PluginExt) {
 			continue
 		}
+		// plugin passed CheckName, so base neither is a temporary name nor
+		// parses to another plugin.
 		file := filepath.Join(dir, base)
 		n, err := artifact.ParseName(base)
-		if errors.Is(err, artifact.ErrTemporary) {
-			continue
-		}
 		if err != nil {
 			refused = append(refused, Refusal{file, err.Error()})
 			continue
 		}
-		if n.Plugin != plugin || n.GOOS != goos || n.GOARCH != goarch || abi != "" && n.ABI != abi {
+		if n.GOOS != goos || n.GOARCH != goarch || abi != "" && n.ABI != abi {
 			continue
 		}
 		if err := checkRegularInside(realDir, file); err != nil {

@@ -1,7 +1,7 @@
 package loader
 
 import (
-	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -51,7 +51,7 @@ type Fetched struct {
 	Reason  string `json:"reason,omitempty"`
 }
 
-// maxIndex bounds index.json.
+// maxIndex bounds the size of index.json, in bytes.
 const maxIndex = 64 << 20
 
 // Fetch copies every published version of a plugin for this platform (and
@@ -69,12 +69,8 @@ func Fetch(ctx context.Context, opts FetchOptions) ([]Fetched, error) {
 	if err := artifact.CheckName(opts.Plugin); err != nil {
 		return nil, fmt.Errorf("plugin name: %w", err)
 	}
-	if opts.GOOS == "" {
-		opts.GOOS = runtime.GOOS
-	}
-	if opts.GOARCH == "" {
-		opts.GOARCH = runtime.GOARCH
-	}
+	opts.GOOS = cmp.Or(opts.GOOS, runtime.GOOS)
+	opts.GOARCH = cmp.Or(opts.GOARCH, runtime.GOARCH)
 	if opts.HTTP == nil {
 		opts.HTTP = &http.Client{Timeout: 10 * time.Minute}
 	}
@@ -151,7 +147,7 @@ func (s source) fetch(ctx context.Context, e artifact.Entry) (string, error) {
 	}
 	defer os.Remove(tmp.Name())
 	h := sha256.New()
-	err = s.copy(ctx, soURL, io.MultiWriter(tmp, h), e.Size)
+	err = s.download(ctx, soURL, io.MultiWriter(tmp, h), e.Size)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -205,59 +201,40 @@ func (s source) fetch(ctx context.Context, e artifact.Entry) (string, error) {
 
 // index is the index's location as a URL (a file URL for a path).
 func (s source) index() *url.URL {
-	if u, err := url.Parse(s.opts.Index); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
+	if u, err := url.Parse(s.opts.Index); err == nil && isHTTP(u) {
 		return u
 	}
 	return &url.URL{Path: s.opts.Index}
 }
 
+func isHTTP(u *url.URL) bool { return u.Scheme == "http" || u.Scheme == "https" }
+
 // read returns a location's content, at most limit bytes.
 func (s source) read(ctx context.Context, u *url.URL, limit int64) ([]byte, error) {
-	var b bytes.Buffer
-	if err := s.copy(ctx, u, &b, -1); err != nil {
+	rc, err := s.open(ctx, u)
+	if err != nil {
 		return nil, err
 	}
-	if int64(b.Len()) > limit {
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
 		return nil, fmt.Errorf("%s is larger than %d bytes", u.Redacted(), limit)
 	}
-	return b.Bytes(), nil
+	return data, nil
 }
 
-// copy writes a location's content to w; size, when not negative, is the
-// exact size expected.
-func (s source) copy(ctx context.Context, u *url.URL, w io.Writer, size int64) error {
-	var r io.Reader
-	if u.Scheme == "http" || u.Scheme == "https" {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-		if err != nil {
-			return err
-		}
-		req.Header.Set("Accept", "application/octet-stream")
-		if s.opts.Token != "" && s.index().Host == u.Host {
-			req.Header.Set("Authorization", "Bearer "+s.opts.Token)
-		}
-		resp, err := s.opts.HTTP.Do(req)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("GET %s: %s", u.Redacted(), resp.Status)
-		}
-		r = resp.Body
-	} else {
-		f, err := os.Open(u.Path)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		r = f
-	}
-	if size < 0 {
-		_, err := io.Copy(w, io.LimitReader(r, maxIndex+1))
+// download writes a location's content, which must be exactly size bytes,
+// to w.
+func (s source) download(ctx context.Context, u *url.URL, w io.Writer, size int64) error {
+	rc, err := s.open(ctx, u)
+	if err != nil {
 		return err
 	}
-	n, err := io.Copy(w, io.LimitReader(r, size+1))
+	defer rc.Close()
+	n, err := io.Copy(w, io.LimitReader(rc, size+1))
 	if err != nil {
 		return err
 	}
@@ -267,14 +244,42 @@ func (s source) copy(ctx context.Context, u *url.URL, w io.Writer, size int64) e
 	return nil
 }
 
+// open opens a location: a GET for an http(s) URL (with the token if it
+// is on the index's host), else the file at its path.
+func (s source) open(ctx context.Context, u *url.URL) (io.ReadCloser, error) {
+	if !isHTTP(u) {
+		f, err := os.Open(u.Path)
+		if err != nil {
+			return nil, err // not a typed nil *os.File
+		}
+		return f, nil
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/octet-stream")
+	if s.opts.Token != "" && s.index().Host == u.Host {
+		req.Header.Set("Authorization", "Bearer "+s.opts.Token)
+	}
+	resp, err := s.opts.HTTP.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return nil, fmt.Errorf("GET %s: %s", u.Redacted(), resp.Status)
+	}
+	return resp.Body, nil
+}
+
 // resolve turns a location into a URL: absolute URLs as they are, others
 // relative to the index (a file path or a URL).
 func (s source) resolve(loc string) (*url.URL, error) {
-	if u, err := url.Parse(loc); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
+	if u, err := url.Parse(loc); err == nil && isHTTP(u) {
 		return u, nil
 	}
-	base, err := url.Parse(s.opts.Index)
-	if err == nil && (base.Scheme == "http" || base.Scheme == "https") {
+	if base := s.index(); isHTTP(base) {
 		return base.Parse(loc)
 	}
 	if filepath.IsAbs(loc) || strings.Contains(filepath.ToSlash(loc), "../") {

@@ -1,12 +1,14 @@
 package loader
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -223,17 +225,13 @@ func decide(ctx context.Context, c Candidate, host *fingerprint.Fingerprint, opt
 	if diffs := fingerprint.Compare(host, fp); len(diffs) > 0 {
 		d.Differences = diffs
 		cause := CauseBuildMismatch
-		for _, df := range diffs {
-			if df.Kind == "go" {
-				cause = CauseToolchainMismatch
-			}
+		if slices.ContainsFunc(diffs, func(df fingerprint.Difference) bool { return df.Kind == "go" }) {
+			cause = CauseToolchainMismatch
 		}
 		return fail(Incompatible, cause, "built differently from this host: %s", summarize(diffs))
 	}
-	if c.ABI != "" {
-		if abi, err := fp.ABI(); err != nil || abi != c.ABI {
-			return fail(Incompatible, CauseBadFile, "its name says ABI %s, its build gives %s%s: renamed, or not built by plugship", c.ABI, abi, errSuffix(err))
-		}
+	if abi, err := fp.ABI(); err != nil || abi != c.ABI {
+		return fail(Incompatible, CauseBadFile, "its name says ABI %s, its build gives %s%s: renamed, or not built by plugship", c.ABI, abi, errSuffix(err))
 	}
 	if _, bad := poisoned.Load(c.File); bad {
 		return fail(Crashed, CausePanic, "crashed while loading earlier in this process; reopening it would hang")
@@ -274,11 +272,7 @@ func decide(ctx context.Context, c Candidate, host *fingerprint.Fingerprint, opt
 // quarantined reports whether the state quarantines file's current bytes.
 func quarantined(s *State, file string) (string, bool) {
 	base := filepath.Base(file)
-	listed := false
-	for _, q := range s.Quarantine {
-		listed = listed || q.File == base
-	}
-	if !listed {
+	if !slices.ContainsFunc(s.Quarantine, func(q QuarantineEntry) bool { return q.File == base }) {
 		return "", false
 	}
 	sum, _, err := artifact.HashFile(file)
@@ -340,12 +334,8 @@ func errSuffix(err error) string {
 }
 
 func (o Options) withDefaults() (Options, error) {
-	if o.GOOS == "" {
-		o.GOOS = runtime.GOOS
-	}
-	if o.GOARCH == "" {
-		o.GOARCH = runtime.GOARCH
-	}
+	o.GOOS = cmp.Or(o.GOOS, runtime.GOOS)
+	o.GOARCH = cmp.Or(o.GOARCH, runtime.GOARCH)
 	if o.Verify == nil && o.Trust != nil {
 		o.Verify = o.Trust.Verify
 	}

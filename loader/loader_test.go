@@ -3,7 +3,6 @@ package loader_test
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"os"
@@ -13,14 +12,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/plugship/plugship/internal/keys"
 	"github.com/plugship/plugship/internal/plugtest"
 	"github.com/plugship/plugship/loader"
 	"github.com/plugship/plugship/trust"
 )
 
 // folder copies the named fixtures (with their metadata) into a new folder.
-func folder(t *testing.T, names ...string) string {
+func folder(t testing.TB, names ...string) string {
 	t.Helper()
 	dir := t.TempDir()
 	for _, n := range names {
@@ -251,21 +249,8 @@ func resignAs(t *testing.T, dir, file, plugin string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	team := policy.Plugins[plugin]
-	s, err := keys.SignerFor(context.Background(), filepath.Dir(filepath.Dir(fixtureTrust)), filepath.Dir(fixtureTrust), team)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Open(filepath.Join(dir, file))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sig, err := s.SignMessage(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, file+".sig"), []byte(base64.StdEncoding.EncodeToString(sig)), 0o644); err != nil {
+	dist := filepath.Dir(fixtureTrust)
+	if err := plugtest.SignFile(filepath.Dir(dist), dist, policy.Plugins[plugin], filepath.Join(dir, file)); err != nil {
 		t.Fatal(err)
 	}
 }

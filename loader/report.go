@@ -14,8 +14,13 @@ import (
 // Outcome is what happened to one candidate file.
 type Outcome string
 
-// The outcomes, in the order the checks run. Every candidate gets exactly
-// one.
+// The outcomes. Every candidate gets exactly one. Refused to NotAcceptable
+// are failures, listed in the order the checks run: the file and its name,
+// verification, the static preflight, then the probe and the opening
+// (Crashed and TimedOut can happen at any point of those). Quarantined
+// candidates are skipped before any check. Chosen (Load) and Passed (Try)
+// mean every check passed; NotTried marks the candidates older than the
+// chosen one, which Load does not check.
 const (
 	Refused         Outcome = "refused"          // not a regular file inside the folder, or a bad name
 	Unverified      Outcome = "unverified"       // Options.Verify rejected it; it was never opened
@@ -80,9 +85,12 @@ type Decision struct {
 	ProbeMillis float64                  `json:"probe_ms,omitempty"` // the child process's part
 }
 
-// String is one line per candidate:
+// String is a summary line, then one line per candidate, in order: its
+// outcome padded to 16 characters, its file name and the reason, if any:
 //
-//	showcase_v0.3.0_linux_amd64_go1.26.8-166835a9.so  crashed  the probe process ended ...
+//	plugin showcase in plugins/showcase (linux/amd64 go1.26.8-166835a9, probe mode): chose version 0.2.0 of 2 candidates in 41 ms
+//	  not-acceptable   showcase_v0.3.0_linux_amd64_go1.26.8-166835a9.so: in the probe: IsAcceptable() returned false
+//	  chosen           showcase_v0.2.0_linux_amd64_go1.26.8-166835a9.so
 func (r *Report) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "plugin %s in %s (%s %s, %s mode): ", r.Plugin, r.Dir, r.Platform, r.ABI, r.Mode)

@@ -122,8 +122,7 @@ func beginSelection(dir, plugin string, window time.Duration) (*State, error) {
 			}
 			s.Pending = nil
 		}
-		c := *s
-		out = &c
+		out = s // a fresh ReadState, not kept by updateState
 	})
 	return out, err
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plugship/plugship/internal/artifact"
 	"github.com/plugship/plugship/internal/plugtest"
 )
 
@@ -96,13 +97,12 @@ func supervise(t *testing.T, dir string, env ...string) *supervised {
 }
 
 // drop installs a fixture in dir as an installer would: signature first,
-// then the plugin under a temporary name renamed into place.
+// then the plugin under a hidden temporary name in dir, renamed into place.
 func drop(t *testing.T, dir, fixture string) {
 	t.Helper()
 	name := filepath.Base(fixtures[fixture])
 	copyFile(t, fixtures[fixture]+".sig", filepath.Join(dir, name+".sig"))
-	copyFile(t, fixtures[fixture], filepath.Join(dir, "."+name+".tmp"))
-	if err := os.Rename(filepath.Join(dir, "."+name+".tmp"), filepath.Join(dir, name)); err != nil {
+	if err := artifact.CopyFileAtomic(filepath.Join(dir, name), fixtures[fixture], 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -1,6 +1,7 @@
 package loader
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -63,6 +64,8 @@ func Watch(ctx context.Context, opts WatchOptions) (*Decision, error) {
 		}
 		opts.ABI = abi
 	}
+	opts.GOOS = cmp.Or(opts.GOOS, runtime.GOOS)
+	opts.GOARCH = cmp.Or(opts.GOARCH, runtime.GOARCH)
 	if err := w.Add(opts.Dir); err != nil {
 		return nil, fmt.Errorf("watching %s: %w", opts.Dir, err)
 	}
@@ -90,11 +93,14 @@ func Watch(ctx context.Context, opts WatchOptions) (*Decision, error) {
 // look checks the newer candidates, newest first, skipping those already
 // checked with the same content.
 func look(ctx context.Context, opts WatchOptions, seen map[string]string) *Decision {
-	cands, _, err := Discover(opts.Dir, opts.Plugin, firstNonEmpty(opts.GOOS, runtime.GOOS), firstNonEmpty(opts.GOARCH, runtime.GOARCH), opts.ABI)
+	cands, _, err := Discover(opts.Dir, opts.Plugin, opts.GOOS, opts.GOARCH, opts.ABI)
 	if err != nil {
 		return nil
 	}
-	state, _ := ReadState(opts.Dir, opts.Plugin)
+	state, err := ReadState(opts.Dir, opts.Plugin)
+	if err != nil {
+		state = &State{} // an unreadable state quarantines nothing
+	}
 	for _, c := range cands {
 		if opts.Current != "" && artifact.CompareVersions(c.Version, opts.Current) <= 0 {
 			break
@@ -103,14 +109,12 @@ func look(ctx context.Context, opts WatchOptions, seen map[string]string) *Decis
 		if seen[c.File] == key {
 			continue
 		}
-		if state != nil {
-			if reason, ok := quarantined(state, c.File); ok {
-				seen[c.File] = key
-				if opts.OnIgnored != nil {
-					opts.OnIgnored(&Decision{File: c.File, Version: c.Version, Outcome: Quarantined, Cause: CauseQuarantined, Reason: reason})
-				}
-				continue
+		if reason, ok := quarantined(state, c.File); ok {
+			seen[c.File] = key
+			if opts.OnIgnored != nil {
+				opts.OnIgnored(&Decision{File: c.File, Version: c.Version, Outcome: Quarantined, Cause: CauseQuarantined, Reason: reason})
 			}
+			continue
 		}
 		d := Try(ctx, c.File, opts.Options)
 		if d.Outcome == Passed {
@@ -135,11 +139,4 @@ func contentKey(file string) string {
 		}
 	}
 	return key
-}
-
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
