@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -259,12 +260,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if id, ok := strings.CutPrefix(r.URL.Path, "/repos/"+s.Owner+"/"+s.Repo+"/releases/assets/"); ok {
-		switch r.Method {
-		case http.MethodGet:
-			s.getAsset(w, r, id)
-		case http.MethodDelete:
-			s.deleteAsset(w, r, id)
-		default:
+		if r.Method == http.MethodGet || r.Method == http.MethodDelete {
+			s.asset(w, r, id)
+		} else {
 			fail(w, http.StatusNotFound, "Not Found")
 		}
 		return
@@ -441,7 +439,8 @@ func (s *Server) findAsset(id string) (*Release, *Asset) {
 	return nil, nil
 }
 
-func (s *Server) getAsset(w http.ResponseWriter, r *http.Request, id string) {
+// asset gets (GET) or deletes (DELETE) the asset id.
+func (s *Server) asset(w http.ResponseWriter, r *http.Request, id string) {
 	if !s.begin(w, r, "assets", true) {
 		return
 	}
@@ -452,30 +451,15 @@ func (s *Server) getAsset(w http.ResponseWriter, r *http.Request, id string) {
 		fail(w, http.StatusNotFound, "Not Found")
 		return
 	}
-	if r.Header.Get("Accept") == "application/octet-stream" {
+	switch {
+	case r.Method == http.MethodDelete:
+		rel.Assets = slices.DeleteFunc(rel.Assets, func(x *Asset) bool { return x == a })
+		w.WriteHeader(http.StatusNoContent)
+	case r.Header.Get("Accept") == "application/octet-stream":
 		http.Redirect(w, r, fmt.Sprintf("%s/download/%d", s.API.URL, a.ID), http.StatusFound)
-		return
+	default:
+		writeJSON(w, http.StatusOK, s.assetJSON(rel, a))
 	}
-	writeJSON(w, http.StatusOK, s.assetJSON(rel, a))
-}
-
-func (s *Server) deleteAsset(w http.ResponseWriter, r *http.Request, id string) {
-	if !s.begin(w, r, "assets", true) {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rel, a := s.findAsset(id)
-	if a == nil {
-		fail(w, http.StatusNotFound, "Not Found")
-		return
-	}
-	for i, x := range rel.Assets {
-		if x == a {
-			rel.Assets = append(rel.Assets[:i], rel.Assets[i+1:]...)
-		}
-	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
 // download serves an asset's bytes, as GitHub's storage does after the
@@ -485,8 +469,8 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	_, a := s.findAsset(r.PathValue("id"))
-	s.mu.Unlock()
 	if a == nil || a.State != "uploaded" {
 		http.NotFound(w, r)
 		return

@@ -15,8 +15,10 @@
 // A version is refused, with nothing uploaded, when its file is not signed
 // by its team's key, when its digest is not in dist/compat/matrix.json or
 // the matrix has a policy violation for it, or when that version was
-// already published with other content. Published versions never change:
-// publishing identical content again succeeds and changes nothing.
+// already published with other content. Nothing published is replaced:
+// publishing identical content again succeeds and changes nothing, and a
+// build of a published version for a new ABI (a host profile added since)
+// is added to its release, whose notes are edited to list it.
 //
 // Publishing is resumable: a run interrupted at any point is completed by
 // the next, with one copy of each asset (drafts are found by listing, as

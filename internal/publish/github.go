@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -202,7 +201,51 @@ func (g *GitHub) assetSum(ctx context.Context, a *github.ReleaseAsset) (string, 
 	return sum, err
 }
 
-// Release creates or completes v's release and publishes it.
+// holds says whether e is a, completely uploaded. A download that fails
+// counts as no.
+func (g *GitHub) holds(ctx context.Context, e *github.ReleaseAsset, a Asset) bool {
+	if e.GetState() != "uploaded" || int64(e.GetSize()) != a.Size {
+		return false
+	}
+	sum, err := g.assetSum(ctx, e)
+	return err == nil && sum == a.SHA256
+}
+
+// deleteAsset deletes the release asset id, named name.
+func (g *GitHub) deleteAsset(ctx context.Context, name string, id int64) error {
+	return g.call(ctx, "deleting asset "+name, func() (*github.Response, error) {
+		return g.Client.Repositories.DeleteReleaseAsset(ctx, g.Owner, g.Repo, id)
+	})
+}
+
+// createRelease creates the release want. If its tag has one already (an
+// earlier attempt created it and its answer was lost), it returns that one.
+func (g *GitHub) createRelease(ctx context.Context, what string, want *github.RepositoryRelease) (*github.RepositoryRelease, error) {
+	var rel *github.RepositoryRelease
+	err := g.call(ctx, what, func() (*github.Response, error) {
+		var resp *github.Response
+		var err error
+		rel, resp, err = g.Client.Repositories.CreateRelease(ctx, g.Owner, g.Repo, want)
+		if alreadyExists(err) {
+			if found, ferr := g.findRelease(ctx, want.GetTagName()); ferr == nil && found != nil {
+				rel = found
+				return resp, nil
+			}
+		}
+		return resp, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rel, nil
+}
+
+// Release puts v's assets into the release tagged v.Tag. A release not
+// there yet is created as a draft; a draft is completed, and published only
+// for v.Final (the last build of the tag in this run). A published release
+// must hold this build's .so, if it holds it at all, with the same bytes
+// (else ErrChanged); a build it lacks, for a new ABI, is added with
+// addAssets and the notes are updated. Nothing published is replaced.
 func (g *GitHub) Release(ctx context.Context, v *Version) (map[string]string, bool, error) {
 	rel, err := g.findRelease(ctx, v.Tag)
 	if err != nil {
@@ -211,21 +254,8 @@ func (g *GitHub) Release(ctx context.Context, v *Version) (map[string]string, bo
 	so := v.Assets[0]
 	changed := false
 	if rel == nil {
-		err := g.call(ctx, "creating draft release "+v.Tag, func() (*github.Response, error) {
-			var resp *github.Response
-			var err error
-			rel, resp, err = g.Client.Repositories.CreateRelease(ctx, g.Owner, g.Repo, &github.RepositoryRelease{
-				TagName: github.String(v.Tag), Name: github.String(v.ID()), Body: github.String(v.Notes), Draft: github.Bool(true),
-			})
-			if alreadyExists(err) {
-				// An earlier attempt created it and its answer was lost.
-				found, ferr := g.findRelease(ctx, v.Tag)
-				if ferr == nil && found != nil {
-					rel = found
-					return resp, nil
-				}
-			}
-			return resp, err
+		rel, err = g.createRelease(ctx, "creating draft release "+v.Tag, &github.RepositoryRelease{
+			TagName: github.String(v.Tag), Name: github.String(v.ID()), Body: github.String(v.Notes), Draft: github.Bool(true),
 		})
 		if err != nil {
 			return nil, false, err
@@ -258,22 +288,18 @@ func (g *GitHub) Release(ctx context.Context, v *Version) (map[string]string, bo
 			return nil, false, err
 		}
 		if sum != so.SHA256 {
-			return nil, false, fmt.Errorf("%s: %w: asset %s has sha256 %.12s, this build %.12s; publish a new version instead", v.Tag, ErrChanged, so.Name, sum, so.SHA256)
+			return nil, false, changedErr(v, so, sum)
 		}
 		return locations(byName), false, g.updateNotes(ctx, v, rel)
 	}
 	for _, a := range v.Assets {
 		if existing := byName[a.Name]; existing != nil {
-			if existing.GetState() == "uploaded" && existing.GetSize() == int(a.Size) {
-				if sum, err := g.assetSum(ctx, existing); err == nil && sum == a.SHA256 {
-					continue
-				}
+			if g.holds(ctx, existing, a) {
+				continue
 			}
 			// Half uploaded, or other bytes: the draft is not public yet, so
 			// replace it.
-			if err := g.call(ctx, "deleting asset "+a.Name, func() (*github.Response, error) {
-				return g.Client.Repositories.DeleteReleaseAsset(ctx, g.Owner, g.Repo, existing.GetID())
-			}); err != nil {
+			if err := g.deleteAsset(ctx, a.Name, existing.GetID()); err != nil {
 				return nil, changed, err
 			}
 		}
@@ -301,20 +327,16 @@ func (g *GitHub) Release(ctx context.Context, v *Version) (map[string]string, bo
 
 // addAssets uploads into a published release the assets of v it does not
 // have yet, the .so last, so that a release listing the .so holds its
-// signature too, and then sets the notes to those of every build of the
-// tag in this run.
+// signature too. The caller updates the notes (updateNotes).
 func (g *GitHub) addAssets(ctx context.Context, v *Version, releaseID int64, byName map[string]*github.ReleaseAsset) (map[string]string, bool, error) {
-	order := append(append([]Asset{}, v.Assets[1:]...), v.Assets[0])
 	changed := false
-	for _, a := range order {
+	for _, a := range v.soLast() {
 		if existing := byName[a.Name]; existing != nil {
 			if existing.GetState() == "uploaded" {
 				continue
 			}
 			// Half uploaded by an interrupted earlier run: never public.
-			if err := g.call(ctx, "deleting asset "+a.Name, func() (*github.Response, error) {
-				return g.Client.Repositories.DeleteReleaseAsset(ctx, g.Owner, g.Repo, existing.GetID())
-			}); err != nil {
+			if err := g.deleteAsset(ctx, a.Name, existing.GetID()); err != nil {
 				return nil, changed, err
 			}
 		}
@@ -357,12 +379,11 @@ func (g *GitHub) upload(ctx context.Context, releaseID int64, a Asset) (*github.
 				if e.GetName() != a.Name {
 					continue
 				}
-				if e.GetState() == "uploaded" {
-					if sum, err := g.assetSum(ctx, e); err == nil && sum == a.SHA256 {
-						out = e
-						return nil, nil
-					}
+				if g.holds(ctx, e, a) {
+					out = e
+					return nil, nil
 				}
+				// Not wrapped in deleteAsset: this runs inside call's retries.
 				if _, err := g.Client.Repositories.DeleteReleaseAsset(ctx, g.Owner, g.Repo, e.GetID()); err != nil {
 					return nil, err
 				}
@@ -454,44 +475,22 @@ func (g *GitHub) ReadIndex(ctx context.Context) ([]byte, error) {
 }
 
 // WriteIndex replaces index.json in the index release, creating that
-// release (published, not a draft) if needed.
+// release (published, not a draft) if needed. updateIndex calls it only
+// when data differs from what ReadIndex returned, so an index.json there
+// is deleted without comparing it first.
 func (g *GitHub) WriteIndex(ctx context.Context, data []byte) error {
 	rel, err := g.findRelease(ctx, IndexTag)
 	if err != nil {
 		return err
 	}
 	if rel == nil {
-		err := g.call(ctx, "creating the index release", func() (*github.Response, error) {
-			var resp *github.Response
-			var err error
-			rel, resp, err = g.Client.Repositories.CreateRelease(ctx, g.Owner, g.Repo, &github.RepositoryRelease{
-				TagName: github.String(IndexTag), Name: github.String("plugship index"),
-				Body: github.String("The catalogue of published plugins (index.json), kept by plugship's publish step."),
-			})
-			if alreadyExists(err) {
-				if found, ferr := g.findRelease(ctx, IndexTag); ferr == nil && found != nil {
-					rel = found
-					return resp, nil
-				}
-			}
-			return resp, err
+		rel, err = g.createRelease(ctx, "creating the index release", &github.RepositoryRelease{
+			TagName: github.String(IndexTag), Name: github.String("plugship index"),
+			Body: github.String("The catalogue of published plugins (index.json), kept by plugship's publish step."),
 		})
 		if err != nil {
 			return err
 		}
-	}
-	dir, err := os.MkdirTemp("", "plugship-index-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	path := filepath.Join(dir, IndexFile)
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		return err
-	}
-	sum, size, err := artifact.HashFile(path)
-	if err != nil {
-		return err
 	}
 	assets, err := g.listAssets(ctx, rel.GetID())
 	if err != nil {
@@ -501,17 +500,10 @@ func (g *GitHub) WriteIndex(ctx context.Context, data []byte) error {
 		if a.GetName() != IndexFile {
 			continue
 		}
-		if a.GetState() == "uploaded" {
-			if old, err := g.assetSum(ctx, a); err == nil && old == sum {
-				return nil
-			}
-		}
-		if err := g.call(ctx, "replacing "+IndexFile, func() (*github.Response, error) {
-			return g.Client.Repositories.DeleteReleaseAsset(ctx, g.Owner, g.Repo, a.GetID())
-		}); err != nil {
+		if err := g.deleteAsset(ctx, IndexFile, a.GetID()); err != nil {
 			return err
 		}
 	}
-	_, err = g.upload(ctx, rel.GetID(), Asset{Name: IndexFile, Path: path, SHA256: sum, Size: size})
+	_, err = g.upload(ctx, rel.GetID(), dataAsset(IndexFile, data))
 	return err
 }

@@ -39,7 +39,9 @@ func (o Options) withDefaults() Options {
 
 // Main publishes every approved plugin version and updates index.json. It
 // reports each version on out, publishes what it can, and returns an
-// error naming every version it refused or could not publish.
+// error naming every version it refused or could not publish. With
+// opts.DryRun it only reports: it calls no store and returns nil even when
+// it refused versions (they are listed as REFUSED on out).
 func Main(ctx context.Context, opts Options, out io.Writer) error {
 	opts = opts.withDefaults()
 	start := time.Now()

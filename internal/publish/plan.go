@@ -4,8 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -31,7 +29,7 @@ const SumsFile = "SHA256SUMS"
 type Version struct {
 	Meta   *artifact.Metadata
 	Tag    string   // <team>/<plugin>/v<version>
-	Assets []Asset  // in upload order; the .so first, SHA256SUMS last
+	Assets []Asset  // the .so first, SHA256SUMS last (see soLast)
 	Hosts  []string // reference hosts it loads into (matrix ok)
 	Notes  string   // release notes: the rows of the matrix of every build of the tag
 	Err    error    // why it must not be published
@@ -68,17 +66,22 @@ type Asset struct {
 	Size   int64
 }
 
-// Open returns the asset's content.
-func (a Asset) Open() (io.ReadCloser, error) {
-	if a.Path == "" {
-		return io.NopCloser(strings.NewReader(string(a.Data))), nil
-	}
-	return os.Open(a.Path)
+// dataAsset is an asset made here, with content data.
+func dataAsset(name string, data []byte) Asset {
+	sum := sha256.Sum256(data)
+	return Asset{Name: name, Data: data, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data))}
 }
 
-// ID names the version: team/plugin@version.
+// ID names the build as the matrix names its plugin file (matrix.Plugin.ID):
+// team/plugin@version abi.
 func (v *Version) ID() string {
-	return v.Meta.Team + "/" + v.Meta.Plugin + "@" + v.Meta.Version + " " + v.Meta.ABI
+	return matrix.Plugin{Team: v.Meta.Team, Plugin: v.Meta.Plugin, Version: v.Meta.Version, ABI: v.Meta.ABI}.ID()
+}
+
+// soLast returns v's assets in the order that leaves a published release
+// or a channel folder complete whenever it holds the .so: the .so last.
+func (v *Version) soLast() []Asset {
+	return append(append([]Asset{}, v.Assets[1:]...), v.Assets[0])
 }
 
 // Plan finds every plugin version in dist and decides whether it may be
@@ -185,8 +188,6 @@ func (v *Version) collect(f, dist string) error {
 		v.Assets = append(v.Assets, a)
 		fmt.Fprintf(&sums, "%s  %s\n", sum, a.Name)
 	}
-	data := []byte(sums.String())
-	s := sha256.Sum256(data)
-	v.Assets = append(v.Assets, Asset{Name: SumsFile + "-" + v.Meta.ABI, Data: data, SHA256: hex.EncodeToString(s[:]), Size: int64(len(data))})
+	v.Assets = append(v.Assets, dataAsset(SumsFile+"-"+v.Meta.ABI, []byte(sums.String())))
 	return nil
 }

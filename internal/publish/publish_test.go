@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -124,7 +125,9 @@ func run(t *testing.T, ctx context.Context, d string, srv *githubtest.Server) (s
 	return out.String(), err
 }
 
-// fastServer is a test server whose clients back off for milliseconds.
+// fastServer starts a fake GitHub with the repository acme/plugins that
+// accepts token, closed when the test ends. (run is what makes the
+// clients back off for milliseconds.)
 func fastServer(t *testing.T) *githubtest.Server {
 	t.Helper()
 	srv := githubtest.New("acme", "plugins", token)
@@ -204,12 +207,15 @@ func TestPublishToGitHub(t *testing.T) {
 	}
 
 	// A second run changes nothing.
-	before := srv.Requests["POST upload"] + srv.Requests["POST releases"] + srv.Requests["PATCH releases"] + srv.Requests["DELETE assets"]
+	writes := func() int {
+		return srv.Requests["POST upload"] + srv.Requests["POST releases"] + srv.Requests["PATCH releases"] + srv.Requests["DELETE assets"]
+	}
+	before := writes()
 	out, err = run(t, ctx, d, srv)
 	if err != nil || !strings.Contains(out, "0 published, 16 unchanged") {
 		t.Fatalf("second run: %v\n%s", err, out)
 	}
-	if after := srv.Requests["POST upload"] + srv.Requests["POST releases"] + srv.Requests["PATCH releases"] + srv.Requests["DELETE assets"]; after != before {
+	if after := writes(); after != before {
 		t.Errorf("the second run changed something: %d writes before, %d after", before, after)
 	}
 	checkPublished(t, srv)
@@ -290,22 +296,19 @@ func TestPublishRefuses(t *testing.T) {
 	uptime := filepath.Join(d, "plugins/labs/uptime", plugtest.FileName("uptime", "1.0.0", abi))
 
 	// fraud 1.3.0 rebuilt with other bytes (and signed and tested): the
-	// published release must not change.
+	// published release must not change. uptime: rebuilt and signed, but
+	// not the bytes the matrix tested. ledger: unsigned.
 	data, _ := os.ReadFile(fraud)
-	data = append(data, 0)
-	os.WriteFile(fraud, data, 0o755)
+	os.WriteFile(fraud, append(data, 0), 0o755)
 	plugtest.WriteMetadata(fraud, "payments")
+	u, _ := os.ReadFile(uptime)
+	os.WriteFile(uptime, append(u, 0), 0o755)
+	plugtest.WriteMetadata(uptime, "labs")
 	var buf bytes.Buffer
 	if err := sign.Main(context.Background(), sign.Options{Root: root, Dist: d}, &buf); err != nil {
 		t.Fatalf("%v\n%s", err, buf.String())
 	}
 	retested(t, d, "payments/fraud@1.3.0 "+abi, fraud)
-	// ledger: unsigned. uptime: not the bytes the matrix tested.
-	os.Remove(ledger + ".sig")
-	u, _ := os.ReadFile(uptime)
-	os.WriteFile(uptime, append(u, 0), 0o755)
-	plugtest.WriteMetadata(uptime, "labs")
-	sign.Main(context.Background(), sign.Options{Root: root, Dist: d}, &buf)
 	os.Remove(ledger + ".sig")
 
 	fraudBefore := releaseOf(srv, "payments/fraud/v1.3.0")
@@ -324,7 +327,7 @@ func TestPublishRefuses(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s\n%v", want, out, err)
 		}
 	}
-	if after := releaseOf(srv, "payments/fraud/v1.3.0"); fmt.Sprint(after) != fmt.Sprint(fraudBefore) {
+	if after := releaseOf(srv, "payments/fraud/v1.3.0"); !maps.Equal(after, fraudBefore) {
 		t.Errorf("the published release changed")
 	}
 }
@@ -357,12 +360,14 @@ func retested(t *testing.T, d, id, file string) {
 	}
 }
 
-func releaseOf(srv *githubtest.Server, tag string) []string {
+// releaseOf returns the assets of the release tagged tag: name to asset
+// id and content in hex.
+func releaseOf(srv *githubtest.Server, tag string) map[string]string {
 	for _, r := range srv.Releases() {
 		if r.Tag == tag {
-			var out []string
+			out := map[string]string{}
 			for _, a := range r.Assets {
-				out = append(out, fmt.Sprintf("%s:%x", a.Name, a.Data))
+				out[a.Name] = fmt.Sprintf("id %d: %x", a.ID, a.Data) // a re-upload gets a new id
 			}
 			return out
 		}
@@ -470,11 +475,7 @@ func TestNewABIJoinsPublishedRelease(t *testing.T) {
 	if err != nil || !strings.Contains(out, "8 published, 0 unchanged") {
 		t.Fatalf("first run: %v\n%s", err, out)
 	}
-	before := map[string]string{}
-	for _, a := range releaseOf(srv, "payments/fraud/v1.3.0") {
-		name, data, _ := strings.Cut(a, ":")
-		before[name] = data
-	}
+	before := releaseOf(srv, "payments/fraud/v1.3.0")
 	if len(before) != 7 {
 		t.Fatalf("fraud's release holds %d assets, want 7", len(before))
 	}
@@ -490,11 +491,7 @@ func TestNewABIJoinsPublishedRelease(t *testing.T) {
 	if err != nil || !strings.Contains(out, "8 published, 8 unchanged") {
 		t.Fatalf("second run: %v\n%s", err, out)
 	}
-	after := map[string]string{}
-	for _, a := range releaseOf(srv, "payments/fraud/v1.3.0") {
-		name, data, _ := strings.Cut(a, ":")
-		after[name] = data
-	}
+	after := releaseOf(srv, "payments/fraud/v1.3.0")
 	for name, data := range before {
 		if after[name] != data {
 			t.Errorf("published asset %s changed", name)

@@ -14,9 +14,12 @@ import (
 type Store interface {
 	// Describe names the store for output.
 	Describe() string
-	// Release publishes v: it creates or completes the release and its
-	// assets and makes it public. It returns where each asset can be
-	// fetched (URL or channel path) and whether anything changed.
+	// Release creates or completes the release of v's tag with v's
+	// assets, never replacing a published one (ErrChanged if its .so
+	// differs). The release is public once the Final build of its tag is
+	// released: GitHub keeps it a draft until then, the channel has no
+	// drafts. It returns where each asset can be fetched (URL or channel
+	// path) and whether anything changed.
 	Release(ctx context.Context, v *Version) (locations map[string]string, changed bool, err error)
 	// ReadIndex returns the current index.json, or nil if there is none.
 	ReadIndex(ctx context.Context) ([]byte, error)
@@ -26,6 +29,11 @@ type Store interface {
 
 // ErrChanged marks a version that was published with other content.
 var ErrChanged = errors.New("already published with other content")
+
+// changedErr reports that v's .so so was published with sha256 sum.
+func changedErr(v *Version, so Asset, sum string) error {
+	return fmt.Errorf("%s: %w: asset %s has sha256 %.12s, this build %.12s; publish a new version instead", v.Tag, ErrChanged, so.Name, sum, so.SHA256)
+}
 
 // Channel is the local channel: dist/channel/<team>/<plugin>/v<version>/.
 type Channel struct{ Dir string }
@@ -43,7 +51,7 @@ func (c *Channel) Release(ctx context.Context, v *Version) (map[string]string, b
 	dir := c.versionDir(v)
 	so := v.Assets[0]
 	if sum, _, err := artifact.HashFile(filepath.Join(dir, so.Name)); err == nil && sum != so.SHA256 {
-		return nil, false, fmt.Errorf("%s: %w: asset %s has sha256 %.12s, this build %.12s; publish a new version instead", v.Tag, ErrChanged, so.Name, sum, so.SHA256)
+		return nil, false, changedErr(v, so, sum)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, false, err
@@ -51,8 +59,7 @@ func (c *Channel) Release(ctx context.Context, v *Version) (map[string]string, b
 	locations := map[string]string{}
 	changed := false
 	// The .so goes last, so that a folder with it is complete.
-	order := append(append([]Asset{}, v.Assets[1:]...), so)
-	for _, a := range order {
+	for _, a := range v.soLast() {
 		if err := ctx.Err(); err != nil {
 			return nil, changed, err
 		}
