@@ -111,7 +111,7 @@ func (p *Policy) init() error {
 	return nil
 }
 
-// New returns an empty policy to fill with Add.
+// New returns an empty policy to fill with AddKey.
 func New() *Policy {
 	return &Policy{Schema: Schema, Teams: map[string]*Team{}, Plugins: map[string]string{}, verifiers: map[string]signature.Verifier{}}
 }
@@ -167,35 +167,47 @@ func (p *Policy) Verify(file string) error {
 
 // Check is Verify, also saying which key signed.
 func (p *Policy) Check(file string) (*Verdict, error) {
-	n, err := artifact.ParseName(filepath.Base(file))
+	name := filepath.Base(file)
+	plugin, team, err := p.owner(name)
 	if err != nil {
 		return nil, err
-	}
-	if _, ok := p.Plugins[n.Plugin]; !ok {
-		return nil, fmt.Errorf("plugin %s is not in the trust policy: no team owns it", n.Plugin)
 	}
 	sig, err := ReadSignature(file + SignatureSuffix)
 	if err != nil {
 		return nil, err
 	}
-	return p.CheckSignature(file, filepath.Base(file), sig)
+	return p.checkSignature(file, name, plugin, team, sig)
 }
 
 // CheckSignature checks sig over the file at path, which is the plugin
 // file called name (its final name, while it is still being downloaded
 // under another).
 func (p *Policy) CheckSignature(path, name string, sig []byte) (*Verdict, error) {
-	n, err := artifact.ParseName(name)
+	plugin, team, err := p.owner(name)
 	if err != nil {
 		return nil, err
 	}
-	file := path
+	return p.checkSignature(path, name, plugin, team, sig)
+}
+
+// owner returns the plugin of the file called name and the team that owns
+// it.
+func (p *Policy) owner(name string) (plugin, team string, err error) {
+	n, err := artifact.ParseName(name)
+	if err != nil {
+		return "", "", err
+	}
 	team, ok := p.Plugins[n.Plugin]
 	if !ok {
-		return nil, fmt.Errorf("plugin %s is not in the trust policy: no team owns it", n.Plugin)
+		return "", "", fmt.Errorf("plugin %s is not in the trust policy: no team owns it", n.Plugin)
 	}
+	return n.Plugin, team, nil
+}
+
+// checkSignature is CheckSignature once the plugin's owner is known.
+func (p *Policy) checkSignature(path, name, plugin, team string, sig []byte) (*Verdict, error) {
 	for _, k := range p.Teams[team].Keys {
-		if err := VerifyFile(p.verifiers[k.ID], sig, file); err != nil {
+		if err := VerifyFile(p.verifiers[k.ID], sig, path); err != nil {
 			continue
 		}
 		if k.Development && p.Strict {
@@ -208,8 +220,8 @@ func (p *Policy) CheckSignature(path, name string, sig []byte) (*Verdict, error)
 			continue
 		}
 		for _, k := range t.Keys {
-			if VerifyFile(p.verifiers[k.ID], sig, file) == nil {
-				return nil, fmt.Errorf("signed by key %s of team %s, but plugin %s belongs to team %s; refused", k.ID[:12], other, n.Plugin, team)
+			if VerifyFile(p.verifiers[k.ID], sig, path) == nil {
+				return nil, fmt.Errorf("signed by key %s of team %s, but plugin %s belongs to team %s; refused", k.ID[:12], other, plugin, team)
 			}
 		}
 	}

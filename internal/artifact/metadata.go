@@ -24,6 +24,10 @@ const MetadataSuffix = ".json"
 // MaxMetadataSize is the largest metadata file ReadMetadata accepts.
 const MaxMetadataSize = 4 << 20
 
+// TrustFile is the trust policy the sign step writes and the matrix
+// verifies against, relative to dist/.
+const TrustFile = "trust.json"
+
 // PluginsDir is where plugin builds live, relative to dist/.
 const PluginsDir = "plugins"
 

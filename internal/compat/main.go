@@ -37,11 +37,12 @@ func (o Options) withDefaults() Options {
 // Main builds the hosts, runs every cell, writes the three reports and
 // prints the grid. The error names every required cell that failed.
 func Main(ctx context.Context, opts Options, out io.Writer) error {
+	opts = opts.withDefaults()
 	m, err := run(ctx, opts, nil, out)
 	if err != nil {
 		return err
 	}
-	return finish(opts.withDefaults(), m, out)
+	return finish(opts, m, out)
 }
 
 // Shard runs the cells of one shard and writes its partial result to
@@ -100,9 +101,9 @@ func Merge(ctx context.Context, opts Options, out io.Writer) error {
 	return finish(opts, m, out)
 }
 
-// run builds the hosts and runs the cells of shard (all if nil).
+// run builds the hosts and runs the cells of shard (all if nil); opts has
+// its defaults.
 func run(ctx context.Context, opts Options, shard *matrix.Shard, out io.Writer) (*matrix.Matrix, error) {
-	opts = opts.withDefaults()
 	start := time.Now()
 	cfg, err := LoadConfig(opts.Config)
 	if err != nil {
@@ -122,10 +123,11 @@ func run(ctx context.Context, opts Options, shard *matrix.Shard, out io.Writer) 
 	}
 	m := &matrix.Matrix{Schema: matrix.Schema, Platform: runtime.GOOS + "/" + runtime.GOARCH, Hosts: hosts, Plugins: ps}
 	m.Sort()
+	// runCells fills the cells in m's canonical order, row by row, so they
+	// need no sorting.
 	if err := runCells(ctx, opts, cfg, m, shard, out); err != nil {
 		return nil, err
 	}
-	m.Sort()
 	m.Check()
 	fmt.Fprintf(out, "%d cells in %.2fs\n", len(m.Cells), time.Since(start).Seconds())
 	return m, nil
@@ -139,7 +141,7 @@ func finish(opts Options, m *matrix.Matrix, out io.Writer) error {
 	}
 	fmt.Fprintln(out)
 	m.Grid(out)
-	fmt.Fprintf(out, "reports: %s, %s, %s\n", rel(opts.Root, filepath.Join(dir, matrix.JSONFile)), rel(opts.Root, filepath.Join(dir, matrix.MarkdownFile)), rel(opts.Root, filepath.Join(dir, matrix.HTMLFile)))
+	printReports(out, opts.Root, dir)
 	if summary := os.Getenv("GITHUB_STEP_SUMMARY"); summary != "" {
 		if f, err := os.OpenFile(summary, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644); err == nil {
 			f.WriteString(m.Markdown())
@@ -163,8 +165,13 @@ func PrintGrid(opts Options, out io.Writer) error {
 	}
 	fmt.Fprintln(out, "\ncompatibility matrix:")
 	m.Grid(out)
-	fmt.Fprintf(out, "reports: %s, %s, %s\n", rel(opts.Root, filepath.Join(dir, matrix.JSONFile)), rel(opts.Root, filepath.Join(dir, matrix.MarkdownFile)), rel(opts.Root, filepath.Join(dir, matrix.HTMLFile)))
+	printReports(out, opts.Root, dir)
 	return nil
+}
+
+// printReports says where the reports in dir are, relative to root.
+func printReports(out io.Writer, root, dir string) {
+	fmt.Fprintf(out, "reports: %s, %s, %s\n", rel(root, filepath.Join(dir, matrix.JSONFile)), rel(root, filepath.Join(dir, matrix.MarkdownFile)), rel(root, filepath.Join(dir, matrix.HTMLFile)))
 }
 
 func rel(root, path string) string {

@@ -25,10 +25,6 @@ import (
 // CacheFile holds cell results, relative to dist/.
 const CacheFile = "compat/cache.json"
 
-// TrustFile is the policy cells verify against, relative to dist/ (written
-// by the sign step).
-const TrustFile = "trust.json"
-
 // plugins lists the plugin files under dist/plugins built for this platform.
 func plugins(dist string) ([]matrix.Plugin, error) {
 	files, err := artifact.PluginFiles(dist)
@@ -119,27 +115,36 @@ func (c *cache) write(path string) error {
 }
 
 // runCells fills m.Cells for the cells the shard holds (all when shard is
-// nil), in parallel, printing a progress line per cell.
+// nil), in m's order (sorted hosts and plugins, row by row), running them in
+// parallel and printing a progress line per cell.
 func runCells(ctx context.Context, opts Options, cfg *Config, m *matrix.Matrix, shard *matrix.Shard, out io.Writer) error {
-	policyFile := filepath.Join(opts.Dist, TrustFile)
-	policy, err := trust.Load(policyFile)
+	// The policy the sign step wrote, read once: parsed, and hashed for the
+	// cache keys.
+	policyFile := filepath.Join(opts.Dist, artifact.TrustFile)
+	data, err := os.ReadFile(policyFile)
 	if err != nil {
-		return fmt.Errorf("%w (run go run mage.go sign first)", err)
+		return fmt.Errorf("trust policy: %w (run go run mage.go sign first)", err)
 	}
-	policySum, _, err := artifact.HashFile(policyFile)
+	policy, err := trust.Parse(data)
 	if err != nil {
-		return err
+		return fmt.Errorf("trust policy %s: %w (run go run mage.go sign first)", policyFile, err)
 	}
+	sum := sha256.Sum256(data)
+	policySum := hex.EncodeToString(sum[:])
 	type job struct {
-		p matrix.Plugin
-		h matrix.Host
+		p    matrix.Plugin
+		h    matrix.Host
+		file string // the plugin file
+		sig  string // sha256 of its signature; "" if it has none
 	}
 	var jobs []job
 	i := 0
 	for _, p := range m.Plugins {
+		file := filepath.Join(opts.Dist, filepath.FromSlash(p.File))
+		sig, _, _ := artifact.HashFile(file + trust.SignatureSuffix)
 		for _, h := range m.Hosts {
 			if shard == nil || shard.Holds(i) {
-				jobs = append(jobs, job{p, h})
+				jobs = append(jobs, job{p, h, file, sig})
 			}
 			i++
 		}
@@ -153,14 +158,12 @@ func runCells(ctx context.Context, opts Options, cfg *Config, m *matrix.Matrix, 
 	g.SetLimit(opts.Jobs)
 	for i, j := range jobs {
 		g.Go(func() error {
-			file := filepath.Join(opts.Dist, filepath.FromSlash(j.p.File))
-			sig, _, _ := artifact.HashFile(file + trust.SignatureSuffix)
-			key := cacheKey(j.p, j.h, sig, policySum, timeout)
+			key := cacheKey(j.p, j.h, j.sig, policySum, timeout)
 			cell, hit := c.get(key)
 			if hit {
 				cell.Cached = true
 			} else {
-				cell = runCell(ctx, opts, policy, j.p, j.h, file, timeout)
+				cell = runCell(ctx, opts, policy, j.p, j.h, j.file, timeout)
 				c.put(key, cell)
 			}
 			cells[i] = cell

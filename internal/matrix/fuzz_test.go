@@ -10,7 +10,10 @@ import (
 func FuzzParse(f *testing.F) {
 	data, _ := sample().Marshal()
 	f.Add(data)
-	f.Add([]byte(`{"schema":"plugship.compat/v1","cells":[{"plugin":"x","host":"y"}]}`))
+	f.Add([]byte(`{"schema":"` + Schema + `","platform":"linux/amd64",` +
+		`"hosts":[{"name":"y","abi":"a","must_accept":["*"]}],` +
+		`"plugins":[{"team":"t","plugin":"x","version":"1.0.0","abi":"a"}],` +
+		`"cells":[{"plugin":"t/x@1.0.0 a","host":"y","outcome":"panic"}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := Parse(data)
 		if err != nil {

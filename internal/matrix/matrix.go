@@ -180,7 +180,7 @@ func (m *Matrix) Check() {
 		h, p := hosts[c.Host], plugins[c.Plugin]
 		c.Required = ""
 		for _, s := range h.MustAccept {
-			if Selects(s, p) && p.ABI == h.ABI {
+			if Selects(s, p) {
 				c.Required = "accept"
 			}
 		}
@@ -192,14 +192,19 @@ func (m *Matrix) Check() {
 				c.Required = "reject"
 			}
 		}
-		switch {
-		case c.Required == "accept" && c.Outcome != OK:
-			m.Violations = append(m.Violations, fmt.Sprintf("%s must load into host %s but is %s: %s", c.Plugin, c.Host, c.Outcome, firstLine(c.Detail)))
-		case c.Required == "reject" && c.Outcome == OK && p.ABI != h.ABI:
-			m.Violations = append(m.Violations, fmt.Sprintf("%s is built for ABI %s but loads into host %s of ABI %s: the ABI tags are wrong", c.Plugin, p.ABI, c.Host, h.ABI))
-		case c.Required == "reject" && c.Outcome == OK:
-			m.Violations = append(m.Violations, fmt.Sprintf("%s must be rejected by host %s but loads", c.Plugin, c.Host))
+		if !violates(c) {
+			continue
 		}
+		var v string
+		switch {
+		case c.Required == "accept":
+			v = fmt.Sprintf("%s must load into host %s but is %s: %s", c.Plugin, c.Host, c.Outcome, firstLine(c.Detail))
+		case p.ABI != h.ABI:
+			v = fmt.Sprintf("%s is built for ABI %s but loads into host %s of ABI %s: the ABI tags are wrong", c.Plugin, p.ABI, c.Host, h.ABI)
+		default:
+			v = fmt.Sprintf("%s must be rejected by host %s but loads", c.Plugin, c.Host)
+		}
+		m.Violations = append(m.Violations, v)
 	}
 }
 

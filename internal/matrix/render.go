@@ -28,7 +28,7 @@ func (m *Matrix) Grid(w io.Writer) {
 			switch {
 			case c == nil:
 				fmt.Fprint(tw, "\t-")
-			case c.Required != "" && violates(c):
+			case violates(c):
 				fmt.Fprintf(tw, "\t%s (!)", c.Outcome)
 			default:
 				fmt.Fprintf(tw, "\t%s", c.Outcome)

@@ -29,7 +29,7 @@ import (
 )
 
 // TrustFile is the policy the step writes, relative to dist/.
-const TrustFile = "trust.json"
+const TrustFile = artifact.TrustFile
 
 // Options say what to sign.
 type Options struct {
@@ -59,7 +59,6 @@ const (
 // Result is one file's outcome.
 type Result struct {
 	File    string // the .so
-	Team    string
 	Key     string // Signer.Describe
 	Outcome Outcome
 	Err     error
@@ -88,7 +87,7 @@ func Main(ctx context.Context, opts Options, out io.Writer) error {
 		return fmt.Errorf("nothing to sign in %s: run go run mage.go build first", filepath.Join(opts.Dist, artifact.PluginsDir))
 	}
 	fmt.Fprintf(out, "signing %d plugin files\n", len(files))
-	signers := &signerCache{opts: opts, m: map[string]*signerResult{}}
+	signers := &signerCache{opts: opts, m: map[string]*signerResult{}, pubs: map[string]expectedKey{}}
 	results := make([]Result, len(files))
 	var mu sync.Mutex
 	g := new(errgroup.Group)
@@ -147,7 +146,6 @@ func signFile(ctx context.Context, file string, owner map[string]string, signers
 		r.Err = fmt.Errorf("build metadata: %w (rebuild it with go run mage.go build)", err)
 		return r
 	}
-	r.Team = m.Team
 	if m.File != filepath.Base(file) {
 		r.Err = fmt.Errorf("its metadata describes %s", m.File)
 		return r
@@ -178,11 +176,9 @@ func signFile(ctx context.Context, file string, owner map[string]string, signers
 	}
 	// Checking needs only the public key the team signs with; the private
 	// key (slow to decrypt, or remote) is loaded only to sign.
-	if pub, err := keys.Expected(signers.opts.Root, signers.opts.Dist, m.Team); err == nil && pub != nil {
-		if v, err := pub.Verifier(); err == nil && upToDate(file, m, v) {
-			r.Key, r.Outcome = pub.Describe(), UpToDate
-			return r
-		}
+	if pub, v := signers.expected(m.Team); pub != nil && upToDate(file, m, v) {
+		r.Key, r.Outcome = pub.Describe(), UpToDate
+		return r
 	}
 	s, err := signers.get(ctx, m.Team)
 	if err != nil {
@@ -279,11 +275,18 @@ func upToDate(file string, m *artifact.Metadata, s signature.Verifier) bool {
 	return trust.VerifyProvenance(s, envelope, m.File, m.SHA256) == nil
 }
 
-// signerCache loads each team's signer once.
+// signerCache loads each team's signer, and the public key its files are
+// checked against, once.
 type signerCache struct {
 	opts Options
 	mu   sync.Mutex
 	m    map[string]*signerResult
+	pubs map[string]expectedKey // team -> the public key it signs with, once found
+}
+
+type expectedKey struct {
+	pub *keys.PublicKey
+	v   signature.Verifier
 }
 
 type signerResult struct {
@@ -302,6 +305,31 @@ func (c *signerCache) get(ctx context.Context, team string) (*keys.Signer, error
 	c.mu.Unlock()
 	r.once.Do(func() { r.s, r.err = keys.SignerFor(ctx, c.opts.Root, c.opts.Dist, team) })
 	return r.s, r.err
+}
+
+// expected returns the public key team signs with (keys.Expected) and its
+// verifier, or nil if it has none that can be used. A key found is kept;
+// none found is looked for again next time, since get may meanwhile have
+// created a development key.
+func (c *signerCache) expected(team string) (*keys.PublicKey, signature.Verifier) {
+	c.mu.Lock()
+	k, ok := c.pubs[team]
+	c.mu.Unlock()
+	if ok {
+		return k.pub, k.v
+	}
+	pub, err := keys.Expected(c.opts.Root, c.opts.Dist, team)
+	if err != nil || pub == nil {
+		return nil, nil
+	}
+	v, err := pub.Verifier()
+	if err != nil {
+		return nil, nil
+	}
+	c.mu.Lock()
+	c.pubs[team] = expectedKey{pub, v}
+	c.mu.Unlock()
+	return pub, v
 }
 
 // writePolicy writes dist/trust.json, see keys.Policy.

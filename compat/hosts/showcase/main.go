@@ -87,8 +87,10 @@ func main() {
 			fmt.Fprintln(os.Stderr, "showcase: fetching:", err)
 		}
 	}
-	p, report, err := loader.Load(context.Background(), flag.Arg(0), *name,
-		loader.Options{Trust: policy, Symbols: symbols, ProbeTimeout: *timeout, InProcess: *inProcess, HealthyAfter: *healthyAfter})
+	// Watch checks candidates as Try does: it ignores InProcess and
+	// HealthyAfter, so the same options serve both.
+	opts := loader.Options{Trust: policy, Symbols: symbols, ProbeTimeout: *timeout, InProcess: *inProcess, HealthyAfter: *healthyAfter}
+	p, report, err := loader.Load(context.Background(), flag.Arg(0), *name, opts)
 	if *jsonOut {
 		if werr := report.WriteJSON(os.Stdout); werr != nil {
 			fmt.Fprintln(os.Stderr, "showcase:", werr)
@@ -109,7 +111,7 @@ func main() {
 		fmt.Printf("Found newest valid plugin version: %q\n", p.Version())
 	}
 	if *watch {
-		watchAndRestart(flag.Arg(0), *name, p.Version(), loader.Options{Trust: policy, Symbols: symbols, ProbeTimeout: *timeout})
+		watchAndRestart(flag.Arg(0), *name, p.Version(), opts)
 	}
 }
 
