@@ -239,8 +239,8 @@ func setUp(tmp string) error {
 const otherGo = "go1.25.5"
 
 // buildWithOtherGo builds the notrim fixture with otherGo and -trimpath, as
-// fx 1.6.0, in a module of its own (go.mod says go 1.26 here, which
-// go1.25 refuses).
+// fx 1.6.0, in a module of its own with no requirements, so that nothing
+// but the toolchain has to be fetched.
 func buildWithOtherGo(tmp, out string) error {
 	mod := filepath.Join(tmp, "oldgo")
 	src, err := os.ReadFile(filepath.Join(root, "loader/testdata/fixtures/notrim/main.go"))

@@ -115,7 +115,7 @@ func ParseConfig(data []byte) (*Config, error) {
 		for _, f := range h.Flags {
 			for _, banned := range []string{"-o", "-buildmode", "-overlay", "-C"} {
 				if f == banned || strings.HasPrefix(f, banned+"=") {
-					bad("flags", "%s is set by plugship; remove it", f)
+					bad("flags", "%s is set by plugship or breaks a host build; remove it", f)
 				}
 			}
 			if !strings.HasPrefix(f, "-") {
