@@ -4,148 +4,17 @@
 // Run go run mage.go <target> (or mage <target>); go run mage.go -h <target> explains one.
 package main
 
+// This file is exactly what a repository that adopts plugship writes: the
+// targets come from package targets (Default and Aliases must be spelled
+// out here: mage reads them from this file only).
+
 import (
-	"context"
-	"errors"
-	"fmt"
-	"os"
-
-	"github.com/magefile/mage/mg"
-	"github.com/magefile/mage/sh"
-
-	"github.com/plugship/plugship/internal/build"
-	"github.com/plugship/plugship/internal/compat"
-	"github.com/plugship/plugship/internal/keys"
-	"github.com/plugship/plugship/internal/matrix"
-	"github.com/plugship/plugship/internal/profile"
-	"github.com/plugship/plugship/internal/publish"
-	"github.com/plugship/plugship/internal/release"
-	"github.com/plugship/plugship/internal/sign"
-	"github.com/plugship/plugship/internal/verify"
+	//mage:import
+	"github.com/plugship/plugship/targets"
 )
 
-// Build compiles plugins into dist/plugins/<team>/<plugin>/<plugin>_v<version>_<goos>_<goarch>_<abi>.so, once per host profile ABI.
-type Build mg.Namespace
-
-// All builds and signs every plugin version of every team (also mage build).
-// Each version gets its own plugin path; unchanged plugins are not relinked or re-signed.
-func (Build) All(ctx context.Context) error {
-	return buildAndSign(ctx, build.Selection{})
-}
-
-// Team builds and signs the plugins of one team: mage build:team payments.
-func (Build) Team(ctx context.Context, team string) error {
-	return buildAndSign(ctx, build.Selection{Team: team})
-}
-
-// Plugin builds and signs every version of one plugin: mage build:plugin payments/fraud.
-func (Build) Plugin(ctx context.Context, plugin string) error {
-	sel, err := build.ParseSelection(plugin)
-	if err != nil {
-		return err
-	}
-	return buildAndSign(ctx, sel)
-}
-
-// buildAndSign builds what sel selects, then signs whatever was built, even
-// when some builds failed.
-func buildAndSign(ctx context.Context, sel build.Selection) error {
-	buildErr := build.Main(ctx, sel, build.Options{}, os.Stdout)
-	return errors.Join(buildErr, sign.Main(ctx, sign.Options{}, os.Stdout))
-}
-
-// Sign signs every built plugin with its team's key and writes dist/trust.json.
-// Beside each .so: .sig (cosign sign-blob format), .sigstore.json (bundle), .intoto.json (provenance).
-func Sign(ctx context.Context) error { return sign.Main(ctx, sign.Options{}, os.Stdout) }
-
-// Verify checks every signed plugin against its team's key and prints a table.
-// PLUGSHIP_STRICT=1 refuses development keys.
-func Verify(ctx context.Context) error {
-	return verify.Main(ctx, verify.Options{Strict: os.Getenv(verify.StrictEnv) == "1"}, os.Stdout)
-}
-
-// All builds and signs every plugin, runs the compatibility matrix and publishes: the main job.
-// With no GitHub settings it publishes to the local channel dist/channel/.
-func All(ctx context.Context) error {
-	if err := buildAndSign(ctx, build.Selection{}); err != nil {
-		return err
-	}
-	if err := compat.Main(ctx, compat.Options{}, os.Stdout); err != nil {
-		return err
-	}
-	publishErr := publish.Main(ctx, publish.Options{}, os.Stdout)
-	return errors.Join(publishErr, compat.PrintGrid(compat.Options{}, os.Stdout))
-}
-
-// Publish publishes the signed, matrix-approved plugins (also mage publish).
-type Publish mg.Namespace
-
-// Run publishes to GitHub Releases (GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL), else to dist/channel/ (also mage publish).
-// Each plugin version is one release tagged team/plugin/vX.Y.Z; index.json lists them all.
-func (Publish) Run(ctx context.Context) error { return publish.Main(ctx, publish.Options{}, os.Stdout) }
-
-// Dry prints what publish would do, calling nothing.
-func (Publish) Dry(ctx context.Context) error {
-	return publish.Main(ctx, publish.Options{DryRun: true}, os.Stdout)
-}
-
-// Compat runs the compatibility matrix: every built plugin in every reference host.
-type Compat mg.Namespace
-
-// Run builds the hosts in compat/hosts.yaml and tries every plugin file in each (also mage compat).
-// Reports go to dist/compat/matrix.{json,md,html}; a failed required cell fails the run.
-func (Compat) Run(ctx context.Context) error { return compat.Main(ctx, compat.Options{}, os.Stdout) }
-
-// Shard runs one slice of the matrix, for CI job matrices: mage compat:shard 2/3.
-func (Compat) Shard(ctx context.Context, shard string) error {
-	s, err := matrix.ParseShard(shard)
-	if err != nil {
-		return err
-	}
-	return compat.Shard(ctx, compat.Options{}, s, os.Stdout)
-}
-
-// Merge combines the shard results in dist/compat/shards/ into the reports.
-func (Compat) Merge(ctx context.Context) error { return compat.Merge(ctx, compat.Options{}, os.Stdout) }
-
-// Release builds, signs, checks and publishes the plugin version a tag names: mage release payments/fraud/v1.3.0.
-// The release workflow runs it on every tag; PLUGSHIP_RELEASE_KEY may hold the team's key.
-func Release(ctx context.Context, tag string) error { return release.Main(ctx, tag, os.Stdout) }
-
-// Keys manages the teams' signing keys.
-type Keys mg.Namespace
-
-// Generate creates a team's key pair: mage keys:generate payments.
-// The private key goes to .keys/<team>/cosign.key, encrypted with PLUGSHIP_KEY_PASSWORD; commit teams/<team>/cosign.pub.
-func (Keys) Generate(team string) error {
-	pub, priv, err := keys.Generate(".", team, []byte(keys.Password(team)))
-	if err == nil {
-		fmt.Printf("wrote %s (commit it) and %s (keep it secret; git ignores it)\n", pub, priv)
-	}
-	return err
-}
-
-// Bench runs the benchmarks of BENCHMARKS.md: build, signing, selection and matrix against the plain alternatives.
-// Each benchmark runs 3 times on a warm build cache and reports times and ratios.
-func Bench() error {
-	return sh.RunV("go", "test", "-run", "^$", "-bench", ".", "-benchtime", "3x", "./...")
-}
-
-// Clean removes what the targets wrote and downloaded.
-type Clean mg.Namespace
-
-// Dist removes dist/ (builds, reports, channel, trees of profiles at a git ref) and the toolchains profiles downloaded (also mage clean).
-// The Go build cache, shared with every Go build, is kept: clean:all empties it too.
-func (Clean) Dist(ctx context.Context) error { return profile.CleanMain(ctx, ".", false, os.Stdout) }
-
-// All removes what clean:dist removes and empties the Go build cache (go clean -cache).
-func (Clean) All(ctx context.Context) error { return profile.CleanMain(ctx, ".", true, os.Stdout) }
-
-// Caches lists where builds keep data between runs (trees, toolchains, build cache) and their disk use.
-func Caches(ctx context.Context) error { return profile.CachesMain(ctx, ".", os.Stdout) }
+// Default runs when mage is called without a target: the main job.
+var Default = targets.All
 
 // Aliases: mage build is build:all, mage compat is compat:run, mage publish is publish:run, mage clean is clean:dist.
-var Aliases = map[string]interface{}{"build": Build.All, "compat": Compat.Run, "publish": Publish.Run, "clean": Clean.Dist}
-
-// Default runs when mage is called without a target.
-var Default = All
+var Aliases = map[string]interface{}{"build": targets.Build.All, "compat": targets.Compat.Run, "publish": targets.Publish.Run, "clean": targets.Clean.Dist}

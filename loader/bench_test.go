@@ -54,13 +54,13 @@ func BenchmarkSelection(b *testing.B) {
 		seed += time.Since(t)
 
 		t = time.Now()
-		if p, r, err := loader.Load(ctx, exampleDir, "showcase", loader.Options{Trust: policy, InProcess: true}); err != nil || p.Version() != "0.2.0" {
+		if p, r, err := loader.Load[contract.Plugin](ctx, exampleDir, "showcase", loader.Options{Trust: policy, InProcess: true}); err != nil || p.Version() != "0.2.0" {
 			b.Fatalf("in-process: %v\n%v", err, r)
 		}
 		inProcess += time.Since(t)
 
 		t = time.Now()
-		if p, r, err := loader.Load(ctx, exampleDir, "showcase", loader.Options{Trust: policy}); err != nil || p.Version() != "0.2.0" {
+		if p, r, err := loader.Load[contract.Plugin](ctx, exampleDir, "showcase", loader.Options{Trust: policy}); err != nil || p.Version() != "0.2.0" {
 			b.Fatalf("probe: %v\n%v", err, r)
 		}
 		probe += time.Since(t)

@@ -19,8 +19,14 @@ type Candidate struct {
 }
 
 // OwnABI returns the ABI tag of the executable at host (this process's
-// when empty): the tag of the plugin files built for it. See Options.ABI.
-func OwnABI(host string) (string, error) {
+// when empty) for the contract T: the tag of the plugin files built for
+// it. See Options.ABI.
+func OwnABI[T Contract](host string) (string, error) { return ownABI(host, ContractPackage[T]()) }
+
+func ownABI(host, contract string) (string, error) {
+	if contract == "" {
+		return "", errUnnamedContract
+	}
 	if host == "" {
 		var err error
 		if host, err = os.Executable(); err != nil {
@@ -31,7 +37,7 @@ func OwnABI(host string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return fp.ABI()
+	return fp.ABI(contract)
 }
 
 // otherABIs describes the files of plugin in dir built for other ABIs than

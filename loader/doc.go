@@ -3,14 +3,20 @@
 // first, and opens the newest that passes every check, surviving the ones
 // that crash, hang or do not fit.
 //
+// A host names its own contract, an interface declared in the package its
+// plugins import (see [Contract]), and gets plugins back as that type:
+//
+//	var symbols = loader.Symbols{Accessor: "Greeter", Element: "GreeterElement"} // as in plugship.yaml
+//
 //	func main() {
-//		loader.HandleProbe() // first thing: lets the loader probe plugins in a child
-//		policy, err := trust.Load("trust.json") // or trust.Parse of an embedded copy
+//		loader.HandleProbe[contract.Greeter](symbols) // first thing: lets the loader probe plugins in a child
+//		policy, err := trust.Load("trust.json")         // or trust.Parse of an embedded copy
 //		...
-//		p, report, err := loader.Load(ctx, "plugins/showcase", "showcase", loader.Options{Trust: policy})
+//		g, report, err := loader.Load[contract.Greeter](ctx, "plugins/hello", "hello",
+//			loader.Options{Trust: policy, Symbols: symbols})
 //		log.Print(report)
 //		if err != nil { ... }
-//		fmt.Println(p.Version())
+//		fmt.Println(g.Greet("team"))
 //	}
 //
 // The candidates are the files named for this platform and for the host's
@@ -34,8 +40,9 @@
 //     plugin.Open, so such a file is never opened; the report lists every
 //     difference, not just the first as the runtime does;
 //  3. probes it in a child process: the host's own executable, re-executed,
-//     opens the file, looks up the contract's symbol (an accessor
-//     func() contract.Plugin, or a variable of type contract.Plugin), checks
+//     opens the file, looks up the contract's symbol (an accessor func() T,
+//     or a variable of type T, where T is the host's contract; a symbol of
+//     another type is refused with both types named, see [Resolve]), checks
 //     that Version() matches the file name and calls IsAcceptable(), with
 //     a timeout. A plugin that panics or calls os.Exit in init, or hangs,
 //     costs only the child;

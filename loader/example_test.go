@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/plugship/plugship/contract"
 	"github.com/plugship/plugship/loader"
 	"github.com/plugship/plugship/trust"
 )
@@ -19,7 +20,7 @@ func ExampleLoad() {
 		fmt.Println(err)
 		return
 	}
-	p, report, err := loader.Load(context.Background(), exampleDir, "showcase", loader.Options{Trust: policy})
+	p, report, err := loader.Load[contract.Plugin](context.Background(), exampleDir, "showcase", loader.Options{Trust: policy})
 	if err != nil {
 		fmt.Println(err)
 		fmt.Print(report)

@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/plugship/plugship/contract"
 	"github.com/plugship/plugship/internal/artifact"
 	"github.com/plugship/plugship/internal/fingerprint"
 	"github.com/plugship/plugship/trust"
@@ -50,10 +49,16 @@ type Options struct {
 	// ProbeTimeout bounds each probe; default DefaultProbeTimeout.
 	ProbeTimeout time.Duration
 
-	// Symbols are the names to look up; default DefaultSymbols. A host of
-	// another contract version sets them, and calls HandleProbeFor with the
-	// same names.
+	// Symbols are the names to look up; default DefaultSymbols. A host
+	// whose plugship.yaml names other symbols sets them, and calls
+	// HandleProbe with the same names.
 	Symbols Symbols
+
+	// Contract is the import path of the contract package, whose
+	// fingerprint is part of the ABI. Load and Watch set it from their
+	// type argument (see ContractPackage); Try, which opens nothing in
+	// this process, needs it set.
+	Contract string
 
 	// HealthyAfter turns on quarantine and rollback for long-running
 	// hosts: the host must run this long after choosing a version before
@@ -77,22 +82,30 @@ type Options struct {
 // nothing unverified is ever opened.
 var ErrNoTrust = errors.New("loader: no trust policy: set Options.Trust (see package trust), or Options.Verify")
 
+// errUnnamedContract is returned when the type argument of Load, Watch or
+// OwnABI is not a named type: it must name the contract package.
+var errUnnamedContract = errors.New("loader: the contract type must be a named interface type declared in the contract package (such as contract.Greeter), not an interface literal")
+
 // ErrNoAcceptable is returned (wrapped) by Load when no candidate passed.
 var ErrNoAcceptable = errors.New("no acceptable plugin")
 
 // Load picks the newest acceptable version of plugin from the files in dir
-// and returns it opened in this process, with a report on every candidate.
+// and returns it opened in this process as the host's contract T, with a
+// report on every candidate.
 //
 // Newest first, each candidate is verified (Options.Verify), compared
 // statically with the host (build info and package fingerprints; no plugin
 // code runs), probed in a child process (open, symbol, Version must match
-// the file name, IsAcceptable must be true), and only then opened here. The
+// the file name, IsAcceptable must be true), and only then opened here. A
+// plugin whose symbol is not a T (see Resolve) fails the probe. The
 // first to pass everything is chosen; any failure moves on to the next
 // older version. The error wraps ErrNoAcceptable when none passed; the
 // report is returned either way.
-func Load(ctx context.Context, dir, plugin string, opts Options) (contract.Plugin, *Report, error) {
-	HandleProbeFor(opts.Symbols) // in a probe child whose main did not call it
+func Load[T Contract](ctx context.Context, dir, plugin string, opts Options) (T, *Report, error) {
+	HandleProbe[T](opts.Symbols) // in a probe child whose main did not call it
+	var none T
 	start := time.Now()
+	opts.Contract = ContractPackage[T]()
 	opts, hostErr := opts.withDefaults()
 	r := &Report{Plugin: plugin, Dir: dir, Platform: opts.GOOS + "/" + opts.GOARCH, ABI: opts.ABI, Host: opts.Host, Mode: "probe"}
 	if opts.InProcess {
@@ -100,24 +113,27 @@ func Load(ctx context.Context, dir, plugin string, opts Options) (contract.Plugi
 	}
 	defer func() { r.Duration = time.Since(start); r.Millis = millis(r.Duration) }()
 	if opts.Verify == nil {
-		return nil, r, ErrNoTrust
+		return none, r, ErrNoTrust
+	}
+	if opts.Contract == "" {
+		return none, r, errUnnamedContract
 	}
 	if hostErr != nil {
-		return nil, r, fmt.Errorf("finding this host's executable: %w", hostErr)
+		return none, r, fmt.Errorf("finding this host's executable: %w", hostErr)
 	}
 	host, err := hostFingerprint(opts.Host)
 	if err != nil {
-		return nil, r, fmt.Errorf("reading the host's own build: %w", err)
+		return none, r, fmt.Errorf("reading the host's own build: %w", err)
 	}
 	if opts.ABI == "" {
-		if opts.ABI, err = host.ABI(); err != nil {
-			return nil, r, fmt.Errorf("the host's own ABI: %w", err)
+		if opts.ABI, err = host.ABI(opts.Contract); err != nil {
+			return none, r, fmt.Errorf("the host's own ABI: %w", err)
 		}
 		r.ABI = opts.ABI
 	}
 	cands, refused, err := Discover(dir, plugin, opts.GOOS, opts.GOARCH, opts.ABI)
 	if err != nil {
-		return nil, r, err
+		return none, r, err
 	}
 	state := &State{}
 	if opts.HealthyAfter > 0 {
@@ -126,11 +142,12 @@ func Load(ctx context.Context, dir, plugin string, opts Options) (contract.Plugi
 			state, opts.HealthyAfter = &State{}, 0
 		}
 	}
-	var chosen contract.Plugin
+	var chosen T
+	found := false
 	for _, c := range cands {
 		d := &Decision{File: c.File, Version: c.Version}
 		r.Candidates = append(r.Candidates, d)
-		if chosen != nil {
+		if found {
 			d.Outcome = NotTried
 			continue
 		}
@@ -139,20 +156,20 @@ func Load(ctx context.Context, dir, plugin string, opts Options) (contract.Plugi
 			continue
 		}
 		t := time.Now()
-		chosen = decide(ctx, c, host, opts, d, true)
+		chosen, found = decide[T](ctx, c, host, opts, d, true)
 		d.Millis = millis(time.Since(t))
-		if chosen != nil {
+		if found {
 			r.Chosen = d
 		}
 		if ctx.Err() != nil {
-			return nil, r, ctx.Err()
+			return none, r, ctx.Err()
 		}
 	}
 	for _, f := range refused {
 		r.Candidates = append(r.Candidates, &Decision{File: f.File, Outcome: Refused, Cause: CauseBadFile, Reason: f.Reason})
 	}
-	if chosen == nil {
-		return nil, r, fmt.Errorf("%w: %s in %s: %d candidates for %s ABI %s, none passed%s", ErrNoAcceptable, plugin, dir, len(r.Candidates), r.Platform, opts.ABI, otherABIs(dir, plugin, opts.GOOS, opts.GOARCH, opts.ABI))
+	if !found {
+		return none, r, fmt.Errorf("%w: %s in %s: %d candidates for %s ABI %s, none passed%s", ErrNoAcceptable, plugin, dir, len(r.Candidates), r.Platform, opts.ABI, otherABIs(dir, plugin, opts.GOOS, opts.GOARCH, opts.ABI))
 	}
 	if opts.HealthyAfter > 0 {
 		sum, _, err := artifact.HashFile(r.Chosen.File)
@@ -191,13 +208,16 @@ func Try(ctx context.Context, file string, opts Options) *Decision {
 	case hostErr != nil:
 		d.Outcome, d.Cause, d.Reason = Refused, CauseBadFile, hostErr.Error()
 		return d
+	case opts.Contract == "":
+		d.Outcome, d.Cause, d.Reason = Refused, CauseBadFile, "loader.Try: Options.Contract is not set (the contract package's import path)"
+		return d
 	}
 	host, err := hostFingerprint(opts.Host)
 	if err != nil {
 		d.Outcome, d.Cause, d.Reason = Incompatible, CauseBuildMismatch, "the host: "+err.Error()
 		return d
 	}
-	decide(ctx, Candidate{File: file, Version: d.Version, ABI: abi}, host, opts, d, false)
+	decide[Contract](ctx, Candidate{File: file, Version: d.Version, ABI: abi}, host, opts, d, false)
 	if d.Outcome == Chosen {
 		d.Outcome = Passed
 	}
@@ -205,11 +225,12 @@ func Try(ctx context.Context, file string, opts Options) *Decision {
 }
 
 // decide runs every check on one candidate, fills in d and, if open is
-// set, opens it in this process and returns it when chosen.
-func decide(ctx context.Context, c Candidate, host *fingerprint.Fingerprint, opts Options, d *Decision, open bool) contract.Plugin {
-	fail := func(o Outcome, cause, format string, args ...any) contract.Plugin {
+// set, opens it in this process and returns it as a T when chosen.
+func decide[T Contract](ctx context.Context, c Candidate, host *fingerprint.Fingerprint, opts Options, d *Decision, open bool) (T, bool) {
+	var none T
+	fail := func(o Outcome, cause, format string, args ...any) (T, bool) {
 		d.Outcome, d.Cause, d.Reason = o, cause, fmt.Sprintf(format, args...)
-		return nil
+		return none, false
 	}
 	if err := opts.Verify(c.File); err != nil {
 		cause := CauseBadSignature
@@ -230,7 +251,7 @@ func decide(ctx context.Context, c Candidate, host *fingerprint.Fingerprint, opt
 		}
 		return fail(Incompatible, cause, "built differently from this host: %s", summarize(diffs))
 	}
-	if abi, err := fp.ABI(); err != nil || abi != c.ABI {
+	if abi, err := fp.ABI(opts.Contract); err != nil || abi != c.ABI {
 		return fail(Incompatible, CauseBadFile, "its name says ABI %s, its build gives %s%s: renamed, or not built by plugship", c.ABI, abi, errSuffix(err))
 	}
 	if _, bad := poisoned.Load(c.File); bad {
@@ -256,9 +277,9 @@ func decide(ctx context.Context, c Candidate, host *fingerprint.Fingerprint, opt
 	}
 	if !open {
 		d.Outcome, d.Cause = Chosen, CauseOK
-		return nil
+		return none, false
 	}
-	t := try(c.File, opts.Symbols, func(string) {})
+	t := try[T](c.File, opts.Symbols, func(string) {})
 	if t.Panic && t.Stage == stageOpen {
 		poisoned.Store(c.File, true)
 	}
@@ -266,7 +287,7 @@ func decide(ctx context.Context, c Candidate, host *fingerprint.Fingerprint, opt
 		return fail(o, cause, "%s", reason)
 	}
 	d.Outcome, d.Cause = Chosen, CauseOK
-	return t.plugin
+	return t.plugin.(T), true
 }
 
 // quarantined reports whether the state quarantines file's current bytes.

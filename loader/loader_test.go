@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plugship/plugship/contract"
 	"github.com/plugship/plugship/internal/plugtest"
 	"github.com/plugship/plugship/loader"
 	"github.com/plugship/plugship/trust"
@@ -155,7 +156,7 @@ func TestSymbolsAndVersions(t *testing.T) {
 	if code != 0 || r.Chosen == nil || r.Chosen.Version != "2.0.0" {
 		t.Fatalf("exit %d, chosen %+v; want 2.0.0, the variable-only plugin", code, r.Chosen)
 	}
-	expect(t, ds, "5.0.0", loader.BadSymbol, "symbol Showcase has type *int, want func() contract.Plugin")
+	expect(t, ds, "5.0.0", loader.BadSymbol, "symbol Showcase has type *int, want func() github.com/plugship/plugship/contract.Plugin")
 	expect(t, ds, "4.0.0", loader.BadSymbol, "exports neither Showcase", "nor ShowcaseElement")
 	expect(t, ds, "3.0.0", loader.VersionMismatch, `Version() returned "0.0.1", the file name says 3.0.0`)
 	expect(t, ds, "1.0.0", loader.NotTried)
@@ -326,11 +327,11 @@ func TestPreflightInThisProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, r, err := loader.Load(context.Background(), dir, "fx", loader.Options{Trust: policy})
+	_, r, err := loader.Load[contract.Plugin](context.Background(), dir, "fx", loader.Options{Trust: policy})
 	if !errors.Is(err, loader.ErrNoAcceptable) || len(r.Candidates) != 0 || r.ABI != testABI || !strings.Contains(err.Error(), "not tried: 2 for "+abi) {
 		t.Errorf("Load with this binary's own ABI: %v; report %+v", err, r)
 	}
-	p, r, err := loader.Load(context.Background(), dir, "fx", loader.Options{Trust: policy, ABI: abi})
+	p, r, err := loader.Load[contract.Plugin](context.Background(), dir, "fx", loader.Options{Trust: policy, ABI: abi})
 	if !errors.Is(err, loader.ErrNoAcceptable) || p != nil {
 		t.Fatalf("Load = %v, %v; want ErrNoAcceptable", p, err)
 	}

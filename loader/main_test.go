@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/plugship/plugship/contract"
 	"github.com/plugship/plugship/internal/build"
 	"github.com/plugship/plugship/internal/plugtest"
 	"github.com/plugship/plugship/internal/profile"
@@ -50,7 +51,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	loader.HandleProbe() // the test binary is the host of Example and of the in-test probes
+	loader.HandleProbe[contract.Plugin](loader.Symbols{}) // the test binary is the host of Example and of the in-test probes
 	tmp, err := os.MkdirTemp("", "plugship-loader-test-")
 	if err != nil {
 		panic(err)
@@ -206,7 +207,7 @@ func setUp(tmp string) error {
 
 	// The Example's host is this test binary, built without -trimpath: its
 	// plugins are built the same way and carry its ABI.
-	if testABI, err = loader.OwnABI(""); err != nil {
+	if testABI, err = loader.OwnABI[contract.Plugin](""); err != nil {
 		return err
 	}
 	exampleDist := filepath.Join(tmp, "example")

@@ -13,8 +13,6 @@ import (
 	"plugin"
 	"strings"
 	"time"
-
-	"github.com/plugship/plugship/contract"
 )
 
 // ProbeEnv is the environment variable that makes a host process a probe:
@@ -45,13 +43,13 @@ type trial struct {
 	Version    string `json:"version,omitempty"`
 	Acceptable bool   `json:"acceptable,omitempty"`
 
-	plugin contract.Plugin // in process only
+	plugin any // in process only: the T that try resolved
 }
 
-// try opens file in this process and runs the contract's calls, calling
-// progress at the start of each stage. A panic in the plugin's code is
-// recovered and reported.
-func try(file string, names Symbols, progress func(stage string)) (t trial) {
+// try opens file in this process, resolves the contract's symbol as a T
+// and runs the contract's calls, calling progress at the start of each
+// stage. A panic in the plugin's code is recovered and reported.
+func try[T Contract](file string, names Symbols, progress func(stage string)) (t trial) {
 	defer func() {
 		if r := recover(); r != nil {
 			t.Err = fmt.Sprintf("panic: %v", r)
@@ -68,7 +66,7 @@ func try(file string, names Symbols, progress func(stage string)) (t trial) {
 	}
 	t.Stage = stageSymbol
 	progress(t.Stage)
-	v, err := ResolveSymbols(p, names)
+	v, err := Resolve[T](p, names)
 	if err != nil {
 		t.Err = err.Error()
 		switch {
@@ -89,24 +87,24 @@ func try(file string, names Symbols, progress func(stage string)) (t trial) {
 }
 
 // HandleProbe makes this process answer the loader's probe when it was
-// started as one, and does nothing otherwise. It looks up the contract's
-// symbols; a host of another contract version calls HandleProbeFor. Call it first thing in main,
+// started as one, and does nothing otherwise. T is the host's contract and
+// names the symbols it looks up (the zero Symbols means DefaultSymbols):
+// the same as the host passes to [Load]. Call it first thing in main,
 // before flags are parsed or anything is started:
 //
 //	func main() {
-//		loader.HandleProbe()
+//		loader.HandleProbe[contract.Greeter](symbols)
 //		...
 //	}
 //
-// A probe opens one plugin file, checks its symbol, calls Version and
-// IsAcceptable, reports to the loader over a pipe and exits. If the plugin
-// crashes, exits or hangs, only the probe process is lost. A host that does
-// not call HandleProbe still works: [Load] answers the probe when the child
-// reaches it, but only after whatever main did before calling Load.
-func HandleProbe() { HandleProbeFor(DefaultSymbols) }
-
-// HandleProbeFor is HandleProbe for a host that looks up other symbols.
-func HandleProbeFor(names Symbols) {
+// A probe opens one plugin file, checks that its symbol is a T, calls
+// Version and IsAcceptable, reports to the loader over a pipe and exits.
+// If the plugin crashes, exits or hangs, only the probe process is lost. A
+// host that does not call HandleProbe still works: [Load] answers the probe
+// when the child reaches it, but only after whatever main did before
+// calling Load. The compatibility matrix runs its reference hosts as
+// probes, so a reference host must call it.
+func HandleProbe[T Contract](names Symbols) {
 	file := os.Getenv(ProbeEnv)
 	if file == "" {
 		return
@@ -119,7 +117,7 @@ func HandleProbeFor(names Symbols) {
 	}
 	closeOnExec(report) // nor the pipe: the loader waits for it to close
 	enc := json.NewEncoder(report)
-	t := try(file, names, func(stage string) { enc.Encode(trial{Stage: stage}) })
+	t := try[T](file, names, func(stage string) { enc.Encode(trial{Stage: stage}) })
 	if err := enc.Encode(t); err != nil {
 		fmt.Fprintf(os.Stderr, "probe: writing the report: %v\n", err)
 		os.Exit(probeExitNoReport)

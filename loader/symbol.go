@@ -4,25 +4,46 @@ import (
 	"errors"
 	"fmt"
 	"plugin"
-
-	"github.com/plugship/plugship/contract"
+	"reflect"
+	"strings"
 )
 
-// Symbols are the names a host looks up in a plugin.
-type Symbols struct {
-	Accessor string // a func() contract.Plugin; default contract.AccessorSymbol
-	Element  string // a var of type contract.Plugin; default contract.ElementSymbol
+// Contract is what every plugin contract has: a host's contract is an
+// interface with these two methods and whatever else its plugins provide,
+// for example
+//
+//	type Greeter interface {
+//		Version() string    // must equal the version in the file name
+//		IsAcceptable() bool // false: fit to load, not to run here
+//		Greet(name string) string
+//	}
+//
+// The host passes it as the type argument of [Load], [HandleProbe],
+// [Watch] and [OwnABI]. It must be a named interface type declared in the
+// contract package that hosts and plugins share: that package's import path
+// is part of the ABI.
+type Contract interface {
+	Version() string
+	IsAcceptable() bool
 }
 
-// DefaultSymbols are this contract's.
-var DefaultSymbols = Symbols{Accessor: contract.AccessorSymbol, Element: contract.ElementSymbol}
+// Symbols are the names a host looks up in a plugin, as in plugship.yaml
+// (contract.accessor and contract.element).
+type Symbols struct {
+	Accessor string // a func() T; default DefaultSymbols.Accessor
+	Element  string // a var of type T; default DefaultSymbols.Element
+}
+
+// DefaultSymbols are the names plugship.yaml defaults to (those of the seed
+// contract, github.com/plugship/plugship/contract).
+var DefaultSymbols = Symbols{Accessor: "Showcase", Element: "ShowcaseElement"}
 
 func (s Symbols) withDefaults() Symbols {
 	if s.Accessor == "" {
-		s.Accessor = contract.AccessorSymbol
+		s.Accessor = DefaultSymbols.Accessor
 	}
 	if s.Element == "" {
-		s.Element = contract.ElementSymbol
+		s.Element = DefaultSymbols.Element
 	}
 	return s
 }
@@ -34,37 +55,91 @@ var ErrMissingSymbol = errors.New("missing symbol")
 var ErrWrongType = errors.New("wrong type")
 
 // Resolve finds the contract's entry point in an opened plugin: the
-// accessor contract.AccessorSymbol (a func() contract.Plugin) if the plugin
-// exports it, else the variable contract.ElementSymbol (which
-// plugin.Lookup returns as a *contract.Plugin). A symbol of another type is
-// an error naming the symbol, the type found and the type expected.
-func Resolve(p *plugin.Plugin) (contract.Plugin, error) { return ResolveSymbols(p, DefaultSymbols) }
-
-// ResolveSymbols is Resolve with other symbol names, for hosts of another
-// contract version.
-func ResolveSymbols(p *plugin.Plugin, names Symbols) (contract.Plugin, error) {
+// accessor names.Accessor (a func() T) if the plugin exports it, else the
+// variable names.Element (which plugin.Lookup returns as a *T). A symbol of
+// another type is an error wrapping ErrWrongType that names the symbol, the
+// type found and the type expected, with full package paths:
+//
+//	wrong type: symbol Greeter has type func() github.com/plugship/plugship/contract.Plugin, want func() example.com/acme/contract.Greeter
+func Resolve[T Contract](p *plugin.Plugin, names Symbols) (T, error) {
+	var zero T
 	names = names.withDefaults()
+	want := TypeName[T]()
 	if s, err := p.Lookup(names.Accessor); err == nil {
-		f, ok := s.(func() contract.Plugin)
+		f, ok := s.(func() T)
 		if !ok {
-			return nil, fmt.Errorf("%w: symbol %s has type %T, want func() contract.Plugin", ErrWrongType, names.Accessor, s)
+			return zero, fmt.Errorf("%w: symbol %s has type %s, want func() %s", ErrWrongType, names.Accessor, typeString(reflect.TypeOf(s)), want)
 		}
 		v := f()
-		if v == nil {
-			return nil, fmt.Errorf("%s() returned nil", names.Accessor)
+		if any(v) == nil {
+			return zero, fmt.Errorf("%s() returned nil", names.Accessor)
 		}
 		return v, nil
 	}
 	s, err := p.Lookup(names.Element)
 	if err != nil {
-		return nil, fmt.Errorf("%w: exports neither %s (func() contract.Plugin) nor %s (var contract.Plugin)", ErrMissingSymbol, names.Accessor, names.Element)
+		return zero, fmt.Errorf("%w: exports neither %s (func() %s) nor %s (var %s)", ErrMissingSymbol, names.Accessor, want, names.Element, want)
 	}
-	ptr, ok := s.(*contract.Plugin)
+	ptr, ok := s.(*T)
 	if !ok {
-		return nil, fmt.Errorf("%w: symbol %s has type %T, want *contract.Plugin (a variable of type contract.Plugin)", ErrWrongType, names.Element, s)
+		return zero, fmt.Errorf("%w: symbol %s has type %s, want *%s (a variable of type %s)", ErrWrongType, names.Element, typeString(reflect.TypeOf(s)), want, want)
 	}
-	if *ptr == nil {
-		return nil, fmt.Errorf("variable %s is nil", names.Element)
+	if any(*ptr) == nil {
+		return zero, fmt.Errorf("variable %s is nil", names.Element)
 	}
 	return *ptr, nil
+}
+
+// TypeName is the contract type's name with its package's import path,
+// such as example.com/acme/contract.Greeter.
+func TypeName[T Contract]() string { return typeString(reflect.TypeFor[T]()) }
+
+// ContractPackage is the import path of the package that declares T: the
+// package whose fingerprint is part of the ABI. It is empty when T is not
+// a named type.
+func ContractPackage[T Contract]() string { return reflect.TypeFor[T]().PkgPath() }
+
+// typeString writes t as Go source would, but with every named type
+// qualified by its full import path, so that two packages both called
+// contract can be told apart.
+func typeString(t reflect.Type) string {
+	if t == nil {
+		return "nil"
+	}
+	if t.Name() != "" {
+		if t.PkgPath() != "" {
+			return t.PkgPath() + "." + t.Name()
+		}
+		return t.Name()
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		return "*" + typeString(t.Elem())
+	case reflect.Slice:
+		return "[]" + typeString(t.Elem())
+	case reflect.Map:
+		return "map[" + typeString(t.Key()) + "]" + typeString(t.Elem())
+	case reflect.Func:
+		var in, out []string
+		for i := range t.NumIn() {
+			s := typeString(t.In(i))
+			if t.IsVariadic() && i == t.NumIn()-1 {
+				s = "..." + strings.TrimPrefix(s, "[]")
+			}
+			in = append(in, s)
+		}
+		for i := range t.NumOut() {
+			out = append(out, typeString(t.Out(i)))
+		}
+		s := "func(" + strings.Join(in, ", ") + ")"
+		switch len(out) {
+		case 0:
+		case 1:
+			s += " " + out[0]
+		default:
+			s += " (" + strings.Join(out, ", ") + ")"
+		}
+		return s
+	}
+	return t.String()
 }

@@ -47,8 +47,9 @@ type WatchOptions struct {
 // are debounced; temporary and partial files, quarantined files and files
 // that do not pass are ignored (and reported to OnIgnored), so an
 // unsigned, foreign-signed or incompatible drop never causes a restart. It
-// returns ctx's error when ctx ends.
-func Watch(ctx context.Context, opts WatchOptions) (*Decision, error) {
+// returns ctx's error when ctx ends. T is the host's contract, as for Load.
+func Watch[T Contract](ctx context.Context, opts WatchOptions) (*Decision, error) {
+	opts.Contract = ContractPackage[T]()
 	if opts.Debounce <= 0 {
 		opts.Debounce = DefaultDebounce
 	}
@@ -58,7 +59,7 @@ func Watch(ctx context.Context, opts WatchOptions) (*Decision, error) {
 	}
 	defer w.Close()
 	if opts.ABI == "" {
-		abi, err := OwnABI(opts.Host)
+		abi, err := ownABI(opts.Host, opts.Contract)
 		if err != nil {
 			return nil, fmt.Errorf("the host's own ABI: %w", err)
 		}

@@ -11,7 +11,7 @@
 //
 //	policy, err := trust.Parse(trustJSON)
 //	policy.Strict = true // refuse development keys
-//	p, report, err := loader.Load(ctx, dir, "fraud", loader.Options{Trust: policy})
+//	p, report, err := loader.Load[contract.Plugin](ctx, dir, "fraud", loader.Options{Trust: policy})
 //
 // [Policy.Verify] checks the file's .sig (base64 ASN.1 ECDSA signature over
 // the file's bytes, as cosign sign-blob writes it) against the owning

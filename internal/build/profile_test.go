@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/plugship/plugship/contract"
 	"github.com/plugship/plugship/internal/artifact"
 	"github.com/plugship/plugship/internal/fingerprint"
 	"github.com/plugship/plugship/internal/plugtest"
@@ -50,7 +51,7 @@ func TestOtherGoProfile(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("building the host with %s: %v\n%s", tg.Env.Describe(), err, out)
 	}
-	hostABI, err := loader.OwnABI(host)
+	hostABI, err := loader.OwnABI[contract.Plugin](host)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +219,7 @@ func TestProfileAtGitRef(t *testing.T) {
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("building the %s host: %v\n%s", p.Name, err, out)
 		}
-		abi, err := loader.OwnABI(host)
+		abi, err := loader.OwnABI[contract.Plugin](host)
 		if err != nil {
 			t.Fatal(err)
 		}

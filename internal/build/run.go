@@ -202,7 +202,7 @@ func execute(ctx context.Context, a *Action, opts Options, outs *outputs) Result
 	if err != nil {
 		return fail(err)
 	}
-	if r.ABI, err = fp.ABI(); err != nil {
+	if r.ABI, err = fp.ABI(fingerprint.ContractPackage /* TODO(config) */); err != nil {
 		return fail(err)
 	}
 	name := artifact.Name{Plugin: a.Plugin, Version: a.Version, GOOS: a.Target.Env.GOOS, GOARCH: a.Target.Env.GOARCH, ABI: r.ABI}

@@ -105,7 +105,7 @@ func buildHost(ctx context.Context, opts Options, env *profile.Env, h HostConfig
 	if err != nil {
 		return "", "", false, err
 	}
-	if abi, err = fp.ABI(); err != nil {
+	if abi, err = fp.ABI(fingerprint.ContractPackage /* TODO(config) */); err != nil {
 		return "", "", false, err
 	}
 	sum, _, err = artifact.HashFile(staging)

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/plugship/plugship/internal/artifact"
+	"github.com/plugship/plugship/internal/fingerprint"
 	"github.com/plugship/plugship/internal/matrix"
 	"github.com/plugship/plugship/loader"
 	"github.com/plugship/plugship/trust"
@@ -191,6 +192,7 @@ func runCell(ctx context.Context, opts Options, policy *trust.Policy, p matrix.P
 	d := loader.Try(ctx, file, loader.Options{
 		Trust:        policy,
 		Host:         HostPath(opts.Dist, h.Name),
+		Contract:     fingerprint.ContractPackage, /* TODO(config) */
 		ProbeTimeout: timeout,
 	})
 	cell := matrix.Cell{

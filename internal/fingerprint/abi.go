@@ -7,10 +7,9 @@ import (
 	"strings"
 )
 
-// ContractPackage is the import path of the package every plugin and every
-// loader host share. Its fingerprint is part of the ABI: a host built
-// against another contract tree can load none of the plugins built against
-// this one.
+// ContractPackage is the import path of this repository's own contract,
+// the seed's. Other repositories name theirs in plugship.yaml; ABI takes
+// it as an argument.
 const ContractPackage = "github.com/plugship/plugship/contract"
 
 // runtimePackage is the other package every Go binary contains; its
@@ -25,12 +24,15 @@ var abiSettings = certainSettings
 // ABI returns the binary's ABI tag, go<version>-<8 hex digits>: the
 // digits are a SHA-256 over the Go version, the settings that must match
 // (CGO_ENABLED, GOOS, GOARCH, -trimpath, -race, -msan, -asan) and the
-// package fingerprints of runtime and the contract. A host computes the
+// package fingerprints of runtime and of contract, the import path of the
+// package every plugin and every loader host share: a host built against
+// another contract tree can load none of the plugins built against this
+// one. A host computes the
 // same tag from its own executable as the build computes from each plugin
 // it writes, so a host can pick the files built for it by name alone.
 // Equal tags are necessary, not sufficient, for loading: the preflight
 // still compares every shared package.
-func (fp *Fingerprint) ABI() (string, error) {
+func (fp *Fingerprint) ABI(contract string) (string, error) {
 	h := sha256.New()
 	fmt.Fprintf(h, "plugship.abi/v1\n%s\n", fp.GoVersion)
 	for _, k := range abiSettings {
@@ -40,10 +42,10 @@ func (fp *Fingerprint) ABI() (string, error) {
 		}
 		fmt.Fprintf(h, "%s=%s\n", k, v)
 	}
-	for _, pkg := range []string{runtimePackage, ContractPackage} {
+	for _, pkg := range []string{runtimePackage, contract} {
 		sum, ok := fp.Packages[pkg]
 		if !ok {
-			return "", fmt.Errorf("%s: no fingerprint of package %s: not a plugship plugin or loader host (the ABI needs the contract)", fp.File, pkg)
+			return "", fmt.Errorf("%s: no fingerprint of package %s: not a plugin or loader host of this contract (the ABI needs it; is the contract package in plugship.yaml right?)", fp.File, pkg)
 		}
 		fmt.Fprintf(h, "%s=%s\n", pkg, sum)
 	}

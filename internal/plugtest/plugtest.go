@@ -100,7 +100,7 @@ func ABIOf(file string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return fp.ABI()
+	return fp.ABI(fingerprint.ContractPackage)
 }
 
 // Find returns the one file of plugin at version in dir, whatever its ABI.

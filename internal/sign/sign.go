@@ -167,7 +167,7 @@ func signFile(ctx context.Context, file string, owner map[string]string, signers
 	} else if err := fp.CheckArch(m.GOARCH); err != nil {
 		r.Err = fmt.Errorf("%w; refusing to sign it", err)
 		return r
-	} else if abi, err := fp.ABI(); err != nil {
+	} else if abi, err := fp.ABI(fingerprint.ContractPackage /* TODO(config) */); err != nil {
 		r.Err = fmt.Errorf("%w; refusing to sign it", err)
 		return r
 	} else if abi != m.ABI {

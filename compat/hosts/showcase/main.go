@@ -22,6 +22,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -30,6 +31,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/plugship/plugship/contract"
 	"github.com/plugship/plugship/loader"
 	"github.com/plugship/plugship/trust"
 )
@@ -40,8 +42,8 @@ import (
 var accessor, element string
 
 func main() {
-	symbols := loader.Symbols{Accessor: accessor, Element: element}
-	loader.HandleProbeFor(symbols) // answer the loader's probe when started as one
+	symbols := loader.Symbols{Accessor: cmp.Or(accessor, contract.AccessorSymbol), Element: cmp.Or(element, contract.ElementSymbol)}
+	loader.HandleProbe[contract.Plugin](symbols) // answer the loader's probe when started as one
 
 	trustFile := flag.String("trust", "", "the trust policy `file` (plugship's sign step writes dist/trust.json); required")
 	strict := flag.Bool("strict", false, "refuse plugins signed with development keys")
@@ -73,7 +75,7 @@ func main() {
 	}
 	policy.Strict = *strict
 	if *fetch != "" {
-		abi, err := loader.OwnABI("")
+		abi, err := loader.OwnABI[contract.Plugin]("")
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "showcase:", err)
 			os.Exit(1)
@@ -90,7 +92,7 @@ func main() {
 	// Watch checks candidates as Try does: it ignores InProcess and
 	// HealthyAfter, so the same options serve both.
 	opts := loader.Options{Trust: policy, Symbols: symbols, ProbeTimeout: *timeout, InProcess: *inProcess, HealthyAfter: *healthyAfter}
-	p, report, err := loader.Load(context.Background(), flag.Arg(0), *name, opts)
+	p, report, err := loader.Load[contract.Plugin](context.Background(), flag.Arg(0), *name, opts)
 	if *jsonOut {
 		if werr := report.WriteJSON(os.Stdout); werr != nil {
 			fmt.Fprintln(os.Stderr, "showcase:", werr)
@@ -120,7 +122,7 @@ func main() {
 func watchAndRestart(dir, name, current string, opts loader.Options) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	d, err := loader.Watch(ctx, loader.WatchOptions{Options: opts, Dir: dir, Plugin: name, Current: current,
+	d, err := loader.Watch[contract.Plugin](ctx, loader.WatchOptions{Options: opts, Dir: dir, Plugin: name, Current: current,
 		OnIgnored: func(d *loader.Decision) {
 			fmt.Fprintf(os.Stderr, "ignored %s: %s: %s\n", d.File, d.Cause, d.Reason)
 		}})
