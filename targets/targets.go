@@ -11,6 +11,7 @@ import (
 
 	"github.com/plugship/plugship/internal/build"
 	"github.com/plugship/plugship/internal/compat"
+	"github.com/plugship/plugship/internal/config"
 	"github.com/plugship/plugship/internal/keys"
 	"github.com/plugship/plugship/internal/matrix"
 	"github.com/plugship/plugship/internal/profile"
@@ -139,3 +140,7 @@ func (Clean) All(ctx context.Context) error { return profile.CleanMain(ctx, ".",
 
 // Caches lists where builds keep data between runs (trees, toolchains, build cache) and their disk use.
 func Caches(ctx context.Context) error { return profile.CachesMain(ctx, ".", os.Stdout) }
+
+// Config prints this repository's plugship configuration, every field with its value and where it came from.
+// The file is plugship.yaml at the module root; every field is optional (see package internal/config for the format).
+func Config() error { return config.Print(".", os.Stdout) }

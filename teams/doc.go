@@ -1,5 +1,9 @@
 // Package teams reads and validates the team registry: one manifest per team,
 // teams/<team>/team.yaml, naming the team's owners and the plugins it ships.
+// The registry's folder (teams/) and the plugins' sources folder
+// (plugin_sources/) are configurable in plugship.yaml (folders.teams,
+// folders.sources; see package internal/config): [LoadDirs] takes them,
+// [Load] assumes the defaults, and problems name the folders in use.
 //
 //	# teams/payments/team.yaml
 //	name: payments               # must equal the folder name

@@ -15,14 +15,28 @@ import (
 	"github.com/plugship/plugship/internal/artifact"
 )
 
-// Load reads every teams/<team>/team.yaml under the module root and checks
-// each plugin's source folders on disk. It returns the registry of valid
-// teams and plugins, and, if anything was wrong, a Problems error listing
-// every problem. A team or plugin with a problem is left out; the rest is
-// usable.
+// Load is LoadDirs with the default folders, teams/ and plugin_sources/;
+// a step reads them from plugship.yaml (package internal/config) and calls
+// LoadDirs.
 func Load(root string) (*Registry, error) {
-	reg := &Registry{Root: root}
-	entries, err := os.ReadDir(filepath.Join(root, Dir))
+	return LoadDirs(root, Dir, SourcesDir)
+}
+
+// LoadDirs reads every <teamsDir>/<team>/team.yaml under the module root
+// and checks each plugin's source folders, under sourcesDir, on disk. Both
+// folders are slash paths relative to root; "" means the default. It
+// returns the registry of valid teams and plugins, and, if anything was
+// wrong, a Problems error listing every problem. A team or plugin with a
+// problem is left out; the rest is usable.
+func LoadDirs(root, teamsDir, sourcesDir string) (*Registry, error) {
+	if teamsDir == "" {
+		teamsDir = Dir
+	}
+	if sourcesDir == "" {
+		sourcesDir = SourcesDir
+	}
+	reg := &Registry{Root: root, TeamsDir: teamsDir, SourcesDir: sourcesDir}
+	entries, err := os.ReadDir(filepath.Join(root, filepath.FromSlash(teamsDir)))
 	if err != nil {
 		return reg, fmt.Errorf("reading the team registry: %w", err)
 	}
@@ -32,27 +46,27 @@ func Load(root string) (*Registry, error) {
 		if !e.IsDir() || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") || name == "testdata" {
 			continue
 		}
-		file := path.Join(Dir, name, ManifestName)
+		file := path.Join(teamsDir, name, ManifestName)
 		if err := artifact.CheckName(name); err != nil {
-			problems = append(problems, &Problem{File: path.Join(Dir, name), Msg: fmt.Sprintf("team folder: %v", err)})
+			problems = append(problems, &Problem{File: path.Join(teamsDir, name), Msg: fmt.Sprintf("team folder: %v", err)})
 			continue
 		}
 		data, err := readManifest(filepath.Join(root, filepath.FromSlash(file)))
 		if err != nil {
 			msg := err.Error()
 			if errors.Is(err, fs.ErrNotExist) {
-				msg = "missing: every folder under teams/ needs a team.yaml (name, owners, plugins)"
+				msg = fmt.Sprintf("missing: every folder under %s/ needs a team.yaml (name, owners, plugins)", teamsDir)
 			}
 			problems = append(problems, &Problem{File: file, Msg: msg})
 			continue
 		}
-		t, ps := Parse(file, data)
+		t, ps := parse(file, data, sourcesDir)
 		problems = append(problems, ps...)
 		if t == nil {
 			continue
 		}
 		t.Plugins = slices.DeleteFunc(t.Plugins, func(p *Plugin) bool {
-			ok, ps := checkSources(root, t, p)
+			ok, ps := checkSources(root, sourcesDir, t, p)
 			problems = append(problems, ps...)
 			return !ok
 		})
@@ -65,10 +79,10 @@ func Load(root string) (*Registry, error) {
 
 // checkSources checks every release's source folder of p on disk, dropping
 // bad older releases. It reports false when the current release is bad.
-func checkSources(root string, t *Team, p *Plugin) (bool, Problems) {
+func checkSources(root, sourcesDir string, t *Team, p *Plugin) (bool, Problems) {
 	var problems Problems
 	bad := func(r Release) bool {
-		err := checkSource(root, t.Name, r.Source)
+		err := checkSource(root, sourcesDir, t.Name, r.Source)
 		if err != nil {
 			problems = append(problems, &Problem{File: t.File, Line: r.line, Field: r.field + ".source", Msg: err.Error()})
 		}
@@ -81,23 +95,24 @@ func checkSources(root string, t *Team, p *Plugin) (bool, Problems) {
 	return true, problems
 }
 
-// checkSource checks that plugin_sources/<src> is a folder inside
-// plugin_sources/<team>/, symlinks resolved, holding a main package.
-func checkSource(root, team, src string) error {
-	shown := path.Join(SourcesDir, src)
+// checkSource checks that <sourcesDir>/<src> is a folder inside
+// <sourcesDir>/<team>/, symlinks resolved, holding a main package.
+func checkSource(root, sourcesDir, team, src string) error {
+	shown := path.Join(sourcesDir, src)
 	if first, _, _ := strings.Cut(src, "/"); first != team {
-		return fmt.Errorf("%s is outside the team's folder %s/%s/; a team builds only its own sources", shown, SourcesDir, team)
+		return fmt.Errorf("%s is outside the team's folder %s/%s/; a team builds only its own sources", shown, sourcesDir, team)
 	}
-	teamDir, err := filepath.EvalSymlinks(filepath.Join(root, SourcesDir, team))
+	sources := filepath.Join(root, filepath.FromSlash(sourcesDir))
+	teamDir, err := filepath.EvalSymlinks(filepath.Join(sources, team))
 	if err != nil {
 		return fmt.Errorf("%s: %w", shown, notExist(err))
 	}
-	dir, err := filepath.EvalSymlinks(filepath.Join(root, SourcesDir, filepath.FromSlash(src)))
+	dir, err := filepath.EvalSymlinks(filepath.Join(sources, filepath.FromSlash(src)))
 	if err != nil {
 		return fmt.Errorf("%s: %w", shown, notExist(err))
 	}
 	if rel, err := filepath.Rel(teamDir, dir); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return fmt.Errorf("%s resolves (through a symlink) to %s, outside %s/%s/", shown, dir, SourcesDir, team)
+		return fmt.Errorf("%s resolves (through a symlink) to %s, outside %s/%s/", shown, dir, sourcesDir, team)
 	}
 	if fi, err := os.Stat(dir); err != nil {
 		return fmt.Errorf("%s: %w", shown, err)
@@ -166,13 +181,13 @@ func (r *Registry) dropSharedSources() Problems {
 		t.Plugins = slices.DeleteFunc(t.Plugins, func(p *Plugin) bool {
 			var bad []string
 			for _, rel := range p.Releases() {
-				dir, err := filepath.EvalSymlinks(filepath.Join(r.Root, SourcesDir, filepath.FromSlash(rel.Source)))
+				dir, err := filepath.EvalSymlinks(filepath.Join(r.Root, filepath.FromSlash(r.SourcesFolder()), filepath.FromSlash(rel.Source)))
 				if err != nil {
 					dir = rel.Source
 				}
 				if u, dup := first[dir]; dup {
 					problems = append(problems, &Problem{File: t.File, Line: rel.line, Field: rel.field + ".source",
-						Msg: fmt.Sprintf("version %s uses source %s/%s, already the source of %s v%s; give each version its own folder", rel.Version, SourcesDir, rel.Source, u.p.ID(), u.v)})
+						Msg: fmt.Sprintf("version %s uses source %s/%s, already the source of %s v%s; give each version its own folder", rel.Version, r.SourcesFolder(), rel.Source, u.p.ID(), u.v)})
 					bad = append(bad, rel.Version)
 					continue
 				}

@@ -14,14 +14,16 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Dir is the registry's folder, relative to the module root.
+// Dir is the registry's default folder, relative to the module root
+// (configurable in plugship.yaml: folders.teams).
 const Dir = "teams"
 
 // ManifestName is the name of every team's manifest file.
 const ManifestName = "team.yaml"
 
-// SourcesDir is the folder, relative to the module root, under which every
-// plugin's source lies.
+// SourcesDir is the default folder, relative to the module root, under
+// which every plugin's source lies (configurable in plugship.yaml:
+// folders.sources).
 const SourcesDir = "plugin_sources"
 
 // MaxManifestSize is the largest manifest Load reads.
@@ -29,8 +31,28 @@ const MaxManifestSize = 1 << 20
 
 // Registry is the set of valid teams.
 type Registry struct {
-	Root  string  // module root the registry was loaded from
-	Teams []*Team // sorted by name
+	Root       string  // module root the registry was loaded from
+	TeamsDir   string  // the registry's folder, a slash path relative to Root; "" means Dir
+	SourcesDir string  // the plugins' sources folder, relative to Root; "" means the constant SourcesDir
+	Teams      []*Team // sorted by name
+}
+
+// TeamsFolder is the registry's folder, relative to Root: TeamsDir, or
+// Dir when that is empty.
+func (r *Registry) TeamsFolder() string {
+	if r.TeamsDir == "" {
+		return Dir
+	}
+	return r.TeamsDir
+}
+
+// SourcesFolder is the sources folder, relative to Root: the field
+// SourcesDir, or the constant SourcesDir when the field is empty.
+func (r *Registry) SourcesFolder() string {
+	if r.SourcesDir == "" {
+		return SourcesDir
+	}
+	return r.SourcesDir
 }
 
 // Team is one team's manifest.
@@ -46,7 +68,7 @@ type Plugin struct {
 	Team     string
 	Name     string
 	Version  string    // semver without a leading "v"
-	Source   string    // main package folder, relative to plugin_sources/
+	Source   string    // main package folder, relative to the sources folder (plugin_sources/, configurable in plugship.yaml)
 	Previous []Release // older releases still built, newest first
 	Line     int       // line of the plugin's entry in the manifest
 
@@ -56,7 +78,7 @@ type Plugin struct {
 // Release is one version of a plugin and the folder it is built from.
 type Release struct {
 	Version string // semver without a leading "v"
-	Source  string // relative to plugin_sources/
+	Source  string // relative to the sources folder (plugin_sources/, configurable in plugship.yaml)
 
 	line  int
 	field string
@@ -136,7 +158,13 @@ func (ps Problems) err() error {
 // nil when it is unusable (bad YAML, a bad or missing name, no owners);
 // plugins with problems are left out of it.
 func Parse(file string, data []byte) (*Team, Problems) {
-	p := &parser{file: file}
+	return parse(file, data, SourcesDir)
+}
+
+// parse is Parse for a registry whose sources folder is sourcesDir, which
+// problems name.
+func parse(file string, data []byte, sourcesDir string) (*Team, Problems) {
+	p := &parser{file: file, sources: sourcesDir}
 	t := p.team(data)
 	if p.dropped > 0 {
 		p.problems = append(p.problems, &Problem{File: file, Msg: fmt.Sprintf("%d more problems not shown; fix the ones above first", p.dropped)})
@@ -149,6 +177,7 @@ const maxProblems = 50
 
 type parser struct {
 	file     string
+	sources  string // the sources folder, for problems
 	problems Problems
 	dropped  int // problems past maxProblems
 }
@@ -314,7 +343,7 @@ func (p *parser) version(n *yaml.Node, field, v string) bool {
 func (p *parser) source(n *yaml.Node, field, s string) bool {
 	switch {
 	case strings.ContainsAny(s, "\\\x00") || path.IsAbs(s) || path.Clean(s) != s || s == "." || s == ".." || strings.HasPrefix(s, "../"):
-		p.add(n.Line, field, "%s is not a clean relative folder under %s/ (no leading /, \"..\", \".\" or \\)", artifact.Quote(s), SourcesDir)
+		p.add(n.Line, field, "%s is not a clean relative folder under %s/ (no leading /, \"..\", \".\" or \\)", artifact.Quote(s), p.sources)
 		return false
 	case len(s) > 512:
 		p.add(n.Line, field, "%s is too long", artifact.Quote(s))

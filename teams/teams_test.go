@@ -245,6 +245,62 @@ func TestLoadProblems(t *testing.T) {
 	}
 }
 
+// TestLoadDirs loads a registry whose folders plugship.yaml renamed: the
+// manifests under org/squads/, the sources under src/, and problems name
+// those folders.
+func TestLoadDirs(t *testing.T) {
+	root := tree(t, map[string]string{
+		"org/squads/acme/team.yaml": manifest("acme",
+			entry("good", "acme/good", "1.0.0"),
+			entry("missing", "acme/missing", "1.0.0"),
+			entry("twin", "acme/good", "2.0.0"),
+			entry("bad", "../x", "1.0.0"),
+		),
+		"org/squads/nomanifest/README": "",
+		"src/acme/good/main.go":        mainGo,
+		// The default folders, which must not be read.
+		"teams/other/team.yaml":               manifest("other", entry("thing", "other/thing", "1.0.0")),
+		"plugin_sources/acme/missing/main.go": mainGo,
+	})
+	reg, err := LoadDirs(root, "org/squads", "src")
+	ps, ok := err.(Problems)
+	if !ok {
+		t.Fatalf("LoadDirs error %v (%T), want Problems", err, err)
+	}
+	msg := ps.Error()
+	for _, want := range []string{
+		`org/squads/acme/team.yaml:7: plugins[1].source: src/acme/missing: does not exist`,
+		`org/squads/acme/team.yaml:10: plugins[2].source: version 2.0.0 uses source src/acme/good, already the source of acme/good v1.0.0`,
+		`org/squads/acme/team.yaml:14: plugins[3].source: "../x" is not a clean relative folder under src/`,
+		`org/squads/nomanifest/team.yaml: missing: every folder under org/squads/ needs a team.yaml`,
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("problems lack %q", want)
+		}
+	}
+	if len(ps) != 4 {
+		t.Errorf("%d problems, want 4", len(ps))
+	}
+	if t.Failed() {
+		t.Logf("problems:\n%s", msg)
+	}
+	if reg.TeamsDir != "org/squads" || reg.SourcesDir != "src" || reg.TeamsFolder() != "org/squads" || reg.SourcesFolder() != "src" {
+		t.Errorf("registry folders %q %q", reg.TeamsDir, reg.SourcesDir)
+	}
+	if len(reg.Teams) != 1 || reg.Teams[0].File != "org/squads/acme/team.yaml" || len(reg.Plugins()) != 1 || reg.Plugins()[0].Name != "good" {
+		t.Errorf("registry %+v, want team acme (org/squads/acme/team.yaml) with plugin good only", reg.Teams)
+	}
+
+	// Load is LoadDirs with the defaults.
+	reg, err = Load(root)
+	if reg.TeamsDir != Dir || reg.SourcesDir != SourcesDir || len(reg.Teams) != 1 || reg.Teams[0].Name != "other" {
+		t.Errorf("Load read %+v (%v), want the default folders", reg, err)
+	}
+	if (&Registry{}).TeamsFolder() != Dir || (&Registry{}).SourcesFolder() != SourcesDir {
+		t.Error("an empty Registry's folders are not the defaults")
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(good))
 	f.Add([]byte("name: payments\nowners: [\"@a\"]\nplugins: []\n"))

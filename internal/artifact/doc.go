@@ -1,4 +1,5 @@
-// Package artifact is the data the toolchain's steps exchange through dist/:
+// Package artifact is the data the toolchain's steps exchange through dist/
+// (configurable in plugship.yaml: folders.dist):
 // where each artifact lives, how a plugin file is named, and the metadata
 // JSON written beside every plugin file. Steps never import each other; they
 // read and write these files.

@@ -226,7 +226,9 @@ func PluginFiles(dist string) ([]string, error) {
 }
 
 // Dirs returns the absolute module root and dist folder of a step's
-// options: root defaults to ".", dist to <root>/dist.
+// options: root defaults to ".", dist to <root>/dist. The steps pass the
+// dist folder of plugship.yaml (package internal/config) when their
+// options name none.
 func Dirs(root, dist string) (string, string) {
 	if root == "" {
 		root = "."

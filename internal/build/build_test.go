@@ -78,7 +78,10 @@ func run(m *testing.M) int {
 		return 1
 	}
 	examples.output = out.String()
-	examples.opts = examples.opts.withDefaults()
+	if examples.opts, err = examples.opts.withDefaults(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	hostBin = filepath.Join(tmp, "openall")
 	if err := plugtest.BuildHost(root, "./internal/build/testdata/openall", hostBin); err != nil {
 		fmt.Fprintf(os.Stderr, "building the test host: %v\n", err)

@@ -3,7 +3,9 @@
 //
 //	dist/plugins/<team>/<plugin>/<plugin>_v<version>_<goos>_<goarch>_<abi>.so
 //
-// with a metadata JSON beside each (see package artifact).
+// with a metadata JSON beside each (see package artifact). dist/, the
+// hosts file, teams/ and plugin_sources/ are configurable in plugship.yaml
+// (package internal/config).
 //
 // It works in three parts. [Targets] prepares the host profiles of
 // compat/hosts.yaml (package profile: toolchain, platform, C compiler, flags, tree at

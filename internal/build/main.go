@@ -20,8 +20,11 @@ import (
 // and profile problems are printed first; everything else is still built.
 // The error is non-nil if anything was wrong.
 func Main(ctx context.Context, sel Selection, opts Options, out io.Writer) error {
-	opts = opts.withDefaults()
-	reg, loadErr := teams.Load(opts.Root)
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return err
+	}
+	reg, loadErr := teams.LoadDirs(opts.Root, opts.Repo.Teams, opts.Repo.Sources)
 	loadErr = teams.Report(out, loadErr, "these plugins are not built")
 	ps := opts.Profiles
 	if ps == nil {

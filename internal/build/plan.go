@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/plugship/plugship/internal/artifact"
+	"github.com/plugship/plugship/internal/config"
 	"github.com/plugship/plugship/internal/profile"
 	"github.com/plugship/plugship/teams"
 	"golang.org/x/mod/modfile"
@@ -37,24 +38,55 @@ const workDir = ".work/build"
 
 // Options say where to build.
 type Options struct {
-	Root string // module root, holding go.mod, teams/ and plugin_sources/; default "."
-	Dist string // output folder; default <Root>/dist
-	// Config holds the host profiles; default <Root>/compat/hosts.yaml.
+	// Root is the module root, holding go.mod, teams/ and plugin_sources/
+	// (configurable in plugship.yaml); default ".".
+	Root string
+	Dist string // output folder; default <Root>/dist (folders.dist of plugship.yaml)
+	// Config holds the host profiles; default <Root>/compat/hosts.yaml
+	// (folders.hosts of plugship.yaml).
 	Config string
 	// Profiles, when set, are used instead of the configuration's.
 	Profiles []profile.Profile
 	Jobs     int // go build processes at once; default runtime.NumCPU()
+	// Repo is the repository configuration; default read from
+	// <Root>/plugship.yaml.
+	Repo *config.Config
 }
 
-func (o Options) withDefaults() Options {
-	o.Root, o.Dist = artifact.Dirs(o.Root, o.Dist)
-	if o.Config == "" {
-		o.Config = filepath.Join(o.Root, filepath.FromSlash(profile.ConfigFile))
+// base fills in the defaults that need no configuration: Root and Jobs.
+func (o Options) base() Options {
+	if o.Root == "" && o.Repo != nil {
+		o.Root = o.Repo.Root
+	}
+	if o.Root == "" {
+		o.Root = "."
+	}
+	if abs, err := filepath.Abs(o.Root); err == nil {
+		o.Root = abs
 	}
 	if o.Jobs <= 0 {
 		o.Jobs = runtime.NumCPU()
 	}
 	return o
+}
+
+// withDefaults fills in every default, reading plugship.yaml unless Repo
+// is set; a configuration with problems is an error listing them.
+func (o Options) withDefaults() (Options, error) {
+	o = o.base()
+	repo, err := config.Or(o.Repo, o.Root)
+	if err != nil {
+		return o, err
+	}
+	o.Repo = repo
+	if o.Dist == "" {
+		o.Dist = repo.DistDir()
+	}
+	_, o.Dist = artifact.Dirs(o.Root, o.Dist)
+	if o.Config == "" {
+		o.Config = repo.HostsFile()
+	}
+	return o, nil
 }
 
 // Target is one distinct way of building: the profiles whose toolchain,
@@ -72,12 +104,15 @@ func (t *Target) Name() string { return t.Profiles[0] }
 // [profile.Env.Key]. A profile that cannot be prepared is left out and
 // named in the error; the others are returned.
 func Targets(ctx context.Context, ps []profile.Profile, opts Options) ([]*Target, error) {
-	opts = opts.withDefaults()
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
 	var targets []*Target
 	var errs []error
 	byKey := map[string]*Target{}
 	for _, p := range ps {
-		env, err := profile.Prepare(ctx, opts.Root, opts.Dist, p)
+		env, err := profile.Prepare(ctx, opts.Root, opts.Dist, opts.Repo.Sources, p)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -131,6 +166,7 @@ type Action struct {
 	OverlayFile string // where Overlay is written as go build -overlay JSON
 	Staging     string // go build's -o: the staged output
 	OutDir      string // the final folder; the file name carries the built file's ABI
+	Contract    string // the contract package's import path, part of the ABI (plugship.yaml)
 
 	// Err, when set, says why this version cannot be built; Run reports it
 	// as failed without running anything.
@@ -146,7 +182,10 @@ func (a *Action) ID() string {
 // plugin, newest version first, then target. It reads the source folders
 // but runs nothing.
 func Plan(reg *teams.Registry, sel Selection, targets []*Target, opts Options) ([]*Action, error) {
-	opts = opts.withDefaults()
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
 	plugins, err := selectPlugins(reg, sel)
 	if err != nil {
 		return nil, err
@@ -163,16 +202,16 @@ func Plan(reg *teams.Registry, sel Selection, targets []*Target, opts Options) (
 	treeErrs := map[*Target]error{}
 	for _, t := range targets {
 		if t.Env.Dir != opts.Root {
-			trees[t], treeErrs[t] = sourcesOverlay(opts.Root, t.Env.Dir)
+			trees[t], treeErrs[t] = sourcesOverlay(opts.Root, opts.Repo.Sources, t.Env.Dir)
 		}
 	}
 	var actions []*Action
 	for _, p := range plugins {
 		for _, r := range p.Releases() {
-			src := path.Join(teams.SourcesDir, r.Source)
+			src := path.Join(reg.SourcesFolder(), r.Source)
 			files, err := versionFiles(opts.Root, src)
 			for _, t := range targets {
-				a := plan(modPaths[t], p, r, t, opts)
+				a := plan(modPaths[t], src, p, r, t, opts)
 				switch {
 				case err != nil:
 					a.Err = err
@@ -188,8 +227,9 @@ func Plan(reg *teams.Registry, sel Selection, targets []*Target, opts Options) (
 	return actions, nil
 }
 
-func plan(modPath string, p *teams.Plugin, r teams.Release, t *Target, opts Options) *Action {
-	src := path.Join(teams.SourcesDir, r.Source)
+// plan decides the action for release r of p, from src (relative to the
+// module root), for target t.
+func plan(modPath, src string, p *teams.Plugin, r teams.Release, t *Target, opts Options) *Action {
 	pkg := path.Join(modPath, src, virtualDir, "v"+r.Version)
 	scratch := filepath.Join(opts.Dist, filepath.FromSlash(workDir), t.Name(), p.Team, p.Name)
 	stem := p.Name + "_v" + r.Version
@@ -203,6 +243,7 @@ func plan(modPath string, p *teams.Plugin, r teams.Release, t *Target, opts Opti
 		OverlayFile: filepath.Join(scratch, stem+".overlay.json"),
 		Staging:     filepath.Join(scratch, stem+artifact.PluginExt),
 		OutDir:      artifact.PluginDir(opts.Dist, p.Team, p.Name),
+		Contract:    opts.Repo.Contract,
 		Env:         []string{"GOOS=" + t.Env.GOOS, "GOARCH=" + t.Env.GOARCH},
 	}
 	a.Args = []string{"build", "-buildmode=plugin", "-buildvcs=false"}
@@ -258,12 +299,13 @@ func versionFiles(root, src string) (map[string]string, error) {
 	return files, nil
 }
 
-// sourcesOverlay maps every file under root's plugin_sources/ to the same
-// place in dir, the tree of a profile at a git ref, which has none, so
-// that the plugins' own packages come from the working tree.
-func sourcesOverlay(root, dir string) (map[string]string, error) {
+// sourcesOverlay maps every file under root's sources folder (sources, a
+// slash path: plugin_sources/ unless plugship.yaml says otherwise) to the
+// same place in dir, the tree of a profile at a git ref, which has none,
+// so that the plugins' own packages come from the working tree.
+func sourcesOverlay(root, sources, dir string) (map[string]string, error) {
 	files := map[string]string{}
-	err := filepath.WalkDir(filepath.Join(root, teams.SourcesDir), func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(filepath.Join(root, filepath.FromSlash(sources)), func(p string, d fs.DirEntry, err error) error {
 		if err != nil || !d.Type().IsRegular() || strings.HasSuffix(p, "_test.go") || strings.HasPrefix(d.Name(), ".") {
 			return err
 		}
@@ -355,7 +397,7 @@ func selectPlugins(reg *teams.Registry, sel Selection) ([]*teams.Plugin, error) 
 		for _, t := range reg.Teams {
 			names = append(names, t.Name)
 		}
-		return nil, fmt.Errorf("no valid team %q in %s/ (teams: %s)", sel.Team, teams.Dir, strings.Join(names, ", "))
+		return nil, fmt.Errorf("no valid team %q in %s/ (teams: %s)", sel.Team, reg.TeamsFolder(), strings.Join(names, ", "))
 	}
 	if sel.Plugin == "" {
 		return t.Plugins, nil

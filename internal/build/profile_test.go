@@ -210,7 +210,7 @@ func TestProfileAtGitRef(t *testing.T) {
 	// One host per profile: each is built in its own tree, and opens the
 	// file of its own ABI, seeing its own contract's value in it.
 	for _, p := range profiles {
-		env, err := profile.Prepare(context.Background(), mod, filepath.Join(mod, "dist"), p)
+		env, err := profile.Prepare(context.Background(), mod, filepath.Join(mod, "dist"), "", p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -286,7 +286,7 @@ func TestUnknownRef(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("git init: %v\n%s", err, out)
 	}
-	_, err := profile.Prepare(context.Background(), mod, filepath.Join(mod, "dist"), profile.Profile{Name: "gone", Ref: "hosts/v9"})
+	_, err := profile.Prepare(context.Background(), mod, filepath.Join(mod, "dist"), "", profile.Profile{Name: "gone", Ref: "hosts/v9"})
 	if err == nil || !strings.Contains(err.Error(), `profile gone: git ref "hosts/v9" not found`) || !strings.Contains(err.Error(), "fetch-depth: 0") {
 		t.Errorf("err = %v", err)
 	}

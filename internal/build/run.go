@@ -78,7 +78,7 @@ func (s Summary) Err() error {
 // each file is written once all its builds are done, listing every
 // profile it serves.
 func Run(ctx context.Context, actions []*Action, opts Options, out io.Writer) Summary {
-	opts = opts.withDefaults()
+	opts = opts.base() // the actions carry every path: Run needs Root and Jobs only
 	start := time.Now()
 	rev := gitRevision(ctx, opts.Root)
 	results := make([]Result, len(actions))
@@ -202,7 +202,7 @@ func execute(ctx context.Context, a *Action, opts Options, outs *outputs) Result
 	if err != nil {
 		return fail(err)
 	}
-	if r.ABI, err = fp.ABI(fingerprint.ContractPackage /* TODO(config) */); err != nil {
+	if r.ABI, err = fp.ABI(a.Contract); err != nil {
 		return fail(err)
 	}
 	name := artifact.Name{Plugin: a.Plugin, Version: a.Version, GOOS: a.Target.Env.GOOS, GOARCH: a.Target.Env.GOARCH, ABI: r.ABI}

@@ -15,7 +15,8 @@ import (
 	"github.com/plugship/plugship/internal/profile"
 )
 
-// ConfigFile is the hosts' configuration, relative to the module root.
+// ConfigFile is the hosts' default configuration, relative to the module
+// root (configurable in plugship.yaml: folders.hosts).
 const ConfigFile = profile.ConfigFile
 
 // Config is compat/hosts.yaml.

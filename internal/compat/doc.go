@@ -2,7 +2,8 @@
 // hosts listed in compat/hosts.yaml, each with its host profile's
 // toolchain, flags and tree (package profile), tries every plugin file in
 // dist/plugins in every host, and writes dist/compat/matrix.{json,md,html}
-// (package matrix).
+// (package matrix). The hosts file and dist/ are configurable in
+// plugship.yaml (folders.hosts, folders.dist; package internal/config).
 //
 // Each host's ABI tag is read from its binary. A host's must_accept covers
 // the files built for its ABI; a file built for another ABI must be

@@ -37,7 +37,7 @@ func buildHosts(ctx context.Context, opts Options, cfg *Config, out io.Writer) (
 			continue
 		}
 		p, _ := profile.Find(cfg.Profiles, h.Profile)
-		env, err := profile.Prepare(ctx, opts.Root, opts.Dist, p)
+		env, err := profile.Prepare(ctx, opts.Root, opts.Dist, opts.Repo.Sources, p)
 		if err != nil {
 			return nil, fmt.Errorf("host %s: %w", h.Name, err)
 		}
@@ -105,7 +105,7 @@ func buildHost(ctx context.Context, opts Options, env *profile.Env, h HostConfig
 	if err != nil {
 		return "", "", false, err
 	}
-	if abi, err = fp.ABI(fingerprint.ContractPackage /* TODO(config) */); err != nil {
+	if abi, err = fp.ABI(opts.Repo.Contract); err != nil {
 		return "", "", false, err
 	}
 	sum, _, err = artifact.HashFile(staging)

@@ -12,32 +12,54 @@ import (
 	"time"
 
 	"github.com/plugship/plugship/internal/artifact"
+	"github.com/plugship/plugship/internal/config"
 	"github.com/plugship/plugship/internal/matrix"
 )
 
 // Options say where to work.
 type Options struct {
-	Root   string // module root, where hosts are built; default "."
-	Dist   string // default <Root>/dist
-	Config string // the hosts' configuration; default <Root>/compat/hosts.yaml
-	Jobs   int    // cells (and host builds) at once; default runtime.NumCPU()
+	Root string // module root, where hosts are built; default "."
+	Dist string // default <Root>/dist (folders.dist of plugship.yaml)
+	// Config is the hosts' configuration; default <Root>/compat/hosts.yaml
+	// (folders.hosts of plugship.yaml).
+	Config string
+	Jobs   int // cells (and host builds) at once; default runtime.NumCPU()
+	// Repo is the repository configuration; default read from
+	// <Root>/plugship.yaml.
+	Repo *config.Config
 }
 
-func (o Options) withDefaults() Options {
+// withDefaults fills in the defaults, reading plugship.yaml unless Repo is
+// set; a configuration with problems is an error listing them.
+func (o Options) withDefaults() (Options, error) {
+	if o.Root == "" && o.Repo != nil {
+		o.Root = o.Repo.Root
+	}
+	repo, err := config.Or(o.Repo, o.Root)
+	if err != nil {
+		return o, err
+	}
+	o.Repo = repo
+	if o.Dist == "" {
+		o.Dist = repo.DistDir()
+	}
 	o.Root, o.Dist = artifact.Dirs(o.Root, o.Dist)
 	if o.Config == "" {
-		o.Config = filepath.Join(o.Root, filepath.FromSlash(ConfigFile))
+		o.Config = repo.HostsFile()
 	}
 	if o.Jobs <= 0 {
 		o.Jobs = runtime.NumCPU()
 	}
-	return o
+	return o, nil
 }
 
 // Main builds the hosts, runs every cell, writes the three reports and
 // prints the grid. The error names every required cell that failed.
 func Main(ctx context.Context, opts Options, out io.Writer) error {
-	opts = opts.withDefaults()
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return err
+	}
 	m, err := run(ctx, opts, nil, out)
 	if err != nil {
 		return err
@@ -48,7 +70,10 @@ func Main(ctx context.Context, opts Options, out io.Writer) error {
 // Shard runs the cells of one shard and writes its partial result to
 // dist/compat/shards/<i>-of-<n>.json.
 func Shard(ctx context.Context, opts Options, shard matrix.Shard, out io.Writer) error {
-	opts = opts.withDefaults()
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return err
+	}
 	m, err := run(ctx, opts, &shard, out)
 	if err != nil {
 		return err
@@ -77,7 +102,10 @@ func ShardFile(dist string, s matrix.Shard) string {
 // Merge combines every partial result in dist/compat/shards/ into the
 // reports, as Main would have written them.
 func Merge(ctx context.Context, opts Options, out io.Writer) error {
-	opts = opts.withDefaults()
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return err
+	}
 	files, err := filepath.Glob(filepath.Join(opts.Dist, matrix.Dir, matrix.ShardsDir, "*-of-*.json"))
 	if err != nil {
 		return err
@@ -157,7 +185,10 @@ func finish(opts Options, m *matrix.Matrix, out io.Writer) error {
 // PrintGrid prints the last matrix written to dist/compat/matrix.json: the
 // grid and where the reports are. The main job ends with it.
 func PrintGrid(opts Options, out io.Writer) error {
-	opts = opts.withDefaults()
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return err
+	}
 	dir := filepath.Join(opts.Dist, matrix.Dir)
 	m, err := matrix.Read(filepath.Join(dir, matrix.JSONFile))
 	if err != nil {

@@ -17,7 +17,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/plugship/plugship/internal/artifact"
-	"github.com/plugship/plugship/internal/fingerprint"
 	"github.com/plugship/plugship/internal/matrix"
 	"github.com/plugship/plugship/loader"
 	"github.com/plugship/plugship/trust"
@@ -192,7 +191,7 @@ func runCell(ctx context.Context, opts Options, policy *trust.Policy, p matrix.P
 	d := loader.Try(ctx, file, loader.Options{
 		Trust:        policy,
 		Host:         HostPath(opts.Dist, h.Name),
-		Contract:     fingerprint.ContractPackage, /* TODO(config) */
+		Contract:     opts.Repo.Contract,
 		ProbeTimeout: timeout,
 	})
 	cell := matrix.Cell{

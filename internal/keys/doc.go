@@ -1,7 +1,8 @@
 // Package keys manages the teams' signing keys: ECDSA P-256 key pairs in
 // the formats cosign uses, so that cosign can check plugship's signatures.
 //
-// A team's public key is committed as teams/<team>/cosign.pub. Its private
+// A team's public key is committed as teams/<team>/cosign.pub (the teams
+// folder is configurable in plugship.yaml: folders.teams). Its private
 // key is an encrypted PEM ("ENCRYPTED SIGSTORE PRIVATE KEY", scrypt and
 // secretbox, as cosign generate-key-pair writes) kept out of git in
 // .keys/<team>/cosign.key, or a KMS reference. For team <team>, the signer is,
@@ -15,8 +16,9 @@
 //     on PATH; the cloud providers (awskms, gcpkms, azurekms, hashivault)
 //     are separate modules and are not compiled in;
 //  2. .keys/<team>/cosign.key;
-//  3. a development key, generated once under dist/keys/dev/<team>/ with an
-//     empty password, so that a fresh checkout builds and signs end to end.
+//  3. a development key, generated once under dist/keys/dev/<team>/ (dist/
+//     is configurable in plugship.yaml) with an empty password, so that a
+//     fresh checkout builds and signs end to end.
 //     It is labelled as such wherever it is used, and strict hosts refuse it.
 //
 // The password of an encrypted key comes from PLUGSHIP_KEY_PASSWORD_<TEAM>,

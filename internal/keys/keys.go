@@ -21,6 +21,7 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature/kms"
 
 	"github.com/plugship/plugship/internal/artifact"
+	"github.com/plugship/plugship/internal/config"
 	"github.com/plugship/plugship/teams"
 	"github.com/plugship/plugship/trust"
 )
@@ -29,7 +30,7 @@ import (
 const (
 	PasswordEnv  = "PLUGSHIP_KEY_PASSWORD" // password of encrypted private keys; PasswordEnv_<TEAM> overrides
 	KeyEnvPrefix = "PLUGSHIP_KEY_"         // PLUGSHIP_KEY_<TEAM>: private key path or KMS reference
-	PublicName   = "cosign.pub"            // teams/<team>/cosign.pub
+	PublicName   = "cosign.pub"            // <teams folder>/<team>/cosign.pub
 	PrivateName  = "cosign.key"            // .keys/<team>/cosign.key
 	PrivateDir   = ".keys"                 // git-ignored
 	DevDir       = "keys/dev"              // under dist/
@@ -40,8 +41,9 @@ func EnvName(prefix, team string) string {
 	return prefix + strings.ToUpper(strings.ReplaceAll(team, "-", "_"))
 }
 
-// PublicPath is the team's committed public key.
-func PublicPath(root, team string) string { return filepath.Join(root, "teams", team, PublicName) }
+// PublicPath is the team's committed public key, in teamsDir, the teams
+// folder (teams/ under the module root, configurable in plugship.yaml).
+func PublicPath(teamsDir, team string) string { return filepath.Join(teamsDir, team, PublicName) }
 
 // PrivatePath is where Generate puts the team's private key.
 func PrivatePath(root, team string) string { return filepath.Join(root, PrivateDir, team, PrivateName) }
@@ -53,8 +55,9 @@ func DevPaths(dist, team string) (priv, pub string) {
 }
 
 // Generate creates an ECDSA P-256 key pair for team: the public key at
-// PublicPath, the private key encrypted with password at PrivatePath (mode
-// 0600). It refuses to replace an existing key of either kind.
+// PublicPath in the teams folder of root's plugship.yaml, the private key
+// encrypted with password at PrivatePath (mode 0600). It refuses to
+// replace an existing key of either kind.
 func Generate(root, team string, password []byte) (pub, priv string, err error) {
 	if err := artifact.CheckName(team); err != nil {
 		return "", "", fmt.Errorf("team: %w", err)
@@ -62,9 +65,13 @@ func Generate(root, team string, password []byte) (pub, priv string, err error) 
 	if len(password) == 0 {
 		return "", "", fmt.Errorf("no password: set %s (or %s) to the password that will protect the private key", EnvName(PasswordEnv+"_", team), PasswordEnv)
 	}
-	pub, priv = PublicPath(root, team), PrivatePath(root, team)
+	repo, err := config.Load(root)
+	if err != nil {
+		return "", "", err
+	}
+	pub, priv = PublicPath(repo.TeamsDir(), team), PrivatePath(root, team)
 	if _, err := os.Stat(filepath.Dir(pub)); err != nil {
-		return "", "", fmt.Errorf("team %s has no folder teams/%s: add its team.yaml first", team, team)
+		return "", "", fmt.Errorf("team %s has no folder %s/%s: add its team.yaml first", team, repo.Teams, team)
 	}
 	if err := generate(pub, priv, password); err != nil {
 		return "", "", err
@@ -128,15 +135,17 @@ func KeyID(pub crypto.PublicKey) (string, error) {
 // devMu serialises creating development keys.
 var devMu sync.Mutex
 
-// SignerFor returns team's signer, looked up as the package doc says.
-func SignerFor(ctx context.Context, root, dist, team string) (*Signer, error) {
+// SignerFor returns team's signer, looked up as the package doc says: root
+// is the module root (.keys/), teamsDir the teams folder (the committed
+// public key), dist the output folder (development keys).
+func SignerFor(ctx context.Context, root, teamsDir, dist, team string) (*Signer, error) {
 	var (
 		sv          signature.SignerVerifier
 		source      string
 		development bool
 		err         error
 	)
-	committed, committedErr := readPublic(PublicPath(root, team))
+	committed, committedErr := readPublic(PublicPath(teamsDir, team))
 	switch ref := os.Getenv(EnvName(KeyEnvPrefix, team)); {
 	case strings.Contains(ref, "://"):
 		source = ref
@@ -181,7 +190,7 @@ func SignerFor(ctx context.Context, root, dist, team string) (*Signer, error) {
 	}
 	if !development && committedErr == nil {
 		if cryptoutils.EqualKeys(committed, pub) != nil {
-			return nil, fmt.Errorf("team %s: the key %s is not the one committed in %s; signatures made with it would not verify", team, source, PublicPath(root, team))
+			return nil, fmt.Errorf("team %s: the key %s is not the one committed in %s; signatures made with it would not verify", team, source, PublicPath(teamsDir, team))
 		}
 	}
 	return &Signer{SignerVerifier: sv, Team: team, KeyID: id, Source: source, Development: development}, nil
@@ -258,9 +267,10 @@ func (k *PublicKey) Verifier() (signature.Verifier, error) {
 }
 
 // Expected returns the public key team signs with unless told otherwise:
-// the committed key, else the development key if one exists, else nil.
-func Expected(root, dist, team string) (*PublicKey, error) {
-	keys, err := PublicKeys(root, dist, team)
+// the committed key (in teamsDir, the teams folder), else the development
+// key under dist if one exists, else nil.
+func Expected(teamsDir, dist, team string) (*PublicKey, error) {
+	keys, err := PublicKeys(teamsDir, dist, team)
 	if err != nil || len(keys) == 0 {
 		return nil, err
 	}
@@ -268,15 +278,17 @@ func Expected(root, dist, team string) (*PublicKey, error) {
 }
 
 // PublicKeys returns the keys that may have signed team's plugins: the
-// committed teams/<team>/cosign.pub and, if present, the development key
-// under dist. A committed key that cannot be read is an error.
-func PublicKeys(root, dist, team string) ([]PublicKey, error) {
+// committed <teamsDir>/<team>/cosign.pub (teamsDir is the teams folder,
+// teams/ unless plugship.yaml says otherwise) and, if present, the
+// development key under dist. A committed key that cannot be read is an
+// error.
+func PublicKeys(teamsDir, dist, team string) ([]PublicKey, error) {
 	var keys []PublicKey
 	_, devPub := DevPaths(dist, team)
 	for _, c := range []struct {
 		path string
 		dev  bool
-	}{{PublicPath(root, team), false}, {devPub, true}} {
+	}{{PublicPath(teamsDir, team), false}, {devPub, true}} {
 		data, err := os.ReadFile(c.path)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
@@ -298,13 +310,15 @@ func PublicKeys(root, dist, team string) ([]PublicKey, error) {
 }
 
 // Policy returns the trust policy for reg: the public keys of every team
-// that has one (committed, or a development key under dist), and the owner
-// of each of those teams' plugins. Plugins of teams without any key are
-// left out, so nothing of theirs verifies.
+// that has one (committed in the registry's folder under root, or a
+// development key under dist), and the owner of each of those teams'
+// plugins. Plugins of teams without any key are left out, so nothing of
+// theirs verifies.
 func Policy(root, dist string, reg *teams.Registry) (*trust.Policy, error) {
 	p := trust.New()
+	teamsDir := filepath.Join(root, filepath.FromSlash(reg.TeamsFolder()))
 	for _, t := range reg.Teams {
-		pubs, err := PublicKeys(root, dist, t.Name)
+		pubs, err := PublicKeys(teamsDir, dist, t.Name)
 		if err != nil {
 			return nil, err
 		}

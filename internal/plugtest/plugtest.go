@@ -3,6 +3,7 @@ package plugtest
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -12,8 +13,10 @@ import (
 	"strings"
 
 	"github.com/plugship/plugship/internal/artifact"
+	"github.com/plugship/plugship/internal/config"
 	"github.com/plugship/plugship/internal/fingerprint"
 	"github.com/plugship/plugship/internal/keys"
+	"github.com/plugship/plugship/teams"
 )
 
 // Root returns the module root, found from the working directory up.
@@ -159,11 +162,18 @@ func CopyPlugin(dir, src string) error {
 }
 
 // SignFile writes file.sig, a real signature of file's bytes by team's key
-// as the sign step would find it (root, dist), without the sign step's
-// checks: tests use it for files the sign step refuses, to reach the
-// stages after it, as a careless or compromised signer would.
+// as the sign step would find it (root, its plugship.yaml, dist), without
+// the sign step's checks: tests use it for files the sign step refuses, to
+// reach the stages after it, as a careless or compromised signer would. A
+// root without go.mod has the default folders.
 func SignFile(root, dist, team, file string) error {
-	s, err := keys.SignerFor(context.Background(), root, dist, team)
+	teamsDir := filepath.Join(root, teams.Dir)
+	if repo, err := config.Load(root); err == nil {
+		teamsDir = repo.TeamsDir()
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	s, err := keys.SignerFor(context.Background(), root, teamsDir, dist, team)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+
+	"github.com/plugship/plugship/internal/config"
 )
 
 // Cache is one place where builds for the profiles keep data between runs.
@@ -154,24 +156,35 @@ func human(n int64) string {
 	return fmt.Sprintf("%d B", n)
 }
 
-// CleanMain is what mage clean runs in the module root: Clean with the
-// profiles of compat/hosts.yaml (none if it cannot be read).
+// CleanMain is what mage clean runs in the module root: Clean of the dist
+// folder with the profiles of the hosts file (compat/hosts.yaml; both
+// configurable in plugship.yaml), none if it cannot be read. A
+// plugship.yaml with problems cleans nothing.
 func CleanMain(ctx context.Context, root string, all bool, out io.Writer) error {
-	ps, err := Load(filepath.Join(root, ConfigFile))
+	repo, err := config.Load(root)
+	if err != nil {
+		return err
+	}
+	ps, err := Load(repo.HostsFile())
 	if err != nil {
 		fmt.Fprintf(out, "reading the profiles (their toolchains are kept): %v\n", err)
 		ps = nil
 	}
-	return Clean(ctx, filepath.Join(root, "dist"), ps, all, out)
+	return Clean(ctx, repo.DistDir(), ps, all, out)
 }
 
-// CachesMain is what mage caches runs: a line per cache with its disk use.
+// CachesMain is what mage caches runs: a line per cache with its disk use,
+// for the dist folder and hosts file of plugship.yaml.
 func CachesMain(ctx context.Context, root string, out io.Writer) error {
-	ps, err := Load(filepath.Join(root, ConfigFile))
+	repo, err := config.Load(root)
 	if err != nil {
 		return err
 	}
-	for _, c := range Caches(ctx, filepath.Join(root, "dist"), ps) {
+	ps, err := Load(repo.HostsFile())
+	if err != nil {
+		return err
+	}
+	for _, c := range Caches(ctx, repo.DistDir(), ps) {
 		shared := ""
 		if c.Shared {
 			shared = "  (shared; emptied by clean:all only)"

@@ -1,6 +1,7 @@
 // Package profile reads the host profiles of compat/hosts.yaml and makes
 // each ready to build with: its Go toolchain, its platform, its flags and
-// its source tree.
+// its source tree. The file, dist/ and plugin_sources/ are the defaults,
+// configurable in plugship.yaml (see package internal/config).
 //
 // A profile is one kind of host in the fleet, say the current release, an
 // older release still in production, or a canary on another Go:
@@ -29,9 +30,10 @@
 // A profile's ref (a tag, branch or commit) is exported with git archive
 // into dist/.cache/trees/<first 16 hex digits of the tree hash>/, once per tree, and never changed
 // after: it is reused while the ref points at the same tree. The export
-// leaves out plugin_sources/: the build lays the working tree's plugin
-// sources over it with go build -overlay, so the plugins are compiled
-// against that tree's contract and module versions without copying them.
+// leaves out plugin_sources/ (the configured sources folder): the build
+// lays the working tree's plugin sources over it with go build -overlay,
+// so the plugins are compiled against that tree's contract and module
+// versions without copying them.
 // A clone without the ref's history (actions/checkout fetches one commit by
 // default; use fetch-depth: 0) fails those builds with a message saying so.
 package profile

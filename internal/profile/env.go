@@ -11,13 +11,16 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/plugship/plugship/internal/config"
 )
 
 // TreesDir holds the trees of profiles at a git ref, relative to dist/.
 const TreesDir = ".cache/trees"
 
 // treeMarker, inside an exported tree, holds the tree hash it was exported
-// from; it is written last, so a tree without it is incomplete.
+// from (and the sources folder left out, when not the default); it is
+// written last, so a tree without it is incomplete.
 const treeMarker = ".plugship-tree"
 
 // Env is a profile made ready to build with.
@@ -64,8 +67,14 @@ func (e *Env) Command(ctx context.Context, args ...string) *exec.Cmd {
 
 // Prepare resolves the profile's toolchain (downloading it the first
 // time) and exports its tree at Ref into dist/.cache/trees/ unless already
-// there. root is the working tree, a git checkout when Ref is set.
-func Prepare(ctx context.Context, root, dist string, p Profile) (*Env, error) {
+// there, leaving out sources, the plugins' sources folder (a slash path
+// relative to root; "" means plugin_sources, the default of
+// plugship.yaml's folders.sources). root is the working tree, a git
+// checkout when Ref is set.
+func Prepare(ctx context.Context, root, dist, sources string, p Profile) (*Env, error) {
+	if sources == "" {
+		sources = config.DefaultSources
+	}
 	e := &Env{Profile: p, Dir: root, Vars: []string{"CGO_ENABLED=1", "GOFLAGS="}}
 	if p.Go != "" {
 		e.Vars = append(e.Vars, "GOTOOLCHAIN="+p.Go)
@@ -89,7 +98,7 @@ func Prepare(ctx context.Context, root, dist string, p Profile) (*Env, error) {
 		}
 		e.Tree = tree
 		e.Dir = filepath.Join(dist, filepath.FromSlash(TreesDir), tree[:16])
-		if err := export(ctx, root, tree, e.Dir); err != nil {
+		if err := export(ctx, root, tree, sources, e.Dir); err != nil {
 			return nil, fmt.Errorf("profile %s: exporting %s (tree %s): %w", p.Name, p.Ref, tree[:12], err)
 		}
 	}
@@ -135,11 +144,15 @@ func gitTree(ctx context.Context, root, ref string) (string, error) {
 	return tree, nil
 }
 
-// export writes the tree into dir with git archive, leaving out
-// plugin_sources/, unless dir already holds it. It builds the copy in a
+// export writes the tree into dir with git archive, leaving out the
+// sources folder, unless dir already holds it. It builds the copy in a
 // hidden sibling folder and renames it into place.
-func export(ctx context.Context, root, tree, dir string) error {
-	if data, err := os.ReadFile(filepath.Join(dir, treeMarker)); err == nil && strings.TrimSpace(string(data)) == tree {
+func export(ctx context.Context, root, tree, sources, dir string) error {
+	marker := tree
+	if sources != config.DefaultSources {
+		marker += " without " + sources
+	}
+	if data, err := os.ReadFile(filepath.Join(dir, treeMarker)); err == nil && strings.TrimSpace(string(data)) == marker {
 		return nil
 	}
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
@@ -160,7 +173,7 @@ func export(ctx context.Context, root, tree, dir string) error {
 	if err := cmd.Start(); err != nil {
 		return err
 	}
-	extractErr := extract(tar.NewReader(stdout), tmp)
+	extractErr := extract(tar.NewReader(stdout), tmp, sources)
 	io.Copy(io.Discard, stdout)
 	if err := cmd.Wait(); err != nil {
 		return fmt.Errorf("git archive: %v %s", err, strings.TrimSpace(stderr.String()))
@@ -168,7 +181,7 @@ func export(ctx context.Context, root, tree, dir string) error {
 	if extractErr != nil {
 		return extractErr
 	}
-	if err := os.WriteFile(filepath.Join(tmp, treeMarker), []byte(tree+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(tmp, treeMarker), []byte(marker+"\n"), 0o644); err != nil {
 		return err
 	}
 	if err := os.RemoveAll(dir); err != nil {
@@ -177,8 +190,9 @@ func export(ctx context.Context, root, tree, dir string) error {
 	return os.Rename(tmp, dir)
 }
 
-// extract writes the archive's files into dir, except plugin_sources/.
-func extract(tr *tar.Reader, dir string) error {
+// extract writes the archive's files into dir, except those under the
+// sources folder (a slash path).
+func extract(tr *tar.Reader, dir, sources string) error {
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -191,7 +205,7 @@ func extract(tr *tar.Reader, dir string) error {
 		if !filepath.IsLocal(name) {
 			return fmt.Errorf("git archive holds %q, outside the tree", h.Name)
 		}
-		if name == "plugin_sources" || strings.HasPrefix(name, "plugin_sources/") {
+		if name == sources || strings.HasPrefix(name, sources+"/") {
 			continue
 		}
 		target := filepath.Join(dir, filepath.FromSlash(name))

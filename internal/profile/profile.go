@@ -13,11 +13,13 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/plugship/plugship/internal/artifact"
+	"github.com/plugship/plugship/internal/config"
 )
 
-// ConfigFile holds the profiles (and the matrix's hosts), relative to the
-// module root.
-const ConfigFile = "compat/hosts.yaml"
+// ConfigFile is the default file of the profiles (and the matrix's
+// hosts), relative to the module root (configurable in plugship.yaml:
+// folders.hosts).
+const ConfigFile = config.DefaultHosts
 
 // DefaultName is the profile used when the configuration lists none.
 const DefaultName = "current"

@@ -1,8 +1,8 @@
 // Package publish is the publishing step: it takes every built, signed
 // plugin version that the compatibility matrix approved and publishes it,
 // to GitHub Releases or, with no GitHub settings, to a local channel in
-// dist/channel/. Either way it keeps index.json, the catalogue hosts fetch
-// from (see loader.Fetch).
+// dist/channel/ (dist/ is configurable in plugship.yaml). Either way it
+// keeps index.json, the catalogue hosts fetch from (see loader.Fetch).
 //
 // On GitHub each plugin version is one release, tagged
 // <team>/<plugin>/v<version>, created as a draft, given its assets (the .so,

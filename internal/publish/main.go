@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/plugship/plugship/internal/artifact"
+	"github.com/plugship/plugship/internal/config"
 )
 
 // ChannelDir is the local channel, relative to dist/.
@@ -19,7 +20,7 @@ const ChannelDir = "channel"
 // Options say what to publish where.
 type Options struct {
 	Root   string // module root; default "."
-	Dist   string // default <Root>/dist
+	Dist   string // default <Root>/dist (folders.dist of plugship.yaml)
 	DryRun bool   // print the plan, call nothing
 	// Store overrides the store chosen from the environment.
 	Store Store
@@ -27,14 +28,30 @@ type Options struct {
 	Getenv func(string) string
 	// RetryBase is the first backoff of GitHub calls; default 1s.
 	RetryBase time.Duration
+	// Repo is the repository configuration; default read from
+	// <Root>/plugship.yaml.
+	Repo *config.Config
 }
 
-func (o Options) withDefaults() Options {
+// withDefaults fills in the defaults, reading plugship.yaml unless Repo is
+// set; a configuration with problems is an error listing them.
+func (o Options) withDefaults() (Options, error) {
+	if o.Root == "" && o.Repo != nil {
+		o.Root = o.Repo.Root
+	}
+	repo, err := config.Or(o.Repo, o.Root)
+	if err != nil {
+		return o, err
+	}
+	o.Repo = repo
+	if o.Dist == "" {
+		o.Dist = repo.DistDir()
+	}
 	o.Root, o.Dist = artifact.Dirs(o.Root, o.Dist)
 	if o.Getenv == nil {
 		o.Getenv = os.Getenv
 	}
-	return o
+	return o, nil
 }
 
 // Main publishes every approved plugin version and updates index.json. It
@@ -43,7 +60,10 @@ func (o Options) withDefaults() Options {
 // opts.DryRun it only reports: it calls no store and returns nil even when
 // it refused versions (they are listed as REFUSED on out).
 func Main(ctx context.Context, opts Options, out io.Writer) error {
-	opts = opts.withDefaults()
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	store := opts.Store
 	if store == nil {
@@ -58,7 +78,7 @@ func Main(ctx context.Context, opts Options, out io.Writer) error {
 			store = &Channel{Dir: filepath.Join(opts.Dist, ChannelDir)}
 		}
 	}
-	versions, err := Plan(opts.Root, opts.Dist)
+	versions, err := Plan(opts)
 	if err != nil {
 		return err
 	}

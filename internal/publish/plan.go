@@ -84,10 +84,16 @@ func (v *Version) soLast() []Asset {
 	return append(append([]Asset{}, v.Assets[1:]...), v.Assets[0])
 }
 
-// Plan finds every plugin version in dist and decides whether it may be
-// published: signed by its team's key, in a passing matrix.
-func Plan(root, dist string) ([]*Version, error) {
-	reg, loadErr := teams.Load(root)
+// Plan finds every plugin version in opts.Dist and decides whether it may
+// be published: signed by its team's key, in a passing matrix. It reads
+// only Root, Dist and Repo of opts.
+func Plan(opts Options) ([]*Version, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	root, dist := opts.Root, opts.Dist
+	reg, loadErr := teams.LoadDirs(root, opts.Repo.Teams, opts.Repo.Sources)
 	if reg == nil {
 		return nil, loadErr
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/plugship/plugship/internal/artifact"
 	"github.com/plugship/plugship/internal/build"
 	"github.com/plugship/plugship/internal/compat"
+	"github.com/plugship/plugship/internal/config"
 	"github.com/plugship/plugship/internal/keys"
 	"github.com/plugship/plugship/internal/publish"
 	"github.com/plugship/plugship/internal/sign"
@@ -42,15 +43,38 @@ func ParseTag(s string) (Tag, error) {
 	return t, nil
 }
 
-// Main releases the plugin version a tag names: the manifest must list that
-// version, then build (every version of the plugin), sign, verify strictly
-// (no development keys), matrix, publish.
+// Options say where to release from.
+type Options struct {
+	Root string // module root; default "."
+	// Repo is the repository configuration; default read from
+	// <Root>/plugship.yaml. Every step is given it.
+	Repo *config.Config
+}
+
+// Main releases the plugin version a tag names from the module in the
+// working directory: Run with the default options.
 func Main(ctx context.Context, tag string, out io.Writer) error {
+	return Run(ctx, tag, Options{}, out)
+}
+
+// Run releases the plugin version a tag names: the manifest must list that
+// version, then build (every version of the plugin), sign, verify strictly
+// (no development keys), matrix, publish, each step with the folders of
+// plugship.yaml.
+func Run(ctx context.Context, tag string, opts Options, out io.Writer) error {
 	t, err := ParseTag(tag)
 	if err != nil {
 		return err
 	}
-	reg, loadErr := teams.Load(".")
+	if opts.Root == "" && opts.Repo != nil {
+		opts.Root = opts.Repo.Root
+	}
+	repo, err := config.Or(opts.Repo, opts.Root)
+	if err != nil {
+		return err
+	}
+	root := repo.Root
+	reg, loadErr := teams.LoadDirs(root, repo.Teams, repo.Sources)
 	if reg == nil {
 		return loadErr
 	}
@@ -61,27 +85,27 @@ func Main(ctx context.Context, tag string, out io.Writer) error {
 		os.Setenv(keys.EnvName(keys.KeyEnvPrefix, t.Team), key)
 	}
 	fmt.Fprintf(out, "releasing %s/%s %s\n", t.Team, t.Plugin, t.Version)
-	if err := build.Main(ctx, build.Selection{Team: t.Team, Plugin: t.Plugin}, build.Options{}, out); err != nil {
+	if err := build.Main(ctx, build.Selection{Team: t.Team, Plugin: t.Plugin}, build.Options{Root: root, Repo: repo}, out); err != nil {
 		return err
 	}
-	if err := sign.Main(ctx, sign.Options{}, out); err != nil {
+	if err := sign.Main(ctx, sign.Options{Root: root, Repo: repo}, out); err != nil {
 		return err
 	}
 	// A release ships team keys only, never development keys.
-	if err := verify.Main(ctx, verify.Options{Strict: true}, out); err != nil {
+	if err := verify.Main(ctx, verify.Options{Root: root, Repo: repo, Strict: true}, out); err != nil {
 		return fmt.Errorf("%w (a release must be signed with the team's key: set %s or %s)", err, KeyEnv, keys.EnvName(keys.KeyEnvPrefix, t.Team))
 	}
-	if err := compat.Main(ctx, compat.Options{}, out); err != nil {
+	if err := compat.Main(ctx, compat.Options{Root: root, Repo: repo}, out); err != nil {
 		return err
 	}
-	return publish.Main(ctx, publish.Options{}, out)
+	return publish.Main(ctx, publish.Options{Root: root, Repo: repo}, out)
 }
 
 // listed checks that the registry lists the tag's version.
 func listed(reg *teams.Registry, t Tag) error {
 	team := reg.Team(t.Team)
 	if team == nil {
-		return fmt.Errorf("tag names team %s, which has no valid manifest in %s/", t.Team, teams.Dir)
+		return fmt.Errorf("tag names team %s, which has no valid manifest in %s/", t.Team, reg.TeamsFolder())
 	}
 	for _, p := range team.Plugins {
 		if p.Name != t.Plugin {
@@ -92,7 +116,7 @@ func listed(reg *teams.Registry, t Tag) error {
 				return nil
 			}
 		}
-		return fmt.Errorf("tag names %s/%s %s, but %s/%s/%s does not list that version; add it before tagging", t.Team, t.Plugin, t.Version, teams.Dir, t.Team, teams.ManifestName)
+		return fmt.Errorf("tag names %s/%s %s, but %s/%s/%s does not list that version; add it before tagging", t.Team, t.Plugin, t.Version, reg.TeamsFolder(), t.Team, teams.ManifestName)
 	}
 	return fmt.Errorf("tag names plugin %s, which team %s does not list", t.Plugin, t.Team)
 }

@@ -36,7 +36,7 @@ func BenchmarkSignVerify(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s, err := keys.SignerFor(context.Background(), dir, dir, "big")
+	s, err := keys.SignerFor(context.Background(), dir, filepath.Join(dir, "teams"), dir, "big")
 	if err != nil {
 		b.Fatal(err)
 	}

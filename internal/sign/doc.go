@@ -1,5 +1,6 @@
 // Package sign signs every plugin file in dist/plugins with its team's key
-// (package keys) and writes, beside each <file>.so:
+// (package keys) and writes, beside each <file>.so (dist/ and teams/ are
+// configurable in plugship.yaml; package internal/config):
 //
 //   - <file>.so.sig: the base64 ASN.1 ECDSA signature over the file's
 //     bytes, as cosign sign-blob writes it; cosign verify-blob --key

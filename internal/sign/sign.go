@@ -22,6 +22,7 @@ import (
 
 	"github.com/plugship/plugship/internal/artifact"
 	"github.com/plugship/plugship/internal/attest"
+	"github.com/plugship/plugship/internal/config"
 	"github.com/plugship/plugship/internal/fingerprint"
 	"github.com/plugship/plugship/internal/keys"
 	"github.com/plugship/plugship/teams"
@@ -34,16 +35,32 @@ const TrustFile = artifact.TrustFile
 // Options say what to sign.
 type Options struct {
 	Root string // module root; default "."
-	Dist string // default <Root>/dist
+	Dist string // default <Root>/dist (folders.dist of plugship.yaml)
 	Jobs int    // files signed at once; default runtime.NumCPU()
+	// Repo is the repository configuration; default read from
+	// <Root>/plugship.yaml.
+	Repo *config.Config
 }
 
-func (o Options) withDefaults() Options {
+// withDefaults fills in the defaults, reading plugship.yaml unless Repo is
+// set; a configuration with problems is an error listing them.
+func (o Options) withDefaults() (Options, error) {
+	if o.Root == "" && o.Repo != nil {
+		o.Root = o.Repo.Root
+	}
+	repo, err := config.Or(o.Repo, o.Root)
+	if err != nil {
+		return o, err
+	}
+	o.Repo = repo
+	if o.Dist == "" {
+		o.Dist = repo.DistDir()
+	}
 	o.Root, o.Dist = artifact.Dirs(o.Root, o.Dist)
 	if o.Jobs <= 0 {
 		o.Jobs = runtime.NumCPU()
 	}
-	return o
+	return o, nil
 }
 
 // Outcome of signing one file.
@@ -68,9 +85,12 @@ type Result struct {
 // printing a line per file and a summary to out. It signs what it can and
 // returns an error naming everything it could not.
 func Main(ctx context.Context, opts Options, out io.Writer) error {
-	opts = opts.withDefaults()
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return err
+	}
 	start := time.Now()
-	reg, loadErr := teams.Load(opts.Root)
+	reg, loadErr := teams.LoadDirs(opts.Root, opts.Repo.Teams, opts.Repo.Sources)
 	if reg == nil {
 		return loadErr
 	}
@@ -94,7 +114,7 @@ func Main(ctx context.Context, opts Options, out io.Writer) error {
 	g.SetLimit(opts.Jobs)
 	for i, file := range files {
 		g.Go(func() error {
-			r := signFile(ctx, file, owner, signers)
+			r := signFile(ctx, file, opts.Repo.Contract, owner, signers)
 			results[i] = r
 			mu.Lock()
 			defer mu.Unlock()
@@ -139,7 +159,7 @@ func printResult(out io.Writer, dist string, r Result) {
 }
 
 // signFile signs one file after checking its metadata and owner.
-func signFile(ctx context.Context, file string, owner map[string]string, signers *signerCache) Result {
+func signFile(ctx context.Context, file, contract string, owner map[string]string, signers *signerCache) Result {
 	r := Result{File: file, Outcome: Failed}
 	m, err := artifact.ReadMetadata(file + artifact.MetadataSuffix)
 	if err != nil {
@@ -151,10 +171,10 @@ func signFile(ctx context.Context, file string, owner map[string]string, signers
 		return r
 	}
 	if team, ok := owner[m.Plugin]; !ok {
-		r.Err = fmt.Errorf("plugin %s is not listed by any team in %s/: only registered plugins are signed", m.Plugin, teams.Dir)
+		r.Err = fmt.Errorf("plugin %s is not listed by any team in %s/: only registered plugins are signed", m.Plugin, signers.opts.Repo.Teams)
 		return r
 	} else if team != m.Team {
-		r.Err = fmt.Errorf("metadata says team %s, but plugin %s belongs to team %s (%s/%s/%s); refused", m.Team, m.Plugin, team, teams.Dir, team, teams.ManifestName)
+		r.Err = fmt.Errorf("metadata says team %s, but plugin %s belongs to team %s (%s/%s/%s); refused", m.Team, m.Plugin, team, signers.opts.Repo.Teams, team, teams.ManifestName)
 		return r
 	}
 	// Only Go plugins are signed: a signature vouches for code.
@@ -167,7 +187,7 @@ func signFile(ctx context.Context, file string, owner map[string]string, signers
 	} else if err := fp.CheckArch(m.GOARCH); err != nil {
 		r.Err = fmt.Errorf("%w; refusing to sign it", err)
 		return r
-	} else if abi, err := fp.ABI(fingerprint.ContractPackage /* TODO(config) */); err != nil {
+	} else if abi, err := fp.ABI(contract); err != nil {
 		r.Err = fmt.Errorf("%w; refusing to sign it", err)
 		return r
 	} else if abi != m.ABI {
@@ -303,7 +323,7 @@ func (c *signerCache) get(ctx context.Context, team string) (*keys.Signer, error
 		c.m[team] = r
 	}
 	c.mu.Unlock()
-	r.once.Do(func() { r.s, r.err = keys.SignerFor(ctx, c.opts.Root, c.opts.Dist, team) })
+	r.once.Do(func() { r.s, r.err = keys.SignerFor(ctx, c.opts.Root, c.opts.Repo.TeamsDir(), c.opts.Dist, team) })
 	return r.s, r.err
 }
 
@@ -318,7 +338,7 @@ func (c *signerCache) expected(team string) (*keys.PublicKey, signature.Verifier
 	if ok {
 		return k.pub, k.v
 	}
-	pub, err := keys.Expected(c.opts.Root, c.opts.Dist, team)
+	pub, err := keys.Expected(c.opts.Repo.TeamsDir(), c.opts.Dist, team)
 	if err != nil || pub == nil {
 		return nil, nil
 	}

@@ -255,7 +255,7 @@ func TestTamperedAndForeignSignaturesAreRefused(t *testing.T) {
 	os.WriteFile(alpha+trust.SignatureSuffix, orig, 0o644)
 
 	// A valid signature by the other team's key.
-	s, err := keys.SignerFor(context.Background(), mod, filepath.Join(mod, "dist"), "keyless")
+	s, err := keys.SignerFor(context.Background(), mod, filepath.Join(mod, "teams"), filepath.Join(mod, "dist"), "keyless")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +288,7 @@ func TestKeyProblemsAreExplained(t *testing.T) {
 		for k, v := range tc.env {
 			t.Setenv(k, v)
 		}
-		_, err := keys.SignerFor(context.Background(), mod, dist, "keyed")
+		_, err := keys.SignerFor(context.Background(), mod, filepath.Join(mod, "teams"), dist, "keyed")
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: %v, want %q", tc.env, err, tc.want)
 		}
@@ -302,18 +302,19 @@ func TestKeyProblemsAreExplained(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("PLUGSHIP_KEY_KEYED", string(pemData))
-	if s, err := keys.SignerFor(context.Background(), mod, dist, "keyed"); err != nil || s.Source != "PLUGSHIP_KEY_KEYED (PEM)" {
+	if s, err := keys.SignerFor(context.Background(), mod, filepath.Join(mod, "teams"), dist, "keyed"); err != nil || s.Source != "PLUGSHIP_KEY_KEYED (PEM)" {
 		t.Errorf("PEM in the environment: %v", err)
 	}
 
 	// A key that is not the committed one is refused.
 	other := filepath.Join(t.TempDir(), "other")
 	os.MkdirAll(filepath.Join(other, "teams", "keyed"), 0o755)
+	os.WriteFile(filepath.Join(other, "go.mod"), []byte("module example.com/other\n"), 0o644)
 	if _, _, err := keys.Generate(other, "keyed", []byte(password)); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("PLUGSHIP_KEY_KEYED", keys.PrivatePath(other, "keyed"))
-	if _, err := keys.SignerFor(context.Background(), mod, dist, "keyed"); err == nil || !strings.Contains(err.Error(), "is not the one committed in") {
+	if _, err := keys.SignerFor(context.Background(), mod, filepath.Join(mod, "teams"), dist, "keyed"); err == nil || !strings.Contains(err.Error(), "is not the one committed in") {
 		t.Errorf("foreign private key: %v", err)
 	}
 
@@ -338,7 +339,7 @@ func TestKeyFiles(t *testing.T) {
 	if st, _ := os.Stat(keys.PrivatePath(mod, "keyed")); st.Mode().Perm() != 0o600 {
 		t.Errorf("private key mode %v, want 0600", st.Mode().Perm())
 	}
-	if pub, _ := os.ReadFile(keys.PublicPath(mod, "keyed")); !bytes.HasPrefix(pub, []byte("-----BEGIN PUBLIC KEY-----")) {
+	if pub, _ := os.ReadFile(keys.PublicPath(filepath.Join(mod, "teams"), "keyed")); !bytes.HasPrefix(pub, []byte("-----BEGIN PUBLIC KEY-----")) {
 		t.Errorf("public key:\n%s", pub)
 	}
 	signAll(t, mod)

@@ -38,7 +38,7 @@ func TestSigningStreams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := keys.SignerFor(context.Background(), dir, dir, "big")
+	s, err := keys.SignerFor(context.Background(), dir, filepath.Join(dir, "teams"), dir, "big")
 	if err != nil {
 		t.Fatal(err)
 	}

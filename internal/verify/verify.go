@@ -12,6 +12,7 @@ import (
 
 	"github.com/plugship/plugship/internal/artifact"
 	"github.com/plugship/plugship/internal/attest"
+	"github.com/plugship/plugship/internal/config"
 	"github.com/plugship/plugship/internal/keys"
 	"github.com/plugship/plugship/teams"
 	"github.com/plugship/plugship/trust"
@@ -23,8 +24,29 @@ const StrictEnv = "PLUGSHIP_STRICT"
 // Options say what to verify.
 type Options struct {
 	Root   string // module root; default "."
-	Dist   string // default <Root>/dist
+	Dist   string // default <Root>/dist (folders.dist of plugship.yaml)
 	Strict bool   // refuse development keys
+	// Repo is the repository configuration; default read from
+	// <Root>/plugship.yaml.
+	Repo *config.Config
+}
+
+// withDefaults fills in the defaults, reading plugship.yaml unless Repo is
+// set; a configuration with problems is an error listing them.
+func (o Options) withDefaults() (Options, error) {
+	if o.Root == "" && o.Repo != nil {
+		o.Root = o.Repo.Root
+	}
+	repo, err := config.Or(o.Repo, o.Root)
+	if err != nil {
+		return o, err
+	}
+	o.Repo = repo
+	if o.Dist == "" {
+		o.Dist = repo.DistDir()
+	}
+	o.Root, o.Dist = artifact.Dirs(o.Root, o.Dist)
+	return o, nil
 }
 
 // Row is one artifact's line in the table.
@@ -39,8 +61,11 @@ type Row struct {
 // Main verifies every plugin file under dist/plugins, prints the table to
 // out and returns an error if any failed.
 func Main(ctx context.Context, opts Options, out io.Writer) error {
-	opts.Root, opts.Dist = artifact.Dirs(opts.Root, opts.Dist)
-	reg, loadErr := teams.Load(opts.Root)
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return err
+	}
+	reg, loadErr := teams.LoadDirs(opts.Root, opts.Repo.Teams, opts.Repo.Sources)
 	if reg == nil {
 		return loadErr
 	}

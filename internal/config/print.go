@@ -1,0 +1,39 @@
+package config
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+)
+
+// Print loads the configuration of the repository at root and prints every
+// field, its value and whether that is the default, for `mage config`.
+func Print(root string, out io.Writer) error {
+	c, err := Load(root)
+	if err != nil {
+		return err
+	}
+	d := Default(c.Module)
+	from := c.File
+	if from == "" {
+		from = "no " + File + ": every field is its default"
+	}
+	fmt.Fprintf(out, "module %s (%s), configuration: %s\n", c.Module, c.Root, from)
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	for _, f := range []struct{ field, value, def string }{
+		{"contract.package", c.Contract, d.Contract},
+		{"contract.accessor", c.Accessor, d.Accessor},
+		{"contract.element", c.Element, d.Element},
+		{"folders.teams", c.Teams, d.Teams},
+		{"folders.sources", c.Sources, d.Sources},
+		{"folders.hosts", c.Hosts, d.Hosts},
+		{"folders.dist", c.Dist, d.Dist},
+	} {
+		note := "(default)"
+		if f.value != f.def {
+			note = "(default " + f.def + ")"
+		}
+		fmt.Fprintf(w, "  %s\t%s\t%s\n", f.field, f.value, note)
+	}
+	return w.Flush()
+}
