@@ -16,6 +16,7 @@ import (
 	"github.com/plugship/plugship/internal/artifact"
 	"github.com/plugship/plugship/internal/build"
 	"github.com/plugship/plugship/internal/compat"
+	"github.com/plugship/plugship/internal/fingerprint"
 	"github.com/plugship/plugship/internal/plugtest"
 	"github.com/plugship/plugship/internal/publish"
 	"github.com/plugship/plugship/internal/sign"
@@ -184,7 +185,7 @@ func TestBadFilesThroughEveryStage(t *testing.T) {
 	var text strings.Builder
 	for name, f := range w.bad {
 		c, cancel := context.WithTimeout(ctx, time.Minute)
-		d := loader.Try(c, f, loader.Options{Trust: policy, Host: host, ProbeTimeout: 5 * time.Second})
+		d := loader.Try(c, f, loader.Options{Trust: policy, Host: host, Contract: fingerprint.ContractPackage, ProbeTimeout: 5 * time.Second})
 		cancel()
 		fmt.Fprintf(&text, "%s: %s %s: %s\n", filepath.Base(f), d.Outcome, d.Cause, d.Reason)
 		if d.Outcome == loader.Passed || d.ProbeMillis > 0 {

@@ -73,7 +73,7 @@ func TestOtherGoProfile(t *testing.T) {
 
 	// The default host (go on PATH) refuses each, statically.
 	for f := range files {
-		d := loader.Try(context.Background(), f, loader.Options{Host: hostBin, Verify: func(string) error { return nil }})
+		d := loader.Try(context.Background(), f, loader.Options{Host: hostBin, Contract: fingerprint.ContractPackage, Verify: func(string) error { return nil }})
 		if d.Outcome != loader.Incompatible || d.Cause != loader.CauseToolchainMismatch || !strings.Contains(d.Reason, tg.Env.GoVersion) {
 			t.Errorf("%s in the default host: %s %s %q; want incompatible, toolchain-mismatch naming %s", filepath.Base(f), d.Outcome, d.Cause, d.Reason, tg.Env.GoVersion)
 		}
