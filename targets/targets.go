@@ -122,8 +122,8 @@ func (Keys) Generate(team string) error {
 	return err
 }
 
-// Bench runs the benchmarks of BENCHMARKS.md: build, signing, selection and matrix against the plain alternatives.
-// Each benchmark runs 3 times on a warm build cache and reports times and ratios.
+// Bench runs the repository's Go benchmarks, 3 times each: go test -run ^$ -bench . -benchtime 3x ./...
+// In plugship's own repository those are the benchmarks of BENCHMARKS.md: build, signing, selection and matrix against the plain alternatives.
 func Bench() error {
 	return sh.RunV("go", "test", "-run", "^$", "-bench", ".", "-benchtime", "3x", "./...")
 }

@@ -44,8 +44,11 @@ func (fp *Fingerprint) ABI(contract string) (string, error) {
 	}
 	for _, pkg := range []string{runtimePackage, contract} {
 		sum, ok := fp.Packages[pkg]
+		if !ok && pkg == contract {
+			return "", fmt.Errorf("%s: does not link the contract package %s, whose fingerprint is part of the ABI: a plugin imports it (its accessor returns the contract's type) and a host links it through Load's type argument; if that is not the contract, correct contract.package in plugship.yaml", fp.File, pkg)
+		}
 		if !ok {
-			return "", fmt.Errorf("%s: no fingerprint of package %s: not a plugin or loader host of this contract (the ABI needs it; is the contract package in plugship.yaml right?)", fp.File, pkg)
+			return "", fmt.Errorf("%s: no fingerprint of package %s: not a Go plugin or a host that imports package plugin", fp.File, pkg)
 		}
 		fmt.Fprintf(h, "%s=%s\n", pkg, sum)
 	}

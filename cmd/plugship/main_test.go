@@ -1,0 +1,44 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestRun(t *testing.T) {
+	full := t.TempDir()
+	if err := os.WriteFile(filepath.Join(full, "notes.txt"), []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		code int
+		want string // in stdout or stderr
+	}{
+		{nil, exitUsage, "usage: plugship <command>"},
+		{[]string{"-h"}, exitOK, "usage: plugship <command>"},
+		{[]string{"frobnicate"}, exitUsage, `unknown command "frobnicate"`},
+		{[]string{"init", "-h"}, exitOK, "-replace checkout"},
+		{[]string{"init"}, exitUsage, "usage: plugship init"},
+		{[]string{"init", "-nope", "example.com/acme"}, exitUsage, "flag provided but not defined: -nope"},
+		{[]string{"init", "example.com/acme", "example.com/other"}, exitUsage, "one module path"},
+		{[]string{"init", "-version", "v1.2.3", "acme"}, exitFailure, `malformed module path "acme"`},
+		// Flags after the module path count too.
+		{[]string{"init", "example.com/acme", "-dir", full, "-version", "1.2"}, exitFailure, `plugship version "1.2"`},
+		{[]string{"init", "-dir", full, "-version", "v1.2.3", "example.com/acme"}, exitFailure, "notes.txt"},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), c.args, &stdout, &stderr)
+		if code != c.code || !strings.Contains(stdout.String()+stderr.String(), c.want) {
+			t.Errorf("plugship %s: exit status %d, want %d saying %q\nstdout:\n%s\nstderr:\n%s",
+				strings.Join(c.args, " "), code, c.code, c.want, stdout.String(), stderr.String())
+		}
+	}
+	if entries, _ := os.ReadDir(full); len(entries) != 1 {
+		t.Errorf("init wrote into a folder that was not empty: %v", entries)
+	}
+}

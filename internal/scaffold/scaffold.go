@@ -1,0 +1,342 @@
+package scaffold
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"text/template"
+
+	"github.com/google/renameio/v2"
+	"golang.org/x/mod/modfile"
+	"golang.org/x/mod/module"
+	"golang.org/x/mod/semver"
+)
+
+// PlugshipModule is the module path of plugship, which every scaffolded
+// repository requires.
+const PlugshipModule = "github.com/plugship/plugship"
+
+// GoVersion is the go line of a scaffolded go.mod: plugship's own, the
+// oldest Go release it builds with.
+const GoVersion = "1.25.0"
+
+// replaceVersion is the version a go.mod requires when a replace directive
+// points at a local checkout.
+const replaceVersion = "v0.0.0"
+
+// Options say what Init writes and where.
+type Options struct {
+	// Dir is the folder to write the repository into: it must be empty or
+	// not exist. Default: the current folder.
+	Dir string
+	// Module is the new repository's module path, e.g. example.com/acme.
+	Module string
+	// Version is the plugship version go.mod requires, vX.Y.Z (a canonical
+	// module version). Set Version, Replace, or both; with Replace alone
+	// go.mod requires v0.0.0.
+	Version string
+	// Replace is the path of a plugship checkout that go.mod's replace
+	// directive points at (written as an absolute path), for machines
+	// without the module proxy and for tests.
+	Replace string
+	// Out receives what Init wrote and the next commands. Default: nowhere.
+	Out io.Writer
+
+	// skipTidy leaves go mod tidy out (for unit tests without a network).
+	skipTidy bool
+}
+
+//go:embed all:template
+var templates embed.FS
+
+// templateDir is the root of the templates in the embedded files.
+const templateDir = "template"
+
+// data is what the templates see.
+type data struct {
+	Module string // the module path
+	Name   string // its last element, a name for prose
+	Go     string // the Go release running init, without "go" (1.26.8): CI pins it
+}
+
+// file is one file to write: a slash path relative to the folder.
+type file struct {
+	Path string
+	Data []byte
+}
+
+// Init writes a new plugin repository into opts.Dir and runs go mod tidy
+// there. It checks everything before writing anything: an invalid module
+// path or version, a replace path that is not a plugship checkout, or a
+// folder that holds anything is an error and nothing is written.
+func Init(ctx context.Context, opts Options) error {
+	out := opts.Out
+	if out == nil {
+		out = io.Discard
+	}
+	if err := checkModule(opts.Module); err != nil {
+		return err
+	}
+	version, replace, err := requirement(opts.Version, opts.Replace)
+	if err != nil {
+		return err
+	}
+	dir, err := filepath.Abs(cmp.Or(opts.Dir, "."))
+	if err != nil {
+		return err
+	}
+	if err := checkEmpty(dir); err != nil {
+		return err
+	}
+	files, err := render(opts.Module, version, replace)
+	if err != nil {
+		return err
+	}
+
+	if err := write(dir, files); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "wrote %d files in %s (module %s, %s):\n", len(files), dir, opts.Module, describe(version, replace))
+	for _, f := range files {
+		fmt.Fprintf(out, "  %s\n", f.Path)
+	}
+	if !opts.skipTidy {
+		fmt.Fprintln(out, "running go mod tidy ...")
+		if err := tidy(ctx, dir); err != nil {
+			return err
+		}
+		fmt.Fprintln(out, "  go.sum (go mod tidy)")
+	}
+	fmt.Fprintf(out, "\nNext, in %s:\n", dir)
+	fmt.Fprintln(out, "  go run mage.go all   # build and sign the plugins, run the compatibility matrix, publish to dist/channel/")
+	fmt.Fprintln(out, "  go test ./...")
+	return nil
+}
+
+// checkModule reports whether m is a module path a new repository can have.
+func checkModule(m string) error {
+	if m == "" {
+		return errors.New("no module path: give the new repository's, e.g. example.com/acme")
+	}
+	if err := module.CheckPath(m); err != nil {
+		return fmt.Errorf("%w (want a path such as example.com/acme)", err)
+	}
+	if m == PlugshipModule || strings.HasPrefix(m, PlugshipModule+"/") {
+		return fmt.Errorf("module path %q is inside plugship's own module: give the new repository's, e.g. example.com/acme", m)
+	}
+	return nil
+}
+
+// requirement checks the version and the replace path and returns the
+// version go.mod requires and the absolute replace path ("" for none).
+func requirement(version, replace string) (string, string, error) {
+	if version == "" && replace == "" {
+		return "", "", errors.New("no plugship version to require: set a version (vX.Y.Z) or a plugship checkout to replace it with")
+	}
+	if version != "" {
+		if err := CheckVersion(version); err != nil {
+			return "", "", err
+		}
+	}
+	if replace == "" {
+		return version, "", nil
+	}
+	abs, err := filepath.Abs(replace)
+	if err != nil {
+		return "", "", err
+	}
+	gomod := filepath.Join(abs, "go.mod")
+	content, err := os.ReadFile(gomod)
+	if err != nil {
+		return "", "", fmt.Errorf("replace %s: not a plugship checkout: %w", replace, err)
+	}
+	if got := modfile.ModulePath(content); got != PlugshipModule {
+		return "", "", fmt.Errorf("replace %s: not a plugship checkout: %s declares module %q, want %s", replace, gomod, got, PlugshipModule)
+	}
+	return cmp.Or(version, replaceVersion), abs, nil
+}
+
+// CheckVersion reports whether v is a version of plugship that a go.mod
+// can require: canonical (v1.2.3, or a pseudo-version), without a +build
+// suffix such as the +dirty of a build from a modified checkout.
+func CheckVersion(v string) error {
+	if semver.Canonical(v) != v {
+		return fmt.Errorf("plugship version %q: want a released version such as v1.2.3 (complete, with no +build suffix)", v)
+	}
+	if err := module.Check(PlugshipModule, v); err != nil {
+		return fmt.Errorf("plugship version: %w (want a version such as v1.2.3)", err)
+	}
+	return nil
+}
+
+// checkEmpty refuses a folder that exists and holds anything, naming what
+// it holds.
+func checkEmpty(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("cannot write into %s: %w", dir, err)
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	var names []string
+	for i, e := range entries {
+		if i == 10 {
+			names = append(names, fmt.Sprintf("and %d more", len(entries)-i))
+			break
+		}
+		name := e.Name()
+		if e.IsDir() {
+			name += "/"
+		}
+		names = append(names, name)
+	}
+	return fmt.Errorf("%s is not empty (it holds %s): init writes only into an empty or new folder, and wrote nothing", dir, strings.Join(names, ", "))
+}
+
+// render makes every file, sorted by path: the templates, and go.mod.
+func render(mod, version, replace string) ([]file, error) {
+	d := data{Module: mod, Name: path.Base(mod), Go: goRelease()}
+	var files []file
+	err := fs.WalkDir(templates, templateDir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		name, ok := strings.CutSuffix(strings.TrimPrefix(p, templateDir+"/"), ".tmpl")
+		if !ok {
+			return fmt.Errorf("template %s: want a name ending in .tmpl", p)
+		}
+		src, err := templates.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		// [[ ]] instead of {{ }}: GitHub Actions' ${{ }} stays as it is.
+		t, err := template.New(name).Delims("[[", "]]").Option("missingkey=error").Parse(string(src))
+		if err != nil {
+			return fmt.Errorf("template %s: %w", p, err)
+		}
+		var b bytes.Buffer
+		if err := t.Execute(&b, d); err != nil {
+			return fmt.Errorf("template %s: %w", p, err)
+		}
+		files = append(files, file{Path: name, Data: b.Bytes()})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	gomod, err := goMod(mod, version, replace)
+	if err != nil {
+		return nil, err
+	}
+	files = append(files, file{Path: "go.mod", Data: gomod})
+	slices.SortFunc(files, func(a, b file) int { return strings.Compare(a.Path, b.Path) })
+	return files, nil
+}
+
+// goMod writes go.mod: the module, the go line, plugship's requirement and
+// its replacement. go mod tidy adds the rest.
+func goMod(mod, version, replace string) ([]byte, error) {
+	f := new(modfile.File)
+	if err := f.AddModuleStmt(mod); err != nil {
+		return nil, err
+	}
+	if err := f.AddGoStmt(GoVersion); err != nil {
+		return nil, err
+	}
+	f.AddNewRequire(PlugshipModule, version, false)
+	if replace != "" {
+		if err := f.AddReplace(PlugshipModule, "", replace, ""); err != nil {
+			return nil, fmt.Errorf("replace %s: %w", replace, err)
+		}
+	}
+	f.Cleanup()
+	return f.Format()
+}
+
+// write writes files into dir, each atomically. On a failure it removes
+// the files and folders it created (dir was empty or new).
+func write(dir string, files []file) (err error) {
+	var created []string // files and folders, in the order they were made
+	defer func() {
+		if err != nil {
+			for _, p := range slices.Backward(created) {
+				os.Remove(p)
+			}
+		}
+	}()
+	mkdir := func(d string) error {
+		var missing []string
+		for p := d; ; p = filepath.Dir(p) {
+			if _, err := os.Stat(p); err == nil || filepath.Dir(p) == p {
+				break
+			}
+			missing = append(missing, p)
+		}
+		for _, p := range slices.Backward(missing) {
+			if err := os.Mkdir(p, 0o755); errors.Is(err, fs.ErrExist) {
+				continue
+			} else if err != nil {
+				return err
+			}
+			created = append(created, p)
+		}
+		return nil
+	}
+	for _, f := range files {
+		p := filepath.Join(dir, filepath.FromSlash(f.Path))
+		if err := mkdir(filepath.Dir(p)); err != nil {
+			return fmt.Errorf("writing %s: %w", f.Path, err)
+		}
+		if err := renameio.WriteFile(p, f.Data, 0o644, renameio.WithTempDir(filepath.Dir(p))); err != nil {
+			return fmt.Errorf("writing %s: %w", f.Path, err)
+		}
+		created = append(created, p)
+	}
+	return nil
+}
+
+// tidy runs go mod tidy in dir, outside any go.work.
+func tidy(ctx context.Context, dir string) error {
+	cmd := exec.CommandContext(ctx, "go", "mod", "tidy")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOWORK=off")
+	if output, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go mod tidy in %s: %w\n%s\nthe files are written: run go mod tidy there again once that is fixed", dir, err, bytes.TrimSpace(output))
+	}
+	return nil
+}
+
+// describe says which plugship go.mod uses.
+func describe(version, replace string) string {
+	if replace != "" {
+		return fmt.Sprintf("plugship %s replaced by %s", version, replace)
+	}
+	return "plugship " + version
+}
+
+// goRelease is the Go release of this process, such as 1.26.8: the release
+// the new repository's plugins and hosts are built with until its team
+// says otherwise. A development toolchain gives "stable".
+func goRelease() string {
+	v, ok := strings.CutPrefix(runtime.Version(), "go")
+	if !ok || strings.ContainsAny(v, " +") {
+		return "stable"
+	}
+	return v
+}
