@@ -106,3 +106,40 @@ plugins:
 		t.Errorf("build with Repo: %v\n%s", err, out.String())
 	}
 }
+
+// TestBuildChecksTheConfiguredSymbols builds with plugship.yaml naming the
+// symbols Greeter and GreeterElement: a plugin that exports only the
+// variable is built, one that exports only the seed's Showcase fails with
+// a message naming both configured symbols, and the other still builds.
+func TestBuildChecksTheConfiguredSymbols(t *testing.T) {
+	mod := newModule(t, map[string]string{
+		"plugship.yaml": "contract:\n  accessor: Greeter\n  element: GreeterElement\n",
+		"teams/acme/team.yaml": `name: acme
+owners: [dev@example.com]
+plugins:
+  - name: element
+    source: acme/element
+    version: 1.0.0
+  - name: seed
+    source: acme/seed
+    version: 1.0.0
+`,
+		"plugin_sources/acme/element/main.go": strings.Replace(pluginSource(`"element"`),
+			"func Showcase() contract.Plugin { return p{} }", "var GreeterElement contract.Plugin = p{}", 1),
+		"plugin_sources/acme/seed/main.go": pluginSource(`"seed"`),
+	})
+	var out bytes.Buffer
+	err := Main(context.Background(), Selection{}, Options{Root: mod}, &out)
+	if err == nil {
+		t.Fatalf("build of a plugin exporting neither Greeter nor GreeterElement succeeded:\n%s", out.String())
+	}
+	for _, want := range []string{
+		"built      acme/element v1.0.0",
+		"FAILED     acme/seed v1.0.0",
+		"exports neither Greeter nor GreeterElement: hosts look up these names (plugship.yaml contract.accessor and contract.element)",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("build output lacks %q:\n%s", want, out.String())
+		}
+	}
+}

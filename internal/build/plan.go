@@ -48,6 +48,9 @@ type Options struct {
 	// Profiles, when set, are used instead of the configuration's.
 	Profiles []profile.Profile
 	Jobs     int // go build processes at once; default runtime.NumCPU()
+	// AnySymbols builds plugins that export neither of the symbols hosts
+	// look up, which otherwise fail: for fixtures of how hosts refuse them.
+	AnySymbols bool
 	// Repo is the repository configuration; default read from
 	// <Root>/plugship.yaml.
 	Repo *config.Config
@@ -167,6 +170,9 @@ type Action struct {
 	Staging     string // go build's -o: the staged output
 	OutDir      string // the final folder; the file name carries the built file's ABI
 	Contract    string // the contract package's import path, part of the ABI (plugship.yaml)
+	// Symbols are the names hosts look up (plugship.yaml contract.accessor
+	// and contract.element): the plugin must export at least one.
+	Symbols []string
 
 	// Err, when set, says why this version cannot be built; Run reports it
 	// as failed without running anything.
@@ -244,7 +250,11 @@ func plan(modPath, src string, p *teams.Plugin, r teams.Release, t *Target, opts
 		Staging:     filepath.Join(scratch, stem+artifact.PluginExt),
 		OutDir:      artifact.PluginDir(opts.Dist, p.Team, p.Name),
 		Contract:    opts.Repo.Contract,
+		Symbols:     []string{opts.Repo.Accessor, opts.Repo.Element},
 		Env:         []string{"GOOS=" + t.Env.GOOS, "GOARCH=" + t.Env.GOARCH},
+	}
+	if opts.AnySymbols {
+		a.Symbols = nil
 	}
 	a.Args = []string{"build", "-buildmode=plugin", "-buildvcs=false"}
 	a.Args = append(a.Args, t.Env.Flags...)

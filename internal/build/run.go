@@ -205,6 +205,10 @@ func execute(ctx context.Context, a *Action, opts Options, outs *outputs) Result
 	if r.ABI, err = fp.ABI(a.Contract); err != nil {
 		return fail(err)
 	}
+	if len(a.Symbols) > 0 && !slices.ContainsFunc(a.Symbols, func(s string) bool { return fp.Exports[s] }) {
+		return fail(fmt.Errorf("exports neither %s: hosts look up these names (plugship.yaml contract.accessor and contract.element) and would refuse it; declare func %s() or var %s of the contract's type from %s",
+			strings.Join(a.Symbols, " nor "), a.Symbols[0], a.Symbols[len(a.Symbols)-1], a.Contract))
+	}
 	name := artifact.Name{Plugin: a.Plugin, Version: a.Version, GOOS: a.Target.Env.GOOS, GOARCH: a.Target.Env.GOARCH, ABI: r.ABI}
 	r.File = filepath.Join(a.OutDir, name.String())
 	sum, size, err := artifact.HashFile(a.Staging)

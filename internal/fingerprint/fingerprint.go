@@ -11,6 +11,8 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // elfMachines maps GOARCH to the ELF machine the go command builds for it.
@@ -44,6 +46,9 @@ type Fingerprint struct {
 	Settings  map[string]string // build settings: -trimpath, -race, CGO_ENABLED, GOOS, ...
 	Modules   map[string]string // module path -> version (and sum), main module included
 	Packages  map[string]string // import path -> hex fingerprint
+	// Exports are the exported top-level functions and variables of the
+	// main package (BuildInfo.Path): in a plugin, what plugin.Lookup can find.
+	Exports   map[string]bool
 	BuildInfo *buildinfo.BuildInfo
 }
 
@@ -67,7 +72,7 @@ func Read(path string) (*Fingerprint, error) {
 	}
 	defer ef.Close()
 	fp := &Fingerprint{File: path, Machine: ef.Class.String() + " " + ef.Machine.String(),
-		Settings: map[string]string{}, Modules: map[string]string{}, Packages: map[string]string{}}
+		Settings: map[string]string{}, Modules: map[string]string{}, Packages: map[string]string{}, Exports: map[string]bool{}}
 	bi, err := buildinfo.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: no Go build info (%v): not built by the go command, or damaged", path, err)
@@ -89,7 +94,13 @@ func Read(path string) (*Fingerprint, error) {
 	if err != nil && !errors.Is(err, elf.ErrNoSymbols) {
 		return nil, fmt.Errorf("%s: reading dynamic symbols: %w", path, err)
 	}
+	mainPrefix := symbolPath(bi.Path) + "."
 	for _, s := range syms {
+		if name, ok := strings.CutPrefix(s.Name, mainPrefix); ok && isExported(name) {
+			if t := elf.ST_TYPE(s.Info); t == elf.STT_FUNC || t == elf.STT_OBJECT {
+				fp.Exports[name] = true
+			}
+		}
 		pkg, ok := strings.CutPrefix(s.Name, symbolPrefix)
 		if !ok {
 			continue
@@ -237,4 +248,28 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// symbolPath is an import path as the linker writes it in symbol names
+// (cmd/internal/objabi.PathToPrefix): control characters, space, '%', '"',
+// non-ASCII bytes and the dots of the last element are %-escaped.
+func symbolPath(s string) string {
+	slash := strings.LastIndex(s, "/")
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c == '.' && i > slash || c == '%' || c == '"' || c >= 0x7f {
+			fmt.Fprintf(&b, "%%%02x", c)
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// isExported reports whether name, the rest of a symbol after its
+// package, is an exported top-level identifier (not a method, closure or
+// type's symbol).
+func isExported(name string) bool {
+	r, _ := utf8.DecodeRuneInString(name)
+	return unicode.IsUpper(r) && !strings.ContainsAny(name, ".·:[")
 }

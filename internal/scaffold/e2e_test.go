@@ -3,6 +3,7 @@ package scaffold
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -166,6 +167,20 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("go run mage.go all: %v\n%s\n%s", err, stdout, stderr)
 	}
 	t.Logf("Init to the end of go run mage.go all: %s", time.Since(start).Round(time.Millisecond))
+
+	// The adopter's targets are plugship's, with the same help: only the
+	// package comment above the list differs.
+	theirs, stderr, err := command(ctx, dir, env, "go", "run", "mage.go", "-l")
+	if err != nil {
+		t.Fatalf("go run mage.go -l in the scaffold: %v\n%s", err, stderr)
+	}
+	ours, stderr, err := command(ctx, root, env, "go", "run", "mage.go", "-l")
+	if err != nil {
+		t.Fatalf("go run mage.go -l in plugship: %v\n%s", err, stderr)
+	}
+	if a, b := targetList(theirs), targetList(ours); a != b || !strings.Contains(a, "build:plugin") {
+		t.Errorf("go run mage.go -l differs:\nscaffold:\n%s\nplugship:\n%s", a, b)
+	}
 	for _, v := range []string{"0.1.0", "0.2.0"} {
 		if m, _ := filepath.Glob(filepath.Join(dir, "dist/plugins/core/hello", "hello_v"+v+"_*.so")); len(m) == 0 {
 			t.Errorf("go run mage.go all built no dist/plugins/core/hello/hello_v%s_*.so", v)
@@ -224,6 +239,29 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("greet -plugin wrong does not say %q:\nstdout:\n%s\nstderr:\n%s", want, stdout, stderr)
 	}
 
+	// The matrix, which runs the reference host as the probe, says the same.
+	if stdout, stderr, err := command(ctx, dir, env, "go", "run", "mage.go", "compat"); err != nil {
+		t.Fatalf("go run mage.go compat: %v\n%s\n%s", err, stdout, stderr)
+	}
+	var m struct {
+		Cells []struct{ Plugin, Host, Outcome, Detail string }
+	}
+	if err := json.Unmarshal([]byte(read(t, filepath.Join(dir, "dist/compat/matrix.json"))), &m); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, c := range m.Cells {
+		if strings.HasPrefix(c.Plugin, "labs/wrong@") {
+			found = true
+			if c.Outcome != "wrong-type" || !strings.Contains(c.Detail, want) {
+				t.Errorf("matrix cell %s in %s: %s %q, want wrong-type saying %q", c.Plugin, c.Host, c.Outcome, c.Detail, want)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("dist/compat/matrix.json has no cell of labs/wrong")
+	}
+
 	// A plugin that does not link the repository's contract at all is
 	// refused by the build, which names the contract package.
 	stdout, stderr, err = command(ctx, dir, env, "go", "run", "mage.go", "build:plugin", "labs/foreign")
@@ -269,4 +307,11 @@ func hasLine(s string, subs ...string) bool {
 		}
 	}
 	return false
+}
+
+// targetList is the list of targets in the output of mage -l, without the
+// package comment above it.
+func targetList(s string) string {
+	_, list, _ := strings.Cut(s, "Targets:")
+	return list
 }
