@@ -77,17 +77,12 @@ func (o Options) base() Options {
 // is set; a configuration with problems is an error listing them.
 func (o Options) withDefaults() (Options, error) {
 	o = o.base()
-	repo, err := config.Or(o.Repo, o.Root)
-	if err != nil {
+	var err error
+	if o.Repo, o.Root, o.Dist, err = config.Resolve(o.Repo, o.Root, o.Dist); err != nil {
 		return o, err
 	}
-	o.Repo = repo
-	if o.Dist == "" {
-		o.Dist = repo.DistDir()
-	}
-	_, o.Dist = artifact.Dirs(o.Root, o.Dist)
 	if o.Config == "" {
-		o.Config = repo.HostsFile()
+		o.Config = o.Repo.HostsFile()
 	}
 	return o, nil
 }

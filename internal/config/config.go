@@ -157,6 +157,25 @@ func Or(repo *Config, root string) (*Config, error) {
 	return &c, nil
 }
 
+// Resolve is what every step does with the Repo, Root and Dist of its
+// options: the configuration is repo when it is set (a copy; its Root
+// fills an empty root), else read from root; the root and dist returned
+// are absolute, dist defaulting to the configured folders.dist.
+func Resolve(repo *Config, root, dist string) (*Config, string, string, error) {
+	if root == "" && repo != nil {
+		root = repo.Root
+	}
+	c, err := Or(repo, root)
+	if err != nil {
+		return nil, "", "", err
+	}
+	if dist == "" {
+		dist = c.DistDir()
+	}
+	root, dist = artifact.Dirs(root, dist)
+	return c, root, dist, nil
+}
+
 // read reads at most MaxSize+1 bytes of file: Parse refuses more.
 func read(file string) ([]byte, error) {
 	f, err := os.Open(file)

@@ -45,18 +45,10 @@ type Options struct {
 // withDefaults fills in the defaults, reading plugship.yaml unless Repo is
 // set; a configuration with problems is an error listing them.
 func (o Options) withDefaults() (Options, error) {
-	if o.Root == "" && o.Repo != nil {
-		o.Root = o.Repo.Root
-	}
-	repo, err := config.Or(o.Repo, o.Root)
-	if err != nil {
+	var err error
+	if o.Repo, o.Root, o.Dist, err = config.Resolve(o.Repo, o.Root, o.Dist); err != nil {
 		return o, err
 	}
-	o.Repo = repo
-	if o.Dist == "" {
-		o.Dist = repo.DistDir()
-	}
-	o.Root, o.Dist = artifact.Dirs(o.Root, o.Dist)
 	if o.Jobs <= 0 {
 		o.Jobs = runtime.NumCPU()
 	}
