@@ -141,6 +141,6 @@ func (Clean) All(ctx context.Context) error { return profile.CleanMain(ctx, ".",
 // Caches lists where builds keep data between runs (trees, toolchains, build cache) and their disk use.
 func Caches(ctx context.Context) error { return profile.CachesMain(ctx, ".", os.Stdout) }
 
-// Config prints this repository's plugship configuration, every field with its value and where it came from.
-// The file is plugship.yaml at the module root; every field is optional (see package internal/config for the format).
+// Config prints this repository's plugship configuration: every field of plugship.yaml, its value and its default.
+// The file sits at the module root and every field is optional; plugship's README lists them ("Configure: plugship.yaml").
 func Config() error { return config.Print(".", os.Stdout) }
