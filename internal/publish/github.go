@@ -445,8 +445,9 @@ func locations(assets map[string]*github.ReleaseAsset) map[string]string {
 	return out
 }
 
-// ReadIndex downloads index.json from the index release, or nil.
-func (g *GitHub) ReadIndex(ctx context.Context) ([]byte, error) {
+// ReadIndex downloads a file of the index (index.json, matrix.json) from
+// the index release, or nil.
+func (g *GitHub) ReadIndex(ctx context.Context, name string) ([]byte, error) {
 	rel, err := g.findRelease(ctx, IndexTag)
 	if err != nil || rel == nil {
 		return nil, err
@@ -456,11 +457,11 @@ func (g *GitHub) ReadIndex(ctx context.Context) ([]byte, error) {
 		return nil, err
 	}
 	for _, a := range assets {
-		if a.GetName() != IndexFile || a.GetState() != "uploaded" {
+		if a.GetName() != name || a.GetState() != "uploaded" {
 			continue
 		}
 		var data []byte
-		err := g.call(ctx, "downloading "+IndexFile, func() (*github.Response, error) {
+		err := g.call(ctx, "downloading "+name, func() (*github.Response, error) {
 			rc, _, err := g.Client.Repositories.DownloadReleaseAsset(ctx, g.Owner, g.Repo, a.GetID(), g.HTTP)
 			if err != nil {
 				return nil, err
@@ -474,11 +475,11 @@ func (g *GitHub) ReadIndex(ctx context.Context) ([]byte, error) {
 	return nil, nil
 }
 
-// WriteIndex replaces index.json in the index release, creating that
-// release (published, not a draft) if needed. updateIndex calls it only
-// when data differs from what ReadIndex returned, so an index.json there
-// is deleted without comparing it first.
-func (g *GitHub) WriteIndex(ctx context.Context, data []byte) error {
+// WriteIndex replaces a file of the index (index.json, matrix.json) in
+// the index release, creating that release (published, not a draft) if
+// needed. Main calls it only when data differs from what ReadIndex
+// returned, so the file there is deleted without comparing it first.
+func (g *GitHub) WriteIndex(ctx context.Context, name string, data []byte) error {
 	rel, err := g.findRelease(ctx, IndexTag)
 	if err != nil {
 		return err
@@ -497,13 +498,13 @@ func (g *GitHub) WriteIndex(ctx context.Context, data []byte) error {
 		return err
 	}
 	for _, a := range assets {
-		if a.GetName() != IndexFile {
+		if a.GetName() != name {
 			continue
 		}
-		if err := g.deleteAsset(ctx, IndexFile, a.GetID()); err != nil {
+		if err := g.deleteAsset(ctx, name, a.GetID()); err != nil {
 			return err
 		}
 	}
-	_, err = g.upload(ctx, rel.GetID(), dataAsset(IndexFile, data))
+	_, err = g.upload(ctx, rel.GetID(), dataAsset(name, data))
 	return err
 }

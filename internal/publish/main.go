@@ -12,6 +12,7 @@ import (
 
 	"github.com/plugship/plugship/internal/artifact"
 	"github.com/plugship/plugship/internal/config"
+	"github.com/plugship/plugship/internal/matrix"
 )
 
 // ChannelDir is the local channel, relative to dist/.
@@ -124,6 +125,9 @@ func Main(ctx context.Context, opts Options, out io.Writer) error {
 		return nil
 	}
 	indexErr := updateIndex(ctx, store, entries)
+	if indexErr == nil && len(failed) == 0 {
+		indexErr = updateMatrix(ctx, store, filepath.Join(opts.Dist, matrix.Dir, matrix.JSONFile))
+	}
 	fmt.Fprintf(out, "%d published, %d unchanged, %d refused, %d failed, of %d plugin versions in %.1fs; index %s\n",
 		counts["published"], counts["unchanged"], counts["refused"], counts["failed"], len(versions), time.Since(start).Seconds(), IndexFile)
 	var errs []error
@@ -131,7 +135,7 @@ func Main(ctx context.Context, opts Options, out io.Writer) error {
 		errs = append(errs, fmt.Errorf("%d plugin versions not published: %s", len(failed), strings.Join(failed, ", ")))
 	}
 	if indexErr != nil {
-		errs = append(errs, fmt.Errorf("updating %s: %w", IndexFile, indexErr))
+		errs = append(errs, fmt.Errorf("updating the index (%s, %s): %w", IndexFile, matrix.JSONFile, indexErr))
 	}
 	return errors.Join(errs...)
 }
@@ -145,7 +149,7 @@ func (v *Version) label() string {
 
 // updateIndex merges entries into the store's index.json.
 func updateIndex(ctx context.Context, store Store, entries []artifact.Entry) error {
-	data, err := store.ReadIndex(ctx)
+	data, err := store.ReadIndex(ctx, IndexFile)
 	if err != nil {
 		return err
 	}
@@ -163,7 +167,22 @@ func updateIndex(ctx context.Context, store Store, entries []artifact.Entry) err
 	if string(out) == string(data) {
 		return nil
 	}
-	return store.WriteIndex(ctx, out)
+	return store.WriteIndex(ctx, IndexFile, out)
+}
+
+// updateMatrix puts the matrix that approved this publish beside
+// index.json, where the next matrix run compares itself with it (see
+// compat.Options.Base): "what changed since the last release".
+func updateMatrix(ctx context.Context, store Store, file string) error {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	old, err := store.ReadIndex(ctx, matrix.JSONFile)
+	if err != nil || string(old) == string(data) {
+		return err
+	}
+	return store.WriteIndex(ctx, matrix.JSONFile, data)
 }
 
 // entry describes a published version for the index.

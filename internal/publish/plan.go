@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/plugship/plugship/internal/artifact"
@@ -144,12 +145,13 @@ func check(v *Version, f string, policy *trust.Policy, mx *matrix.Matrix, mxErr 
 	}
 	id := v.ID()
 	var found bool
+	var tested matrix.Plugin
 	for _, p := range mx.Plugins {
 		if p.ID() == id {
 			if p.SHA256 != v.Meta.SHA256 {
 				return fmt.Errorf("the matrix tested sha256 %.12s, the file is %.12s: rerun go run mage.go compat", p.SHA256, v.Meta.SHA256)
 			}
-			found = true
+			found, tested = true, p
 		}
 	}
 	if !found {
@@ -174,9 +176,65 @@ func check(v *Version, f string, policy *trust.Policy, mx *matrix.Matrix, mxErr 
 		}
 		rows = append(rows, fmt.Sprintf("| %s | %s | %.12s |", c.Host, mark, c.HostSHA256))
 	}
-	v.Notes = fmt.Sprintf("%s %s by team %s.\n\n`%s`: sha256 `%s`, built by %s for %s/%s, ABI %s (profiles %s).\n\n### Compatibility matrix\n\n| host | result | host sha256 |\n| --- | --- | --- |\n%s\n",
-		v.Meta.Plugin, v.Meta.Version, v.Meta.Team, v.Meta.File, v.Meta.SHA256, v.Meta.GoVersion, v.Meta.GOOS, v.Meta.GOARCH, v.Meta.ABI, strings.Join(v.Meta.Profiles, ", "), strings.Join(rows, "\n"))
+	v.Notes = fmt.Sprintf("%s %s by team %s.\n\n`%s`: sha256 `%s`, built by %s for %s/%s, ABI %s (profiles %s).\n\n%s\n\n### Compatibility matrix\n\n| host | result | host sha256 |\n| --- | --- | --- |\n%s\n",
+		v.Meta.Plugin, v.Meta.Version, v.Meta.Team, v.Meta.File, v.Meta.SHA256, v.Meta.GoVersion, v.Meta.GOOS, v.Meta.GOARCH, v.Meta.ABI, strings.Join(v.Meta.Profiles, ", "), acceptance(mx, tested), strings.Join(rows, "\n"))
 	return nil
+}
+
+// acceptance says, for release notes, which hosts accept p and whether
+// that changed from the previous version of the same plugin built for the
+// same ABI in the matrix.
+func acceptance(mx *matrix.Matrix, p matrix.Plugin) string {
+	accepted := func(id string) []string {
+		var hosts []string
+		for _, c := range mx.Cells {
+			if c.Plugin == id && c.Outcome == matrix.OK {
+				hosts = append(hosts, c.Host)
+			}
+		}
+		return hosts
+	}
+	list := func(hosts []string) string {
+		if len(hosts) == 0 {
+			return "no host"
+		}
+		return strings.Join(hosts, ", ")
+	}
+	now := accepted(p.ID())
+	s := "Accepted by " + list(now) + "."
+	var prev *matrix.Plugin
+	for i, q := range mx.Plugins {
+		if q.Team == p.Team && q.Plugin == p.Plugin && q.ABI == p.ABI && artifact.CompareVersions(q.Version, p.Version) < 0 &&
+			(prev == nil || artifact.CompareVersions(q.Version, prev.Version) > 0) {
+			prev = &mx.Plugins[i]
+		}
+	}
+	if prev == nil {
+		return s + " No earlier version of " + p.Plugin + " for this ABI is in the matrix."
+	}
+	before := accepted(prev.ID())
+	var gained, lost []string
+	for _, h := range now {
+		if !slices.Contains(before, h) {
+			gained = append(gained, h)
+		}
+	}
+	for _, h := range before {
+		if !slices.Contains(now, h) {
+			lost = append(lost, h)
+		}
+	}
+	if len(gained) == 0 && len(lost) == 0 {
+		return s + " Unchanged from v" + prev.Version + "."
+	}
+	s += " Changed from v" + prev.Version + ":"
+	if len(lost) > 0 {
+		s += " no longer accepted by " + list(lost) + ";"
+	}
+	if len(gained) > 0 {
+		s += " newly accepted by " + list(gained) + ";"
+	}
+	return strings.TrimSuffix(s, ";") + "."
 }
 
 // collect lists v's assets: the plugin file and what signing and the build

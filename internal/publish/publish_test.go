@@ -158,8 +158,8 @@ func checkPublished(t *testing.T, srv *githubtest.Server) {
 			}
 		}
 		if r.Tag == publish.IndexTag {
-			if names[publish.IndexFile] != 1 {
-				t.Errorf("the index release holds %v", names)
+			if names[publish.IndexFile] != 1 || names[matrix.JSONFile] != 1 {
+				t.Errorf("the index release holds %v, want %s and the approving %s", names, publish.IndexFile, matrix.JSONFile)
 			}
 			continue
 		}
@@ -421,6 +421,11 @@ func TestChannel(t *testing.T) {
 	ix, err := artifact.ParseIndex(data)
 	if err != nil || len(ix.Entries) != 16 {
 		t.Fatalf("index: %v, %d entries", err, len(ix.Entries))
+	}
+	// The approving matrix beside the index: the next matrix run's base.
+	published, err := os.ReadFile(filepath.Join(ch, matrix.JSONFile))
+	if approved, _ := os.ReadFile(filepath.Join(d, matrix.Dir, matrix.JSONFile)); err != nil || !bytes.Equal(published, approved) {
+		t.Errorf("%s in the channel: %v; want the approving %s", matrix.JSONFile, err, filepath.Join(matrix.Dir, matrix.JSONFile))
 	}
 	for _, e := range ix.Entries {
 		if e.ABI.GoVersion == "" || !e.ABI.Trimpath || e.SHA256 == "" {

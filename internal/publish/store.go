@@ -21,10 +21,12 @@ type Store interface {
 	// drafts. It returns where each asset can be fetched (URL or channel
 	// path) and whether anything changed.
 	Release(ctx context.Context, v *Version) (locations map[string]string, changed bool, err error)
-	// ReadIndex returns the current index.json, or nil if there is none.
-	ReadIndex(ctx context.Context) ([]byte, error)
-	// WriteIndex replaces index.json.
-	WriteIndex(ctx context.Context, data []byte) error
+	// ReadIndex returns the current content of a file of the index
+	// (index.json, or the matrix.json of the last publish), or nil if
+	// there is none.
+	ReadIndex(ctx context.Context, name string) ([]byte, error)
+	// WriteIndex replaces a file of the index.
+	WriteIndex(ctx context.Context, name string, data []byte) error
 }
 
 // ErrChanged marks a version that was published with other content.
@@ -85,20 +87,20 @@ func writeAsset(dst string, a Asset) error {
 	return err
 }
 
-// ReadIndex reads dist/channel/index.json.
-func (c *Channel) ReadIndex(context.Context) ([]byte, error) {
-	data, err := os.ReadFile(filepath.Join(c.Dir, IndexFile))
+// ReadIndex reads a file of the index: dist/channel/<name>.
+func (c *Channel) ReadIndex(_ context.Context, name string) ([]byte, error) {
+	data, err := os.ReadFile(filepath.Join(c.Dir, name))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
 	return data, err
 }
 
-// WriteIndex replaces dist/channel/index.json atomically.
-func (c *Channel) WriteIndex(_ context.Context, data []byte) error {
+// WriteIndex replaces dist/channel/<name> atomically.
+func (c *Channel) WriteIndex(_ context.Context, name string, data []byte) error {
 	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
 		return err
 	}
-	_, err := artifact.WriteFileIfChanged(filepath.Join(c.Dir, IndexFile), data, 0o644)
+	_, err := artifact.WriteFileIfChanged(filepath.Join(c.Dir, name), data, 0o644)
 	return err
 }
