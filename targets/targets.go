@@ -67,7 +67,7 @@ func All(ctx context.Context) error {
 	if err := buildAndSign(ctx, build.Selection{}); err != nil {
 		return err
 	}
-	if err := compat.Main(ctx, compat.Options{}, os.Stdout); err != nil {
+	if err := compared(ctx, func() error { return compat.Main(ctx, compat.Options{}, os.Stdout) }); err != nil {
 		return err
 	}
 	publishErr := publish.Main(ctx, publish.Options{}, os.Stdout)
@@ -90,8 +90,22 @@ func (Publish) Dry(ctx context.Context) error {
 type Compat mg.Namespace
 
 // Run builds the hosts in compat/hosts.yaml and tries every plugin file in each (also mage compat).
-// Reports go to dist/compat/matrix.{json,md,html}; a failed required cell fails the run.
-func (Compat) Run(ctx context.Context) error { return compat.Main(ctx, compat.Options{}, os.Stdout) }
+// Reports go to dist/compat/matrix.{json,md,html}, verdict first; a violation or a regression fails the run.
+// Changes are reported against $PLUGSHIP_COMPARE_WITH (a matrix.json file or URL), else the last publish's dist/channel/matrix.json.
+func (Compat) Run(ctx context.Context) error {
+	return compared(ctx, func() error { return compat.Main(ctx, compat.Options{}, os.Stdout) })
+}
+
+// compared fetches the matrix of the last publish, to report what changed
+// since, then runs the matrix step; a failed fetch is reported, the step
+// runs without it, and the target fails.
+func compared(ctx context.Context, step func() error) error {
+	fetchErr := publish.FetchMatrix(ctx, publish.Options{}, os.Stdout)
+	if fetchErr != nil {
+		fmt.Printf("not comparing with the last publish: %v\n", fetchErr)
+	}
+	return errors.Join(step(), fetchErr)
+}
 
 // Shard runs one slice of the matrix, for CI job matrices: mage compat:shard 2/3.
 func (Compat) Shard(ctx context.Context, shard string) error {
@@ -102,8 +116,16 @@ func (Compat) Shard(ctx context.Context, shard string) error {
 	return compat.Shard(ctx, compat.Options{}, s, os.Stdout)
 }
 
+// Diff prints what changed between two matrices (files or URLs of matrix.json): mage compat:diff old.json dist/compat/matrix.json.
+// New and gone plugin versions and hosts, then every cell whose outcome changed, regressions first; a regression fails it.
+func (Compat) Diff(ctx context.Context, old, new string) error {
+	return compat.Diff(ctx, old, new, os.Stdout)
+}
+
 // Merge combines the shard results in dist/compat/shards/ into the reports.
-func (Compat) Merge(ctx context.Context) error { return compat.Merge(ctx, compat.Options{}, os.Stdout) }
+func (Compat) Merge(ctx context.Context) error {
+	return compared(ctx, func() error { return compat.Merge(ctx, compat.Options{}, os.Stdout) })
+}
 
 // Release builds, signs, checks and publishes the plugin version a tag names: mage release payments/fraud/v1.3.0.
 // The release workflow runs it on every tag; PLUGSHIP_RELEASE_KEY may hold the team's key.

@@ -10,6 +10,16 @@ import (
 // IndexFile is the catalogue of published plugins that hosts fetch from.
 const IndexFile = "index.json"
 
+// ChannelDir is the local channel, relative to dist/: the publish step's
+// store when there are no GitHub settings. Beside its index.json lies the
+// matrix.json of the last publish, which the next matrix compares with.
+const ChannelDir = "channel"
+
+// PublishedMatrixFile is where, relative to dist/, the publish step puts a
+// copy of the matrix of the last publish (from the channel or the GitHub
+// index release) for the matrix step to report what changed since.
+const PublishedMatrixFile = "compat/published.json"
+
 // IndexSchema identifies the index.json format.
 const IndexSchema = "plugship.index/v2"
 

@@ -14,8 +14,8 @@
 // go build arguments, environment, overlay and paths. [Run] executes a
 // plan, one go build process per action, at most one per CPU at a time,
 // names each file by the ABI its build gives (read from the built file,
-// the way a host computes its own), and prints a line per action and a
-// summary. A build that fails for one target (a plugin that does not
+// the way a host computes its own), and shows progress, a line per action
+// that built or failed (per action when PLUGSHIP_VERBOSE=1) and a summary. A build that fails for one target (a plugin that does not
 // compile against an older contract) is reported for that target alone.
 //
 // # How each version gets its own plugin path

@@ -11,6 +11,7 @@ import (
 
 	"github.com/plugship/plugship/internal/artifact"
 	"github.com/plugship/plugship/internal/plugtest"
+	"github.com/plugship/plugship/internal/progress"
 )
 
 // newModule writes a scratch copy of this module with files (slash paths).
@@ -78,6 +79,7 @@ plugins:
 // sees day to day: a registry with problems, a plugin that does not
 // compile, and a change to one plugin among several.
 func TestFailuresAndIncrementalRebuild(t *testing.T) {
+	t.Setenv(progress.VerboseEnv, "")
 	mod := newModule(t, map[string]string{
 		"teams/acme/team.yaml":                  acmeManifest,
 		"teams/bad/team.yaml":                   badManifest,
@@ -143,7 +145,6 @@ func TestFailuresAndIncrementalRebuild(t *testing.T) {
 	}
 	for _, want := range []string{
 		"built      acme/good v1.0.0",
-		"up-to-date acme/steady v1.0.0",
 		"FAILED     acme/broken v1.0.0",
 		"plugin_sources/acme/broken/main.go:10:",
 		"1 built, 1 up to date, 2 failed, of 4 plugin builds",
@@ -154,6 +155,9 @@ func TestFailuresAndIncrementalRebuild(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "_plugship") {
 		t.Errorf("output shows the virtual package path instead of the source folder:\n%s", out.String())
+	}
+	if strings.Contains(out.String(), "up-to-date") {
+		t.Errorf("a line for an up-to-date build, without %s=1:\n%s", progress.VerboseEnv, out.String())
 	}
 	if got, _ := os.ReadFile(file("broken")); !bytes.Equal(got, brokenBefore) {
 		t.Errorf("the failed build changed the previous good %s", file("broken"))
@@ -172,6 +176,16 @@ func TestFailuresAndIncrementalRebuild(t *testing.T) {
 	for _, e := range entries {
 		if artifact.IsTemporary(e.Name()) {
 			t.Errorf("temporary file %s left in the output folder", e.Name())
+		}
+	}
+
+	// Verbose: the up-to-date builds get their lines too.
+	t.Setenv(progress.VerboseEnv, "1")
+	out.Reset()
+	Main(ctx, Selection{Team: "acme"}, opts, &out)
+	for _, want := range []string{"up-to-date acme/good v1.0.0", "up-to-date acme/steady v1.0.0", "FAILED     acme/broken v1.0.0"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("verbose build output lacks %q:\n%s", want, out.String())
 		}
 	}
 }

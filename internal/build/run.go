@@ -17,6 +17,7 @@ import (
 
 	"github.com/plugship/plugship/internal/artifact"
 	"github.com/plugship/plugship/internal/fingerprint"
+	"github.com/plugship/plugship/internal/progress"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -72,18 +73,21 @@ func (s Summary) Err() error {
 }
 
 // Run executes the plan: at most opts.Jobs go build processes at once. It
-// prints one line per action to out as each finishes, failures with the
-// compiler's message, then a summary line. Every action runs even when
-// others fail; cancelling ctx stops the running builds. The metadata of
-// each file is written once all its builds are done, listing every
-// profile it serves.
+// shows progress on out (package progress) and prints a line for each
+// action that built a new or changed file and for each failure, with the
+// compiler's message, as it finishes, then a summary line; an action whose
+// file was already up to date gets a line only when progress.Verbose.
+// Every action runs even when others fail; cancelling ctx stops the
+// running builds. The metadata of each file is written once all its
+// builds are done, listing every profile it serves.
 func Run(ctx context.Context, actions []*Action, opts Options, out io.Writer) Summary {
 	opts = opts.base() // the actions carry every path: Run needs Root and Jobs only
 	start := time.Now()
 	rev := gitRevision(ctx, opts.Root)
 	results := make([]Result, len(actions))
 	outputs := &outputs{files: map[string]*output{}}
-	var mu sync.Mutex
+	verbose := progress.Verbose()
+	bar := progress.New(out, "plugin builds", len(actions))
 	g := new(errgroup.Group)
 	g.SetLimit(opts.Jobs)
 	for i, a := range actions {
@@ -92,13 +96,15 @@ func Run(ctx context.Context, actions []*Action, opts Options, out io.Writer) Su
 			r := execute(ctx, a, opts, outputs)
 			r.Time = time.Since(t)
 			results[i] = r
-			mu.Lock()
-			defer mu.Unlock()
-			printResult(out, opts.Root, r)
+			if verbose || r.Outcome != UpToDate {
+				bar.Line("%s", formatResult(opts.Root, r))
+			}
+			bar.Done(1)
 			return nil
 		})
 	}
 	g.Wait()
+	bar.Finish()
 	order := map[string]int{} // profile -> position in the plan, for stable metadata
 	for _, a := range actions {
 		for _, p := range a.Target.Profiles {
@@ -113,7 +119,7 @@ func Run(ctx context.Context, actions []*Action, opts Options, out io.Writer) Su
 			for i := range results {
 				if results[i].File == file && results[i].Outcome != Failed {
 					results[i].Outcome, results[i].Err = Failed, err
-					printResult(out, opts.Root, results[i])
+					io.WriteString(out, formatResult(opts.Root, results[i]))
 				}
 			}
 		}
@@ -124,20 +130,24 @@ func Run(ctx context.Context, actions []*Action, opts Options, out io.Writer) Su
 	return s
 }
 
-func printResult(out io.Writer, root string, r Result) {
-	fmt.Fprintf(out, "  %-10s %-46s %5.1fs", r.Outcome, r.Action.ID(), r.Time.Seconds())
+// formatResult is the console line of one action, and for a failure the
+// error's lines below it, indented; it ends in a newline.
+func formatResult(root string, r Result) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "  %-10s %-46s %5.1fs", r.Outcome, r.Action.ID(), r.Time.Seconds())
 	if r.Outcome != Failed {
 		rel, err := filepath.Rel(root, r.File)
 		if err != nil {
 			rel = r.File
 		}
-		fmt.Fprintf(out, "  %s\n", rel)
-		return
+		fmt.Fprintf(&b, "  %s\n", rel)
+		return b.String()
 	}
-	fmt.Fprintln(out)
+	b.WriteString("\n")
 	for _, line := range strings.Split(strings.TrimRight(r.Err.Error(), "\n"), "\n") {
-		fmt.Fprintf(out, "      %s\n", line)
+		fmt.Fprintf(&b, "      %s\n", line)
 	}
+	return b.String()
 }
 
 // outputs are the final files of a run, by path: builds for two targets

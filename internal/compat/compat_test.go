@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/plugship/plugship/internal/compat"
 	"github.com/plugship/plugship/internal/matrix"
 	"github.com/plugship/plugship/internal/plugtest"
+	"github.com/plugship/plugship/internal/progress"
 	"github.com/plugship/plugship/internal/sign"
 )
 
@@ -108,6 +110,7 @@ func essence(m *matrix.Matrix) string {
 }
 
 func TestMatrix(t *testing.T) {
+	t.Setenv(progress.VerboseEnv, "")
 	opts := setUp(t)
 	ctx := context.Background()
 	var out bytes.Buffer
@@ -115,11 +118,14 @@ func TestMatrix(t *testing.T) {
 	if err == nil {
 		t.Fatalf("the run passed though required cells fail:\n%s", out.String())
 	}
+	if !strings.HasPrefix(err.Error(), "NOT ready: 4 violations\n") {
+		t.Errorf("error does not lead with the verdict:\n%v", err)
+	}
 	for _, want := range []string{
-		id("9.0.0") + " must load into host showcase but is panic",
-		id("8.0.0") + " must load into host showcase but is exit",
-		id("7.0.0") + " must load into host showcase but is timeout",
-		id("6.0.0") + " must load into host showcase but is not-acceptable",
+		"fixtures/fx@9.0.0 in host showcase: panic: ",
+		"fixtures/fx@8.0.0 in host showcase: exit: ",
+		"fixtures/fx@7.0.0 in host showcase: timeout: ",
+		"fixtures/fx@6.0.0 in host showcase: not-acceptable: ",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
@@ -128,8 +134,15 @@ func TestMatrix(t *testing.T) {
 	if strings.Contains(err.Error(), "fx@1.0.0") {
 		t.Errorf("the good plugin is reported: %v", err)
 	}
-	if !strings.Contains(out.String(), "PLUGIN") || !strings.Contains(out.String(), "[10/10]") {
-		t.Errorf("console lacks progress or the grid:\n%s", out.String())
+	// The console is quiet: a line for each unexpected cell only, with
+	// its reason, and a summary.
+	if !strings.Contains(out.String(), "PLUGIN") || !strings.Contains(out.String(), "10 cells (0 from cache) in ") ||
+		!strings.Contains(out.String(), "; 4 unexpected, 0 changed since the last run") {
+		t.Errorf("console lacks the summary or the grid:\n%s", out.String())
+	}
+	lines := cellLines(out.String())
+	if n := strings.Count(strings.Join(lines, "\n"), "  UNEXPECTED (must load)"); n != 4 || len(lines) != 4 || !strings.Contains(out.String(), "\n      in the probe: panic: fixture panics in init") {
+		t.Errorf("%d cell lines, %d of them unexpected, want the 4 unexpected cells with their reason:\n%s", len(lines), n, out.String())
 	}
 
 	m := readMatrix(t, opts)
@@ -190,6 +203,35 @@ func TestMatrix(t *testing.T) {
 	if essence(again) != essence(m) {
 		t.Errorf("the cached run differs from the first")
 	}
+	if !strings.Contains(out.String(), "10 cells (10 from cache) in ") || strings.Count(out.String(), "UNEXPECTED") != 4 || strings.Contains(out.String(), "CHANGED") {
+		t.Errorf("cached run: want the unexpected cells again and nothing changed:\n%s", out.String())
+	}
+
+	// A cell whose outcome differs from the last matrix's gets a line.
+	last := readMatrix(t, opts)
+	last.Cell(id("1.0.0"), "showcase").Outcome = "panic"
+	data, err := last.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(opts.Dist, matrix.Dir, matrix.JSONFile), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	compat.Main(ctx, opts, &out)
+	if lines := cellLines(out.String()); len(lines) != 5 || !regexp.MustCompile(`(?m)^  \[ ?\d+/10\] `+regexp.QuoteMeta(id("1.0.0"))+` +showcase +ok .* ms \(cached\)  CHANGED \(was panic\)$`).MatchString(strings.Join(lines, "\n")) ||
+		!strings.Contains(out.String(), "; 4 unexpected, 1 changed since the last run") {
+		t.Errorf("no line for the changed cell:\n%s", out.String())
+	}
+
+	// Verbose: a line for every cell.
+	t.Setenv(progress.VerboseEnv, "1")
+	out.Reset()
+	compat.Main(ctx, opts, &out)
+	if n := len(cellLines(out.String())); n != 10 || strings.Count(out.String(), " ms (cached)") != 10 || !strings.Contains(out.String(), "[10/10]") {
+		t.Errorf("verbose: %d cell lines, want 10:\n%s", n, out.String())
+	}
+	t.Setenv(progress.VerboseEnv, "")
 
 	// Shards 1/3, 2/3 and 3/3, run for real (no cache), merge into the
 	// same matrix.
@@ -220,6 +262,11 @@ func TestMatrix(t *testing.T) {
 	if merged := readMatrix(t, opts); essence(merged) != essence(m) {
 		t.Errorf("merged shards differ from the whole run:\n%s\n---\n%s", essence(merged), essence(m))
 	}
+}
+
+// cellLines are the console's lines about single cells.
+func cellLines(out string) []string {
+	return regexp.MustCompile(`(?m)^  \[ ?\d+/\d+\] .*$`).FindAllString(out, -1)
 }
 
 func TestConfigProblems(t *testing.T) {
@@ -455,5 +502,67 @@ hosts:
 	trees, _ := os.ReadDir(filepath.Join(dist, ".cache/trees"))
 	if len(trees) != 1 {
 		t.Errorf("%d exported trees, want the one of HEAD", len(trees))
+	}
+}
+
+// TestRegressionAgainstTheLastPublish compares a run with a previous
+// matrix in which one required cell passed and one version did not exist:
+// every report leads with the verdict and that regression, the JSON
+// carries them as fields, and compat.Diff says the same.
+func TestRegressionAgainstTheLastPublish(t *testing.T) {
+	t.Setenv(progress.VerboseEnv, "")
+	opts := setUp(t)
+	ctx := context.Background()
+	var out bytes.Buffer
+	compat.Main(ctx, opts, &out)
+	base := readMatrix(t, opts)
+	base.Cell(id("6.0.0"), "showcase").Outcome = matrix.OK
+	base.Plugins = slices.DeleteFunc(base.Plugins, func(p matrix.Plugin) bool { return p.Version == "1.0.0" })
+	base.Cells = slices.DeleteFunc(base.Cells, func(c matrix.Cell) bool { return strings.HasPrefix(c.Plugin, "fixtures/fx@1.0.0 ") })
+	base.Verdict = nil
+	data, err := base.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	baseFile := filepath.Join(t.TempDir(), "published.json")
+	if err := os.WriteFile(baseFile, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	opts.Base = baseFile
+	out.Reset()
+	err = compat.Main(ctx, opts, &out)
+	const verdict = "NOT ready: 1 regression, 3 violations"
+	if err == nil || !strings.HasPrefix(err.Error(), verdict+"\n  fixtures/fx@6.0.0 in host showcase: not-acceptable: ") {
+		t.Fatalf("error %v, want it to lead with %q and the regression", err, verdict)
+	}
+	console := out.String()
+	if i := strings.Index(console, verdict); i < 0 || !strings.HasPrefix(console[i+len(verdict):], "\n  regression fixtures/fx@6.0.0 in showcase: not acceptable") {
+		t.Errorf("the console's report does not lead with the verdict and the regression:\n%s", console)
+	}
+	dir := filepath.Join(opts.Dist, matrix.Dir)
+	for _, f := range []string{matrix.MarkdownFile, matrix.HTMLFile} {
+		data, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(data)
+		i, j, grid := strings.Index(s, verdict), strings.Index(s, "fixtures/fx@6.0.0"), strings.Index(s, "fixtures/fx@9.0.0")
+		if i < 0 || j < i || grid < j {
+			t.Errorf("%s does not lead with %q and the regression before the grid (at %d, %d, %d)", f, verdict, i, j, grid)
+		}
+	}
+	m := readMatrix(t, opts)
+	if v := m.Verdict; v == nil || v.Ready || v.Line != verdict || len(v.Regressions) != 1 || v.Regressions[0].Version != "fixtures/fx@6.0.0" || v.Regressions[0].Host != "showcase" {
+		t.Errorf("matrix.json verdict %+v", m.Verdict)
+	}
+	if c := m.Changes; c == nil || !slices.Equal(c.NewVersions, []string{"fixtures/fx@1.0.0"}) || len(c.Changed) == 0 || !c.Changed[0].Regression {
+		t.Errorf("matrix.json changes %+v", m.Changes)
+	}
+
+	out.Reset()
+	err = compat.Diff(ctx, baseFile, filepath.Join(dir, matrix.JSONFile), &out)
+	if err == nil || !strings.Contains(out.String(), "1 regression") || !strings.Contains(out.String(), "fixtures/fx@1.0.0") {
+		t.Errorf("compat.Diff: %v\n%s", err, out.String())
 	}
 }

@@ -24,6 +24,11 @@
 // binary, of the signature and of the trust policy, and the probe timeout:
 // a run with nothing changed probes nothing.
 //
+// The console shows progress and a line only for a cell that breaks its
+// host's requirement or whose outcome changed since the last matrix
+// written (every cell when PLUGSHIP_VERBOSE=1), then a summary; see
+// package progress.
+//
 // A run can be split: Shard runs every n-th cell and writes a partial
 // result under dist/compat/shards/; Merge combines all of them into the
 // same reports a whole run writes.

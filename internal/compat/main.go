@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,7 +29,15 @@ type Options struct {
 	// Repo is the repository configuration; default read from
 	// <Root>/plugship.yaml.
 	Repo *config.Config
+	// Base is the matrix to report changes against: a matrix.json file or
+	// an http(s) URL of one. Default: $PLUGSHIP_COMPARE_WITH, else the
+	// matrix of the last publish if the publish step fetched it
+	// (<Dist>/compat/published.json, see publish.FetchMatrix), else none.
+	Base string
 }
+
+// BaseEnv names the previous matrix to compare with (see Options.Base).
+const BaseEnv = "PLUGSHIP_COMPARE_WITH"
 
 // withDefaults fills in the defaults, reading plugship.yaml unless Repo is
 // set; a configuration with problems is an error listing them.
@@ -42,8 +52,18 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Jobs <= 0 {
 		o.Jobs = runtime.NumCPU()
 	}
+	if o.Base == "" {
+		o.Base = os.Getenv(BaseEnv)
+	}
+	if o.Base == "" {
+		if f := filepath.Join(o.Dist, filepath.FromSlash(artifact.PublishedMatrixFile)); fileExists(f) {
+			o.Base = f
+		}
+	}
 	return o, nil
 }
+
+func fileExists(f string) bool { _, err := os.Stat(f); return err == nil }
 
 // Main builds the hosts, runs every cell, writes the three reports and
 // prints the grid. The error names every required cell that failed.
@@ -56,7 +76,7 @@ func Main(ctx context.Context, opts Options, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return finish(opts, m, out)
+	return finish(ctx, opts, m, out)
 }
 
 // Shard runs the cells of one shard and writes its partial result to
@@ -118,13 +138,12 @@ func Merge(ctx context.Context, opts Options, out io.Writer) error {
 		return fmt.Errorf("merging %d shard results: %w", len(parts), err)
 	}
 	fmt.Fprintf(out, "merged %d shard results\n", len(parts))
-	return finish(opts, m, out)
+	return finish(ctx, opts, m, out)
 }
 
 // run builds the hosts and runs the cells of shard (all if nil); opts has
 // its defaults.
 func run(ctx context.Context, opts Options, shard *matrix.Shard, out io.Writer) (*matrix.Matrix, error) {
-	start := time.Now()
 	cfg, err := LoadConfig(opts.Config)
 	if err != nil {
 		return nil, err
@@ -149,12 +168,24 @@ func run(ctx context.Context, opts Options, shard *matrix.Shard, out io.Writer) 
 		return nil, err
 	}
 	m.Check()
-	fmt.Fprintf(out, "%d cells in %.2fs\n", len(m.Cells), time.Since(start).Seconds())
 	return m, nil
 }
 
-// finish writes the reports, prints the grid and applies the policy.
-func finish(opts Options, m *matrix.Matrix, out io.Writer) error {
+// finish compares the matrix with the base, judges it, writes the
+// reports, prints the verdict and the grid, and fails unless the release
+// can ship (no violation, no regression). A base that cannot be read is an
+// error too, after the reports are written without "what changed".
+func finish(ctx context.Context, opts Options, m *matrix.Matrix, out io.Writer) error {
+	var baseErr error
+	if opts.Base != "" {
+		base, err := readMatrix(ctx, opts.Base)
+		if err != nil {
+			baseErr = fmt.Errorf("the matrix to compare with (%s or %s): %w", opts.Base, BaseEnv, err)
+		} else {
+			m.Changes = matrix.Compare(base, m, rel(opts.Root, opts.Base))
+		}
+	}
+	m.Judge()
 	dir := filepath.Join(opts.Dist, matrix.Dir)
 	if err := m.WriteReports(dir); err != nil {
 		return fmt.Errorf("writing the reports: %w", err)
@@ -168,10 +199,15 @@ func finish(opts Options, m *matrix.Matrix, out io.Writer) error {
 			f.Close()
 		}
 	}
-	if len(m.Violations) > 0 {
-		return errors.New(fmt.Sprintf("%d required cells failed:\n  ", len(m.Violations)) + strings.Join(m.Violations, "\n  "))
+	if v := m.Verdict; !v.Ready {
+		var b strings.Builder
+		b.WriteString(v.Line)
+		for _, f := range append(slices.Clone(v.Regressions), v.Violations...) {
+			fmt.Fprintf(&b, "\n  %s in host %s: %s: %s", f.Version, f.Host, f.Outcome, f.Reason)
+		}
+		return errors.Join(errors.New(b.String()), baseErr)
 	}
-	return nil
+	return baseErr
 }
 
 // PrintGrid prints the last matrix written to dist/compat/matrix.json: the
@@ -198,8 +234,81 @@ func printReports(out io.Writer, root, dir string) {
 }
 
 func rel(root, path string) string {
-	if r, err := filepath.Rel(root, path); err == nil {
+	if r, err := filepath.Rel(root, path); err == nil && !strings.HasPrefix(r, "..") {
 		return r
 	}
 	return path
+}
+
+// Diff prints what changed from the matrix old to the matrix new (files or
+// http(s) URLs of matrix.json): new and gone plugin versions and hosts,
+// and every cell whose outcome changed, regressions first. It fails when
+// there is a regression.
+func Diff(ctx context.Context, old, new string, out io.Writer) error {
+	a, err := readMatrix(ctx, old)
+	if err != nil {
+		return err
+	}
+	b, err := readMatrix(ctx, new)
+	if err != nil {
+		return err
+	}
+	d := matrix.Compare(a, b, old)
+	d.Text(out)
+	if n := regressions(d); n > 0 {
+		return fmt.Errorf("%d regressions from %s to %s", n, old, new)
+	}
+	return nil
+}
+
+func regressions(d *matrix.Diff) int {
+	n := 0
+	for _, c := range d.Changed {
+		if c.Regression {
+			n++
+		}
+	}
+	return n
+}
+
+// maxMatrixSize bounds a matrix read from a URL.
+const maxMatrixSize = 256 << 20
+
+// readMatrix reads a matrix.json from a file or an http(s) URL. A URL of
+// api.github.com or an enterprise API (an asset's "url") is fetched with
+// $GITHUB_TOKEN, asking for the asset's bytes.
+func readMatrix(ctx context.Context, loc string) (*matrix.Matrix, error) {
+	if !strings.HasPrefix(loc, "http://") && !strings.HasPrefix(loc, "https://") {
+		return matrix.Read(loc)
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, loc, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/octet-stream")
+	if tok := os.Getenv("GITHUB_TOKEN"); tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetching the matrix %s: %w", loc, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("fetching the matrix %s: %s", loc, resp.Status)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxMatrixSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("fetching the matrix %s: %w", loc, err)
+	}
+	if len(data) > maxMatrixSize {
+		return nil, fmt.Errorf("the matrix %s is larger than %d MiB", loc, maxMatrixSize>>20)
+	}
+	m, err := matrix.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", loc, err)
+	}
+	return m, nil
 }

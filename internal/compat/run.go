@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 
 	"github.com/plugship/plugship/internal/artifact"
 	"github.com/plugship/plugship/internal/matrix"
+	"github.com/plugship/plugship/internal/progress"
 	"github.com/plugship/plugship/loader"
 	"github.com/plugship/plugship/trust"
 )
@@ -116,8 +118,11 @@ func (c *cache) write(path string) error {
 
 // runCells fills m.Cells for the cells the shard holds (all when shard is
 // nil), in m's order (sorted hosts and plugins, row by row), running them in
-// parallel and printing a progress line per cell.
+// parallel. It shows progress on out (package progress) and prints a line
+// only for a cell that is unexpected or changed (see attention), every cell
+// when progress.Verbose, then a summary line.
 func runCells(ctx context.Context, opts Options, cfg *Config, m *matrix.Matrix, shard *matrix.Shard, out io.Writer) error {
+	start := time.Now()
 	// The policy the sign step wrote, read once: parsed, and hashed for the
 	// cache keys.
 	policyFile := filepath.Join(opts.Dist, artifact.TrustFile)
@@ -150,10 +155,13 @@ func runCells(ctx context.Context, opts Options, cfg *Config, m *matrix.Matrix, 
 		}
 	}
 	c := readCache(filepath.Join(opts.Dist, filepath.FromSlash(CacheFile)))
+	previous := previousOutcomes(opts.Dist)
 	timeout := time.Duration(cfg.Timeout)
 	cells := make([]matrix.Cell, len(jobs))
+	verbose := progress.Verbose()
+	bar := progress.New(out, "cells", len(jobs))
 	var mu sync.Mutex
-	done := 0
+	var tally cellTally
 	g := new(errgroup.Group)
 	g.SetLimit(opts.Jobs)
 	for i, j := range jobs {
@@ -167,23 +175,155 @@ func runCells(ctx context.Context, opts Options, cfg *Config, m *matrix.Matrix, 
 				c.put(key, cell)
 			}
 			cells[i] = cell
+			a := attend(j.p, j.h, cell, previous)
 			mu.Lock()
 			defer mu.Unlock()
-			done++
-			from := ""
-			if hit {
-				from = " (cached)"
+			tally.add(cell, a)
+			if note := a.note(); verbose || note != "" {
+				from := ""
+				if hit {
+					from = " (cached)"
+				}
+				line := fmt.Sprintf("  [%*d/%d] %-40s %-14s %-18s %6.1f ms%s", len(fmt.Sprint(len(jobs))), tally.cells, len(jobs), j.p.ID(), j.h.Name, cell.Outcome, cell.Millis, from)
+				if note != "" {
+					line += "  " + note
+				}
+				if a.detail != "" {
+					line += "\n      " + a.detail
+				}
+				bar.Line("%s", line)
 			}
-			fmt.Fprintf(out, "  [%*d/%d] %-40s %-14s %-18s %6.1f ms%s\n", len(fmt.Sprint(len(jobs))), done, len(jobs), j.p.ID(), j.h.Name, cell.Outcome, cell.Millis, from)
+			bar.Done(1)
 			return nil
 		})
 	}
 	g.Wait()
+	bar.Finish()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	fmt.Fprintln(out, tally.summary(time.Since(start)))
 	m.Cells = cells
 	return c.write(filepath.Join(opts.Dist, filepath.FromSlash(CacheFile)))
+}
+
+// previousOutcomes returns the outcome of each cell (by Cell.Key) in the
+// last matrix written to dist/compat/matrix.json, or nothing when there is
+// none that can be read: a first run has nothing to compare with.
+func previousOutcomes(dist string) map[string]string {
+	old, err := matrix.Read(filepath.Join(dist, matrix.Dir, matrix.JSONFile))
+	if err != nil {
+		return nil
+	}
+	outcomes := make(map[string]string, len(old.Cells))
+	for _, c := range old.Cells {
+		outcomes[c.Key()] = c.Outcome
+	}
+	return outcomes
+}
+
+// attention says why a cell deserves a line of its own when the console
+// is quiet; the zero value says it does not.
+type attention struct {
+	// unexpected is "must load" or "must be refused" when the cell breaks
+	// what its host requires (matrix.Check's rule: the host's must_accept
+	// and must_reject, and a file of another ABI must be refused).
+	unexpected string
+	// was is the cell's outcome in the last matrix written to
+	// dist/compat/matrix.json (same plugin file ID and host) when that
+	// differs from this run's; a cell that matrix lacks is not "changed".
+	was string
+	// detail is the first line of the cell's reason, when it did not load.
+	detail string
+}
+
+// attend applies the rules of attention to one cell; previous maps
+// Cell.Key to the outcomes of the last matrix.
+func attend(p matrix.Plugin, h matrix.Host, cell matrix.Cell, previous map[string]string) attention {
+	var a attention
+	// The requirement is matrix.Check's, applied to a matrix of this one
+	// cell, so the console and the reports cannot disagree.
+	one := matrix.Matrix{Hosts: []matrix.Host{h}, Plugins: []matrix.Plugin{p}, Cells: []matrix.Cell{cell}}
+	one.Check()
+	if len(one.Violations) > 0 {
+		a.unexpected = "must be refused"
+		if one.Cells[0].Required == "accept" {
+			a.unexpected = "must load"
+		}
+	}
+	if was, ok := previous[cell.Key()]; ok && was != cell.Outcome {
+		a.was = was
+	}
+	if (a.unexpected != "" || a.was != "") && cell.Outcome != matrix.OK {
+		a.detail, _, _ = strings.Cut(cell.Detail, "\n")
+	}
+	return a
+}
+
+// note is "UNEXPECTED (must load)", "CHANGED (was ok)", both, or "".
+func (a attention) note() string {
+	var parts []string
+	if a.unexpected != "" {
+		parts = append(parts, "UNEXPECTED ("+a.unexpected+")")
+	}
+	if a.was != "" {
+		parts = append(parts, "CHANGED (was "+a.was+")")
+	}
+	return strings.Join(parts, ", ")
+}
+
+// cellTally counts the cells of a run for its summary line.
+type cellTally struct {
+	cells, cached, unexpected, changed int
+	outcomes                           map[string]int
+}
+
+func (t *cellTally) add(c matrix.Cell, a attention) {
+	t.cells++
+	if c.Cached {
+		t.cached++
+	}
+	if a.unexpected != "" {
+		t.unexpected++
+	}
+	if a.was != "" {
+		t.changed++
+	}
+	if t.outcomes == nil {
+		t.outcomes = map[string]int{}
+	}
+	t.outcomes[c.Outcome]++
+}
+
+// summary is one line: "64 cells (60 from cache) in 1.2s: 14 ok, 50 refused
+// (32 toolchain-mismatch, 8 build-mismatch, ...); 0 unexpected, 0 changed".
+func (t *cellTally) summary(d time.Duration) string {
+	refused := t.cells - t.outcomes[matrix.OK]
+	type count struct {
+		outcome string
+		n       int
+	}
+	var causes []count
+	for o, n := range t.outcomes {
+		if o != matrix.OK {
+			causes = append(causes, count{o, n})
+		}
+	}
+	sort.Slice(causes, func(i, j int) bool {
+		if causes[i].n != causes[j].n {
+			return causes[i].n > causes[j].n
+		}
+		return causes[i].outcome < causes[j].outcome
+	})
+	s := fmt.Sprintf("%d cells (%d from cache) in %.1fs: %d ok, %d refused", t.cells, t.cached, d.Seconds(), t.outcomes[matrix.OK], refused)
+	if len(causes) > 0 {
+		var parts []string
+		for _, c := range causes {
+			parts = append(parts, fmt.Sprintf("%d %s", c.n, c.outcome))
+		}
+		s += " (" + strings.Join(parts, ", ") + ")"
+	}
+	return s + fmt.Sprintf("; %d unexpected, %d changed since the last run", t.unexpected, t.changed)
 }
 
 // runCell tries one plugin file in one host.

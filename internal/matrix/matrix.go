@@ -13,8 +13,13 @@ import (
 	"github.com/plugship/plugship/internal/artifact"
 )
 
-// Schema identifies the matrix.json format.
-const Schema = "plugship.compat/v2"
+// Schema identifies the matrix.json format. Parse also reads SchemaV2,
+// the format before the verdict and the changes, so that an older
+// published matrix can be the base of a comparison (see Compare).
+const (
+	Schema   = "plugship.compat/v3"
+	SchemaV2 = "plugship.compat/v2"
+)
 
 // Dir is where reports go, relative to dist/.
 const Dir = "compat"
@@ -32,7 +37,13 @@ const OK = "ok"
 
 // Matrix is a complete or partial (one shard's) compatibility matrix.
 type Matrix struct {
-	Schema     string   `json:"schema"`
+	Schema string `json:"schema"`
+	// Verdict says whether the release can ship; Judge sets it. It comes
+	// first so that the JSON, as every report, opens with it.
+	Verdict *Verdict `json:"verdict,omitempty"`
+	// Changes is what changed since a previous matrix: the caller sets it
+	// from Compare, before Judge, which counts its regressions.
+	Changes    *Diff    `json:"changes,omitempty"`
 	Platform   string   `json:"platform"` // GOOS/GOARCH
 	Hosts      []Host   `json:"hosts"`
 	Plugins    []Plugin `json:"plugins"`
@@ -71,7 +82,11 @@ type Plugin struct {
 }
 
 // ID names the plugin file in reports: team/plugin@version abi.
-func (p Plugin) ID() string { return p.Team + "/" + p.Plugin + "@" + p.Version + " " + p.ABI }
+func (p Plugin) ID() string { return p.VersionID() + " " + p.ABI }
+
+// VersionID names the plugin version, a row of the views: team/plugin@version.
+// A version has one file per ABI it was built for.
+func (p Plugin) VersionID() string { return p.Team + "/" + p.Plugin + "@" + p.Version }
 
 // Cell is one plugin file tried in one host.
 type Cell struct {
@@ -178,20 +193,7 @@ func (m *Matrix) Check() {
 	for i := range m.Cells {
 		c := &m.Cells[i]
 		h, p := hosts[c.Host], plugins[c.Plugin]
-		c.Required = ""
-		for _, s := range h.MustAccept {
-			if Selects(s, p) {
-				c.Required = "accept"
-			}
-		}
-		if p.ABI != h.ABI {
-			c.Required = "reject"
-		}
-		for _, s := range h.MustReject {
-			if Selects(s, p) {
-				c.Required = "reject"
-			}
-		}
+		c.Required = requirement(h, p)
 		if !violates(c) {
 			continue
 		}
@@ -206,6 +208,27 @@ func (m *Matrix) Check() {
 		}
 		m.Violations = append(m.Violations, v)
 	}
+}
+
+// requirement is what h's policy says of p: "accept", "reject" or "".
+// A file built for another ABI than the host's must be refused, whatever
+// the selectors say.
+func requirement(h Host, p Plugin) string {
+	req := ""
+	for _, s := range h.MustAccept {
+		if Selects(s, p) {
+			req = "accept"
+		}
+	}
+	if p.ABI != h.ABI {
+		req = "reject"
+	}
+	for _, s := range h.MustReject {
+		if Selects(s, p) {
+			req = "reject"
+		}
+	}
+	return req
 }
 
 // ABIGroup is one ABI of the matrix: the plugin builds with that tag and
@@ -260,8 +283,13 @@ func (m *Matrix) Counts() map[string]int {
 	return n
 }
 
-// Marshal returns the matrix as indented JSON.
+// Marshal returns the matrix as indented JSON. A whole matrix (not a
+// shard's part) that has no verdict is judged first, so the JSON opens
+// with it.
 func (m *Matrix) Marshal() ([]byte, error) {
+	if m.Verdict == nil && m.Shard == nil {
+		m.Judge()
+	}
 	data, err := json.MarshalIndent(m, "", "  ")
 	return append(data, '\n'), err
 }
@@ -279,7 +307,8 @@ func Read(path string) (*Matrix, error) {
 	return m, nil
 }
 
-// Parse decodes a matrix, refusing unknown fields and other schemas.
+// Parse decodes a matrix, refusing unknown fields and other schemas than
+// Schema and SchemaV2 (which lacks the verdict and the changes).
 func Parse(data []byte) (*Matrix, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -287,8 +316,8 @@ func Parse(data []byte) (*Matrix, error) {
 	if err := dec.Decode(&m); err != nil {
 		return nil, fmt.Errorf("not a matrix: %w", err)
 	}
-	if m.Schema != Schema {
-		return nil, fmt.Errorf("schema %s, want %s", artifact.Quote(m.Schema), Schema)
+	if m.Schema != Schema && m.Schema != SchemaV2 {
+		return nil, fmt.Errorf("schema %s, want %s (or %s)", artifact.Quote(m.Schema), Schema, SchemaV2)
 	}
 	return &m, nil
 }
@@ -368,10 +397,14 @@ func samePlugins(a, b []Plugin) bool {
 	return true
 }
 
-// WriteReports writes matrix.json, matrix.md and matrix.html into dir.
+// WriteReports writes matrix.json, matrix.md and matrix.html into dir,
+// judging the matrix first if it has no verdict yet.
 func (m *Matrix) WriteReports(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
+	}
+	if m.Verdict == nil {
+		m.Judge()
 	}
 	data, err := m.Marshal()
 	if err != nil {

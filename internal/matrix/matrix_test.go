@@ -2,41 +2,56 @@ package matrix
 
 import (
 	"bytes"
-	"context"
-	"image/png"
-	"os"
-	"os/exec"
-	"path/filepath"
+	"encoding/json"
+	"maps"
 	"strings"
 	"testing"
-	"time"
 )
 
-// The ABI tags of sample: the showcase host's and its plugins', and the
-// untrimmed host's.
+// The ABI tags of sample: the showcase and strict hosts' and most of
+// their plugins', and the untrimmed host's.
 const abiA, abiB = "go1.26.8-aaaaaaaa", "go1.26.8-bbbbbbbb"
 
+// sample is a small matrix with a cell of every class: 3 hosts (showcase
+// must accept payments; strict, of the same ABI, must accept payments and
+// reject labs; untrimmed, of another ABI, must reject all), 4 plugin
+// versions, one of them also built for ABI B. payments/fraud@1.3.0 panics
+// in showcase (a violation); labs/hwgate@0.2.0 is not acceptable to
+// showcase (which requires nothing of labs) and strict (which must reject
+// it).
 func sample() *Matrix {
 	m := &Matrix{
 		Schema: Schema, Platform: "linux/amd64",
 		Hosts: []Host{
 			{Name: "showcase", Package: "./compat/hosts/showcase", Flags: []string{"-trimpath"}, SHA256: "aa", MustAccept: []string{"payments"}, Profile: "current", Toolchain: "go1.26.8", ABI: abiA},
-			{Name: "untrimmed", Package: "./compat/hosts/showcase", SHA256: "bb", MustReject: []string{"*"}, Profile: "current", Toolchain: "go1.26.8", ABI: abiB},
+			{Name: "untrimmed", Package: "./compat/hosts/showcase", SHA256: "bb", MustReject: []string{"*"}, Profile: "untrimmed", Toolchain: "go1.26.8", ABI: abiB},
+			{Name: "strict", Package: "./compat/hosts/strict", Flags: []string{"-trimpath"}, SHA256: "cc", MustAccept: []string{"payments"}, MustReject: []string{"labs"}, Profile: "current", Toolchain: "go1.26.8", ABI: abiA},
 		},
-		Plugins: []Plugin{
-			{Team: "payments", Plugin: "fraud", Version: "1.3.0", ABI: abiA, File: "plugins/payments/fraud/fraud_v1.3.0_linux_amd64_" + abiA + ".so", SHA256: "11", Profiles: []string{"current"}},
-			{Team: "payments", Plugin: "fraud", Version: "1.10.0", ABI: abiA, File: "plugins/payments/fraud/fraud_v1.10.0_linux_amd64_" + abiA + ".so", SHA256: "12", Profiles: []string{"current"}},
-			{Team: "labs", Plugin: "hwgate", Version: "0.3.0", ABI: abiA, File: "plugins/labs/hwgate/hwgate_v0.3.0_linux_amd64_" + abiA + ".so", SHA256: "13", Profiles: []string{"current"}},
-		},
+	}
+	file := func(team, plugin, version, abi, sum, profile string) Plugin {
+		return Plugin{Team: team, Plugin: plugin, Version: version, ABI: abi, SHA256: sum, Profiles: []string{profile},
+			File: "plugins/" + team + "/" + plugin + "/" + plugin + "_v" + version + "_linux_amd64_" + abi + ".so"}
+	}
+	m.Plugins = []Plugin{
+		file("payments", "fraud", "1.3.0", abiA, "11", "current"),
+		file("payments", "fraud", "1.10.0", abiA, "12", "current"),
+		file("payments", "fraud", "1.10.0", abiB, "15", "untrimmed"),
+		file("labs", "hwgate", "0.3.0", abiA, "13", "current"),
+		file("labs", "hwgate", "0.2.0", abiA, "14", "current"),
 	}
 	for _, p := range m.Plugins {
 		for _, h := range m.Hosts {
 			c := Cell{Plugin: p.ID(), Host: h.Name, PluginSHA256: p.SHA256, HostSHA256: h.SHA256, Outcome: OK, Millis: 12}
-			if h.Name == "untrimmed" {
-				c.Outcome, c.Detail, c.Differences = "build-mismatch", "built differently from this host: setting -trimpath: plugin true, host false", []string{"setting -trimpath: plugin true, host false", "package runtime: plugin 01, host 02"}
-			}
-			if p.Version == "1.3.0" && h.Name == "showcase" {
-				c.Outcome, c.Detail = "panic", "panic: <boom> in plugin.Open"
+			switch {
+			case h.Name == "untrimmed":
+				c.Outcome, c.Detail, c.Differences = "build-mismatch", "built differently from this host: setting -trimpath: plugin true, host false; 2 packages differ: runtime, github.com/plugship/plugship/contract",
+					[]string{"setting -trimpath: plugin true, host false", "package runtime: plugin 01, host 02", "package github.com/plugship/plugship/contract: plugin 03, host 04"}
+			case p.ABI != h.ABI:
+				c.Outcome, c.Detail = "build-mismatch", "built differently from this host: setting -trimpath: plugin false, host true"
+			case p.Version == "1.3.0" && h.Name == "showcase":
+				c.Outcome, c.Detail = "panic", "panic: <boom> in plugin.Open\ngoroutine 1 [running]:\nmain.init()"
+			case p.Team == "labs" && h.Name == "strict", p.Version == "0.2.0":
+				c.Outcome, c.Detail = "not-acceptable", "IsAcceptable() returned false: needs a hardware gate"
 			}
 			m.Cells = append(m.Cells, c)
 		}
@@ -52,20 +67,107 @@ func TestSortAndCheck(t *testing.T) {
 	for _, p := range m.Plugins {
 		ids = append(ids, p.ID())
 	}
-	if got := strings.Join(ids, " "); got != "labs/hwgate@0.3.0 "+abiA+" payments/fraud@1.10.0 "+abiA+" payments/fraud@1.3.0 "+abiA {
-		t.Errorf("plugin order %s", got)
+	if got, want := strings.Join(ids, ", "), "labs/hwgate@0.3.0 "+abiA+", labs/hwgate@0.2.0 "+abiA+", payments/fraud@1.10.0 "+abiA+", payments/fraud@1.10.0 "+abiB+", payments/fraud@1.3.0 "+abiA; got != want {
+		t.Errorf("plugin order %s, want %s", got, want)
+	}
+	var hosts []string
+	for _, h := range m.Hosts {
+		hosts = append(hosts, h.Name)
+	}
+	if got := strings.Join(hosts, " "); got != "showcase strict untrimmed" {
+		t.Errorf("host order %s", got)
 	}
 	if len(m.Violations) != 1 || !strings.Contains(m.Violations[0], "payments/fraud@1.3.0 "+abiA+" must load into host showcase but is panic") {
 		t.Errorf("violations %q", m.Violations)
 	}
-	if c := m.Cell("labs/hwgate@0.3.0 "+abiA, "untrimmed"); c.Required != "reject" {
-		t.Errorf("required %q", c.Required)
+	for _, tc := range []struct{ plugin, host, want string }{
+		{"labs/hwgate@0.3.0 " + abiA, "untrimmed", "reject"}, // another ABI
+		{"labs/hwgate@0.3.0 " + abiA, "strict", "reject"},    // must_reject labs
+		{"labs/hwgate@0.3.0 " + abiA, "showcase", ""},
+		{"payments/fraud@1.10.0 " + abiA, "strict", "accept"},
+		{"payments/fraud@1.10.0 " + abiB, "untrimmed", "reject"}, // must_reject *
+		{"payments/fraud@1.10.0 " + abiB, "showcase", "reject"},  // another ABI, though must_accept payments
+	} {
+		if c := m.Cell(tc.plugin, tc.host); c.Required != tc.want {
+			t.Errorf("%s in %s: required %q, want %q", tc.plugin, tc.host, c.Required, tc.want)
+		}
 	}
 	// A must-reject host that loads something is a violation too.
 	m.Cell("labs/hwgate@0.3.0 "+abiA, "untrimmed").Outcome = OK
+	m.Cell("labs/hwgate@0.3.0 "+abiA, "strict").Outcome = OK
 	m.Check()
-	if len(m.Violations) != 2 || !strings.Contains(m.Violations[0]+m.Violations[1], "labs/hwgate@0.3.0 "+abiA+" is built for ABI "+abiA+" but loads into host untrimmed of ABI "+abiB+": the ABI tags are wrong") {
+	all := strings.Join(m.Violations, "\n")
+	if len(m.Violations) != 3 || !strings.Contains(all, "labs/hwgate@0.3.0 "+abiA+" is built for ABI "+abiA+" but loads into host untrimmed of ABI "+abiB+": the ABI tags are wrong") ||
+		!strings.Contains(all, "labs/hwgate@0.3.0 "+abiA+" must be rejected by host strict but loads") {
 		t.Errorf("violations %q", m.Violations)
+	}
+	m.Judge()
+	if got := m.Verdict.Line; got != "NOT ready: 3 violations" {
+		t.Errorf("verdict %q", got)
+	}
+	var found []string
+	for _, f := range m.Verdict.Violations {
+		found = append(found, f.Version+" in "+f.Host+": "+f.Outcome+": "+f.Reason)
+	}
+	if got, want := strings.Join(found, "\n"), "labs/hwgate@0.3.0 in strict: ok: the host must reject it, but it loads\n"+
+		"labs/hwgate@0.3.0 in untrimmed: ok: built for ABI "+abiA+", it loads into this host of ABI "+abiB+": the ABI tags are wrong\n"+
+		"payments/fraud@1.3.0 in showcase: panic: panic: <boom> in plugin.Open\ngoroutine 1 [running]:\nmain.init()"; got != want {
+		t.Errorf("violations found:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestJudge(t *testing.T) {
+	m := sample()
+	m.Judge()
+	v := m.Verdict
+	want := map[string]int{ClassPassed: 4, ClassRefused: 3, ClassUnexpected: 1, ClassNotRequired: 1, ClassNotApplicable: 3}
+	if v.Ready || v.Line != "NOT ready: 1 violation" || v.Versions != 4 || v.Hosts != 3 || v.OtherABIRefused != 6 || len(v.Regressions) != 0 || len(v.Violations) != 1 || !maps.Equal(v.Counts, want) {
+		t.Errorf("verdict %+v", v)
+	}
+	// Fixed, it is ready, and a host that refuses what it need not load
+	// does not stop it.
+	c := m.Cell("payments/fraud@1.3.0 "+abiA, "showcase")
+	c.Outcome, c.Detail = OK, ""
+	m.Judge()
+	if v := m.Verdict; !v.Ready || v.Line != "Ready to ship: 4 plugin versions, 3 hosts, every required cell passed" || v.Counts[ClassNotRequired] != 1 || v.Counts[ClassUnexpected] != 0 {
+		t.Errorf("verdict %+v", v)
+	}
+}
+
+func TestWords(t *testing.T) {
+	for outcome, want := range map[string]string{OK: "ok", "not-acceptable": "not acceptable", "missing-symbol": "missing symbol", "build-mismatch": "build mismatch",
+		"exit": "exited", "timeout": "timed out", "bad-signature": "bad signature", "something-new": "something new", "": "n/a"} {
+		if got := Words(outcome); got != want {
+			t.Errorf("Words(%q) = %q, want %q", outcome, got, want)
+		}
+	}
+}
+
+func TestParseSchemas(t *testing.T) {
+	m := sample()
+	m.Schema = SchemaV2
+	data, err := json.Marshal(m) // as a v2 matrix was written: no verdict, no changes
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(data, []byte(`"verdict"`)) {
+		t.Fatalf("v2 fixture has a verdict: %s", data)
+	}
+	old, err := Parse(data)
+	if err != nil {
+		t.Fatalf("a v2 matrix does not parse: %v", err)
+	}
+	if old.Verdict != nil || len(old.Cells) != len(m.Cells) {
+		t.Errorf("parsed v2: %+v", old)
+	}
+	if _, err := Parse(bytes.Replace(data, []byte(SchemaV2), []byte("plugship.compat/v1"), 1)); err == nil || !strings.Contains(err.Error(), `schema "plugship.compat/v1", want `+Schema) {
+		t.Errorf("v1: %v", err)
+	}
+	cur := sample()
+	data, _ = cur.Marshal()
+	again, err := Parse(data)
+	if err != nil || again.Verdict == nil || again.Verdict.Line != "NOT ready: 1 violation" {
+		t.Fatalf("v3 round trip: %v %+v", err, again)
 	}
 }
 
@@ -114,117 +216,4 @@ func TestShards(t *testing.T) {
 	if _, err := Merge([]*Matrix{parts[0], &other, parts[2], parts[3]}); err == nil || !strings.Contains(err.Error(), "tested other hosts or plugin files") {
 		t.Errorf("different hosts: %v", err)
 	}
-}
-
-func TestMarkdown(t *testing.T) {
-	md := sample().Markdown()
-	for _, want := range []string{
-		"| plugin | showcase | untrimmed |",
-		"| `payments/fraud@1.3.0 " + abiA + "` | ⚠️ ❌ panic | ❌ build-mismatch |",
-		"| `labs/hwgate@0.3.0 " + abiA + "` | ✅ | ❌ build-mismatch |",
-		"| `" + abiA + "` | 3 | showcase | current |",
-		"| `" + abiB + "` | 0 | untrimmed | current |",
-		"**Policy violations — do not ship:**",
-		"panic: &lt;boom&gt; in plugin.Open",
-	} {
-		if !strings.Contains(md, want) {
-			t.Errorf("markdown lacks %q:\n%s", want, md)
-		}
-	}
-}
-
-func TestGrid(t *testing.T) {
-	var b bytes.Buffer
-	sample().Grid(&b)
-	for _, want := range []string{"PLUGIN", "payments/fraud@1.3.0 " + abiA, "panic (!)", "ABI " + abiA + ": 3 plugin files, hosts showcase; profiles current", "3 plugin files × 2 hosts = 6 cells: 2 ok, 3 build-mismatch, 1 panic; 1 policy violations"} {
-		if !strings.Contains(b.String(), want) {
-			t.Errorf("grid lacks %q:\n%s", want, b.String())
-		}
-	}
-}
-
-func TestHTMLIsSelfContained(t *testing.T) {
-	page, err := sample().HTML()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, bad := range []string{"http://", "https://", "src=", "<link"} {
-		if bytes.Contains(page, []byte(bad)) {
-			t.Errorf("the page refers to %q: it must load nothing", bad)
-		}
-	}
-	if bytes.Contains(page, []byte("<boom>")) {
-		t.Errorf("cell detail is not escaped")
-	}
-}
-
-// TestHTMLRendersInChromium loads the page in headless Chromium: the DOM
-// after its script ran must hold the grid, and a screenshot must show it.
-// It skips only where chromium is not installed; .ci/run installs it.
-func TestHTMLRendersInChromium(t *testing.T) {
-	bin, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Skip("chromium is not installed (apt-get install chromium); .ci/run installs it")
-	}
-	dir := t.TempDir()
-	page := filepath.Join(dir, HTMLFile)
-	m := sample()
-	if err := m.WriteReports(dir); err != nil {
-		t.Fatal(err)
-	}
-	chromium := func(args ...string) []byte {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-			"--disable-background-networking", "--disable-component-update", "--disable-sync",
-			"--user-data-dir=" + t.TempDir(), "--window-size=1200,800"}
-		cmd := exec.CommandContext(ctx, bin, append(append(base, args...), "file://"+page)...)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("chromium %v: %v\n%s", args, err, stderr.String())
-		}
-		return out
-	}
-	dom := chromium("--dump-dom")
-	if n := bytes.Count(dom, []byte(`<td class="cell ok">✓ ok</td>`)); n != 2 {
-		t.Errorf("rendered %d ok cells, want 2", n)
-	}
-	for _, want := range []string{`<td class="cell fail violation">✗ panic</td>`, `<td class="cell fail">✗ build-mismatch</td>`, "3 of 3 plugin files shown", "must load into host showcase but is panic",
-		`<span class="muted">current · ` + abiA + `</span>`, "<td><code>" + abiA + "</code></td><td>3</td><td>showcase</td><td>current</td>"} {
-		if !bytes.Contains(dom, []byte(want)) {
-			t.Errorf("rendered page lacks %q", want)
-		}
-	}
-	shot := filepath.Join(dir, "shot.png")
-	chromium("--screenshot=" + shot)
-	f, err := os.Open(shot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The grid's green and red cells must be on the screenshot.
-	var green, red int
-	b := img.Bounds()
-	for y := b.Min.Y; y < b.Max.Y; y += 2 {
-		for x := b.Min.X; x < b.Max.X; x += 2 {
-			r, g, bl, _ := img.At(x, y).RGBA()
-			r, g, bl = r>>8, g>>8, bl>>8
-			switch {
-			case r == 0xe3 && g == 0xf5 && bl == 0xe5:
-				green++
-			case r == 0xfb && g == 0xea && bl == 0xea:
-				red++
-			}
-		}
-	}
-	if green == 0 || red == 0 {
-		t.Errorf("screenshot %dx%d shows %d green and %d red pixels; the grid did not render", b.Dx(), b.Dy(), green, red)
-	}
-	t.Logf("screenshot %dx%d: %d green, %d red sampled pixels", b.Dx(), b.Dy(), green, red)
 }

@@ -13,10 +13,11 @@ import (
 	"github.com/plugship/plugship/internal/artifact"
 	"github.com/plugship/plugship/internal/config"
 	"github.com/plugship/plugship/internal/matrix"
+	"github.com/plugship/plugship/internal/progress"
 )
 
 // ChannelDir is the local channel, relative to dist/.
-const ChannelDir = "channel"
+const ChannelDir = artifact.ChannelDir
 
 // Options say what to publish where.
 type Options struct {
@@ -58,18 +59,9 @@ func Main(ctx context.Context, opts Options, out io.Writer) error {
 		return err
 	}
 	start := time.Now()
-	store := opts.Store
-	if store == nil {
-		gh, err := GitHubFromEnv(opts.Getenv)
-		if err != nil {
-			return err
-		}
-		if gh != nil {
-			gh.RetryBase = opts.RetryBase
-			store = gh
-		} else {
-			store = &Channel{Dir: filepath.Join(opts.Dist, ChannelDir)}
-		}
+	store, err := opts.store()
+	if err != nil {
+		return err
 	}
 	versions, err := Plan(opts)
 	if err != nil {
@@ -114,7 +106,9 @@ func Main(ctx context.Context, opts Options, out io.Writer) error {
 			fmt.Fprintf(out, "  %-10s %s  %s\n", "published", v.ID(), v.Tag)
 			counts["published"]++
 		default:
-			fmt.Fprintf(out, "  %-10s %s  %s\n", "unchanged", v.ID(), v.Tag)
+			if progress.Verbose() {
+				fmt.Fprintf(out, "  %-10s %s  %s\n", "unchanged", v.ID(), v.Tag)
+			}
 			counts["unchanged"]++
 		}
 		if err == nil {
@@ -138,6 +132,23 @@ func Main(ctx context.Context, opts Options, out io.Writer) error {
 		errs = append(errs, fmt.Errorf("updating the index (%s, %s): %w", IndexFile, matrix.JSONFile, indexErr))
 	}
 	return errors.Join(errs...)
+}
+
+// store is opts.Store, else GitHub when the environment says so, else the
+// local channel.
+func (o Options) store() (Store, error) {
+	if o.Store != nil {
+		return o.Store, nil
+	}
+	gh, err := GitHubFromEnv(o.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	if gh != nil {
+		gh.RetryBase = o.RetryBase
+		return gh, nil
+	}
+	return &Channel{Dir: filepath.Join(o.Dist, ChannelDir)}, nil
 }
 
 func (v *Version) label() string {
@@ -201,4 +212,36 @@ func entry(v *Version, all map[string]string) artifact.Entry {
 		Hosts:  v.Hosts,
 		Assets: locations,
 	}
+}
+
+// FetchMatrix copies the matrix of the last publish (the matrix.json
+// beside index.json, in the channel or the GitHub index release) to
+// <Dist>/compat/published.json, for the matrix step to report what changed
+// since; when nothing was published yet it removes that file.
+func FetchMatrix(ctx context.Context, opts Options, out io.Writer) error {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return err
+	}
+	store, err := opts.store()
+	if err != nil {
+		return err
+	}
+	file := filepath.Join(opts.Dist, filepath.FromSlash(artifact.PublishedMatrixFile))
+	data, err := store.ReadIndex(ctx, matrix.JSONFile)
+	if err != nil {
+		return fmt.Errorf("reading the matrix of the last publish from %s: %w", store.Describe(), err)
+	}
+	if data == nil {
+		fmt.Fprintf(out, "no matrix published yet in %s: nothing to compare with\n", store.Describe())
+		if err := os.Remove(file); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return err
+	}
+	_, err = artifact.WriteFileIfChanged(file, data, 0o644)
+	return err
 }

@@ -179,6 +179,9 @@ func checkPublished(t *testing.T, srv *githubtest.Server) {
 		if strings.Count(r.Body, "### Compatibility matrix") != 2 || !strings.Contains(r.Body, "| showcase |") || !strings.Contains(r.Body, "| showcase-go1-25 |") {
 			t.Errorf("%s: release notes lack the matrix:\n%s", r.Tag, r.Body)
 		}
+		if !strings.Contains(r.Body, "Accepted by ") {
+			t.Errorf("%s: release notes do not say which hosts accept it:\n%s", r.Tag, r.Body)
+		}
 	}
 	if versions != 8 {
 		t.Errorf("%d plugin releases, want 8", versions)
@@ -198,6 +201,17 @@ func TestPublishToGitHub(t *testing.T) {
 		t.Errorf("output:\n%s", out)
 	}
 	checkPublished(t, srv)
+	// The next matrix run compares with the matrix.json of the index
+	// release, fetched through the API.
+	env := srv.Env()
+	var fetched bytes.Buffer
+	if err := publish.FetchMatrix(ctx, publish.Options{Root: root, Dist: d, Getenv: func(k string) string { return env[k] }}, &fetched); err != nil {
+		t.Fatalf("FetchMatrix: %v\n%s", err, fetched.String())
+	}
+	approved, _ := os.ReadFile(filepath.Join(d, matrix.Dir, matrix.JSONFile))
+	if got, err := os.ReadFile(filepath.Join(d, filepath.FromSlash(artifact.PublishedMatrixFile))); err != nil || !bytes.Equal(got, approved) {
+		t.Errorf("FetchMatrix from GitHub: %v; want the approving matrix", err)
+	}
 	var tags []string
 	for _, r := range srv.Releases() {
 		tags = append(tags, r.Tag)
@@ -426,6 +440,23 @@ func TestChannel(t *testing.T) {
 	published, err := os.ReadFile(filepath.Join(ch, matrix.JSONFile))
 	if approved, _ := os.ReadFile(filepath.Join(d, matrix.Dir, matrix.JSONFile)); err != nil || !bytes.Equal(published, approved) {
 		t.Errorf("%s in the channel: %v; want the approving %s", matrix.JSONFile, err, filepath.Join(matrix.Dir, matrix.JSONFile))
+	}
+	// FetchMatrix hands it to the next matrix run, and removes the copy
+	// when nothing was published.
+	copied := filepath.Join(d, filepath.FromSlash(artifact.PublishedMatrixFile))
+	if err := publish.FetchMatrix(context.Background(), opts, &out); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := os.ReadFile(copied); err != nil || !bytes.Equal(data, published) {
+		t.Errorf("FetchMatrix: %s: %v, want the published matrix", copied, err)
+	}
+	os.Remove(filepath.Join(ch, matrix.JSONFile))
+	out.Reset()
+	if err := publish.FetchMatrix(context.Background(), opts, &out); err != nil || !strings.Contains(out.String(), "no matrix published yet") {
+		t.Errorf("FetchMatrix with nothing published: %v\n%s", err, out.String())
+	}
+	if _, err := os.Stat(copied); err == nil {
+		t.Errorf("FetchMatrix left %s with nothing published", copied)
 	}
 	for _, e := range ix.Entries {
 		if e.ABI.GoVersion == "" || !e.ABI.Trimpath || e.SHA256 == "" {

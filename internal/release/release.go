@@ -95,6 +95,9 @@ func Run(ctx context.Context, tag string, opts Options, out io.Writer) error {
 	if err := verify.Main(ctx, verify.Options{Root: root, Repo: repo, Strict: true}, out); err != nil {
 		return fmt.Errorf("%w (a release must be signed with the team's key: set %s or %s)", err, KeyEnv, keys.EnvName(keys.KeyEnvPrefix, t.Team))
 	}
+	if err := publish.FetchMatrix(ctx, publish.Options{Root: root, Repo: repo}, out); err != nil {
+		return fmt.Errorf("the matrix of the last publish, to compare with: %w", err)
+	}
 	if err := compat.Main(ctx, compat.Options{Root: root, Repo: repo}, out); err != nil {
 		return err
 	}

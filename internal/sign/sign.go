@@ -25,6 +25,7 @@ import (
 	"github.com/plugship/plugship/internal/config"
 	"github.com/plugship/plugship/internal/fingerprint"
 	"github.com/plugship/plugship/internal/keys"
+	"github.com/plugship/plugship/internal/progress"
 	"github.com/plugship/plugship/teams"
 	"github.com/plugship/plugship/trust"
 )
@@ -74,8 +75,10 @@ type Result struct {
 }
 
 // Main signs every plugin file under dist/plugins and writes dist/trust.json,
-// printing a line per file and a summary to out. It signs what it can and
-// returns an error naming everything it could not.
+// showing progress on out (package progress), printing a line for each file
+// it signed or failed to sign (each up-to-date file too when
+// progress.Verbose) and a summary. It signs what it can and returns an
+// error naming everything it could not.
 func Main(ctx context.Context, opts Options, out io.Writer) error {
 	opts, err := opts.withDefaults()
 	if err != nil {
@@ -101,20 +104,23 @@ func Main(ctx context.Context, opts Options, out io.Writer) error {
 	fmt.Fprintf(out, "signing %d plugin files\n", len(files))
 	signers := &signerCache{opts: opts, m: map[string]*signerResult{}, pubs: map[string]expectedKey{}}
 	results := make([]Result, len(files))
-	var mu sync.Mutex
+	verbose := progress.Verbose()
+	bar := progress.New(out, "plugin files", len(files))
 	g := new(errgroup.Group)
 	g.SetLimit(opts.Jobs)
 	for i, file := range files {
 		g.Go(func() error {
 			r := signFile(ctx, file, opts.Repo.Contract, owner, signers)
 			results[i] = r
-			mu.Lock()
-			defer mu.Unlock()
-			printResult(out, opts.Dist, r)
+			if verbose || r.Outcome != UpToDate {
+				bar.Line("%s", formatResult(opts.Dist, r))
+			}
+			bar.Done(1)
 			return nil
 		})
 	}
 	g.Wait()
+	bar.Finish()
 
 	policyErr := writePolicy(opts, reg)
 	var failed []string
@@ -138,16 +144,17 @@ func Main(ctx context.Context, opts Options, out io.Writer) error {
 	return errors.Join(append(errs, loadErr)...)
 }
 
-func printResult(out io.Writer, dist string, r Result) {
+// formatResult is the console line of one file (two for a failure, the
+// error indented below); it ends in a newline.
+func formatResult(dist string, r Result) string {
 	rel, err := filepath.Rel(dist, r.File)
 	if err != nil {
 		rel = r.File
 	}
 	if r.Outcome == Failed {
-		fmt.Fprintf(out, "  %-10s %s\n      %v\n", r.Outcome, rel, r.Err)
-		return
+		return fmt.Sprintf("  %-10s %s\n      %v\n", r.Outcome, rel, r.Err)
 	}
-	fmt.Fprintf(out, "  %-10s %s  with %s\n", r.Outcome, rel, r.Key)
+	return fmt.Sprintf("  %-10s %s  with %s\n", r.Outcome, rel, r.Key)
 }
 
 // signFile signs one file after checking its metadata and owner.

@@ -17,6 +17,7 @@ import (
 	"github.com/plugship/plugship/internal/build"
 	"github.com/plugship/plugship/internal/keys"
 	"github.com/plugship/plugship/internal/plugtest"
+	"github.com/plugship/plugship/internal/progress"
 	"github.com/plugship/plugship/internal/sign"
 	"github.com/plugship/plugship/internal/verify"
 	"github.com/plugship/plugship/trust"
@@ -122,9 +123,15 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 	for _, f := range []string{alpha, beta} {
 		before[f], _ = os.ReadFile(f + trust.SignatureSuffix)
 	}
-	if out := signAll(t, mod); !strings.Contains(out, "0 signed, 2 up to date") {
-		t.Errorf("second sign:\n%s", out)
+	t.Setenv(progress.VerboseEnv, "")
+	if out := signAll(t, mod); !strings.Contains(out, "0 signed, 2 up to date") || strings.Contains(out, "up-to-date") {
+		t.Errorf("second sign: want a summary and no line per up-to-date file:\n%s", out)
 	}
+	t.Setenv(progress.VerboseEnv, "1")
+	if out := signAll(t, mod); strings.Count(out, "up-to-date plugins/") != 2 {
+		t.Errorf("verbose sign: want a line per up-to-date file:\n%s", out)
+	}
+	t.Setenv(progress.VerboseEnv, "")
 	for f, sig := range before {
 		if now, _ := os.ReadFile(f + trust.SignatureSuffix); !bytes.Equal(now, sig) {
 			t.Errorf("%s was re-signed with nothing changed", f)

@@ -1,0 +1,204 @@
+package progress
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// clock is a fake time source the tests move by hand.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time          { return c.t }
+func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
+func (c *clock) set(d time.Duration)     { c.t = time.Unix(0, 0).Add(d) }
+func fake(p *Progress, c *clock) *Progress {
+	c.t = time.Unix(0, 0)
+	p.now, p.start, p.last = c.now, c.t, c.t
+	return p
+}
+
+func TestPlainLinesEveryInterval(t *testing.T) {
+	var out bytes.Buffer
+	c := &clock{}
+	p := fake(New(&out, "cells", 10), c)
+	if p.tty {
+		t.Fatal("a bytes.Buffer is taken for a terminal")
+	}
+	if p.Interval != DefaultInterval {
+		t.Errorf("Interval = %v, want %v", p.Interval, DefaultInterval)
+	}
+	step := func(at time.Duration) { c.set(at); p.Done(1) }
+	step(1 * time.Second) // 1/10: too early
+	step(2 * time.Second) // 2/10: too early
+	if out.Len() != 0 {
+		t.Fatalf("a status line before the interval passed: %q", out.String())
+	}
+	step(6 * time.Second) // 3/10: shown
+	p.Line("  FAILED item %d", 4)
+	step(7 * time.Second)  // 4/10: too soon after the last one
+	step(11 * time.Second) // 5/10: 5s later, shown
+	for i := 6; i <= 10; i++ {
+		step(60 * time.Second) // the last one prints nothing: a summary follows
+	}
+	p.Finish()
+	want := "  cells: 3/10 (30%) in 6.0s, about 14s left\n" +
+		"  FAILED item 4\n" +
+		"  cells: 5/10 (50%) in 11s, about 11s left\n" +
+		"  cells: 6/10 (60%) in 1m0s, about 40s left\n"
+	if out.String() != want {
+		t.Errorf("output:\n%s\nwant:\n%s", out.String(), want)
+	}
+	if strings.ContainsAny(out.String(), "\r\x1b") {
+		t.Errorf("a carriage return or an escape outside a terminal: %q", out.String())
+	}
+}
+
+func TestFileIsNotATerminal(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if p := New(f, "files", 1); p.tty {
+		t.Error("a regular file is taken for a terminal")
+	}
+}
+
+func TestShortWorkPrintsNoStatus(t *testing.T) {
+	var out bytes.Buffer
+	p := New(&out, "files", 3)
+	for range 3 {
+		p.Done(1)
+	}
+	p.Finish()
+	if out.Len() != 0 {
+		t.Errorf("work shorter than the interval printed %q", out.String())
+	}
+}
+
+func TestIntervalIsConfigurable(t *testing.T) {
+	var out bytes.Buffer
+	c := &clock{}
+	p := fake(New(&out, "files", 4), c)
+	p.Interval = 100 * time.Millisecond
+	c.advance(150 * time.Millisecond)
+	p.Done(1)
+	c.advance(50 * time.Millisecond)
+	p.Done(1)
+	if got := strings.Count(out.String(), "\n"); got != 1 || !strings.HasPrefix(out.String(), "  files: 1/4 (25%) in 0.1s, about 0.5s left") {
+		t.Errorf("output: %q", out.String())
+	}
+}
+
+func TestTerminalRedrawsOneLine(t *testing.T) {
+	var out bytes.Buffer
+	c := &clock{}
+	p := fake(New(&out, "cells", 4), c)
+	p.tty, p.width = true, 30
+	p.Done(1) // first: drawn at once
+	c.advance(50 * time.Millisecond)
+	p.Done(1) // within 100ms: not drawn
+	if got := out.String(); got != "\r  cells: 1/4 (25%) in 0.0s, a\x1b[K" {
+		t.Errorf("first draw, cut to the width: %q", got)
+	}
+	out.Reset()
+	p.Line("  CHANGED x")
+	if got, want := out.String(), "\r\x1b[K  CHANGED x\n\r  cells: 2/4 (50%) in 0.1s, a\x1b[K"; got != want {
+		t.Errorf("a line over the status:\n got %q\nwant %q", got, want)
+	}
+	out.Reset()
+	c.advance(250 * time.Millisecond)
+	p.Done(2) // the last: always drawn
+	p.Finish()
+	if got, want := out.String(), "\r  cells: 4/4 (100%) in 0.3s\x1b[K\r\x1b[K"; got != want {
+		t.Errorf("last draw and finish:\n got %q\nwant %q", got, want)
+	}
+	out.Reset()
+	p.Done(1)
+	p.Line("after")
+	if out.String() != "after\n" {
+		t.Errorf("after Finish: %q", out.String())
+	}
+}
+
+func TestConcurrentUse(t *testing.T) {
+	var out bytes.Buffer
+	p := New(&out, "items", 400)
+	p.Interval = 0 // a status line at every Done
+	var wg sync.WaitGroup
+	for i := range 400 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if i%10 == 0 {
+				p.Line("  FAILED item %d", i)
+			}
+			p.Done(1)
+		}()
+	}
+	wg.Wait()
+	p.Finish()
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	failed := 0
+	for _, l := range lines {
+		switch {
+		case strings.HasPrefix(l, "  FAILED item "):
+			failed++
+		case strings.HasPrefix(l, "  items: ") && strings.Contains(l, "/400 ("):
+		default:
+			t.Errorf("garbled line %q", l)
+		}
+	}
+	if failed != 40 || len(lines) != 40+399 {
+		t.Errorf("%d FAILED lines of %d, want 40 of 439", failed, len(lines))
+	}
+}
+
+func TestVerbose(t *testing.T) {
+	for v, want := range map[string]bool{"1": true, "": false, "0": false, "yes": false} {
+		t.Setenv(VerboseEnv, v)
+		if Verbose() != want {
+			t.Errorf("%s=%q: Verbose() = %v", VerboseEnv, v, !want)
+		}
+	}
+}
+
+func TestDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		0:                        "0.0s",
+		1234 * time.Millisecond:  "1.2s",
+		9949 * time.Millisecond:  "9.9s",
+		12600 * time.Millisecond: "13s",
+		74 * time.Second:         "1m14s",
+		2 * time.Hour:            "2h0m0s",
+	} {
+		if got := duration(d); got != want {
+			t.Errorf("duration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+// Lines for what failed, and a summary: work shorter than the interval
+// shows no status at all.
+func Example() {
+	files := []string{"a.so", "b.so", "c.so"}
+	p := New(os.Stdout, "files", len(files))
+	failed := 0
+	for _, f := range files {
+		if f == "b.so" {
+			failed++
+			p.Line("  FAILED     %s: disk full", f)
+		}
+		p.Done(1)
+	}
+	p.Finish()
+	fmt.Printf("%d signed, %d failed, of %d files\n", len(files)-failed, failed, len(files))
+	// Output:
+	//   FAILED     b.so: disk full
+	// 2 signed, 1 failed, of 3 files
+}
