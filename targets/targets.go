@@ -71,7 +71,7 @@ func All(ctx context.Context) error {
 		return err
 	}
 	publishErr := publish.Main(ctx, publish.Options{}, os.Stdout)
-	return errors.Join(publishErr, compat.PrintGrid(compat.Options{}, os.Stdout))
+	return errors.Join(publishErr, compat.PrintVerdict(compat.Options{}, os.Stdout))
 }
 
 // Publish publishes the signed, matrix-approved plugins (also mage publish).

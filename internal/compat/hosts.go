@@ -17,6 +17,7 @@ import (
 	"github.com/plugship/plugship/internal/artifact"
 	"github.com/plugship/plugship/internal/fingerprint"
 	"github.com/plugship/plugship/internal/matrix"
+	"github.com/plugship/plugship/internal/progress"
 	"github.com/plugship/plugship/internal/profile"
 )
 
@@ -65,7 +66,9 @@ func buildHosts(ctx context.Context, opts Options, cfg *Config, out io.Writer) (
 			if built {
 				outcome = "built"
 			}
-			fmt.Fprintf(out, "  %-10s host %-16s %5.1fs  %s %s [%s: %s] ABI %s\n", outcome, h.Name, time.Since(start).Seconds(), h.Package, strings.Join(h.Flags, " "), h.Profile, env.Describe(), abi)
+			if built || progress.Verbose() {
+				fmt.Fprintf(out, "  %-10s host %-16s %5.1fs  %s %s [%s: %s] ABI %s\n", outcome, h.Name, time.Since(start).Seconds(), h.Package, strings.Join(h.Flags, " "), h.Profile, env.Describe(), abi)
+			}
 			hosts[i] = matrix.Host{Name: h.Name, Package: h.Package, Flags: h.Flags, SHA256: sum,
 				Profile: h.Profile, Toolchain: env.GoVersion, Ref: env.Ref, ABI: abi,
 				MustAccept: h.MustAccept, MustReject: h.MustReject}

@@ -56,7 +56,7 @@ func (o Options) withDefaults() (Options, error) {
 		o.Base = os.Getenv(BaseEnv)
 	}
 	if o.Base == "" {
-		if f := filepath.Join(o.Dist, filepath.FromSlash(artifact.PublishedMatrixFile)); fileExists(f) {
+		if f := publishedFile(o.Dist); fileExists(f) {
 			o.Base = f
 		}
 	}
@@ -64,6 +64,12 @@ func (o Options) withDefaults() (Options, error) {
 }
 
 func fileExists(f string) bool { _, err := os.Stat(f); return err == nil }
+
+// publishedFile is the copy of the last publish's matrix that
+// publish.FetchMatrix leaves for the matrix step.
+func publishedFile(dist string) string {
+	return filepath.Join(dist, filepath.FromSlash(artifact.PublishedMatrixFile))
+}
 
 // Main builds the hosts, runs every cell, writes the three reports and
 // prints the grid. The error names every required cell that failed.
@@ -182,7 +188,11 @@ func finish(ctx context.Context, opts Options, m *matrix.Matrix, out io.Writer) 
 		if err != nil {
 			baseErr = fmt.Errorf("the matrix to compare with (%s or %s): %w", opts.Base, BaseEnv, err)
 		} else {
-			m.Changes = matrix.Compare(base, m, rel(opts.Root, opts.Base))
+			label := rel(opts.Root, opts.Base)
+			if opts.Base == publishedFile(opts.Dist) {
+				label = "the last publish"
+			}
+			m.Changes = matrix.Compare(base, m, label)
 		}
 	}
 	m.Judge()
@@ -210,9 +220,11 @@ func finish(ctx context.Context, opts Options, m *matrix.Matrix, out io.Writer) 
 	return baseErr
 }
 
-// PrintGrid prints the last matrix written to dist/compat/matrix.json: the
-// grid and where the reports are. The main job ends with it.
-func PrintGrid(opts Options, out io.Writer) error {
+// PrintVerdict prints the verdict of the last matrix written to
+// dist/compat/matrix.json and where the reports are: the main job ends
+// with it, after publishing, so its last lines say whether the release can
+// ship.
+func PrintVerdict(opts Options, out io.Writer) error {
 	opts, err := opts.withDefaults()
 	if err != nil {
 		return err
@@ -222,8 +234,10 @@ func PrintGrid(opts Options, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(out, "\ncompatibility matrix:")
-	m.Grid(out)
+	if m.Verdict == nil {
+		m.Judge()
+	}
+	fmt.Fprintf(out, "\ncompatibility matrix: %s\n", m.Verdict.Line)
 	printReports(out, opts.Root, dir)
 	return nil
 }

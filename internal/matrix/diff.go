@@ -155,6 +155,9 @@ func (d *Diff) Regressions() int {
 // Summary is the diff in one line: "3 changes, 1 regression; 2 new
 // versions, 1 gone; 0 new hosts".
 func (d *Diff) Summary() string {
+	if len(d.Changed)+len(d.NewVersions)+len(d.GoneVersions)+len(d.NewHosts)+len(d.GoneHosts) == 0 {
+		return "nothing changed"
+	}
 	s := fmt.Sprintf("%s, %s; %s, %d gone; %s", plural(len(d.Changed), "change"), plural(d.Regressions(), "regression"),
 		plural(len(d.NewVersions), "new version"), len(d.GoneVersions), plural(len(d.NewHosts), "new host"))
 	if n := len(d.GoneHosts); n > 0 {
