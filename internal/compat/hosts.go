@@ -17,8 +17,8 @@ import (
 	"github.com/plugship/plugship/internal/artifact"
 	"github.com/plugship/plugship/internal/fingerprint"
 	"github.com/plugship/plugship/internal/matrix"
-	"github.com/plugship/plugship/internal/progress"
 	"github.com/plugship/plugship/internal/profile"
+	"github.com/plugship/plugship/internal/progress"
 )
 
 // HostsDir is where built hosts go, relative to dist/.
