@@ -17,6 +17,7 @@ import (
 	"github.com/plugship/plugship/internal/build"
 	"github.com/plugship/plugship/internal/compat"
 	"github.com/plugship/plugship/internal/fingerprint"
+	"github.com/plugship/plugship/internal/matrix"
 	"github.com/plugship/plugship/internal/plugtest"
 	"github.com/plugship/plugship/internal/publish"
 	"github.com/plugship/plugship/internal/sign"
@@ -226,10 +227,19 @@ func TestBadFilesThroughEveryStage(t *testing.T) {
 	if err := compat.Main(ctx, compat.Options{Root: w.root, Dist: w.dist, Config: cfg}, &out); err != nil {
 		t.Fatalf("matrix: %v\n%s", err, out.String())
 	}
-	for _, want := range []string{"ok/bad@1.0.5", "bad-file", "ok/good@1.0.0"} {
+	// The console shows the bad files (the good one passed as required and
+	// is not shown); matrix.json holds a cell per file.
+	for _, want := range []string{"Ready to ship: 7 plugin versions", "ok/bad@1.0.5", "bad file"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("matrix lacks %q:\n%s", want, out.String())
 		}
+	}
+	mx, err := matrix.Read(filepath.Join(w.dist, matrix.Dir, matrix.JSONFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mx.Cells) != 7 || mx.Verdict == nil || mx.Verdict.Counts[matrix.ClassPassed] != 1 {
+		t.Errorf("matrix.json: %d cells, verdict %+v; want 7 cells, the good one passed", len(mx.Cells), mx.Verdict)
 	}
 
 	// publish: every bad file is refused, naming it; the good one goes out.
