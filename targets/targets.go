@@ -91,7 +91,7 @@ type Compat mg.Namespace
 
 // Run builds the hosts in compat/hosts.yaml and tries every plugin file in each (also mage compat).
 // Reports go to dist/compat/matrix.{json,md,html}, verdict first; a violation or a regression fails the run.
-// Changes are reported against $PLUGSHIP_COMPARE_WITH (a matrix.json file or URL), else the last publish's dist/channel/matrix.json.
+// Changes are reported against $PLUGSHIP_COMPARE_WITH (a matrix.json file or URL), else the matrix of the last publish (beside index.json).
 func (Compat) Run(ctx context.Context) error {
 	return compared(ctx, func() error { return compat.Main(ctx, compat.Options{}, os.Stdout) })
 }
@@ -144,7 +144,7 @@ func (Keys) Generate(team string) error {
 	return err
 }
 
-// Bench runs the repository's Go benchmarks, 3 times each: go test -run ^$ -bench . -benchtime 3x ./...
+// Bench runs every Go benchmark of the repository 3 times (go test with -bench and -benchtime 3x, no tests).
 // In plugship's own repository those are the benchmarks of BENCHMARKS.md: build, signing, selection and matrix against the plain alternatives.
 func Bench() error {
 	return sh.RunV("go", "test", "-run", "^$", "-bench", ".", "-benchtime", "3x", "./...")
