@@ -12,6 +12,7 @@ import (
 	"github.com/plugship/plugship/internal/build"
 	"github.com/plugship/plugship/internal/compat"
 	"github.com/plugship/plugship/internal/config"
+	"github.com/plugship/plugship/internal/hostcheck"
 	"github.com/plugship/plugship/internal/keys"
 	"github.com/plugship/plugship/internal/matrix"
 	"github.com/plugship/plugship/internal/profile"
@@ -166,3 +167,22 @@ func Caches(ctx context.Context) error { return profile.CachesMain(ctx, ".", os.
 // Config prints this repository's plugship configuration: every field of plugship.yaml, its value and its default.
 // The file sits at the module root and every field is optional; plugship's README lists them ("Configure: plugship.yaml").
 func Config() error { return config.Print(".", os.Stdout) }
+
+// Check compares this repository's plugins with a host executable built elsewhere, and aligns go.mod with it.
+type Check mg.Namespace
+
+// Host checks every plugin against a host executable: mage check:host path/to/host.
+// It reads the host's build info (no code runs) and prints, verdict first, every module a plugin shares with the host at another version,
+// which side is newer, and whether the Go release and the flags that must match (-trimpath, -race, -msan, -asan, CGO_ENABLED, GOOS, GOARCH) agree.
+// Any difference fails it.
+func (Check) Host(ctx context.Context, host string) error {
+	_, err := hostcheck.Check(ctx, hostcheck.Options{Host: host}, os.Stdout)
+	return err
+}
+
+// Align writes a host executable's versions of the modules it shares with the plugins into go.mod: mage check:align path/to/host.
+// One go get of every differing module at the host's version, then go mod tidy; it prints what changed in go.mod.
+// A module plugship itself needs at a newer version than the host links is left as it is, with the reason.
+func (Check) Align(ctx context.Context, host string) error {
+	return hostcheck.Align(ctx, hostcheck.Options{Host: host}, os.Stdout)
+}
