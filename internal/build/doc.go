@@ -18,6 +18,17 @@
 // that built or failed (per action when PLUGSHIP_VERBOSE=1) and a summary. A build that fails for one target (a plugin that does not
 // compile against an older contract) is reported for that target alone.
 //
+// # Host binaries
+//
+// A profile with binary (a host executable built elsewhere) is built with
+// go build -modfile=<dist>/.cache/modfiles/<profile>/go.mod, the host's
+// module graph (see package profile). Before its go build, an action for
+// such a target lists the plugin's modules when the graph selects any
+// module the host links at another version; a plugin that links one (it
+// needs a newer version than the host has, or replaces it) fails for that
+// target alone, naming plugin, profile, module, both versions and the ways
+// out, in package hostmods' words, which check:host shares.
+//
 // # How each version gets its own plugin path
 //
 // The Go runtime refuses to open a second plugin with the same plugin path

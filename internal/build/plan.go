@@ -253,6 +253,9 @@ func plan(modPath, src string, p *teams.Plugin, r teams.Release, t *Target, opts
 	}
 	a.Args = []string{"build", "-buildmode=plugin", "-buildvcs=false"}
 	a.Args = append(a.Args, t.Env.Flags...)
+	if h := t.Env.Host; h != nil {
+		a.Args = append(a.Args, "-modfile="+h.Modfile)
+	}
 	a.Args = append(a.Args,
 		"-overlay="+a.OverlayFile,
 		"-ldflags=-X="+pkg+"."+versionVar+"="+r.Version,

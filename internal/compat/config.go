@@ -33,7 +33,10 @@ type Config struct {
 type HostConfig struct {
 	Name    string `yaml:"name"`    // a-z, 0-9, "-"
 	Profile string `yaml:"profile"` // the profile it is built with; default the first
-	Package string `yaml:"package"` // ./compat/hosts/<dir>
+	// Package is the host's main package, ./compat/hosts/<dir>. A host of a
+	// profile with binary leaves it out: the binary itself is the host,
+	// and must call loader.HandleProbe.
+	Package string `yaml:"package"`
 	// Flags are its go build flags; default the profile's. flags: [] builds
 	// with none.
 	Flags []string `yaml:"flags"`
@@ -107,11 +110,18 @@ func ParseConfig(data []byte) (*Config, error) {
 		} else if _, ok := profile.Find(c.Profiles, h.Profile); !ok && profiles != nil {
 			bad("profile", "no profile %s (profiles: %s)", artifact.Quote(h.Profile), strings.Join(profile.Names(c.Profiles), ", "))
 		}
-		if p, ok := profile.Find(c.Profiles, c.Hosts[i].Profile); ok && h.Flags == nil {
+		p, ok := profile.Find(c.Profiles, c.Hosts[i].Profile)
+		binary := ok && p.Binary != ""
+		if binary && h.Package != "" {
+			bad("package", "profile %s is the host binary %s, which the matrix uses as this host as it is (it cannot build one for a binary profile): remove package", p.Name, p.Binary)
+		}
+		if binary && h.Flags != nil {
+			bad("flags", "profile %s is the host binary %s, used as it was built: remove flags", p.Name, p.Binary)
+		} else if ok && !binary && h.Flags == nil {
 			c.Hosts[i].Flags = p.Flags
 		}
-		if !strings.HasPrefix(h.Package, "./compat/hosts/") || strings.Contains(h.Package, "..") {
-			bad("package", "%s: want a main package under ./compat/hosts/", artifact.Quote(h.Package))
+		if !binary && (!strings.HasPrefix(h.Package, "./compat/hosts/") || strings.Contains(h.Package, "..")) {
+			bad("package", "%s: want a main package under ./compat/hosts/ (only a host of a profile with binary leaves it out)", artifact.Quote(h.Package))
 		}
 		for _, f := range h.Flags {
 			for _, banned := range []string{"-o", "-buildmode", "-overlay", "-C"} {

@@ -55,7 +55,12 @@ func buildHosts(ctx context.Context, opts Options, cfg *Config, out io.Writer) (
 		g.Go(func() error {
 			start := time.Now()
 			env := envs[h.Profile]
-			sum, abi, built, err := buildHost(ctx, opts, env, h)
+			build := buildHost
+			if env.Host != nil {
+				build = binaryHost
+				h.Package = env.Host.Given
+			}
+			sum, abi, built, err := build(ctx, opts, env, h)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -81,6 +86,41 @@ func buildHosts(ctx context.Context, opts Options, cfg *Config, out io.Writer) (
 // HostPath is where a host's binary goes.
 func HostPath(dist, name string) string {
 	return filepath.Join(dist, filepath.FromSlash(HostsDir), name)
+}
+
+// loaderPackage is the package whose HandleProbe a host calls to answer
+// the loader's probe.
+const loaderPackage = "github.com/plugship/plugship/loader"
+
+// binaryHost copies the executable of a binary profile into place as the
+// host (a copy: the matrix's digests and cache are of what it ran), and
+// returns its digest and the ABI it computes for itself. It refuses one
+// that does not link the loader, which could not answer the probe.
+func binaryHost(ctx context.Context, opts Options, env *profile.Env, h HostConfig) (sum, abi string, built bool, err error) {
+	fp, err := fingerprint.Read(env.Host.File)
+	if err != nil {
+		return "", "", false, err
+	}
+	if _, ok := fp.Packages[loaderPackage]; !ok {
+		return "", "", false, fmt.Errorf("the host binary %s does not link %s: the matrix runs the host as the loader's probe, which only a host that calls loader.HandleProbe answers; give the host a package to build instead", env.Host.Given, loaderPackage)
+	}
+	if abi, err = fp.ABI(opts.Repo.Contract); err != nil {
+		return "", "", false, err
+	}
+	if sum, _, err = artifact.HashFile(env.Host.File); err != nil {
+		return "", "", false, err
+	}
+	final := HostPath(opts.Dist, h.Name)
+	if old, _, err := artifact.HashFile(final); err == nil && old == sum {
+		return sum, abi, false, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
+		return "", "", false, err
+	}
+	if err := artifact.CopyFileAtomic(final, env.Host.File, 0o755); err != nil {
+		return "", "", false, err
+	}
+	return sum, abi, true, nil
 }
 
 // buildHost builds one host with its profile's toolchain in its profile's

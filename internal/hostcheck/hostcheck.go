@@ -20,6 +20,7 @@ import (
 
 	"github.com/plugship/plugship/internal/config"
 	"github.com/plugship/plugship/internal/fingerprint"
+	"github.com/plugship/plugship/internal/hostmods"
 	"github.com/plugship/plugship/internal/profile"
 	"github.com/plugship/plugship/teams"
 )
@@ -44,25 +45,20 @@ type Options struct {
 	Repo *config.Config
 }
 
-// Side says which side of a module difference has the newer version.
-type Side string
+// Side says which side of a module difference has the newer version (see
+// package hostmods, which the build of binary profiles shares).
+type Side = hostmods.Side
 
 // The values of Difference.Newer.
 const (
-	PluginNewer Side = "plugin" // the plugins build with a newer version than the host links
-	HostNewer   Side = "host"   // the host links a newer version
-	Unordered   Side = ""       // not two semantic versions (a replacement by a folder, a pseudo-version mix): no order
+	PluginNewer = hostmods.PluginNewer // the plugins build with a newer version than the host links
+	HostNewer   = hostmods.HostNewer   // the host links a newer version
+	Unordered   = hostmods.Unordered   // not two semantic versions: no order
 )
 
 // Difference is one module a plugin version and the host both link, at
 // two versions.
-type Difference struct {
-	Plugin        string `json:"plugin"` // team/plugin, with " v<version>" when several versions are built
-	Module        string `json:"module"`
-	PluginVersion string `json:"plugin_version"` // the version the plugins build with (a replacement's, if replaced)
-	HostVersion   string `json:"host_version"`   // the version the host links (a replacement's, if replaced)
-	Newer         Side   `json:"newer"`
-}
+type Difference = hostmods.Difference
 
 // Report is what Check found.
 type Report struct {
@@ -182,13 +178,7 @@ func check(ctx context.Context, opts Options) (*Report, error) {
 // cannotLoad says why a host without package fingerprints cannot load
 // plugins; err is fingerprint.Read's.
 func cannotLoad(settings map[string]string, err error) string {
-	if settings["CGO_ENABLED"] != "1" {
-		return "it was built with CGO_ENABLED=0, and plugin.Open needs cgo: build the host with CGO_ENABLED=1"
-	}
-	if strings.Contains(err.Error(), "no package fingerprints") {
-		return "it does not import package plugin (or was built without cgo): a host that loads plugins imports plugin, or plugship's loader"
-	}
-	return err.Error()
+	return hostmods.CannotLoad(settings, err)
 }
 
 type goEnvVars struct{ GOVERSION, GOOS, GOARCH string }
@@ -286,63 +276,26 @@ func parseList(data []byte, rels []release) (map[string]map[string]string, error
 	return out, nil
 }
 
-// effective is the version a module builds from: its own, or its
-// replacement's (with the replacement's path when that differs, or
-// "=> <folder>" for a folder).
+// effective is the version a module builds from (see hostmods.Effective).
 func effective(path, version string, replace *listedModule) string {
-	switch {
-	case replace == nil:
-		return version
-	case replace.Version == "":
-		return "=> " + replace.Path
-	case replace.Path == path:
-		return replace.Version
+	if replace == nil {
+		return hostmods.Effective(path, version, "", "")
 	}
-	return replace.Version + " (" + replace.Path + ")"
+	return hostmods.Effective(path, version, replace.Path, replace.Version)
 }
 
 // hostModules returns the host's dependencies, path -> effective version.
-func hostModules(bi *buildinfo.BuildInfo) map[string]string {
-	mods := map[string]string{}
-	for _, d := range bi.Deps {
-		var r *listedModule
-		if d.Replace != nil {
-			r = &listedModule{Path: d.Replace.Path, Version: d.Replace.Version}
-		}
-		mods[d.Path] = effective(d.Path, d.Version, r)
-	}
-	return mods
-}
+func hostModules(bi *buildinfo.BuildInfo) map[string]string { return hostmods.HostModules(bi) }
 
 // compareModules lists, sorted by module, the modules plugin links
 // (path -> version) that the host also links at another version.
 func compareModules(plugin string, pluginMods, hostMods map[string]string) []Difference {
-	var ds []Difference
-	for _, m := range sortedKeys(pluginMods) {
-		h, ok := hostMods[m]
-		p := pluginMods[m]
-		if !ok || h == p {
-			continue
-		}
-		ds = append(ds, Difference{Plugin: plugin, Module: m, PluginVersion: p, HostVersion: h, Newer: newer(p, h)})
-	}
-	return ds
+	return hostmods.Compare(plugin, pluginMods, hostMods)
 }
 
 // newer says which of two versions is newer; Unordered unless both are
 // valid semantic versions.
-func newer(plugin, host string) Side {
-	if !semver.IsValid(plugin) || !semver.IsValid(host) {
-		return Unordered
-	}
-	switch c := semver.Compare(plugin, host); {
-	case c > 0:
-		return PluginNewer
-	case c < 0:
-		return HostNewer
-	}
-	return Unordered
-}
+func newer(plugin, host string) Side { return hostmods.Newer(plugin, host) }
 
 // pluginSettings are the settings the go command records for a plugin
 // built with flags on goos/goarch, as far as fingerprint compares them.
@@ -418,16 +371,7 @@ func Print(r *Report, out io.Writer) {
 }
 
 // moduleLine says what differs about one module and the way out.
-func moduleLine(d Difference, host string) string {
-	s := fmt.Sprintf("%s: module %s: plugins build with %s, the host links %s", d.Plugin, d.Module, d.PluginVersion, d.HostVersion)
-	switch d.Newer {
-	case PluginNewer:
-		return s + fmt.Sprintf(" — the plugin needs a newer version than the host has: lower the requirement (go run mage.go check:align %s) or wait for a host release", host)
-	case HostNewer:
-		return s + fmt.Sprintf(": go run mage.go check:align %s raises it", host)
-	}
-	return s + ": make both sides build the same version (a replace directive on one side only, or a pseudo-version: align does not change these)"
-}
+func moduleLine(d Difference, host string) string { return hostmods.Line(d, host) }
 
 // settingLine says what differs about the Go release or one setting.
 func settingLine(d fingerprint.Difference) string {

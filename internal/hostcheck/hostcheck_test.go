@@ -16,8 +16,6 @@ import (
 	"testing"
 
 	"golang.org/x/mod/modfile"
-	"golang.org/x/mod/module"
-	"golang.org/x/mod/zip"
 
 	"github.com/plugship/plugship/internal/fingerprint"
 	"github.com/plugship/plugship/internal/plugtest"
@@ -117,38 +115,7 @@ func writeProxy(tmp, dir string) error {
 // writeModule writes versions of module mod (version -> files) into the
 // proxy folder dir.
 func writeModule(tmp, dir, mod string, files map[string]map[string]string) error {
-	vdir := filepath.Join(dir, filepath.FromSlash(mod), "@v")
-	if err := os.MkdirAll(vdir, 0o755); err != nil {
-		return err
-	}
-	var versions []string
-	for v := range files {
-		versions = append(versions, v)
-	}
-	slices.Sort(versions)
-	for _, v := range versions {
-		src := filepath.Join(tmp, "src", filepath.FromSlash(mod)+"@"+v)
-		for name, data := range files[v] {
-			if err := plugtest.WriteFile(filepath.Join(src, name), data); err != nil {
-				return err
-			}
-		}
-		var zbuf bytes.Buffer
-		if err := zip.CreateFromDir(&zbuf, module.Version{Path: mod, Version: v}, src); err != nil {
-			return err
-		}
-		out := map[string][]byte{
-			v + ".info": fmt.Appendf(nil, `{"Version":%q,"Time":"2026-01-01T00:00:00Z"}`, v),
-			v + ".mod":  []byte(files[v]["go.mod"]),
-			v + ".zip":  zbuf.Bytes(),
-		}
-		for name, data := range out {
-			if err := os.WriteFile(filepath.Join(vdir, name), data, 0o644); err != nil {
-				return err
-			}
-		}
-	}
-	return os.WriteFile(filepath.Join(vdir, "list"), []byte(strings.Join(versions, "\n")+"\n"), 0o644)
+	return plugtest.ProxyModule(tmp, dir, mod, files)
 }
 
 const hostMain = `package main

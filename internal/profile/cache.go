@@ -33,7 +33,11 @@ type Cache struct {
 // package, plugin builds (-dynlink) included.
 func Caches(ctx context.Context, dist string, ps []Profile) []Cache {
 	trees := filepath.Join(dist, filepath.FromSlash(TreesDir))
+	modfiles := filepath.Join(dist, filepath.FromSlash(ModfilesDir))
 	cs := []Cache{{What: "trees of profiles at a git ref", Path: trees, Bytes: size(trees)}}
+	if _, err := os.Stat(modfiles); err == nil {
+		cs = append(cs, Cache{What: "modfiles of profiles with a host binary", Path: modfiles, Bytes: size(modfiles)})
+	}
 	seen := map[string]bool{}
 	modcache := goEnv(ctx, "GOMODCACHE")
 	for _, p := range ps {

@@ -36,4 +36,19 @@
 // versions without copying them.
 // A clone without the ref's history (actions/checkout fetches one commit by
 // default; use fetch-depth: 0) fails those builds with a message saying so.
+//
+// # Host binaries
+//
+// A profile's binary names a host executable built elsewhere. Its build
+// info (debug/buildinfo) gives the Go release, the platform, the flags that
+// must match and every module it links; it must have been built with cgo
+// and import package plugin (it has package fingerprints), else Prepare
+// refuses it, as it refuses one whose SHA-256 differs from sha256. Prepare
+// writes the profile's go.mod and go.sum into dist/.cache/modfiles/<name>/
+// (the repository's go.mod with every module the host links required at
+// least at the host's version), lists the plugins' packages in that graph
+// with go list -mod=mod, which fetches what they need and records its sums
+// there, and records in [Host.Selected] the modules they link at another
+// version than the host: the build refuses those plugins for the profile.
+// [Env.Key] includes the modfile's digest and the host's modules.
 package profile

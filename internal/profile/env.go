@@ -32,6 +32,9 @@ type Env struct {
 	Dir       string   // the module root to run go in: the working tree or the exported ref
 	Tree      string   // the git tree hash of Ref; empty for the working tree
 	Vars      []string // environment for the go command, on top of the caller's
+	// Host is set for a profile with binary: what its executable says, and
+	// the modfile plugins are built with (go build -modfile).
+	Host *Host
 }
 
 // Key is what decides a plugin build: two profiles with the same key
@@ -41,7 +44,11 @@ func (e *Env) Key() string {
 	if e.Tree != "" {
 		tree = "tree " + e.Tree
 	}
-	return fmt.Sprintf("%s %s/%s cc=%s [%s] %s", e.GoVersion, e.GOOS, e.GOARCH, e.CC, strings.Join(e.Flags, " "), tree)
+	key := fmt.Sprintf("%s %s/%s cc=%s [%s] %s", e.GoVersion, e.GOOS, e.GOARCH, e.CC, strings.Join(e.Flags, " "), tree)
+	if e.Host != nil {
+		key += " modfile " + e.Host.Digest
+	}
+	return key
 }
 
 // Describe says what the profile is, for progress lines.
@@ -52,6 +59,9 @@ func (e *Env) Describe() string {
 	}
 	if e.Ref != "" {
 		s += " at " + e.Ref
+	}
+	if e.Host != nil {
+		s += " for host " + e.Host.Given
 	}
 	return s
 }
@@ -75,7 +85,14 @@ func Prepare(ctx context.Context, root, dist, sources string, p Profile) (*Env, 
 	if sources == "" {
 		sources = config.DefaultSources
 	}
-	e := &Env{Profile: p, Dir: root, Vars: []string{"CGO_ENABLED=1", "GOFLAGS="}}
+	var host *Host
+	if p.Binary != "" {
+		var err error
+		if p, host, err = readBinary(root, p); err != nil {
+			return nil, err
+		}
+	}
+	e := &Env{Profile: p, Dir: root, Vars: []string{"CGO_ENABLED=1", "GOFLAGS="}, Host: host}
 	if p.Go != "" {
 		e.Vars = append(e.Vars, "GOTOOLCHAIN="+p.Go)
 	}
@@ -120,6 +137,11 @@ func Prepare(ctx context.Context, root, dist, sources string, p Profile) (*Env, 
 	e.GoVersion, e.GOOS, e.GOARCH = f[0], f[1], f[2]
 	if p.Go != "" && e.GoVersion != p.Go {
 		return nil, fmt.Errorf("profile %s: asked for %s, the go command runs %s (GOTOOLCHAIN=%s was not honoured; is the tree's go.mod asking for a newer Go?)", p.Name, p.Go, e.GoVersion, p.Go)
+	}
+	if host != nil {
+		if err := hostModfile(ctx, e, root, dist, sources); err != nil {
+			return nil, fmt.Errorf("profile %s (host binary %s): %w", p.Name, p.Binary, err)
+		}
 	}
 	return e, nil
 }

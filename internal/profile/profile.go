@@ -47,6 +47,14 @@ type Profile struct {
 	// hosts and go.mod the profile's hosts are built from; empty means the
 	// working tree.
 	Ref string `yaml:"ref"`
+	// Binary is a host executable built elsewhere (a path relative to the
+	// module root, or absolute): its build info gives the Go release,
+	// platform, flags and module versions, so go, goos, goarch, flags and
+	// ref must be left out. Plugins are built against its module graph
+	// through a modfile of the profile's own (see binary.go).
+	Binary string `yaml:"binary"`
+	// SHA256 is the binary's expected digest (hex), checked before use.
+	SHA256 string `yaml:"sha256"`
 }
 
 // Default is the profile of a configuration that lists none: the working
@@ -59,6 +67,7 @@ var (
 	goRE  = regexp.MustCompile(`^go1\.[0-9]{1,3}(\.[0-9]{1,3}|rc[0-9]{1,2})?$`)
 	refRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$`)
 	ccRE  = regexp.MustCompile(`^[A-Za-z0-9_./+-]{1,128}$`)
+	shaRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
 )
 
 // bannedFlags are set by plugship, or would make host and plugin differ.
@@ -91,7 +100,25 @@ func Check(ps []Profile) ([]Profile, error) {
 				bad(field, "%s is not a GOOS/GOARCH value", artifact.Quote(v))
 			}
 		}
-		if p.Flags == nil {
+		if p.Binary != "" {
+			for _, f := range []struct {
+				field string
+				set   bool
+			}{{"go", p.Go != ""}, {"goos", p.GOOS != ""}, {"goarch", p.GOARCH != ""}, {"flags", p.Flags != nil}, {"ref", p.Ref != ""}} {
+				if field := f.field; f.set {
+					bad(field, "profile %s builds for the host binary %s, whose build info gives its %s: remove %s (or remove binary)", p.Name, p.Binary, field, field)
+				}
+			}
+			if strings.ContainsAny(p.Binary, "\n\x00") {
+				bad("binary", "%s: want the path of a host executable, relative to the module root or absolute", artifact.Quote(p.Binary))
+			}
+		}
+		if p.SHA256 != "" && p.Binary == "" {
+			bad("sha256", "only a profile with binary has a digest: add binary: <path of the host executable>, or remove sha256")
+		} else if p.SHA256 != "" && !shaRE.MatchString(p.SHA256) {
+			bad("sha256", "%s: want the binary's SHA-256, 64 lowercase hex digits (sha256sum <binary>)", artifact.Quote(p.SHA256))
+		}
+		if p.Flags == nil && p.Binary == "" {
 			p.Flags = slices.Clone(DefaultFlags)
 		}
 		for _, f := range p.Flags {

@@ -55,6 +55,7 @@ func TestKeySharesWhatBuildsAlike(t *testing.T) {
 		func(e *Env) { e.Tree = "0123456789abcdef0123456789abcdef01234567" },
 		func(e *Env) { e.GOARCH = "arm64" },
 		func(e *Env) { e.CC = "aarch64-linux-gnu-gcc" },
+		func(e *Env) { e.Host = &Host{Digest: "0123"} },
 	} {
 		c := *a
 		change(&c)

@@ -1,0 +1,324 @@
+package build
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/plugship/plugship/internal/artifact"
+	"github.com/plugship/plugship/internal/fingerprint"
+	"github.com/plugship/plugship/internal/plugtest"
+	"github.com/plugship/plugship/internal/profile"
+	"github.com/plugship/plugship/loader"
+	"github.com/plugship/plugship/teams"
+)
+
+// sharedModule is example.com/shared at a version: the body of its one
+// (inlined, so exported) function differs between versions, and so does
+// its package fingerprint.
+func sharedModule(version string) map[string]string {
+	return map[string]string{
+		"go.mod":    "module example.com/shared\n\ngo 1.22\n",
+		"shared.go": "// Package shared is a module the test's hosts and plugins share.\npackage shared\n\n// Version returns the module's version.\nfunc Version() string { return \"" + version + "\" }\n",
+	}
+}
+
+// binaryHostMain opens every plugin file named on its command line and
+// prints, per file, the plugin's version and the shared module's version
+// it sees.
+const binaryHostMain = `package main
+
+import (
+	"fmt"
+	"os"
+	"plugin"
+
+	"example.com/shared"
+	"github.com/plugship/plugship/contract"
+)
+
+func main() {
+	for _, f := range os.Args[1:] {
+		p, err := plugin.Open(f)
+		if err != nil {
+			fmt.Println("ERROR", err)
+			os.Exit(1)
+		}
+		s, err := p.Lookup(contract.AccessorSymbol)
+		if err != nil {
+			fmt.Println("ERROR", err)
+			os.Exit(1)
+		}
+		pl := s.(func() contract.Plugin)()
+		fmt.Println(pl.Version(), pl.IsAcceptable(), shared.Version())
+	}
+}
+`
+
+const binaryPluginMain = `package main
+
+import (
+	"example.com/shared"
+	"github.com/plugship/plugship/contract"
+)
+
+var version = "dev"
+
+type p struct{}
+
+func (p) Version() string    { return version }
+func (p) IsAcceptable() bool { return shared.Version() != "" }
+
+func Showcase() contract.Plugin { return p{} }
+
+func main() {}
+`
+
+// offlineProxy points every go command of the test at a module proxy made
+// in the test, with example.com/shared v1.1.0 and v1.2.0, falling back to
+// the module cache's download folder, with a module cache of the test's
+// own (emptied at the end: its files are read-only).
+func offlineProxy(t *testing.T) {
+	t.Helper()
+	modcache, err := exec.Command("go", "env", "GOMODCACHE").Output()
+	if err != nil {
+		t.Fatalf("go env GOMODCACHE: %v", err)
+	}
+	tmp := t.TempDir()
+	proxy := filepath.Join(tmp, "proxy")
+	if err := plugtest.ProxyModule(tmp, proxy, "example.com/shared", map[string]map[string]string{"v1.1.0": sharedModule("v1.1.0"), "v1.2.0": sharedModule("v1.2.0")}); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GOPROXY", "file://"+filepath.ToSlash(proxy)+",file://"+filepath.ToSlash(filepath.Join(strings.TrimSpace(string(modcache)), "cache", "download")))
+	t.Setenv("GOFLAGS", "-mod=mod")
+	t.Setenv("GOSUMDB", "off")
+	t.Setenv("GONOSUMDB", "example.com")
+	t.Setenv("GOWORK", "off")
+	ownModcache(t)
+}
+
+// ownModcache points GOMODCACHE at a new, empty folder until the test ends.
+func ownModcache(t *testing.T) {
+	t.Helper()
+	own, err := os.MkdirTemp("", "plugship-modcache-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GOMODCACHE", own)
+	t.Cleanup(func() {
+		cmd := exec.Command("go", "clean", "-modcache")
+		cmd.Env = append(os.Environ(), "GOMODCACHE="+own)
+		cmd.Run()
+		os.RemoveAll(own)
+	})
+}
+
+// TestBinaryProfiles: one plugin source, requiring example.com/shared
+// v1.1.0, built for two host binaries (built here from copies of this
+// repository, so they share its contract) that link v1.1.0 and v1.2.0:
+// each file links its host's version, loads into its host and is refused by
+// the other host's preflight, naming the module and both versions. The
+// repository's go.mod is never rewritten. A plugin that requires v1.2.0
+// is then refused at build time for the v1.1.0 host only.
+func TestBinaryProfiles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds hosts and plugins")
+	}
+	offlineProxy(t)
+	ctx := context.Background()
+	tmp := t.TempDir()
+
+	// The hosts: one copy of this repository, at two versions of shared.
+	hostRepo := filepath.Join(tmp, "hostrepo")
+	if err := plugtest.Module(root, hostRepo, map[string]string{"cmd/host/main.go": binaryHostMain}); err != nil {
+		t.Fatal(err)
+	}
+	hosts := map[string]string{}
+	for _, v := range []string{"v1.1.0", "v1.2.0"} {
+		hosts[v] = filepath.Join(tmp, "bin", "host-"+v)
+		if err := plugtest.Go(hostRepo, "get", "example.com/shared@"+v); err != nil {
+			t.Fatal(err)
+		}
+		if err := plugtest.BuildHost(hostRepo, "./cmd/host", hosts[v]); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// The plugin repository requires v1.1.0.
+	repo := filepath.Join(tmp, "plugins")
+	err := plugtest.Module(root, repo, map[string]string{
+		"teams/lab/team.yaml":             "name: lab\nowners: [dev@example.com]\nplugins:\n  - name: uses\n    source: lab/uses\n    version: 1.0.0\n",
+		"plugin_sources/lab/uses/main.go": binaryPluginMain,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := plugtest.Go(repo, "get", "example.com/shared@v1.1.0"); err != nil {
+		t.Fatal(err)
+	}
+	gomod, err := os.ReadFile(filepath.Join(repo, "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, _, _ := hashOf(t, hosts["v1.2.0"])
+	ps, err := profile.Check([]profile.Profile{
+		{Name: "old-host", Binary: hosts["v1.1.0"]},
+		{Name: "new-host", Binary: hosts["v1.2.0"], SHA256: sum},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Preparing the two profiles: cold (modfile, and every module fetched
+	// into an empty module cache from the file:// proxies), then warm.
+	ownModcache(t)
+	dist := filepath.Join(tmp, "dist")
+	opts := Options{Root: repo, Dist: dist, Profiles: ps}
+	start := time.Now()
+	targets, err := Targets(ctx, ps, opts)
+	cold := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start = time.Now()
+	warmTargets, err := Targets(ctx, ps, opts)
+	warm := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("preparing 2 binary profiles: cold %v, warm %v", cold.Round(time.Millisecond), warm.Round(time.Millisecond))
+	if len(targets) != 2 {
+		t.Fatalf("%d targets, want 2: the hosts' module graphs differ", len(targets))
+	}
+	for i, tg := range warmTargets {
+		if h := tg.Env.Host; h == nil || !h.Cached || h.Digest != targets[i].Env.Host.Digest {
+			t.Errorf("%s: the second preparation did not reuse the modfile: %+v", tg.Name(), h)
+		}
+	}
+	for i, v := range []string{"v1.1.0", "v1.2.0"} {
+		e := targets[i].Env
+		if e.GoVersion != goVersion(t) || strings.Join(e.Flags, " ") != "-trimpath" || e.GOOS == "" {
+			t.Errorf("%s: %s %s/%s %q; want the host's Go, platform and -trimpath", e.Name, e.GoVersion, e.GOOS, e.GOARCH, e.Flags)
+		}
+		data, err := os.ReadFile(e.Host.Modfile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(data), "example.com/shared "+v) {
+			t.Errorf("%s: %s lacks example.com/shared %s:\n%s", e.Name, e.Host.Modfile, v, data)
+		}
+		if !strings.HasPrefix(e.Host.Modfile, filepath.Join(dist, profile.ModfilesDir)) {
+			t.Errorf("modfile %s is not under dist/%s", e.Host.Modfile, profile.ModfilesDir)
+		}
+	}
+
+	// Built for each profile in its own dist/: the two files have the same
+	// ABI tag (same Go, flags, runtime and contract) and other bytes.
+	files := map[string]string{}
+	for i, v := range []string{"v1.1.0", "v1.2.0"} {
+		d := filepath.Join(tmp, "dist-"+v)
+		var out bytes.Buffer
+		if err := Main(ctx, Selection{}, Options{Root: repo, Dist: d, Profiles: ps[i : i+1]}, &out); err != nil {
+			t.Fatalf("building for the %s host: %v\n%s", v, err, out.String())
+		}
+		t.Logf("build for %s:\n%s", v, out.String())
+		f, err := plugtest.Find(filepath.Join(d, "plugins", "lab", "uses"), "uses", "1.0.0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[v] = f
+		fp, err := fingerprint.Read(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := depVersion(fp, "example.com/shared"); got != v {
+			t.Errorf("the file for the %s host links example.com/shared %s", v, got)
+		}
+		hostABI, err := plugtest.ABIOf(hosts[v])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if abi, _ := fp.ABI(fingerprint.ContractPackage); abi != hostABI {
+			t.Errorf("the file for the %s host has ABI %s, the host %s", v, abi, hostABI)
+		}
+	}
+	if after, _ := os.ReadFile(filepath.Join(repo, "go.mod")); !bytes.Equal(after, gomod) {
+		t.Errorf("the repository's go.mod was rewritten:\n%s", after)
+	}
+	for v, other := range map[string]string{"v1.1.0": "v1.2.0", "v1.2.0": "v1.1.0"} {
+		out, err := exec.Command(hosts[v], files[v]).CombinedOutput()
+		if err != nil || string(out) != "1.0.0 true "+v+"\n" {
+			t.Errorf("the %s host opening its file: %v %q", v, err, out)
+		}
+		d := loader.Try(ctx, files[v], loader.Options{Host: hosts[other], Contract: fingerprint.ContractPackage, Verify: func(string) error { return nil }})
+		if d.Outcome != loader.Incompatible || d.ProbeMillis != 0 || !strings.Contains(d.Reason, "example.com/shared") || !strings.Contains(d.Reason, v) || !strings.Contains(d.Reason, other) {
+			t.Errorf("the file for %s in the %s host: %s %s %q; want refused by the preflight naming example.com/shared, %s and %s", v, other, d.Outcome, d.Cause, d.Reason, v, other)
+		}
+	}
+
+	// Both profiles in one run: the second file has the first's name.
+	var out bytes.Buffer
+	err = Main(ctx, Selection{}, opts, &out)
+	t.Logf("one run for both:\n%s", out.String())
+	if msg := out.String(); err == nil || !strings.Contains(msg, "yield the same ABI but different bytes") ||
+		!strings.Contains(msg, "their hosts link example.com/shared v1.1.0 and v1.2.0") && !strings.Contains(msg, "their hosts link example.com/shared v1.2.0 and v1.1.0") {
+		t.Errorf("one run for both hosts: %v; want the same-name collision naming the module", err)
+	}
+
+	// A plugin that needs v1.2.0: refused for the v1.1.0 host only.
+	if err := plugtest.Go(repo, "get", "example.com/shared@v1.2.0"); err != nil {
+		t.Fatal(err)
+	}
+	targets, err = Targets(ctx, ps, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	actions, err := Plan(mustLoad(t, repo), Selection{}, targets, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	s := Run(ctx, actions, opts, &out)
+	t.Logf("plugin needing v1.2.0:\n%s", out.String())
+	if len(s.Results) != 2 || s.Results[0].Outcome != Failed || s.Results[1].Outcome == Failed {
+		t.Fatalf("results %+v; want old-host failed, new-host built", s.Results)
+	}
+	want := "cannot build for profile old-host: the host " + hosts["v1.1.0"] + " links 1 module at another version:\n" +
+		"  lab/uses v1.0.0: module example.com/shared: plugins build with v1.2.0, the host links v1.1.0 — the plugin needs a newer version than the host has: lower the requirement (go run mage.go check:align " + hosts["v1.1.0"] + ") or wait for a host release"
+	if got := s.Results[0].Err.Error(); got != want {
+		t.Errorf("message\n%s\nwant\n%s", got, want)
+	}
+}
+
+func hashOf(t *testing.T, file string) (string, int64, error) {
+	t.Helper()
+	sum, size, err := artifact.HashFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum, size, nil
+}
+
+func mustLoad(t *testing.T, dir string) *teams.Registry {
+	t.Helper()
+	reg, err := teams.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reg
+}
+
+// depVersion is the version of module mod the binary links.
+func depVersion(fp *fingerprint.Fingerprint, mod string) string {
+	for _, d := range fp.BuildInfo.Deps {
+		if d.Path == mod {
+			return d.Version
+		}
+	}
+	return ""
+}

@@ -1,0 +1,54 @@
+package plugtest
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"golang.org/x/mod/module"
+	"golang.org/x/mod/zip"
+)
+
+// ProxyModule writes versions of module mod (version -> files, slash
+// paths -> content, go.mod included) into dir laid out as a file:// module
+// proxy (GOPROXY=file://<dir>), staging the sources under tmp/src. Tests
+// pair it with the module cache's own download folder as a fallback
+// proxy, GOSUMDB=off and a GOMODCACHE of their own, so that nothing needs
+// the network and nothing reaches the user's module cache.
+func ProxyModule(tmp, dir, mod string, files map[string]map[string]string) error {
+	vdir := filepath.Join(dir, filepath.FromSlash(mod), "@v")
+	if err := os.MkdirAll(vdir, 0o755); err != nil {
+		return err
+	}
+	var versions []string
+	for v := range files {
+		versions = append(versions, v)
+	}
+	slices.Sort(versions)
+	for _, v := range versions {
+		src := filepath.Join(tmp, "src", filepath.FromSlash(mod)+"@"+v)
+		for name, data := range files[v] {
+			if err := WriteFile(filepath.Join(src, filepath.FromSlash(name)), data); err != nil {
+				return err
+			}
+		}
+		var zbuf bytes.Buffer
+		if err := zip.CreateFromDir(&zbuf, module.Version{Path: mod, Version: v}, src); err != nil {
+			return err
+		}
+		out := map[string][]byte{
+			v + ".info": fmt.Appendf(nil, `{"Version":%q,"Time":"2026-01-01T00:00:00Z"}`, v),
+			v + ".mod":  []byte(files[v]["go.mod"]),
+			v + ".zip":  zbuf.Bytes(),
+		}
+		for name, data := range out {
+			if err := os.WriteFile(filepath.Join(vdir, name), data, 0o644); err != nil {
+				return err
+			}
+		}
+	}
+	return os.WriteFile(filepath.Join(vdir, "list"), []byte(strings.Join(versions, "\n")+"\n"), 0o644)
+}
