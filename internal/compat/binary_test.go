@@ -45,7 +45,7 @@ hosts:
 	for _, want := range []string{
 		"hosts[1].package: profile prod is the host binary hosts/gateway, which the matrix uses as this host as it is (it cannot build one for a binary profile): remove package",
 		"hosts[1].flags: profile prod is the host binary hosts/gateway, used as it was built: remove flags",
-		`hosts[2].package: "": want a main package under ./compat/hosts/ (only a host of a profile with binary leaves it out)`,
+		`hosts[2].package: "": want a main package under ./compat/hosts/ (only a host of a profile with binary or module leaves it out)`,
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("ParseConfig: %v\nlacks %q", err, want)
@@ -53,6 +53,39 @@ hosts:
 	}
 	if err != nil && strings.Contains(err.Error(), "hosts[0]") {
 		t.Errorf("hosts[0] is fine: %v", err)
+	}
+}
+
+// TestConfigHostOfModuleProfile: a host of a module profile is the binary
+// built from the module: it takes neither a package nor flags.
+func TestConfigHostOfModuleProfile(t *testing.T) {
+	c, err := compat.ParseConfig([]byte(`profiles:
+  - name: gateway
+    module: example.com/gateway
+    version: v1.0.0
+    main: ./cmd/gateway
+hosts:
+  - name: gateway
+`))
+	if err != nil || c.Hosts[0].Package != "" || c.Hosts[0].Flags != nil || c.Hosts[0].Profile != "gateway" {
+		t.Errorf("a host of a module profile without package: %+v, %v", c, err)
+	}
+	_, err = compat.ParseConfig([]byte(`profiles:
+  - name: gateway
+    module: example.com/gateway
+    version: v1.0.0
+hosts:
+  - name: gateway
+    package: ./compat/hosts/showcase
+    flags: []
+`))
+	for _, want := range []string{
+		"hosts[0].package: profile gateway is the host built from the module example.com/gateway@v1.0.0, which the matrix uses as this host as it is (it cannot build one for a module profile): remove package",
+		"hosts[0].flags: profile gateway is the host built from the module example.com/gateway@v1.0.0, used as it was built: remove flags",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseConfig: %v\nlacks %q", err, want)
+		}
 	}
 }
 

@@ -34,8 +34,8 @@ type HostConfig struct {
 	Name    string `yaml:"name"`    // a-z, 0-9, "-"
 	Profile string `yaml:"profile"` // the profile it is built with; default the first
 	// Package is the host's main package, ./compat/hosts/<dir>. A host of a
-	// profile with binary leaves it out: the binary itself is the host,
-	// and must call loader.HandleProbe.
+	// profile with binary or module leaves it out: the binary (built from
+	// the module) itself is the host, and must call loader.HandleProbe.
 	Package string `yaml:"package"`
 	// Flags are its go build flags; default the profile's. flags: [] builds
 	// with none.
@@ -111,17 +111,21 @@ func ParseConfig(data []byte) (*Config, error) {
 			bad("profile", "no profile %s (profiles: %s)", artifact.Quote(h.Profile), strings.Join(profile.Names(c.Profiles), ", "))
 		}
 		p, ok := profile.Find(c.Profiles, c.Hosts[i].Profile)
-		binary := ok && p.Binary != ""
+		binary := ok && (p.Binary != "" || p.Module != "")
+		given, kind := "the host binary "+p.Binary, "binary"
+		if p.Module != "" {
+			given, kind = "the host built from the module "+p.Module+"@"+p.Version, "module"
+		}
 		if binary && h.Package != "" {
-			bad("package", "profile %s is the host binary %s, which the matrix uses as this host as it is (it cannot build one for a binary profile): remove package", p.Name, p.Binary)
+			bad("package", "profile %s is %s, which the matrix uses as this host as it is (it cannot build one for a %s profile): remove package", p.Name, given, kind)
 		}
 		if binary && h.Flags != nil {
-			bad("flags", "profile %s is the host binary %s, used as it was built: remove flags", p.Name, p.Binary)
+			bad("flags", "profile %s is %s, used as it was built: remove flags", p.Name, given)
 		} else if ok && !binary && h.Flags == nil {
 			c.Hosts[i].Flags = p.Flags
 		}
 		if !binary && (!strings.HasPrefix(h.Package, "./compat/hosts/") || strings.Contains(h.Package, "..")) {
-			bad("package", "%s: want a main package under ./compat/hosts/ (only a host of a profile with binary leaves it out)", artifact.Quote(h.Package))
+			bad("package", "%s: want a main package under ./compat/hosts/ (only a host of a profile with binary or module leaves it out)", artifact.Quote(h.Package))
 		}
 		for _, f := range h.Flags {
 			for _, banned := range []string{"-o", "-buildmode", "-overlay", "-C"} {

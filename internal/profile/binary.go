@@ -41,6 +41,11 @@ type Host struct {
 	Digest   string            // SHA-256 over the modfile, its go.sum and the host's modules: part of Env.Key
 	Selected map[string]string // the modules it links that the modfile's graph selects at another version, path -> that version
 	Cached   bool              // the modfile and its sums were already there: nothing was fetched
+	// Module is set for a module profile: the host module@version the
+	// executable was built from, and Built whether this preparation built
+	// it (false: the one in dist/.cache/hostbin/ was current).
+	Module string
+	Built  bool
 }
 
 // settingFlags are the build settings the go command records that are

@@ -51,4 +51,15 @@
 // there, and records in [Host.Selected] the modules they link at another
 // version than the host: the build refuses those plugins for the profile.
 // [Env.Key] includes the modfile's digest and the host's modules.
+//
+// # Host modules
+//
+// A profile's module, version and main name a host in another repository
+// at a release. Prepare fetches it with go mod download through GOPROXY,
+// copies it into dist/.cache/hostsrc/<name>/ and builds its main package
+// there with its own go.mod, the profile's toolchain and flags, into
+// dist/.cache/hostbin/<name>/ (reused while a marker beside it holds the
+// same module version, main package, flags, toolchain and C compiler);
+// from then on the executable is the profile's binary ([Host.Module]
+// names the module version).
 package profile

@@ -60,7 +60,9 @@ func (e *Env) Describe() string {
 	if e.Ref != "" {
 		s += " at " + e.Ref
 	}
-	if e.Host != nil {
+	if e.Host != nil && e.Host.Module != "" {
+		s += " for host module " + e.Host.Module + " (" + e.Host.Given + ")"
+	} else if e.Host != nil {
 		s += " for host " + e.Host.Given
 	}
 	return s
@@ -86,11 +88,24 @@ func Prepare(ctx context.Context, root, dist, sources string, p Profile) (*Env, 
 		sources = config.DefaultSources
 	}
 	var host *Host
+	built, rebuilt := "", false
+	if p.Module != "" {
+		bin, mod, cached, err := moduleHost(ctx, dist, p)
+		if err != nil {
+			return nil, fmt.Errorf("profile %s: %w", p.Name, err)
+		}
+		p.Binary, p.Go, p.Flags = bin, "", nil
+		if rel, err := filepath.Rel(root, bin); err == nil && filepath.IsLocal(rel) {
+			p.Binary = filepath.ToSlash(rel)
+		}
+		built, rebuilt = mod, !cached
+	}
 	if p.Binary != "" {
 		var err error
 		if p, host, err = readBinary(root, p); err != nil {
 			return nil, err
 		}
+		host.Module, host.Built = built, rebuilt
 	}
 	e := &Env{Profile: p, Dir: root, Vars: []string{"CGO_ENABLED=1", "GOFLAGS="}, Host: host}
 	if p.Go != "" {

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"regexp"
 	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/mod/module"
 
 	"github.com/plugship/plugship/internal/artifact"
 	"github.com/plugship/plugship/internal/config"
@@ -55,6 +57,18 @@ type Profile struct {
 	Binary string `yaml:"binary"`
 	// SHA256 is the binary's expected digest (hex), checked before use.
 	SHA256 string `yaml:"sha256"`
+	// Module is the module path of a host built elsewhere, fetched at
+	// Version through the module proxy (GOPROXY): plugship builds its Main
+	// package from the module's own go.mod with the profile's go and
+	// flags, then treats the executable as a binary profile's (see
+	// module.go). binary, sha256, ref, goos and goarch must be left out.
+	Module string `yaml:"module"`
+	// Version is the host module's version: a semantic version, or a query
+	// the go command accepts (a branch, a commit).
+	Version string `yaml:"version"`
+	// Main is the host's main package inside the module, such as
+	// ./cmd/gateway; empty means the module root.
+	Main string `yaml:"main"`
 }
 
 // Default is the profile of a configuration that lists none: the working
@@ -68,6 +82,8 @@ var (
 	refRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$`)
 	ccRE  = regexp.MustCompile(`^[A-Za-z0-9_./+-]{1,128}$`)
 	shaRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	// versionRE is a module version or a query: no "@", no leading "-".
+	versionRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+/-]{0,127}$`)
 )
 
 // bannedFlags are set by plugship, or would make host and plugin differ.
@@ -113,6 +129,33 @@ func Check(ps []Profile) ([]Profile, error) {
 				bad("binary", "%s: want the path of a host executable, relative to the module root or absolute", artifact.Quote(p.Binary))
 			}
 		}
+		if p.Module != "" {
+			for _, f := range []struct {
+				field string
+				set   bool
+			}{{"binary", p.Binary != ""}, {"sha256", p.SHA256 != ""}, {"ref", p.Ref != ""}, {"goos", p.GOOS != ""}, {"goarch", p.GOARCH != ""}} {
+				if field := f.field; f.set {
+					bad(field, "profile %s builds its host from the module %s, for this machine: remove %s (or remove module)", p.Name, p.Module, field)
+				}
+			}
+			if err := module.CheckPath(p.Module); err != nil {
+				bad("module", "%s is not a module path (%v): write the host's module path, such as example.com/gateway", artifact.Quote(p.Module), err)
+			}
+			if p.Version == "" {
+				bad("version", "profile %s builds the host module %s: add version: <the host release, such as v1.4.2>", p.Name, p.Module)
+			} else if !versionRE.MatchString(p.Version) || strings.Contains(p.Version, "..") {
+				bad("version", "%s: want a module version such as v1.4.2, or a branch or commit the go command accepts", artifact.Quote(p.Version))
+			}
+			if p.Main != "" && !mainPackage(p.Main) {
+				bad("main", "%s: want the host's main package as a path inside the module, such as ./cmd/gateway (default: the module root)", artifact.Quote(p.Main))
+			}
+		} else {
+			for _, f := range []struct{ field, v string }{{"version", p.Version}, {"main", p.Main}} {
+				if field := f.field; f.v != "" {
+					bad(field, "only a profile with module has a %s: add module: <the host's module path>, or remove %s", field, field)
+				}
+			}
+		}
 		if p.SHA256 != "" && p.Binary == "" {
 			bad("sha256", "only a profile with binary has a digest: add binary: <path of the host executable>, or remove sha256")
 		} else if p.SHA256 != "" && !shaRE.MatchString(p.SHA256) {
@@ -143,6 +186,17 @@ func Check(ps []Profile) ([]Profile, error) {
 		return nil, errors.Join(errs...)
 	}
 	return out, nil
+}
+
+// mainPackage reports whether m is "." or a clean "./dir/..." path inside
+// the module.
+func mainPackage(m string) bool {
+	if m == "." {
+		return true
+	}
+	rel, ok := strings.CutPrefix(m, "./")
+	return ok && rel != "" && path.Clean(rel) == rel && rel != ".." && !strings.HasPrefix(rel, "../") &&
+		!strings.HasPrefix(rel, "/") && !strings.ContainsAny(rel, " \\\n\x00")
 }
 
 // Parse reads the profiles from a compat/hosts.yaml document; the other
