@@ -18,20 +18,12 @@ import (
 	"github.com/plugship/plugship/teams"
 )
 
-// sharedModule is example.com/shared at a version: the body of its one
-// (inlined, so exported) function differs between versions, and so does
-// its package fingerprint.
-func sharedModule(version string) map[string]string {
-	return map[string]string{
-		"go.mod":    "module example.com/shared\n\ngo 1.22\n",
-		"shared.go": "// Package shared is a module the test's hosts and plugins share.\npackage shared\n\n// Version returns the module's version.\nfunc Version() string { return \"" + version + "\" }\n",
-	}
-}
-
-// binaryHostMain opens every plugin file named on its command line and
+// hostMain is a host's main package importing the contract package
+// contract: it opens every plugin file named on its command line and
 // prints, per file, the plugin's version and the shared module's version
 // it sees.
-const binaryHostMain = `package main
+func hostMain(contract string) string {
+	return `package main
 
 import (
 	"fmt"
@@ -39,7 +31,7 @@ import (
 	"plugin"
 
 	"example.com/shared"
-	"github.com/plugship/plugship/contract"
+	"` + contract + `"
 )
 
 func main() {
@@ -59,12 +51,16 @@ func main() {
 	}
 }
 `
+}
 
-const binaryPluginMain = `package main
+// pluginMain is a plugin of the contract package contract that links
+// example.com/shared.
+func pluginMain(contract string) string {
+	return `package main
 
 import (
 	"example.com/shared"
-	"github.com/plugship/plugship/contract"
+	"` + contract + `"
 )
 
 var version = "dev"
@@ -78,44 +74,34 @@ func Showcase() contract.Plugin { return p{} }
 
 func main() {}
 `
-
-// offlineProxy points every go command of the test at a module proxy made
-// in the test, with example.com/shared v1.1.0 and v1.2.0, falling back to
-// the module cache's download folder, with a module cache of the test's
-// own (emptied at the end: its files are read-only).
-func offlineProxy(t *testing.T) {
-	t.Helper()
-	modcache, err := exec.Command("go", "env", "GOMODCACHE").Output()
-	if err != nil {
-		t.Fatalf("go env GOMODCACHE: %v", err)
-	}
-	tmp := t.TempDir()
-	proxy := filepath.Join(tmp, "proxy")
-	if err := plugtest.ProxyModule(tmp, proxy, "example.com/shared", map[string]map[string]string{"v1.1.0": sharedModule("v1.1.0"), "v1.2.0": sharedModule("v1.2.0")}); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("GOPROXY", "file://"+filepath.ToSlash(proxy)+",file://"+filepath.ToSlash(filepath.Join(strings.TrimSpace(string(modcache)), "cache", "download")))
-	t.Setenv("GOFLAGS", "-mod=mod")
-	t.Setenv("GOSUMDB", "off")
-	t.Setenv("GONOSUMDB", "example.com")
-	t.Setenv("GOWORK", "off")
-	ownModcache(t)
 }
 
-// ownModcache points GOMODCACHE at a new, empty folder until the test ends.
-func ownModcache(t *testing.T) {
+// sharedVersions are example.com/shared v1.1.0 and v1.2.0, for the proxy.
+func sharedVersions() map[string]map[string]string {
+	return map[string]map[string]string{"v1.1.0": plugtest.SharedModule("v1.1.0"), "v1.2.0": plugtest.SharedModule("v1.2.0")}
+}
+
+// useProxy points every go command of the test at a file:// module proxy
+// holding modules (module -> version -> files), with plugtest.OfflineEnv:
+// the module cache's download folder as fallback, and a module cache of
+// the test's own (ownModcache).
+func useProxy(t *testing.T, modules map[string]map[string]map[string]string) {
 	t.Helper()
-	own, err := os.MkdirTemp("", "plugship-modcache-")
+	tmp := t.TempDir()
+	proxy := filepath.Join(tmp, "proxy")
+	for mod, versions := range modules {
+		if err := plugtest.ProxyModule(tmp, proxy, mod, versions); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env, err := plugtest.OfflineEnv(proxy)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("GOMODCACHE", own)
-	t.Cleanup(func() {
-		cmd := exec.Command("go", "clean", "-modcache")
-		cmd.Env = append(os.Environ(), "GOMODCACHE="+own)
-		cmd.Run()
-		os.RemoveAll(own)
-	})
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	ownModcache(t)
 }
 
 // TestBinaryProfiles: one plugin source, requiring example.com/shared
@@ -129,13 +115,13 @@ func TestBinaryProfiles(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds hosts and plugins")
 	}
-	offlineProxy(t)
+	useProxy(t, map[string]map[string]map[string]string{"example.com/shared": sharedVersions()})
 	ctx := context.Background()
 	tmp := t.TempDir()
 
 	// The hosts: one copy of this repository, at two versions of shared.
 	hostRepo := filepath.Join(tmp, "hostrepo")
-	if err := plugtest.Module(root, hostRepo, map[string]string{"cmd/host/main.go": binaryHostMain}); err != nil {
+	if err := plugtest.Module(root, hostRepo, map[string]string{"cmd/host/main.go": hostMain("github.com/plugship/plugship/contract")}); err != nil {
 		t.Fatal(err)
 	}
 	hosts := map[string]string{}
@@ -153,7 +139,7 @@ func TestBinaryProfiles(t *testing.T) {
 	repo := filepath.Join(tmp, "plugins")
 	err := plugtest.Module(root, repo, map[string]string{
 		"teams/lab/team.yaml":             "name: lab\nowners: [dev@example.com]\nplugins:\n  - name: uses\n    source: lab/uses\n    version: 1.0.0\n",
-		"plugin_sources/lab/uses/main.go": binaryPluginMain,
+		"plugin_sources/lab/uses/main.go": pluginMain("github.com/plugship/plugship/contract"),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -321,4 +307,21 @@ func depVersion(fp *fingerprint.Fingerprint, mod string) string {
 		}
 	}
 	return ""
+}
+
+// ownModcache points GOMODCACHE at a new, empty folder until the test
+// ends, then empties it (its files are read-only).
+func ownModcache(t *testing.T) {
+	t.Helper()
+	own, err := os.MkdirTemp("", "plugship-modcache-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GOMODCACHE", own)
+	t.Cleanup(func() {
+		cmd := exec.Command("go", "clean", "-modcache")
+		cmd.Env = append(os.Environ(), "GOMODCACHE="+own)
+		cmd.Run()
+		os.RemoveAll(own)
+	})
 }

@@ -31,91 +31,23 @@ type Plugin interface {
 }
 `
 
-// gatewayMain is the host module's main package: it opens every plugin
-// file named on its command line and prints, per file, the plugin's
-// version and the shared module's version it sees.
-const gatewayMain = `package main
-
-import (
-	"fmt"
-	"os"
-	"plugin"
-
-	"example.com/contract"
-	"example.com/shared"
-)
-
-func main() {
-	for _, f := range os.Args[1:] {
-		p, err := plugin.Open(f)
-		if err != nil {
-			fmt.Println("ERROR", err)
-			os.Exit(1)
-		}
-		s, err := p.Lookup(contract.AccessorSymbol)
-		if err != nil {
-			fmt.Println("ERROR", err)
-			os.Exit(1)
-		}
-		pl := s.(func() contract.Plugin)()
-		fmt.Println(pl.Version(), pl.IsAcceptable(), shared.Version())
-	}
-}
-`
-
-const gatewayPlugin = `package main
-
-import (
-	"example.com/contract"
-	"example.com/shared"
-)
-
-var version = "dev"
-
-type p struct{}
-
-func (p) Version() string    { return version }
-func (p) IsAcceptable() bool { return shared.Version() != "" }
-
-func Showcase() contract.Plugin { return p{} }
-
-func main() {}
-`
-
 // gatewayProxy points every go command of the test at a file:// module
-// proxy holding example.com/shared v1.1.0 and v1.2.0, example.com/contract
-// v1.0.0 and the host module example.com/gateway v1.0.0 (which requires
-// shared v1.1.0), falling back to the module cache's download folder, with
-// a module cache of the test's own.
+// proxy (useProxy) holding example.com/shared v1.1.0 and v1.2.0,
+// example.com/contract v1.0.0 and the host module example.com/gateway
+// v1.0.0, whose main is hostMain and which requires shared v1.1.0.
 func gatewayProxy(t *testing.T) {
 	t.Helper()
-	modcache, err := exec.Command("go", "env", "GOMODCACHE").Output()
-	if err != nil {
-		t.Fatalf("go env GOMODCACHE: %v", err)
-	}
-	tmp := t.TempDir()
-	proxy := filepath.Join(tmp, "proxy")
-	for mod, versions := range map[string]map[string]map[string]string{
-		"example.com/shared": {"v1.1.0": sharedModule("v1.1.0"), "v1.2.0": sharedModule("v1.2.0")},
+	useProxy(t, map[string]map[string]map[string]string{
+		"example.com/shared": sharedVersions(),
 		"example.com/contract": {"v1.0.0": {
 			"go.mod":      "module example.com/contract\n\ngo 1.22\n",
 			"contract.go": moduleContract,
 		}},
 		"example.com/gateway": {"v1.0.0": {
 			"go.mod":              "module example.com/gateway\n\ngo 1.22\n\nrequire (\n\texample.com/contract v1.0.0\n\texample.com/shared v1.1.0\n)\n",
-			"cmd/gateway/main.go": gatewayMain,
+			"cmd/gateway/main.go": hostMain("example.com/contract"),
 		}},
-	} {
-		if err := plugtest.ProxyModule(tmp, proxy, mod, versions); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Setenv("GOPROXY", "file://"+filepath.ToSlash(proxy)+",file://"+filepath.ToSlash(filepath.Join(strings.TrimSpace(string(modcache)), "cache", "download")))
-	t.Setenv("GOFLAGS", "-mod=mod")
-	t.Setenv("GOSUMDB", "off")
-	t.Setenv("GONOSUMDB", "example.com")
-	t.Setenv("GOWORK", "off")
-	ownModcache(t)
+	})
 }
 
 // TestModuleProfile: a profile that names a host module at a version
@@ -136,7 +68,7 @@ func TestModuleProfile(t *testing.T) {
 	err := plugtest.Module(root, repo, map[string]string{
 		"plugship.yaml":                   "version: 1\ncontract:\n  package: example.com/contract\n",
 		"teams/lab/team.yaml":             "name: lab\nowners: [dev@example.com]\nplugins:\n  - name: uses\n    source: lab/uses\n    version: 1.0.0\n",
-		"plugin_sources/lab/uses/main.go": gatewayPlugin,
+		"plugin_sources/lab/uses/main.go": pluginMain("example.com/contract"),
 	})
 	if err != nil {
 		t.Fatal(err)

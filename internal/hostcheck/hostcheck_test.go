@@ -31,22 +31,16 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	proxyDir = filepath.Join(tmp, "proxy")
-	modcache, err := exec.Command("go", "env", "GOMODCACHE").Output()
+	env, err := plugtest.OfflineEnv(proxyDir)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "go env GOMODCACHE:", err)
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	for k, v := range map[string]string{
-		"GOPROXY":     "file://" + filepath.ToSlash(proxyDir) + ",file://" + filepath.ToSlash(filepath.Join(strings.TrimSpace(string(modcache)), "cache", "download")),
-		"GOFLAGS":     "-mod=mod",
-		"GOSUMDB":     "off",
-		"GONOSUMDB":   "example.com",
-		"GOTOOLCHAIN": "local",
-		"GOWORK":      "off",
-		// A module cache of the tests' own: the fake modules of the proxy
-		// never reach the user's.
-		"GOMODCACHE": filepath.Join(tmp, "modcache"),
-	} {
+	env["GOTOOLCHAIN"] = "local"
+	// A module cache of the tests' own: the fake modules of the proxy
+	// never reach the user's.
+	env["GOMODCACHE"] = filepath.Join(tmp, "modcache")
+	for k, v := range env {
 		os.Setenv(k, v)
 	}
 	code := m.Run()
@@ -86,15 +80,6 @@ func getFixture(t *testing.T) *fixture {
 	return fix
 }
 
-// sharedVersion is the shared module's package at a version: its one
-// function's body differs between versions.
-func sharedFiles(version string) map[string]string {
-	return map[string]string{
-		"go.mod":    "module example.com/shared\n\ngo 1.22\n",
-		"shared.go": "// Package shared is a module the test's hosts and plugins share.\npackage shared\n\n// Version returns the module's version.\nfunc Version() string { return \"" + version + "\" }\n",
-	}
-}
-
 // fakePlugship is a module with plugship's path, for a plugin repository
 // that depends on plugship: it requires example.com/shared v1.2.0.
 var fakePlugship = map[string]string{
@@ -106,7 +91,7 @@ var fakePlugship = map[string]string{
 // fakePlugship as github.com/plugship/plugship v0.0.1, as a file:// module
 // proxy in dir.
 func writeProxy(tmp, dir string) error {
-	if err := writeModule(tmp, dir, "example.com/shared", map[string]map[string]string{"v1.1.0": sharedFiles("v1.1.0"), "v1.2.0": sharedFiles("v1.2.0")}); err != nil {
+	if err := writeModule(tmp, dir, "example.com/shared", map[string]map[string]string{"v1.1.0": plugtest.SharedModule("v1.1.0"), "v1.2.0": plugtest.SharedModule("v1.2.0")}); err != nil {
 		return err
 	}
 	return writeModule(tmp, dir, "github.com/plugship/plugship", map[string]map[string]string{"v0.0.1": fakePlugship})

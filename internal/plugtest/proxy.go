@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -51,4 +52,35 @@ func ProxyModule(tmp, dir, mod string, files map[string]map[string]string) error
 		}
 	}
 	return os.WriteFile(filepath.Join(vdir, "list"), []byte(strings.Join(versions, "\n")+"\n"), 0o644)
+}
+
+// SharedModule is the files of example.com/shared at version, the module
+// the offline tests' hosts and plugins share: the body of its one
+// (inlined, so exported) function differs between versions, and so does
+// its package fingerprint.
+func SharedModule(version string) map[string]string {
+	return map[string]string{
+		"go.mod":    "module example.com/shared\n\ngo 1.22\n",
+		"shared.go": "// Package shared is a module the test's hosts and plugins share.\npackage shared\n\n// Version returns the module's version.\nfunc Version() string { return \"" + version + "\" }\n",
+	}
+}
+
+// OfflineEnv is the environment of go commands that must not need the
+// network: the file:// proxy proxyDir (see ProxyModule), falling back to
+// the user's module cache's download folder (a file:// proxy too), no
+// checksum database and no workspace. Pair it with a GOMODCACHE of the
+// test's own, so that the proxy's fake modules never reach the user's.
+func OfflineEnv(proxyDir string) (map[string]string, error) {
+	out, err := exec.Command("go", "env", "GOMODCACHE").Output()
+	if err != nil {
+		return nil, fmt.Errorf("go env GOMODCACHE: %w", err)
+	}
+	download := filepath.Join(strings.TrimSpace(string(out)), "cache", "download")
+	return map[string]string{
+		"GOPROXY":   "file://" + filepath.ToSlash(proxyDir) + ",file://" + filepath.ToSlash(download),
+		"GOFLAGS":   "-mod=mod",
+		"GOSUMDB":   "off",
+		"GONOSUMDB": "example.com",
+		"GOWORK":    "off",
+	}, nil
 }
