@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -269,28 +270,19 @@ func Diff(ctx context.Context, old, new string, out io.Writer) error {
 	}
 	d := matrix.Compare(a, b, old)
 	d.Text(out)
-	if n := regressions(d); n > 0 {
+	if n := d.Regressions(); n > 0 {
 		return fmt.Errorf("%d regressions from %s to %s", n, old, new)
 	}
 	return nil
-}
-
-func regressions(d *matrix.Diff) int {
-	n := 0
-	for _, c := range d.Changed {
-		if c.Regression {
-			n++
-		}
-	}
-	return n
 }
 
 // maxMatrixSize bounds a matrix read from a URL.
 const maxMatrixSize = 256 << 20
 
 // readMatrix reads a matrix.json from a file or an http(s) URL. A URL of
-// api.github.com or an enterprise API (an asset's "url") is fetched with
-// $GITHUB_TOKEN, asking for the asset's bytes.
+// api.github.com or of $GITHUB_API_URL's host (an asset's "url") is
+// fetched with $GITHUB_TOKEN, asking for the asset's bytes; the token goes
+// to no other host.
 func readMatrix(ctx context.Context, loc string) (*matrix.Matrix, error) {
 	if !strings.HasPrefix(loc, "http://") && !strings.HasPrefix(loc, "https://") {
 		return matrix.Read(loc)
@@ -302,7 +294,7 @@ func readMatrix(ctx context.Context, loc string) (*matrix.Matrix, error) {
 		return nil, err
 	}
 	req.Header.Set("Accept", "application/octet-stream")
-	if tok := os.Getenv("GITHUB_TOKEN"); tok != "" {
+	if tok := os.Getenv("GITHUB_TOKEN"); tok != "" && isGitHubAPI(req.URL.Host) {
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
 	resp, err := http.DefaultClient.Do(req)
@@ -325,4 +317,14 @@ func readMatrix(ctx context.Context, loc string) (*matrix.Matrix, error) {
 		return nil, fmt.Errorf("%s: %w", loc, err)
 	}
 	return m, nil
+}
+
+// isGitHubAPI reports whether host is GitHub's API: api.github.com, or the
+// host of $GITHUB_API_URL (GitHub Enterprise).
+func isGitHubAPI(host string) bool {
+	if host == "api.github.com" {
+		return true
+	}
+	u, err := url.Parse(os.Getenv("GITHUB_API_URL"))
+	return err == nil && u.Host != "" && u.Host == host
 }
