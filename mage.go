@@ -2,12 +2,70 @@
 
 // Zero-install bootstrap: `go run mage.go <target>` runs mage's targets
 // without a mage binary on PATH.
+//
+// Runs may start at once. Mage writes mage_output_file.go beside the
+// magefile, compiles and deletes it, so one run's delete broke another's
+// compile ("error compiling magefiles"). Here each checkout compiles under
+// a lock, into a folder of its own in mage's cache, and each run runs its
+// own link to the binary, which a later compile replaces but never changes.
 package main
 
 import (
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"log"
 	"os"
+	"path/filepath"
+	"syscall"
 
 	"github.com/magefile/mage/mage"
 )
 
-func main() { os.Exit(mage.Main()) }
+func main() {
+	inv, cmd, err := mage.Parse(io.Discard, io.Discard, os.Args[1:])
+	if err != nil || cmd != mage.None {
+		os.Exit(mage.Main()) // help, -version, -init, -clean, -compile, bad flags
+	}
+	os.Exit(run(inv, log.New(os.Stderr, "", 0)))
+}
+
+// run compiles the magefiles under the checkout's lock, then runs them.
+func run(inv mage.Invocation, errlog *log.Logger) int {
+	here, err := filepath.Abs(inv.Dir)
+	if err != nil {
+		errlog.Println("Error:", err)
+		return 1
+	}
+	dir := filepath.Join(inv.CacheDir, fmt.Sprintf("checkout-%x", sha256.Sum256([]byte(here)))[:25])
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		errlog.Printf("Error: %v (set MAGEFILE_CACHE to a writable folder)", err)
+		return 1
+	}
+	lock, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err == nil {
+		err = syscall.Flock(int(lock.Fd()), syscall.LOCK_EX)
+	}
+	if err != nil {
+		errlog.Printf("Error: locking the compile of the magefiles: %v (set MAGEFILE_CACHE to a writable folder)", err)
+		return 1
+	}
+	if inv.WorkDir == "" {
+		inv.WorkDir = inv.Dir
+	}
+	inv.Stdin, inv.Stdout, inv.Stderr = os.Stdin, os.Stdout, os.Stderr
+	exe, own := filepath.Join(dir, "mage"), filepath.Join(dir, fmt.Sprintf("mage.%d", os.Getpid()))
+	inv.CompileOut, inv.Force = exe, true // compile only; go build relinks only what changed
+	if code := mage.Invoke(inv); code != 0 {
+		return code
+	}
+	_ = os.Remove(own)
+	if err := os.Link(exe, own); err != nil {
+		errlog.Println("Error:", err)
+		return 1
+	}
+	defer os.Remove(own)
+	lock.Close()
+	inv.CompileOut = ""
+	return mage.RunCompiled(inv, own, errlog)
+}
