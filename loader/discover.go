@@ -19,8 +19,12 @@ type Candidate struct {
 }
 
 // OwnABI returns the ABI tag of the executable at host (this process's
-// when empty) for the contract T: the tag of the plugin files built for
-// it. See Options.ABI.
+// when empty) for the contract T: go<release>-<build>-<graph>, its build's
+// ABI (Go release, flags, runtime and contract) and its module graph. The
+// plugin files built for it are tagged either with the first two parts
+// (built from the same repository as the host) or with all three (built
+// against this host's module graph by a binary or module profile). See
+// Options.ABI.
 func OwnABI[T Contract](host string) (string, error) { return ownABI(host, ContractPackage[T]()) }
 
 func ownABI(host, contract string) (string, error) {
@@ -37,7 +41,7 @@ func ownABI(host, contract string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return fp.ABI(contract)
+	return fp.HostABI(contract)
 }
 
 // otherABIs describes the files of plugin in dir built for other ABIs than
@@ -49,7 +53,7 @@ func otherABIs(dir, plugin, goos, goarch, abi string) string {
 	}
 	counts := map[string]int{}
 	for _, c := range all {
-		if c.ABI != abi {
+		if !artifact.MatchABI(c.ABI, abi) {
 			counts[c.ABI]++
 		}
 	}
@@ -70,8 +74,9 @@ type Refusal struct {
 	Reason string
 }
 
-// Discover lists the files of plugin in dir built for goos/goarch and the
-// ABI tag abi (any ABI when abi is empty; see OwnABI), newest version first (semver: a pre-release sorts below its release, build
+// Discover lists the files of plugin in dir built for goos/goarch and a
+// host of ABI tag abi (any ABI when abi is empty; see OwnABI), newest
+// version first (semver: a pre-release sorts below its release, build
 // metadata does not count; equal versions by file name). Files being
 // written (hidden, .tmp, .part), metadata, and other plugins', other
 // platforms' or other ABIs' files are ignored. Files named like the plugin's that cannot
@@ -103,7 +108,7 @@ func Discover(dir, plugin, goos, goarch, abi string) ([]Candidate, []Refusal, er
 			refused = append(refused, Refusal{file, err.Error()})
 			continue
 		}
-		if n.GOOS != goos || n.GOARCH != goarch || abi != "" && n.ABI != abi {
+		if n.GOOS != goos || n.GOARCH != goarch || abi != "" && !artifact.MatchABI(n.ABI, abi) {
 			continue
 		}
 		if err := checkRegularInside(realDir, file); err != nil {

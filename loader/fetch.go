@@ -89,7 +89,7 @@ func Fetch(ctx context.Context, opts FetchOptions) ([]Fetched, error) {
 	var results []Fetched
 	var refused []string
 	for _, e := range ix.Entries {
-		if e.Plugin != opts.Plugin || e.ABI.GOOS != opts.GOOS || e.ABI.GOARCH != opts.GOARCH || opts.ABI != "" && e.ABI.Tag != opts.ABI {
+		if e.Plugin != opts.Plugin || e.ABI.GOOS != opts.GOOS || e.ABI.GOARCH != opts.GOARCH || opts.ABI != "" && !artifact.MatchABI(e.ABI.Tag, opts.ABI) {
 			continue
 		}
 		r := Fetched{File: e.File, Version: e.Version}

@@ -30,7 +30,7 @@ type Options struct {
 
 	// ABI selects the files to consider by the ABI tag in their names;
 	// default the host's own (see OwnABI), computed from its executable:
-	// the files built for this host's profile.
+	// the files built for this host's profile or against its module graph.
 	ABI string
 
 	// Trust is the signing policy: a file is tried only if it is signed
@@ -126,7 +126,7 @@ func Load[T Contract](ctx context.Context, dir, plugin string, opts Options) (T,
 		return none, r, fmt.Errorf("reading the host's own build: %w", err)
 	}
 	if opts.ABI == "" {
-		if opts.ABI, err = host.ABI(opts.Contract); err != nil {
+		if opts.ABI, err = host.HostABI(opts.Contract); err != nil {
 			return none, r, fmt.Errorf("the host's own ABI: %w", err)
 		}
 		r.ABI = opts.ABI
@@ -251,7 +251,7 @@ func decide[T Contract](ctx context.Context, c Candidate, host *fingerprint.Fing
 		}
 		return fail(Incompatible, cause, "built differently from this host: %s", summarize(diffs))
 	}
-	if abi, err := fp.ABI(opts.Contract); err != nil || abi != c.ABI {
+	if abi, err := fp.ABI(opts.Contract); err != nil || abi != artifact.BaseABI(c.ABI) {
 		return fail(Incompatible, CauseBadFile, "its name says ABI %s, its build gives %s%s: renamed, or not built by plugship", c.ABI, abi, errSuffix(err))
 	}
 	if _, bad := poisoned.Load(c.File); bad {

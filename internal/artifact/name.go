@@ -15,16 +15,41 @@ const PluginExt = ".so"
 var (
 	nameRE     = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
 	platformRE = regexp.MustCompile(`^[a-z0-9]{1,16}$`)
-	abiRE      = regexp.MustCompile(`^go[a-z0-9.]{0,22}-[0-9a-f]{8}$`)
+	abiRE      = regexp.MustCompile(`^go[a-z0-9.]{0,22}-[0-9a-f]{8}(-[0-9a-f]{8})?$`)
 )
 
 // CheckABI reports whether s is an ABI tag: go<version>-<8 hex digits>,
-// e.g. go1.26.8-1a2b3c4d (see fingerprint.ABI).
+// e.g. go1.26.8-1a2b3c4d (see fingerprint.ABI), optionally followed by a
+// module graph, -<8 hex digits> (see WithGraph).
 func CheckABI(s string) error {
 	if abiRE.MatchString(s) {
 		return nil
 	}
-	return fmt.Errorf("ABI %s: want go<version>-<8 hex digits>, e.g. go1.26.8-1a2b3c4d", Quote(s))
+	return fmt.Errorf("ABI %s: want go<version>-<8 hex digits>, e.g. go1.26.8-1a2b3c4d, optionally followed by -<8 hex digits> of a host's module graph", Quote(s))
+}
+
+// WithGraph returns the ABI tag abi extended with graph, the tag of a
+// host's module graph (8 hex digits, see hostmods.Graph):
+// go1.26.8-1a2b3c4d-5e6f7a8b. A host's own tag always carries its graph;
+// a plugin file's carries one when it was built against a host's module
+// graph (a binary or module profile), so that two hosts that differ only
+// in a module they link get two files.
+func WithGraph(abi, graph string) string { return abi + "-" + graph }
+
+// BaseABI returns abi without its module graph: the part a binary's
+// build gives (fingerprint.ABI).
+func BaseABI(abi string) string {
+	if strings.Count(abi, "-") == 2 {
+		return abi[:strings.LastIndex(abi, "-")]
+	}
+	return abi
+}
+
+// MatchABI reports whether a plugin file tagged file serves a host tagged
+// host: the tags are equal, or the file has no module graph and the
+// host's tag without its graph equals it.
+func MatchABI(file, host string) bool {
+	return file == host || file == BaseABI(file) && file == BaseABI(host)
 }
 
 // CheckName reports whether s is a valid team or plugin name: 1 to 64

@@ -80,6 +80,35 @@ func TestCompareVersions(t *testing.T) {
 	}
 }
 
+// TestMatchABI: a file built from the host's repository (no graph)
+// serves every host of its ABI; one built against a host's module graph
+// serves only the host of that graph.
+func TestMatchABI(t *testing.T) {
+	const base, host, other = "go1.26.8-1a2b3c4d", "go1.26.8-1a2b3c4d-5e6f7a8b", "go1.26.8-1a2b3c4d-00000000"
+	for _, tc := range []struct {
+		file, host string
+		want       bool
+	}{
+		{base, host, true},
+		{host, host, true},
+		{other, host, false},
+		{base, base, true},
+		{host, base, false}, // a host that does not say its graph takes no graph's files
+		{"go1.26.8-99999999", host, false},
+		{"go1.25.5-1a2b3c4d", host, false},
+	} {
+		if got := MatchABI(tc.file, tc.host); got != tc.want {
+			t.Errorf("MatchABI(%s, %s) = %v, want %v", tc.file, tc.host, got, tc.want)
+		}
+	}
+	if BaseABI(host) != base || BaseABI(base) != base {
+		t.Errorf("BaseABI(%s) = %s, BaseABI(%s) = %s; want %s", host, BaseABI(host), base, BaseABI(base), base)
+	}
+	if WithGraph(base, "5e6f7a8b") != host || CheckABI(host) != nil {
+		t.Errorf("WithGraph(%s, 5e6f7a8b) = %s (%v)", base, WithGraph(base, "5e6f7a8b"), CheckABI(host))
+	}
+}
+
 func TestParseName(t *testing.T) {
 	for _, tc := range []struct {
 		file string
@@ -99,6 +128,9 @@ func TestParseName(t *testing.T) {
 		{file: "showcase_v0.2.0_linux_amd64.so", err: "without the ABI comes from a plugship before host profiles: rebuild"},
 		{file: "showcase_v0.2.0_linux_amd64_go1.26.8.so", err: "want go<version>-<8 hex digits>"},
 		{file: "showcase_v0.2.0_linux_amd64_go1.26.8-1A2B3C4D.so", err: "want go<version>-<8 hex digits>"},
+		{file: "uses_v1.0.0_linux_amd64_go1.26.8-1a2b3c4d-5e6f7a8b.so", want: Name{"uses", "1.0.0", "linux", "amd64", "go1.26.8-1a2b3c4d-5e6f7a8b"}},
+		{file: "uses_v1.0.0_linux_amd64_go1.26.8-1a2b3c4d-5e6f7a8.so", err: "-<8 hex digits> of a host's module graph"},
+		{file: "uses_v1.0.0_linux_amd64_go1.26.8-1a2b3c4d-5e6f7a8b-00000000.so", err: "want go<version>-<8 hex digits>"},
 		{file: "showcase_v0.2.0_linux_amd64_gcc-1a2b3c4d.so", err: "want go<version>-<8 hex digits>"},
 		{file: "Showcase_v0.2.0_linux_amd64_go1.26.8-1a2b3c4d.so", err: "plugin name"},
 		{file: "showcase_v0.2.0_linux_AMD64_go1.26.8-1a2b3c4d.so", err: "not a GOOS_GOARCH pair"},

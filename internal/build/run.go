@@ -178,34 +178,11 @@ func (o *outputs) claim(file string, out *output) (first bool, err error) {
 	}
 	a, sum := out.action, out.sum
 	if prev.sum != sum {
-		if why := hostsDiffer(prev.action.Target, a.Target); why != "" {
-			return false, fmt.Errorf("profiles %s and %s yield the same ABI but different bytes for %s: %s, which the ABI tag (Go release, flags, runtime and contract) does not cover, and one folder cannot hold both files: build them into separate dist/ folders, one run per host",
-				prev.action.Target.Name(), a.Target.Name(), filepath.Base(file), why)
-		}
 		return false, fmt.Errorf("profiles %s and %s yield the same ABI but different bytes for %s: their trees differ only in modules the plugin alone uses; give one of them other flags, or build them in separate runs",
 			prev.action.Target.Name(), a.Target.Name(), filepath.Base(file))
 	}
 	prev.profiles = append(prev.profiles, a.Target.Profiles...)
 	return false, nil
-}
-
-// hostsDiffer names the modules that two binary profiles' hosts link at
-// different versions ("their hosts link m at v1 and v2, ..."), or "".
-func hostsDiffer(a, b *Target) string {
-	ha, hb := a.Env.Host, b.Env.Host
-	if ha == nil || hb == nil {
-		return ""
-	}
-	var ds []string
-	for _, m := range slices.Sorted(maps.Keys(ha.Modules)) {
-		if v, ok := hb.Modules[m]; ok && v != ha.Modules[m] {
-			ds = append(ds, fmt.Sprintf("%s %s and %s", m, ha.Modules[m], v))
-		}
-	}
-	if len(ds) == 0 {
-		return ""
-	}
-	return "their hosts link " + strings.Join(ds, ", ")
 }
 
 // execute builds one action; see the package doc for the steps.
@@ -240,6 +217,11 @@ func execute(ctx context.Context, a *Action, opts Options, outs *outputs) Result
 	}
 	if r.ABI, err = fp.ABI(a.Contract); err != nil {
 		return fail(err)
+	}
+	if h := a.Target.Env.Host; h != nil {
+		// Built against a host's module graph: another host of the same
+		// ABI may link other versions, so the name says which graph.
+		r.ABI = artifact.WithGraph(r.ABI, h.Graph)
 	}
 	if len(a.Symbols) > 0 && !slices.ContainsFunc(a.Symbols, func(s string) bool { return fp.Exports[s] }) {
 		return fail(fmt.Errorf("exports neither %s: hosts look up these names (plugship.yaml contract.accessor and contract.element) and would refuse it; declare func %s() or var %s of the contract's type from %s",

@@ -104,7 +104,7 @@ func binaryHost(ctx context.Context, opts Options, env *profile.Env, h HostConfi
 	if _, ok := fp.Packages[loaderPackage]; !ok {
 		return "", "", false, fmt.Errorf("the host binary %s does not link %s: the matrix runs the host as the loader's probe, which only a host that calls loader.HandleProbe answers; give the host a package to build instead", env.Host.Given, loaderPackage)
 	}
-	if abi, err = fp.ABI(opts.Repo.Contract); err != nil {
+	if abi, err = fp.HostABI(opts.Repo.Contract); err != nil {
 		return "", "", false, err
 	}
 	if sum, _, err = artifact.HashFile(env.Host.File); err != nil {
@@ -148,7 +148,7 @@ func buildHost(ctx context.Context, opts Options, env *profile.Env, h HostConfig
 	if err != nil {
 		return "", "", false, err
 	}
-	if abi, err = fp.ABI(opts.Repo.Contract); err != nil {
+	if abi, err = fp.HostABI(opts.Repo.Contract); err != nil {
 		return "", "", false, err
 	}
 	sum, _, err = artifact.HashFile(staging)

@@ -5,6 +5,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+
+	"github.com/plugship/plugship/internal/artifact"
+	"github.com/plugship/plugship/internal/hostmods"
 )
 
 // ContractPackage is the import path of this repository's own contract,
@@ -53,6 +56,18 @@ func (fp *Fingerprint) ABI(contract string) (string, error) {
 		fmt.Fprintf(h, "%s=%s\n", pkg, sum)
 	}
 	return abiTag(fp.GoVersion, hex.EncodeToString(h.Sum(nil))[:8]), nil
+}
+
+// HostABI returns the tag a host executable takes plugins by: its ABI
+// (see ABI) followed by its module graph (hostmods.Graph of its build
+// info). A plugin file serves it when the file's tag equals this one, or
+// equals its ABI alone (artifact.MatchABI).
+func (fp *Fingerprint) HostABI(contract string) (string, error) {
+	abi, err := fp.ABI(contract)
+	if err != nil {
+		return "", err
+	}
+	return artifact.WithGraph(abi, hostmods.Graph(hostmods.HostModules(fp.BuildInfo))), nil
 }
 
 // abiTag formats an ABI tag from a Go version (go1.26.8, or devel ones)

@@ -1,8 +1,11 @@
 package hostmods
 
 import (
+	"crypto/sha256"
 	"debug/buildinfo"
+	"encoding/hex"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -56,6 +59,20 @@ func HostModules(bi *buildinfo.BuildInfo) map[string]string {
 		mods[d.Path] = Effective(d.Path, d.Version, rp, rv)
 	}
 	return mods
+}
+
+// Graph returns the tag of a host's module graph: 8 hex digits of a
+// SHA-256 over every module it links and its effective version (mods, as
+// HostModules returns them). The build tags files made against a host's
+// graph with it, and a host computes it from its own build info, so the
+// two agree by construction (see artifact.WithGraph).
+func Graph(mods map[string]string) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "plugship.graph/v1\n")
+	for _, m := range slices.Sorted(maps.Keys(mods)) {
+		fmt.Fprintf(h, "%s %s\n", m, mods[m])
+	}
+	return hex.EncodeToString(h.Sum(nil))[:8]
 }
 
 // Compare lists, sorted by module, the modules plugin links (path ->

@@ -5,6 +5,8 @@ import (
 	"io"
 	"slices"
 	"strings"
+
+	"github.com/plugship/plugship/internal/artifact"
 )
 
 // Diff is what changed from a previous matrix to this one, per plugin
@@ -132,6 +134,9 @@ func indexOf(m *Matrix) *index {
 // when there is none) and that build.
 func (x *index) cell(version string, h Host) (Cell, Plugin) {
 	p, ok := x.files[version+"\x00"+h.ABI]
+	if !ok {
+		p, ok = x.files[version+"\x00"+artifact.BaseABI(h.ABI)]
+	}
 	if !ok {
 		return Cell{}, Plugin{}
 	}

@@ -201,7 +201,7 @@ func (m *Matrix) Check() {
 		switch {
 		case c.Required == "accept":
 			v = fmt.Sprintf("%s must load into host %s but is %s: %s", c.Plugin, c.Host, c.Outcome, firstLine(c.Detail))
-		case p.ABI != h.ABI:
+		case !artifact.MatchABI(p.ABI, h.ABI):
 			v = fmt.Sprintf("%s is built for ABI %s but loads into host %s of ABI %s: the ABI tags are wrong", c.Plugin, p.ABI, c.Host, h.ABI)
 		default:
 			v = fmt.Sprintf("%s must be rejected by host %s but loads", c.Plugin, c.Host)
@@ -212,7 +212,9 @@ func (m *Matrix) Check() {
 
 // requirement is what h's policy says of p: "accept", "reject" or "".
 // A file built for another ABI than the host's must be refused, whatever
-// the selectors say.
+// the selectors say; one built against another host's module graph of the
+// same ABI is neither required nor forbidden (it may load, when the
+// modules that differ are not the plugin's).
 func requirement(h Host, p Plugin) string {
 	req := ""
 	for _, s := range h.MustAccept {
@@ -220,8 +222,11 @@ func requirement(h Host, p Plugin) string {
 			req = "accept"
 		}
 	}
-	if p.ABI != h.ABI {
+	switch {
+	case artifact.BaseABI(p.ABI) != artifact.BaseABI(h.ABI):
 		req = "reject"
+	case !artifact.MatchABI(p.ABI, h.ABI):
+		req = ""
 	}
 	for _, s := range h.MustReject {
 		if Selects(s, p) {
@@ -259,10 +264,28 @@ func (m *Matrix) ABIs() []ABIGroup {
 			g.Profiles = append(g.Profiles, p)
 		}
 	}
+	var fileABIs []string
+	for _, p := range m.Plugins {
+		if !slices.Contains(fileABIs, p.ABI) {
+			fileABIs = append(fileABIs, p.ABI)
+		}
+	}
+	slices.Sort(fileABIs)
 	for _, h := range m.Hosts {
-		g := group(h.ABI)
-		g.Hosts = append(g.Hosts, h.Name)
-		addProfile(g, h.Profile)
+		served := false
+		for _, abi := range fileABIs {
+			if artifact.MatchABI(abi, h.ABI) {
+				g := group(abi)
+				g.Hosts = append(g.Hosts, h.Name)
+				addProfile(g, h.Profile)
+				served = true
+			}
+		}
+		if !served { // no files for it: under its build's ABI, as files from this repository would be
+			g := group(artifact.BaseABI(h.ABI))
+			g.Hosts = append(g.Hosts, h.Name)
+			addProfile(g, h.Profile)
+		}
 	}
 	for _, p := range m.Plugins {
 		g := group(p.ABI)

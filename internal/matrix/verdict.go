@@ -3,6 +3,8 @@ package matrix
 import (
 	"fmt"
 	"strings"
+
+	"github.com/plugship/plugship/internal/artifact"
 )
 
 // The expectation classes of the cells of the views, a plugin version's
@@ -89,7 +91,7 @@ func (m *Matrix) Judge() {
 		if known {
 			version = p.VersionID()
 		}
-		if known && p.ABI == h.ABI && regressed[version+"\x00"+c.Host] {
+		if known && artifact.MatchABI(p.ABI, h.ABI) && regressed[version+"\x00"+c.Host] {
 			continue
 		}
 		vd.Violations = append(vd.Violations, Finding{Version: version, Host: c.Host, Outcome: c.Outcome, Reason: violationReason(c, p, h)})
@@ -119,7 +121,7 @@ func violationReason(c *Cell, p Plugin, h Host) string {
 			return r
 		}
 		return "the host must load it, but it is " + Words(c.Outcome)
-	case p.ABI != h.ABI:
+	case !artifact.MatchABI(p.ABI, h.ABI):
 		return fmt.Sprintf("built for ABI %s, it loads into this host of ABI %s: the ABI tags are wrong", p.ABI, h.ABI)
 	default:
 		return "the host must reject it, but it loads"
@@ -228,7 +230,7 @@ func newView(m *Matrix) *view {
 		if !ok || !known {
 			continue
 		}
-		if p.ABI != m.Hosts[j].ABI {
+		if !artifact.MatchABI(p.ABI, m.Hosts[j].ABI) {
 			if c.Outcome == OK {
 				v.otherLoaded++
 			} else {
@@ -236,7 +238,9 @@ func newView(m *Matrix) *view {
 			}
 			continue
 		}
-		if vc := &v.rows[row[p.VersionID()]].cells[j]; vc.cell == nil {
+		// A build against the host's own module graph before one from this
+		// repository, when a version has both.
+		if vc := &v.rows[row[p.VersionID()]].cells[j]; vc.cell == nil || p.ABI == m.Hosts[j].ABI {
 			vc.cell = c
 		}
 	}

@@ -106,6 +106,16 @@ func ABIOf(file string) (string, error) {
 	return fp.ABI(fingerprint.ContractPackage)
 }
 
+// HostABIOf returns the tag the host executable at file takes plugins
+// by, for the contract package contract (fingerprint.HostABI).
+func HostABIOf(file, contract string) (string, error) {
+	fp, err := fingerprint.Read(file)
+	if err != nil {
+		return "", err
+	}
+	return fp.HostABI(contract)
+}
+
 // Find returns the one file of plugin at version in dir, whatever its ABI.
 func Find(dir, plugin, version string) (string, error) {
 	found, err := filepath.Glob(filepath.Join(dir, plugin+"_v"+version+"_*"+artifact.PluginExt))

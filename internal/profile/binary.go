@@ -37,6 +37,7 @@ type Host struct {
 	File     string            // absolute path of the executable
 	Given    string            // the path as the configuration gives it
 	Modules  map[string]string // every module it links, path -> effective version (see hostmods.Effective)
+	Graph    string            // hostmods.Graph of Modules: the files built for it carry it in their ABI tag
 	Modfile  string            // absolute path of the profile's go.mod under dist/.cache/modfiles/
 	Digest   string            // SHA-256 over the modfile, its go.sum and the host's modules: part of Env.Key
 	Selected map[string]string // the modules it links that the modfile's graph selects at another version, path -> that version
@@ -107,6 +108,7 @@ func readBinary(root string, p Profile) (Profile, *Host, error) {
 		p.Flags = append(p.Flags, "-gcflags="+v) // one argument, spaces and all
 	}
 	h.Modules = hostmods.HostModules(bi)
+	h.Graph = hostmods.Graph(h.Modules)
 	return p, h, nil
 }
 

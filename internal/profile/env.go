@@ -90,7 +90,7 @@ func Prepare(ctx context.Context, root, dist, sources string, p Profile) (*Env, 
 	var host *Host
 	built, rebuilt := "", false
 	if p.Module != "" {
-		bin, mod, cached, err := moduleHost(ctx, dist, p)
+		bin, mod, cached, err := moduleHost(ctx, root, dist, p)
 		if err != nil {
 			return nil, fmt.Errorf("profile %s: %w", p.Name, err)
 		}
@@ -101,11 +101,22 @@ func Prepare(ctx context.Context, root, dist, sources string, p Profile) (*Env, 
 		built, rebuilt = mod, !cached
 	}
 	if p.Binary != "" {
+		given := p.Binary
+		if IsURL(p.Binary) {
+			file, err := downloadBinary(ctx, dist, p)
+			if err != nil {
+				return nil, err
+			}
+			p.Binary = file
+		}
 		var err error
 		if p, host, err = readBinary(root, p); err != nil {
 			return nil, err
 		}
 		host.Module, host.Built = built, rebuilt
+		if IsURL(given) {
+			host.Given = given
+		}
 	}
 	e := &Env{Profile: p, Dir: root, Vars: []string{"CGO_ENABLED=1", "GOFLAGS="}, Host: host}
 	if p.Go != "" {

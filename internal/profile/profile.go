@@ -49,23 +49,31 @@ type Profile struct {
 	// hosts and go.mod the profile's hosts are built from; empty means the
 	// working tree.
 	Ref string `yaml:"ref"`
-	// Binary is a host executable built elsewhere (a path relative to the
-	// module root, or absolute): its build info gives the Go release,
-	// platform, flags and module versions, so go, goos, goarch, flags and
-	// ref must be left out. Plugins are built against its module graph
-	// through a modfile of the profile's own (see binary.go).
+	// Binary is a host executable built elsewhere: a path relative to the
+	// module root, an absolute path, or an http(s) URL (then SHA256 is
+	// required; the file is downloaded once into dist/.cache/hostbin/).
+	// Its build info gives the Go release, platform, flags and module
+	// versions, so go, goos, goarch, flags and ref must be left out.
+	// Plugins are built against its module graph through a modfile of the
+	// profile's own (see binary.go).
 	Binary string `yaml:"binary"`
 	// SHA256 is the binary's expected digest (hex), checked before use.
 	SHA256 string `yaml:"sha256"`
 	// Module is the module path of a host built elsewhere, fetched at
-	// Version through the module proxy (GOPROXY): plugship builds its Main
-	// package from the module's own go.mod with the profile's go and
-	// flags, then treats the executable as a binary profile's (see
-	// module.go). binary, sha256, ref, goos and goarch must be left out.
+	// Version through the module proxy (GOPROXY), or from Git: plugship
+	// builds its Main package from the module's own go.mod with the
+	// profile's go and flags, then treats the executable as a binary
+	// profile's (see module.go). binary, sha256, ref, goos and goarch must
+	// be left out.
 	Module string `yaml:"module"`
 	// Version is the host module's version: a semantic version, or a query
-	// the go command accepts (a branch, a commit).
+	// the go command accepts (a branch, a commit); with Git, a tag, branch
+	// or commit of that repository.
 	Version string `yaml:"version"`
+	// Git is the host module's git repository, when it is not fetched
+	// through the module proxy: any URL git clones (https://, ssh://,
+	// file://) or a local path (relative to the module root, or absolute).
+	Git string `yaml:"git"`
 	// Main is the host's main package inside the module, such as
 	// ./cmd/gateway; empty means the module root.
 	Main string `yaml:"main"`
@@ -126,7 +134,11 @@ func Check(ps []Profile) ([]Profile, error) {
 				}
 			}
 			if strings.ContainsAny(p.Binary, "\n\x00") {
-				bad("binary", "%s: want the path of a host executable, relative to the module root or absolute", artifact.Quote(p.Binary))
+				bad("binary", "%s: want the path of a host executable, relative to the module root or absolute, or an https URL", artifact.Quote(p.Binary))
+			} else if IsURL(p.Binary) && p.SHA256 == "" {
+				bad("sha256", "profile %s downloads its host from %s: add sha256: <the SHA-256 of that file (sha256sum)>, so that what is built for is what you meant", p.Name, p.Binary)
+			} else if strings.Contains(p.Binary, "://") && !IsURL(p.Binary) {
+				bad("binary", "%s: want an http:// or https:// URL, or a path", artifact.Quote(p.Binary))
 			}
 		}
 		if p.Module != "" {
@@ -141,7 +153,9 @@ func Check(ps []Profile) ([]Profile, error) {
 			if err := module.CheckPath(p.Module); err != nil {
 				bad("module", "%s is not a module path (%v): write the host's module path, such as example.com/gateway", artifact.Quote(p.Module), err)
 			}
-			if p.Version == "" {
+			if p.Version == "" && p.Git != "" {
+				bad("version", "profile %s builds the host module %s from %s: add version: <a tag, branch or commit of it, such as v1.4.2>", p.Name, p.Module, p.Git)
+			} else if p.Version == "" {
 				bad("version", "profile %s builds the host module %s: add version: <the host release, such as v1.4.2>", p.Name, p.Module)
 			} else if !versionRE.MatchString(p.Version) || strings.Contains(p.Version, "..") {
 				bad("version", "%s: want a module version such as v1.4.2, or a branch or commit the go command accepts", artifact.Quote(p.Version))
@@ -149,8 +163,11 @@ func Check(ps []Profile) ([]Profile, error) {
 			if p.Main != "" && !mainPackage(p.Main) {
 				bad("main", "%s: want the host's main package as a path inside the module, such as ./cmd/gateway (default: the module root)", artifact.Quote(p.Main))
 			}
+			if p.Git != "" && (strings.ContainsAny(p.Git, "\n\x00") || strings.HasPrefix(p.Git, "-")) {
+				bad("git", "%s: want a git URL (https://, ssh://, file://) or a local path of the host module's repository", artifact.Quote(p.Git))
+			}
 		} else {
-			for _, f := range []struct{ field, v string }{{"version", p.Version}, {"main", p.Main}} {
+			for _, f := range []struct{ field, v string }{{"version", p.Version}, {"main", p.Main}, {"git", p.Git}} {
 				if field := f.field; f.v != "" {
 					bad(field, "only a profile with module has a %s: add module: <the host's module path>, or remove %s", field, field)
 				}
@@ -186,6 +203,11 @@ func Check(ps []Profile) ([]Profile, error) {
 		return nil, errors.Join(errs...)
 	}
 	return out, nil
+}
+
+// IsURL reports whether a binary is given as an http(s) URL.
+func IsURL(binary string) bool {
+	return strings.HasPrefix(binary, "https://") || strings.HasPrefix(binary, "http://")
 }
 
 // mainPackage reports whether m is "." or a clean "./dir/..." path inside
