@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/plugship/plugship/internal/artifact"
 	"github.com/plugship/plugship/internal/profile"
@@ -25,7 +26,9 @@ func Main(ctx context.Context, sel Selection, opts Options, out io.Writer) error
 		return err
 	}
 	reg, loadErr := teams.LoadDirs(opts.Root, opts.Repo.Teams, opts.Repo.Sources)
+	problems := loadErr
 	loadErr = teams.Report(out, loadErr, "these plugins are not built")
+	moveStale(out, opts.Root, opts.Dist, reg, problems, time.Now())
 	ps := opts.Profiles
 	if ps == nil {
 		var err error

@@ -155,7 +155,7 @@ func run(ctx context.Context, opts Options, shard *matrix.Shard, out io.Writer) 
 	if err != nil {
 		return nil, err
 	}
-	ps, err := plugins(opts.Dist)
+	ps, err := plugins(opts)
 	if err != nil {
 		return nil, err
 	}

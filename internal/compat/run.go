@@ -20,18 +20,28 @@ import (
 	"github.com/plugship/plugship/internal/artifact"
 	"github.com/plugship/plugship/internal/matrix"
 	"github.com/plugship/plugship/internal/progress"
+	"github.com/plugship/plugship/internal/stale"
 	"github.com/plugship/plugship/loader"
+	"github.com/plugship/plugship/teams"
 	"github.com/plugship/plugship/trust"
 )
 
 // CacheFile holds cell results, relative to dist/.
 const CacheFile = "compat/cache.json"
 
-// plugins lists the plugin files under dist/plugins built for this platform.
-func plugins(dist string) ([]matrix.Plugin, error) {
+// plugins lists the plugin files under dist/plugins built for this
+// platform. In the module's own dist folder, only those the team manifests
+// claim (package stale): neither stale files nor those of a team whose
+// manifest has problems are tried. (Another folder's files are tried in
+// the module's hosts as they are: its registry does not describe them.)
+func plugins(opts Options) ([]matrix.Plugin, error) {
+	dist := opts.Dist
 	files, err := artifact.PluginFiles(dist)
 	if err != nil {
 		return nil, err
+	}
+	if dist == opts.Repo.DistDir() {
+		files, _ = stale.New(teams.LoadDirs(opts.Root, opts.Repo.Teams, opts.Repo.Sources)).Split(dist, files)
 	}
 	var ps []matrix.Plugin
 	for _, f := range files {

@@ -12,6 +12,7 @@ import (
 	"github.com/plugship/plugship/internal/attest"
 	"github.com/plugship/plugship/internal/keys"
 	"github.com/plugship/plugship/internal/matrix"
+	"github.com/plugship/plugship/internal/stale"
 	"github.com/plugship/plugship/teams"
 	"github.com/plugship/plugship/trust"
 )
@@ -110,7 +111,18 @@ func Plan(opts Options) ([]*Version, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Stale files (no manifest claims them) are not published; those of a
+	// team whose manifest has problems are refused until it is fixed.
+	files, unclaimed := stale.New(reg, loadErr).Split(dist, files)
 	var vs []*Version
+	for _, g := range unclaimed {
+		for _, f := range g.Files {
+			if n, err := artifact.ParseName(filepath.Base(f)); err == nil && g.Kind == stale.Held {
+				m := &artifact.Metadata{Team: g.Team, Plugin: n.Plugin, Version: n.Version, ABI: n.ABI, File: n.String()}
+				vs = append(vs, &Version{Meta: m, Err: fmt.Errorf("%s: fix it, then go run mage.go all", g.Why)})
+			}
+		}
+	}
 	for _, f := range files {
 		m, err := artifact.ReadMetadata(f + artifact.MetadataSuffix)
 		if err != nil {

@@ -26,6 +26,7 @@ import (
 	"github.com/plugship/plugship/internal/fingerprint"
 	"github.com/plugship/plugship/internal/keys"
 	"github.com/plugship/plugship/internal/progress"
+	"github.com/plugship/plugship/internal/stale"
 	"github.com/plugship/plugship/teams"
 	"github.com/plugship/plugship/trust"
 )
@@ -89,6 +90,7 @@ func Main(ctx context.Context, opts Options, out io.Writer) error {
 	if reg == nil {
 		return loadErr
 	}
+	claims := stale.New(reg, loadErr)
 	loadErr = teams.Report(out, loadErr, "plugins they affect are not signed")
 	owner := map[string]string{} // plugin -> team, from the registry
 	for _, p := range reg.Plugins() {
@@ -98,10 +100,15 @@ func Main(ctx context.Context, opts Options, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if len(files) == 0 {
+	// Files no manifest claims are skipped: stale ones until the build
+	// moves them aside, those of a team whose manifest has problems until
+	// it is fixed.
+	files, unclaimed := claims.Split(opts.Dist, files)
+	if len(files) == 0 && len(unclaimed) == 0 {
 		return fmt.Errorf("nothing to sign in %s: run go run mage.go build first", filepath.Join(opts.Dist, artifact.PluginsDir))
 	}
 	fmt.Fprintf(out, "signing %d plugin files\n", len(files))
+	stale.Report(out, unclaimed)
 	signers := &signerCache{opts: opts, m: map[string]*signerResult{}, pubs: map[string]expectedKey{}}
 	results := make([]Result, len(files))
 	verbose := progress.Verbose()
