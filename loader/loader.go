@@ -46,6 +46,12 @@ type Options struct {
 	// is re-executed for probes; default this process's executable.
 	Host string
 
+	// Probe, when set, is the executable re-executed for probes instead
+	// of Host: a program that calls HandleProbe, built with Host's Go
+	// release, flags and module graph, for a Host that does not call
+	// HandleProbe itself (the compatibility matrix's stand-in probes).
+	Probe string
+
 	// ProbeTimeout bounds each probe; default DefaultProbeTimeout.
 	ProbeTimeout time.Duration
 
@@ -259,7 +265,7 @@ func decide[T Contract](ctx context.Context, c Candidate, host *fingerprint.Fing
 	}
 	if !opts.InProcess {
 		t := time.Now()
-		tr, outcome, err := probe(ctx, opts.Host, c.File, opts.ProbeTimeout)
+		tr, outcome, err := probe(ctx, cmp.Or(opts.Probe, opts.Host), c.File, opts.ProbeTimeout)
 		d.ProbeMillis = millis(time.Since(t))
 		if err != nil {
 			cause := CauseExit

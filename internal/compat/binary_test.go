@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -145,12 +146,145 @@ hosts:
 	for _, h := range m.Hosts {
 		hosts[h.Name] = h
 	}
-	if len(m.Hosts) != 2 || hosts["shipped"].Package != shipped || hosts["shipped"].ABI != hosts["showcase"].ABI || len(m.Cells) != 2 {
-		t.Errorf("hosts %+v; want the shipped binary as a host of the showcase's ABI", m.Hosts)
+	// The shipped binary is the showcase host built elsewhere: the same ABI
+	// and module graph, so each host takes both files (one from this
+	// repository, one built against the binary's graph).
+	if len(m.Hosts) != 2 || hosts["shipped"].Package != shipped || hosts["shipped"].ABI != hosts["showcase"].ABI || len(m.Cells) != 4 {
+		t.Errorf("hosts %+v, %d cells; want the shipped binary as a host of the showcase's ABI, 4 cells", m.Hosts, len(m.Cells))
+	}
+	if s := hosts["shipped"].Source; s != "binary "+shipped || hosts["shipped"].Probe != "" || hosts["showcase"].Source != "" {
+		t.Errorf("sources %q and %q, probe %q; want the shipped binary named, probing itself", s, hosts["showcase"].Source, hosts["shipped"].Probe)
 	}
 	for _, c := range m.Cells {
-		if c.Outcome != matrix.OK || c.ProbeMillis == 0 {
-			t.Errorf("%s: %s (probe %.1f ms): %s; want ok, probed", c.Key(), c.Outcome, c.ProbeMillis, c.Detail)
+		if c.Outcome != matrix.OK || c.ProbeMillis == 0 || c.Evidence != matrix.EvidenceProbe {
+			t.Errorf("%s: %s (probe %.1f ms, evidence %q): %s; want ok, probed in the host", c.Key(), c.Outcome, c.ProbeMillis, c.Evidence, c.Detail)
 		}
+	}
+}
+
+// plainHost is a host that opens plugins with package plugin directly,
+// without plugship's loader: it cannot answer the loader's probe.
+const plainHost = `package main
+
+import (
+	"fmt"
+	"os"
+	"plugin"
+
+	"github.com/plugship/plugship/contract"
+)
+
+func main() {
+	for _, f := range os.Args[1:] {
+		p, err := plugin.Open(f)
+		if err != nil {
+			fmt.Println("ERROR", err)
+			os.Exit(1)
+		}
+		s, err := p.Lookup(contract.AccessorSymbol)
+		if err != nil {
+			fmt.Println("ERROR", err)
+			os.Exit(1)
+		}
+		fmt.Println(s.(func() contract.Plugin)().Version())
+	}
+}
+`
+
+// TestStandInProbe: a host binary that does not call loader.HandleProbe
+// gets a stand-in probe built with its Go release, flags and module graph.
+// The preflight compares against the host itself; the probes run in the
+// stand-in, and run the plugins' code for real: an acceptable plugin is ok,
+// one that says it is not acceptable is refused, one that panics in init
+// crashed. Every cell says which evidence decided it.
+func TestStandInProbe(t *testing.T) {
+	root, err := plugtest.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	hostMod, mod := filepath.Join(tmp, "hostmod"), filepath.Join(tmp, "plugins")
+	plain := filepath.Join(tmp, "plain")
+	if err := plugtest.Module(root, hostMod, map[string]string{"cmd/plain/main.go": plainHost}); err != nil {
+		t.Fatal(err)
+	}
+	if err := plugtest.BuildHost(hostMod, "./cmd/plain", plain); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{
+		"teams/fixtures/team.yaml": "name: fixtures\nowners: [\"@plugship\"]\nplugins:\n" +
+			"  - name: fx\n    source: fixtures/good\n    version: 1.0.0\n" +
+			"  - name: nope\n    source: fixtures/notacceptable\n    version: 1.0.0\n" +
+			"  - name: boom\n    source: fixtures/panicinit\n    version: 1.0.0\n",
+		"compat/hosts.yaml": `profiles:
+  - name: plain
+    binary: ` + plain + `
+timeout: 10s
+hosts:
+  - name: plain
+    profile: plain
+    must_accept: [fixtures/fx]
+    must_reject: [fixtures/nope, fixtures/boom]
+`,
+	}
+	for _, fx := range []string{"good", "notacceptable", "panicinit"} {
+		src, err := os.ReadFile(filepath.Join(root, "loader/testdata/fixtures", fx, "main.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files["plugin_sources/fixtures/"+fx+"/main.go"] = string(src)
+	}
+	if err := plugtest.Module(root, mod, files); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := build.Main(context.Background(), build.Selection{}, build.Options{Root: mod}, &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if err := sign.Main(context.Background(), sign.Options{Root: mod}, &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	// The stand-in imports the loader: it builds in this repository, as it
+	// would in an adopter's, where plugship is a dependency.
+	opts := compat.Options{Root: root, Dist: filepath.Join(mod, "dist"), Config: filepath.Join(mod, "compat/hosts.yaml")}
+	out.Reset()
+	if err := compat.Main(context.Background(), opts, &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	t.Logf("matrix:\n%s", out.String())
+	m := readMatrix(t, opts)
+	if len(m.Hosts) != 1 || m.Hosts[0].Probe != "stand-in" || m.Hosts[0].ProbeSHA256 == "" || m.Hosts[0].Source != "binary "+plain {
+		t.Fatalf("hosts %+v; want the plain binary, probed by a stand-in", m.Hosts)
+	}
+	if _, err := os.Stat(compat.StandInPath(opts.Dist, "plain")); err != nil {
+		t.Errorf("no stand-in: %v", err)
+	}
+	want := map[string]string{"fx": matrix.OK, "nope": "not-acceptable", "boom": "panic"}
+	if len(m.Cells) != len(want) {
+		t.Fatalf("%d cells, want %d", len(m.Cells), len(want))
+	}
+	for _, c := range m.Cells {
+		name := strings.TrimPrefix(strings.Split(c.Plugin, "@")[0], "fixtures/")
+		if c.Outcome != want[name] || c.Evidence != matrix.EvidenceStandIn || c.ProbeMillis == 0 {
+			t.Errorf("%s: %s (evidence %q, probe %.1f ms): %s; want %s from the stand-in probe", c.Key(), c.Outcome, c.Evidence, c.ProbeMillis, c.Detail, want[name])
+		}
+	}
+	if len(m.Violations) != 0 {
+		t.Errorf("violations: %q", m.Violations)
+	}
+	if want := "evidence: 3 cells probed in a stand-in of host plain (it does not answer the loader's probe); 0 probed in their host, 0 decided by the preflight"; !strings.Contains(out.String(), want) {
+		t.Errorf("the console lacks %q", want)
+	}
+	md, err := os.ReadFile(filepath.Join(opts.Dist, "compat", "matrix.md"))
+	if err != nil || !strings.Contains(string(md), "binary "+plain+", probed by a stand-in built from its module graph") {
+		t.Errorf("matrix.md does not say the host's source and stand-in: %v", err)
+	}
+	// The host itself opens what its stand-in passed.
+	fx, err := plugtest.Find(filepath.Join(mod, "dist", "plugins", "fixtures", "fx"), "fx", "1.0.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := exec.Command(plain, fx).CombinedOutput(); err != nil || string(got) != "1.0.0\n" {
+		t.Errorf("the plain host opening %s: %v %q", fx, err, got)
 	}
 }

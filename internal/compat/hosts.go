@@ -60,7 +60,7 @@ func buildHosts(ctx context.Context, opts Options, cfg *Config, out io.Writer) (
 				build = binaryHost
 				h.Package = env.Host.Given
 			}
-			sum, abi, built, err := build(ctx, opts, env, h)
+			sum, abi, probe, built, err := build(ctx, opts, env, h)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -77,6 +77,15 @@ func buildHosts(ctx context.Context, opts Options, cfg *Config, out io.Writer) (
 			hosts[i] = matrix.Host{Name: h.Name, Package: h.Package, Flags: h.Flags, SHA256: sum,
 				Profile: h.Profile, Toolchain: env.GoVersion, Ref: env.Ref, ABI: abi,
 				MustAccept: h.MustAccept, MustReject: h.MustReject}
+			if env.Host != nil {
+				hosts[i].Source = "binary " + env.Host.Given
+				if env.Host.Module != "" {
+					hosts[i].Source = "module " + env.Host.Module
+				}
+			}
+			if probe != "" {
+				hosts[i].Probe, hosts[i].ProbeSHA256 = "stand-in", probe
+			}
 			return nil
 		})
 	}
@@ -94,46 +103,52 @@ const loaderPackage = "github.com/plugship/plugship/loader"
 
 // binaryHost copies the executable of a binary profile into place as the
 // host (a copy: the matrix's digests and cache are of what it ran), and
-// returns its digest and the ABI it computes for itself. It refuses one
-// that does not link the loader, which could not answer the probe.
-func binaryHost(ctx context.Context, opts Options, env *profile.Env, h HostConfig) (sum, abi string, built bool, err error) {
+// returns its digest and the ABI it computes for itself. A host that does
+// not link the loader cannot answer the loader's probe: the cells' probes
+// then run in a stand-in built from its module graph (buildStandIn), whose
+// digest is probe; the preflight still compares against the host itself.
+func binaryHost(ctx context.Context, opts Options, env *profile.Env, h HostConfig) (sum, abi, probe string, built bool, err error) {
 	fp, err := fingerprint.Read(env.Host.File)
 	if err != nil {
-		return "", "", false, err
-	}
-	if _, ok := fp.Packages[loaderPackage]; !ok {
-		return "", "", false, fmt.Errorf("the host binary %s does not link %s: the matrix runs the host as the loader's probe, which only a host that calls loader.HandleProbe answers; give the host a package to build instead", env.Host.Given, loaderPackage)
+		return "", "", "", false, err
 	}
 	if abi, err = fp.HostABI(opts.Repo.Contract); err != nil {
-		return "", "", false, err
+		return "", "", "", false, err
+	}
+	if _, ok := fp.Packages[loaderPackage]; !ok {
+		if probe, built, err = buildStandIn(ctx, opts, env, h); err != nil {
+			return "", "", "", false, err
+		}
+	} else {
+		os.Remove(StandInPath(opts.Dist, h.Name))
 	}
 	if sum, _, err = artifact.HashFile(env.Host.File); err != nil {
-		return "", "", false, err
+		return "", "", "", false, err
 	}
 	final := HostPath(opts.Dist, h.Name)
 	if old, _, err := artifact.HashFile(final); err == nil && old == sum {
-		return sum, abi, false, nil
+		return sum, abi, probe, built, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
-		return "", "", false, err
+		return "", "", "", false, err
 	}
 	if err := artifact.CopyFileAtomic(final, env.Host.File, 0o755); err != nil {
-		return "", "", false, err
+		return "", "", "", false, err
 	}
-	return sum, abi, true, nil
+	return sum, abi, probe, true, nil
 }
 
 // buildHost builds one host with its profile's toolchain in its profile's
 // tree, and returns its digest and the ABI it computes for itself.
-func buildHost(ctx context.Context, opts Options, env *profile.Env, h HostConfig) (sum, abi string, built bool, err error) {
+func buildHost(ctx context.Context, opts Options, env *profile.Env, h HostConfig) (sum, abi, probe string, built bool, err error) {
 	staging, err := filepath.Abs(filepath.Join(opts.Dist, filepath.FromSlash(workDir), h.Name))
 	if err != nil {
-		return "", "", false, err
+		return "", "", "", false, err
 	}
 	final := HostPath(opts.Dist, h.Name)
 	for _, d := range []string{filepath.Dir(staging), filepath.Dir(final)} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
-			return "", "", false, err
+			return "", "", "", false, err
 		}
 	}
 	args := append([]string{"build", "-buildvcs=false"}, h.Flags...)
@@ -142,24 +157,24 @@ func buildHost(ctx context.Context, opts Options, env *profile.Env, h HostConfig
 	var output bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &output, &output
 	if err := cmd.Run(); err != nil {
-		return "", "", false, fmt.Errorf("go %s (%s): %v\n%s", strings.Join(args, " "), env.Describe(), err, output.String())
+		return "", "", "", false, fmt.Errorf("go %s (%s): %v\n%s", strings.Join(args, " "), env.Describe(), err, output.String())
 	}
 	fp, err := fingerprint.Read(staging)
 	if err != nil {
-		return "", "", false, err
+		return "", "", "", false, err
 	}
 	if abi, err = fp.HostABI(opts.Repo.Contract); err != nil {
-		return "", "", false, err
+		return "", "", "", false, err
 	}
 	sum, _, err = artifact.HashFile(staging)
 	if err != nil {
-		return "", "", false, err
+		return "", "", "", false, err
 	}
 	if old, _, err := artifact.HashFile(final); err == nil && old == sum {
-		return sum, abi, false, nil
+		return sum, abi, "", false, nil
 	}
 	if err := artifact.CopyFileAtomic(final, staging, 0o755); err != nil {
-		return "", "", false, err
+		return "", "", "", false, err
 	}
-	return sum, abi, true, nil
+	return sum, abi, "", true, nil
 }

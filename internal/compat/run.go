@@ -66,7 +66,7 @@ func plugins(opts Options) ([]matrix.Plugin, error) {
 
 // cacheKey identifies everything a cell's result depends on.
 func cacheKey(p matrix.Plugin, h matrix.Host, sig, policy string, timeout time.Duration) string {
-	sum := sha256.Sum256([]byte(fmt.Sprintf("v1\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%v", p.SHA256, h.SHA256, sig, policy, p.ID(), h.Name, p.File, timeout)))
+	sum := sha256.Sum256([]byte(fmt.Sprintf("v2\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%v\n%s", p.SHA256, h.SHA256, sig, policy, p.ID(), h.Name, p.File, timeout, h.ProbeSHA256)))
 	return hex.EncodeToString(sum[:])
 }
 
@@ -338,15 +338,23 @@ func (t *cellTally) summary(d time.Duration) string {
 
 // runCell tries one plugin file in one host.
 func runCell(ctx context.Context, opts Options, policy *trust.Policy, p matrix.Plugin, h matrix.Host, file string, timeout time.Duration) matrix.Cell {
-	d := loader.Try(ctx, file, loader.Options{
+	lo := loader.Options{
 		Trust:        policy,
 		Host:         HostPath(opts.Dist, h.Name),
 		Contract:     opts.Repo.Contract,
 		ProbeTimeout: timeout,
-	})
+	}
+	evidence := matrix.EvidenceProbe
+	if h.Probe != "" {
+		lo.Probe, evidence = StandInPath(opts.Dist, h.Name), matrix.EvidenceStandIn
+	}
+	d := loader.Try(ctx, file, lo)
+	if d.ProbeMillis == 0 {
+		evidence = matrix.EvidencePreflight
+	}
 	cell := matrix.Cell{
 		Plugin: p.ID(), Host: h.Name, PluginSHA256: p.SHA256, HostSHA256: h.SHA256,
-		Outcome: d.Cause, Detail: d.Reason, Millis: d.Millis, ProbeMillis: d.ProbeMillis,
+		Outcome: d.Cause, Detail: d.Reason, Millis: d.Millis, ProbeMillis: d.ProbeMillis, Evidence: evidence,
 	}
 	if d.Outcome == loader.Passed {
 		cell.Outcome, cell.Detail = matrix.OK, ""

@@ -65,7 +65,19 @@ type Host struct {
 	Toolchain  string   `json:"toolchain"`
 	Ref        string   `json:"ref,omitempty"`
 	ABI        string   `json:"abi"`
-	MustAccept []string `json:"must_accept,omitempty"` // selectors: "*", "team", "team/plugin"
+	// Source says where a host from outside the repository comes from:
+	// "module <path>@<version>" (built from the host module's own source
+	// and go.mod) or "binary <path or URL>" (an executable as given); ""
+	// for a host built from this repository.
+	Source string `json:"source,omitempty"`
+	// Probe is "stand-in" when the host executable does not answer the
+	// loader's probe (it does not call loader.HandleProbe): the probes ran
+	// in a program built with the host's Go release, flags and module
+	// graph, of digest ProbeSHA256, while the preflight compared against
+	// the host itself. "" when the host ran its own probes.
+	Probe       string   `json:"probe,omitempty"`
+	ProbeSHA256 string   `json:"probe_sha256,omitempty"`
+	MustAccept  []string `json:"must_accept,omitempty"` // selectors: "*", "team", "team/plugin"
 	MustReject []string `json:"must_reject,omitempty"`
 }
 
@@ -101,7 +113,24 @@ type Cell struct {
 	ProbeMillis  float64  `json:"probe_ms,omitempty"`
 	Cached       bool     `json:"cached,omitempty"`
 	Required     string   `json:"required,omitempty"` // "accept" or "reject" when the host's policy covers the cell
+	// Evidence is what decided the cell: EvidencePreflight,
+	// EvidenceProbe or EvidenceStandIn.
+	Evidence string `json:"evidence,omitempty"`
 }
+
+// The kinds of evidence a cell has.
+const (
+	// EvidencePreflight: decided without running the plugin's code, by its
+	// signature, name and build fingerprints against the host executable's.
+	EvidencePreflight = "preflight"
+	// EvidenceProbe: the plugin was opened and called in the host
+	// executable itself, running as the loader's probe.
+	EvidenceProbe = "probe"
+	// EvidenceStandIn: the preflight passed against the host executable,
+	// then the plugin was opened and called in the host's stand-in probe
+	// (see Host.Probe).
+	EvidenceStandIn = "stand-in probe"
+)
 
 // Key identifies a cell's position in the matrix.
 func (c Cell) Key() string { return c.Plugin + " × " + c.Host }

@@ -91,6 +91,9 @@ func (m *Matrix) Grid(w io.Writer) {
 	for _, g := range m.ABIs() {
 		fmt.Fprintf(w, "ABI %s: %s\n", g.ABI, g.describe())
 	}
+	if line := m.evidenceLine(); line != "" {
+		fmt.Fprintln(w, line)
+	}
 }
 
 func (vc viewCell) consoleText() string {
@@ -344,6 +347,12 @@ func (m *Matrix) Markdown() string {
 		if len(h.Flags) > 0 {
 			flags = " " + strings.Join(h.Flags, " ")
 		}
+		if h.Source != "" {
+			policy += ", " + h.Source
+		}
+		if h.Probe != "" {
+			policy += ", probed by a " + h.Probe + " built from its module graph"
+		}
 		fmt.Fprintf(&b, "%s (profile %s, %s%s, `%s`%s, ABI `%s`, sha256 %.12s%s)", mdText(h.Name), mdText(h.Profile), mdText(h.Toolchain), mdText(ref),
 			mdCode(h.Package), mdText(flags), mdCode(h.ABI), mdText(h.SHA256), mdText(policy))
 	}
@@ -422,6 +431,42 @@ func firstOf(reason string) string {
 	return first[:cut] + "…"
 }
 
+// evidenceWords say a cell's evidence (Cell.Evidence) for people.
+var evidenceWords = map[string]string{
+	EvidencePreflight: "the preflight: signature, name and build fingerprints against the host executable; the plugin's code did not run",
+	EvidenceProbe:     "a probe: the plugin opened and called in the host executable itself",
+	EvidenceStandIn:   "a stand-in probe: the preflight against the host executable, then the plugin opened and called in a program built with the host's Go release, flags and module graph (the host does not answer the loader's probe)",
+}
+
+// evidenceLine counts the cells by evidence when a host was probed by a
+// stand-in, so that a reader knows which cells ran in the host itself:
+// "evidence: 3 cells probed in a stand-in of host plain, 1 probed in its
+// host, 2 decided by the preflight". "" when every probe ran in its host.
+func (m *Matrix) evidenceLine() string {
+	standIns := map[string]int{}
+	var probe, pre int
+	for _, c := range m.Cells {
+		switch c.Evidence {
+		case EvidenceStandIn:
+			standIns[c.Host]++
+		case EvidenceProbe:
+			probe++
+		case EvidencePreflight:
+			pre++
+		}
+	}
+	if len(standIns) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, h := range m.Hosts {
+		if n := standIns[h.Name]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s probed in a stand-in of host %s (it does not answer the loader's probe)", plural(n, "cell"), h.Name))
+		}
+	}
+	return fmt.Sprintf("evidence: %s; %d probed in their host, %d decided by the preflight", strings.Join(parts, ", "), probe, pre)
+}
+
 //go:embed matrix.html.tmpl
 var htmlTemplate string
 
@@ -487,10 +532,11 @@ func (m *Matrix) HTML() ([]byte, error) {
 		rows[i] = row
 	}
 	viewData, err := json.Marshal(struct {
-		Rows    []htmlRow         `json:"rows"`
-		Classes []string          `json:"classes"`
-		Words   map[string]string `json:"words"`
-	}{rows, classes, words})
+		Rows     []htmlRow         `json:"rows"`
+		Classes  []string          `json:"classes"`
+		Words    map[string]string `json:"words"`
+		Evidence map[string]string `json:"evidence"`
+	}{rows, classes, words, evidenceWords})
 	if err != nil {
 		return nil, err
 	}

@@ -196,7 +196,7 @@ func signFile(ctx context.Context, file, contract string, owner map[string]strin
 	} else if abi, err := fp.ABI(contract); err != nil {
 		r.Err = fmt.Errorf("%w; refusing to sign it", err)
 		return r
-	} else if abi != m.ABI {
+	} else if abi != artifact.BaseABI(m.ABI) {
 		r.Err = fmt.Errorf("the file name says ABI %s but the file's build gives %s: renamed, or not built by plugship; refusing to sign it", m.ABI, abi)
 		return r
 	}
