@@ -61,10 +61,10 @@ type Host struct {
 	// Profile is the host profile it was built with, Toolchain its Go
 	// release and Ref its git ref ("" for the working tree); ABI is the ABI
 	// tag it computes for itself: the files with that tag are its own.
-	Profile    string   `json:"profile"`
-	Toolchain  string   `json:"toolchain"`
-	Ref        string   `json:"ref,omitempty"`
-	ABI        string   `json:"abi"`
+	Profile   string `json:"profile"`
+	Toolchain string `json:"toolchain"`
+	Ref       string `json:"ref,omitempty"`
+	ABI       string `json:"abi"`
 	// Source says where a host from outside the repository comes from:
 	// "module <path>@<version>" (built from the host module's own source
 	// and go.mod) or "binary <path or URL>" (an executable as given); ""
@@ -78,7 +78,7 @@ type Host struct {
 	Probe       string   `json:"probe,omitempty"`
 	ProbeSHA256 string   `json:"probe_sha256,omitempty"`
 	MustAccept  []string `json:"must_accept,omitempty"` // selectors: "*", "team", "team/plugin"
-	MustReject []string `json:"must_reject,omitempty"`
+	MustReject  []string `json:"must_reject,omitempty"`
 }
 
 // Plugin is one plugin file.
