@@ -2,6 +2,7 @@ package hostcheck
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"debug/buildinfo"
 	"encoding/json"
@@ -38,7 +39,8 @@ var ErrMismatch = errors.New("plugins and host differ")
 type Options struct {
 	// Root is the module root of the plugin repository; "" means ".".
 	Root string
-	// Host is the path of the host executable.
+	// Host is the path of the host executable, or the name of a profile
+	// with binary or module in the hosts file (compat/hosts.yaml).
 	Host string
 	// Repo is the repository's configuration; nil reads plugship.yaml
 	// (and go.mod) in Root.
@@ -62,7 +64,9 @@ type Difference = hostmods.Difference
 
 // Report is what Check found.
 type Report struct {
-	Host          string   // the host file, as given
+	Host          string   // the host, for people: the file as given, or "profile <name> (<binary or module>)"
+	Arg           string   // the host as check:host and check:align take it: the file, or the profile's name
+	Profile       string   // the profile's name when the host is an external profile's
 	HostGo        string   // the Go release that built the host
 	PluginGo      string   // the Go release plugins build with: go env GOVERSION in Root
 	Plugins       []string // every plugin version checked, by team, plugin, newest version first
@@ -103,18 +107,20 @@ type release struct {
 }
 
 func check(ctx context.Context, opts Options) (*Report, error) {
-	if opts.Host == "" {
-		return nil, errors.New("no host: give the path of a host executable")
+	file, label, profileName, err := resolveHost(ctx, opts)
+	if err != nil {
+		return nil, err
 	}
 	repo, err := config.Or(opts.Repo, opts.Root)
 	if err != nil {
 		return nil, err
 	}
 	root := repo.Root
-	rep := &Report{Host: opts.Host, PluginModules: map[string][]string{}}
-	if _, err := os.Stat(opts.Host); err != nil {
+	rep := &Report{Host: label, Arg: opts.Host, Profile: profileName, PluginModules: map[string][]string{}}
+	if _, err := os.Stat(file); err != nil {
 		return nil, fmt.Errorf("host: %w", err)
 	}
+	opts.Host = file
 	bi, err := buildinfo.ReadFile(opts.Host)
 	if err != nil {
 		return nil, fmt.Errorf("host %s: no Go build info (%v): not an executable built by the go command, or damaged", opts.Host, err)
@@ -366,7 +372,11 @@ func Print(r *Report, out io.Writer) {
 		fmt.Fprintf(out, "  %s\n", settingLine(d))
 	}
 	for _, d := range r.Modules {
-		fmt.Fprintf(out, "  %s\n", moduleLine(d, r.Host))
+		line := moduleLine(d, cmp.Or(r.Arg, r.Host))
+		if r.Profile != "" && d.Newer == HostNewer {
+			line += "; the build for profile " + r.Profile + " already uses the host's version"
+		}
+		fmt.Fprintf(out, "  %s\n", line)
 	}
 }
 
