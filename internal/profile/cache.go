@@ -2,6 +2,7 @@ package profile
 
 import (
 	"context"
+	"debug/buildinfo"
 	"fmt"
 	"io"
 	"io/fs"
@@ -33,14 +34,24 @@ type Cache struct {
 // package, plugin builds (-dynlink) included.
 func Caches(ctx context.Context, dist string, ps []Profile) []Cache {
 	trees := filepath.Join(dist, filepath.FromSlash(TreesDir))
-	modfiles := filepath.Join(dist, filepath.FromSlash(ModfilesDir))
 	cs := []Cache{{What: "trees of profiles at a git ref", Path: trees, Bytes: size(trees)}}
-	if _, err := os.Stat(modfiles); err == nil {
-		cs = append(cs, Cache{What: "modfiles of profiles with a host binary", Path: modfiles, Bytes: size(modfiles)})
+	for _, c := range []struct{ what, dir string }{
+		{"modfiles of profiles with a host binary or module", ModfilesDir},
+		{"hosts of module profiles, and host binaries downloaded", HostBinariesDir},
+		{"sources of module profiles' hosts", HostSourcesDir},
+		{"git mirrors of module profiles' repositories", HostGitDir},
+	} {
+		path := filepath.Join(dist, filepath.FromSlash(c.dir))
+		if _, err := os.Stat(path); err == nil {
+			cs = append(cs, Cache{What: c.what, Path: path, Bytes: size(path)})
+		}
 	}
 	seen := map[string]bool{}
 	modcache := goEnv(ctx, "GOMODCACHE")
 	for _, p := range ps {
+		if p.Go == "" && p.Binary != "" {
+			p.Go = binaryGo(dist, p) // the release that built the host, which its plugins build with
+		}
 		if seen[p.Go] {
 			continue
 		}
@@ -99,6 +110,24 @@ func Clean(ctx context.Context, dist string, ps []Profile, all bool, out io.Writ
 	}
 	fmt.Fprintf(out, "freed %s\n", human(freed))
 	return nil
+}
+
+// binaryGo is the Go release that built a binary profile's host, if its
+// executable is here (a path, or a URL already downloaded); "" if not.
+func binaryGo(dist string, p Profile) string {
+	file := p.Binary
+	if IsURL(file) {
+		found, _ := filepath.Glob(filepath.Join(dist, filepath.FromSlash(HostBinariesDir), p.Name, "*"))
+		if len(found) == 0 {
+			return ""
+		}
+		file = found[0]
+	}
+	bi, err := buildinfo.ReadFile(file)
+	if err != nil || !goRE.MatchString(bi.GoVersion) {
+		return ""
+	}
+	return bi.GoVersion
 }
 
 // toolchainPaths are where the go command keeps a profile's toolchain in
