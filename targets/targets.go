@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
+	"sync"
 
 	"github.com/magefile/mage/mg"
 	"github.com/magefile/mage/sh"
@@ -12,6 +14,7 @@ import (
 	"github.com/plugship/plugship/internal/build"
 	"github.com/plugship/plugship/internal/compat"
 	"github.com/plugship/plugship/internal/config"
+	"github.com/plugship/plugship/internal/distlock"
 	"github.com/plugship/plugship/internal/hostcheck"
 	"github.com/plugship/plugship/internal/keys"
 	"github.com/plugship/plugship/internal/matrix"
@@ -19,6 +22,7 @@ import (
 	"github.com/plugship/plugship/internal/publish"
 	"github.com/plugship/plugship/internal/release"
 	"github.com/plugship/plugship/internal/sign"
+	"github.com/plugship/plugship/internal/testenv"
 	"github.com/plugship/plugship/internal/verify"
 )
 
@@ -48,13 +52,21 @@ func (Build) Plugin(ctx context.Context, plugin string) error {
 // buildAndSign builds what sel selects, then signs whatever was built, even
 // when some builds failed.
 func buildAndSign(ctx context.Context, sel build.Selection) error {
+	if err := writesDist(ctx); err != nil {
+		return err
+	}
 	buildErr := build.Main(ctx, sel, build.Options{}, os.Stdout)
 	return errors.Join(buildErr, sign.Main(ctx, sign.Options{}, os.Stdout))
 }
 
 // Sign signs every built plugin with its team's key and writes dist/trust.json.
 // Beside each .so: .sig (cosign sign-blob format), .sigstore.json (bundle), .intoto.json (provenance).
-func Sign(ctx context.Context) error { return sign.Main(ctx, sign.Options{}, os.Stdout) }
+func Sign(ctx context.Context) error {
+	if err := writesDist(ctx); err != nil {
+		return err
+	}
+	return sign.Main(ctx, sign.Options{}, os.Stdout)
+}
 
 // Verify checks every signed plugin against its team's key and prints a table.
 // PLUGSHIP_STRICT=1 refuses development keys.
@@ -80,7 +92,12 @@ type Publish mg.Namespace
 
 // Run publishes to GitHub Releases (GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL), else to dist/channel/ (also mage publish).
 // Each plugin version is one release tagged team/plugin/vX.Y.Z; index.json lists them all.
-func (Publish) Run(ctx context.Context) error { return publish.Main(ctx, publish.Options{}, os.Stdout) }
+func (Publish) Run(ctx context.Context) error {
+	if err := writesDist(ctx); err != nil {
+		return err
+	}
+	return publish.Main(ctx, publish.Options{}, os.Stdout)
+}
 
 // Dry prints what publish would do, calling nothing.
 func (Publish) Dry(ctx context.Context) error {
@@ -101,6 +118,9 @@ func (Compat) Run(ctx context.Context) error {
 // since, then runs the matrix step; a failed fetch is reported, the step
 // runs without it, and the target fails.
 func compared(ctx context.Context, step func() error) error {
+	if err := writesDist(ctx); err != nil {
+		return err
+	}
 	fetchErr := publish.FetchMatrix(ctx, publish.Options{}, os.Stdout)
 	if fetchErr != nil {
 		fmt.Printf("not comparing with the last publish: %v\n", fetchErr)
@@ -112,6 +132,9 @@ func compared(ctx context.Context, step func() error) error {
 func (Compat) Shard(ctx context.Context, shard string) error {
 	s, err := matrix.ParseShard(shard)
 	if err != nil {
+		return err
+	}
+	if err := writesDist(ctx); err != nil {
 		return err
 	}
 	return compat.Shard(ctx, compat.Options{}, s, os.Stdout)
@@ -130,7 +153,12 @@ func (Compat) Merge(ctx context.Context) error {
 
 // Release builds, signs, checks and publishes the plugin version a tag names: mage release payments/fraud/v1.3.0.
 // The release workflow runs it on every tag; PLUGSHIP_RELEASE_KEY may hold the team's key.
-func Release(ctx context.Context, tag string) error { return release.Main(ctx, tag, os.Stdout) }
+func Release(ctx context.Context, tag string) error {
+	if err := writesDist(ctx); err != nil {
+		return err
+	}
+	return release.Main(ctx, tag, os.Stdout)
+}
 
 // Keys manages the teams' signing keys.
 type Keys mg.Namespace
@@ -156,10 +184,20 @@ type Clean mg.Namespace
 
 // Dist removes dist/ (builds, reports, channel, trees of profiles at a git ref) and the toolchains profiles downloaded (also mage clean).
 // The Go build cache, shared with every Go build, is kept: clean:all empties it too.
-func (Clean) Dist(ctx context.Context) error { return profile.CleanMain(ctx, ".", false, os.Stdout) }
+func (Clean) Dist(ctx context.Context) error {
+	if err := writesDist(ctx); err != nil {
+		return err
+	}
+	return profile.CleanMain(ctx, ".", false, os.Stdout)
+}
 
 // All removes what clean:dist removes and empties the Go build cache (go clean -cache).
-func (Clean) All(ctx context.Context) error { return profile.CleanMain(ctx, ".", true, os.Stdout) }
+func (Clean) All(ctx context.Context) error {
+	if err := writesDist(ctx); err != nil {
+		return err
+	}
+	return profile.CleanMain(ctx, ".", true, os.Stdout)
+}
 
 // Caches lists where builds keep data between runs (trees, toolchains, build cache) and their disk use.
 func Caches(ctx context.Context) error { return profile.CachesMain(ctx, ".", os.Stdout) }
@@ -171,7 +209,7 @@ func Config() error { return config.Print(".", os.Stdout) }
 // Check compares this repository's plugins with a host executable built elsewhere, and aligns go.mod with it.
 type Check mg.Namespace
 
-// Host checks every plugin against a host executable: mage check:host path/to/host.
+// Host checks every plugin against a host executable: mage check:host path/to/host, or the name of a profile with binary or module.
 // It reads the host's build info (no code runs) and prints, verdict first, every module a plugin shares with the host at another version,
 // which side is newer, and whether the Go release and the flags that must match (-trimpath, -race, -msan, -asan, CGO_ENABLED, GOOS, GOARCH) agree.
 // Any difference fails it.
@@ -180,9 +218,49 @@ func (Check) Host(ctx context.Context, host string) error {
 	return err
 }
 
-// Align writes a host executable's versions of the modules it shares with the plugins into go.mod: mage check:align path/to/host.
+// Hosts checks every plugin against the host of every profile with binary or module in compat/hosts.yaml, as check:host does for one.
+// A module profile's host is built (or taken from dist/.cache/hostbin/) and a binary URL downloaded first. Any difference fails it.
+func (Check) Hosts(ctx context.Context) error {
+	return hostcheck.CheckProfiles(ctx, hostcheck.Options{}, os.Stdout)
+}
+
+// Align writes a host executable's versions of the modules it shares with the plugins into go.mod: mage check:align path/to/host (or profile).
 // One go get of every differing module at the host's version, then go mod tidy; it prints what changed in go.mod.
 // A module plugship itself needs at a newer version than the host links is left as it is, with the reason.
 func (Check) Align(ctx context.Context, host string) error {
 	return hostcheck.Align(ctx, hostcheck.Options{Host: host}, os.Stdout)
+}
+
+// Test provides what the tests need, then runs them all: go test ./..., and a skipped test fails it.
+// It installs the missing Debian packages (C compilers, chromium in plugship's repository) as root or through sudo -n,
+// else stops with the command to run; Go toolchains of compat/hosts.yaml come through the module proxy.
+func Test(ctx context.Context) error { return testenv.Main(ctx, ".", nil, os.Stdout) }
+
+// TestWith runs test with go test arguments: mage testWith "-run TestCrossProfile ./internal/build" (-short allows skips).
+func TestWith(ctx context.Context, args string) error {
+	return testenv.Main(ctx, ".", strings.Fields(args), os.Stdout)
+}
+
+// dist is this run's lock of the output folder.
+var dist struct {
+	sync.Mutex
+	lock *distlock.Lock
+}
+
+// writesDist is called first by every target that writes the output folder
+// (dist/): it waits while another run writes it, saying which, and then
+// keeps other runs out until this one ends.
+func writesDist(ctx context.Context) error {
+	dist.Lock()
+	defer dist.Unlock()
+	if dist.lock != nil {
+		return nil
+	}
+	folder := config.DefaultDist
+	if c, err := config.Load("."); err == nil {
+		folder = c.DistDir()
+	}
+	l, err := distlock.Acquire(ctx, folder, strings.Join(append([]string{"mage"}, os.Args[1:]...), " "), os.Stdout)
+	dist.lock = l
+	return err
 }

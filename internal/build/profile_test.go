@@ -23,7 +23,7 @@ import (
 func otherGoTarget(t testing.TB) *Target {
 	t.Helper()
 	if examples.skipped != "" {
-		t.Skipf("no second toolchain (the module proxy is unreachable?): %s", examples.skipped)
+		t.Fatalf("no second toolchain (the module proxy is unreachable?): %s (go run mage.go test fetches it, or says why it cannot)", examples.skipped)
 	}
 	own := goVersion(t)
 	for _, tg := range examples.targets {

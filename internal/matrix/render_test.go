@@ -315,7 +315,7 @@ func TestMarkdownBudget(t *testing.T) {
 func TestHTMLRendersInChromium(t *testing.T) {
 	bin, err := exec.LookPath("chromium")
 	if err != nil {
-		t.Skip("chromium is not installed (apt-get install chromium); .ci/run installs it")
+		t.Fatal("chromium is not installed: go run mage.go test installs it (apt-get install chromium)")
 	}
 	chromium := func(page string, args ...string) []byte {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

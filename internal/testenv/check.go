@@ -1,0 +1,134 @@
+package testenv
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// Provide makes sure this machine has what the tests of the repository at
+// root need, installing the Debian packages it can, and says so on out.
+func Provide(ctx context.Context, root string, out io.Writer) error {
+	n, err := Find(ctx, root)
+	if err != nil {
+		return err
+	}
+	if missing := n.Missing(); len(missing) > 0 {
+		if err := n.Install(ctx, DetectInstaller(ctx), out); err != nil {
+			return err
+		}
+	}
+	var names []string
+	for _, t := range n.Tools {
+		names = append(names, t.Command)
+	}
+	fmt.Fprintf(out, "tools: %s\n", strings.Join(names, ", "))
+	env, err := readGoEnv(ctx)
+	if err != nil {
+		return err
+	}
+	if env.CGO_ENABLED != "1" {
+		return fmt.Errorf("cgo is disabled (go env CGO_ENABLED is %q) and plugins need it: unset CGO_ENABLED or set CGO_ENABLED=1, then run go run mage.go test again", env.CGO_ENABLED)
+	}
+	if err := pluginSupport(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "plugins: built and opened one")
+	for _, v := range slices.Sorted(maps.Keys(n.Toolchains)) {
+		got, err := toolchain(ctx, v)
+		if err != nil {
+			return fmt.Errorf("cannot fetch Go toolchain %s through the module proxy (GOPROXY=%s), which %s needs: %v\ncheck that this machine reaches the proxy (GOTOOLCHAIN=%s go version must work), then run go run mage.go test again", v, env.GOPROXY, n.Toolchains[v], err, v)
+		}
+		fmt.Fprintf(out, "toolchain %s: %s\n", v, got)
+	}
+	return nil
+}
+
+// toolchain fetches Go release v once (the go command keeps it in the
+// module cache) and returns its go version line.
+func toolchain(ctx context.Context, v string) (string, error) {
+	cmd := exec.CommandContext(ctx, "go", "version")
+	cmd.Dir = os.TempDir()
+	cmd.Env = append(os.Environ(), "GOTOOLCHAIN="+v)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("%v: %s", err, bytes.TrimSpace(out))
+	}
+	return string(bytes.TrimSpace(out)), nil
+}
+
+// pluginSupport builds a plugin and a host and opens the one in the other.
+func pluginSupport(ctx context.Context) error {
+	dir, err := os.MkdirTemp("", "plugship-testenv-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	files := map[string]string{
+		"go.mod":    "module example.com/pluginsupport\n\ngo 1.25\n",
+		"p/main.go": "package main\n\nvar V = \"ok\"\n\nfunc main() {}\n",
+		"h/main.go": `package main
+
+import (
+	"fmt"
+	"os"
+	"plugin"
+)
+
+func main() {
+	p, err := plugin.Open(os.Args[1])
+	if err != nil {
+		fmt.Println(err)
+		os.Exit(1)
+	}
+	v, err := p.Lookup("V")
+	if err != nil {
+		fmt.Println(err)
+		os.Exit(1)
+	}
+	fmt.Println(*v.(*string))
+}
+`,
+	}
+	for name, data := range files {
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+			return err
+		}
+	}
+	for _, args := range [][]string{
+		{"go", "build", "-buildvcs=false", "-buildmode=plugin", "-o", "p.so", "./p"},
+		{"go", "build", "-buildvcs=false", "-o", "host", "./h"},
+		{"./host", "p.so"},
+	} {
+		cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("this machine cannot build or open a Go plugin (%s: %v)\n%s\nplugins need cgo, a C compiler and Linux, macOS or FreeBSD", strings.Join(args, " "), err, bytes.TrimSpace(out))
+		}
+	}
+	return nil
+}
+
+// Main is go run mage.go test: it provides what the tests of the
+// repository at root need, then runs go test with args (default ./...).
+func Main(ctx context.Context, root string, args []string, out io.Writer) error {
+	fmt.Fprintln(out, "== what the tests need")
+	if err := Provide(ctx, root, out); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "\n== tests")
+	_, err := Run(ctx, root, args, out)
+	return err
+}

@@ -1,0 +1,213 @@
+package testenv
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// event is one line of go test -json (cmd/test2json).
+type event struct {
+	Action      string
+	Package     string
+	Test        string
+	Elapsed     float64
+	Output      string
+	ImportPath  string // build-output and build-fail events
+	FailedBuild string
+}
+
+// Result is what a go test run found.
+type Result struct {
+	Passed, Failed, NoTests []string          // packages
+	FailedTests             []string          // "package TestName"
+	Skipped                 []string          // "package TestName: reason"
+	Output                  map[string]string // a failed test's or package's output, by "package TestName" or package
+}
+
+// Run runs go test -json with args (default ./...) in dir, printing a line
+// per package as it ends, then the summary. It fails if any test failed,
+// or was skipped while args hold no -short.
+func Run(ctx context.Context, dir string, args []string, out io.Writer) (*Result, error) {
+	if !slices.ContainsFunc(args, isPackageArg) {
+		args = append(args, "./...")
+	}
+	cmdline := append([]string{"test", "-json"}, args...)
+	fmt.Fprintf(out, "go %s\n", strings.Join(cmdline, " "))
+	cmd := exec.CommandContext(ctx, "go", cmdline...)
+	cmd.Dir = dir
+	var stderr strings.Builder
+	cmd.Stderr = io.MultiWriter(&stderr, os.Stderr)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	r := read(stdout, out)
+	waitErr := cmd.Wait()
+	r.Summary(out)
+	short := slices.ContainsFunc(args, func(a string) bool { return a == "-short" || a == "-test.short" || strings.HasPrefix(a, "-short=t") })
+	switch {
+	case len(r.Failed) > 0 || len(r.FailedTests) > 0:
+		return r, fmt.Errorf("tests failed: %s, %s (listed above)", plural(len(r.Failed), "package"), plural(len(r.FailedTests), "test"))
+	case waitErr != nil:
+		return r, fmt.Errorf("go test: %v\n%s", waitErr, stderr.String())
+	case len(r.Skipped) > 0 && !short:
+		return r, fmt.Errorf("%s skipped (listed above): a test must not skip because something is missing; make it provide it or fail naming it (skips are allowed only with -short)", plural(len(r.Skipped), "test"))
+	}
+	return r, nil
+}
+
+// isPackageArg says whether a go test argument names packages.
+func isPackageArg(a string) bool {
+	return !strings.HasPrefix(a, "-") && (strings.HasPrefix(a, ".") || strings.Contains(a, "/"))
+}
+
+// read reads go test -json events from r, printing a line per package as
+// it ends.
+func read(r io.Reader, out io.Writer) *Result {
+	res := &Result{Output: map[string]string{}}
+	outputs := map[string]*strings.Builder{} // by "package TestName", package, or build import path
+	key := func(pkg, test string) string {
+		if test == "" {
+			return pkg
+		}
+		return pkg + " " + test
+	}
+	text := func(k string) string {
+		if b := outputs[k]; b != nil {
+			return b.String()
+		}
+		return ""
+	}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	for sc.Scan() {
+		var e event
+		if json.Unmarshal(sc.Bytes(), &e) != nil {
+			fmt.Fprintln(out, sc.Text()) // not an event: pass it on
+			continue
+		}
+		switch e.Action {
+		case "output", "build-output":
+			k := key(e.Package, e.Test)
+			if e.Action == "build-output" {
+				k = e.ImportPath
+			}
+			if outputs[k] == nil {
+				outputs[k] = &strings.Builder{}
+			}
+			outputs[k].WriteString(e.Output)
+		case "pass", "fail", "skip":
+			k := key(e.Package, e.Test)
+			if e.Test == "" {
+				switch {
+				case e.Action == "pass":
+					res.Passed = append(res.Passed, e.Package)
+					fmt.Fprintf(out, "ok    %s %.1fs\n", e.Package, e.Elapsed)
+				case e.Action == "skip":
+					res.NoTests = append(res.NoTests, e.Package)
+				default:
+					res.Failed = append(res.Failed, e.Package)
+					fmt.Fprintf(out, "FAIL  %s %.1fs\n", e.Package, e.Elapsed)
+					// The build's output, then that of tests that never
+					// ended (a panic, a timeout), then the package's.
+					var all strings.Builder
+					if e.FailedBuild != "" {
+						all.WriteString(text(e.FailedBuild))
+					}
+					var unended []string
+					for o := range outputs {
+						if strings.HasPrefix(o, e.Package+" ") {
+							unended = append(unended, o)
+						}
+					}
+					sort.Strings(unended)
+					for _, o := range unended {
+						all.WriteString(text(o))
+						delete(outputs, o)
+					}
+					all.WriteString(text(k))
+					res.Output[e.Package] = all.String()
+				}
+				delete(outputs, k)
+				continue
+			}
+			switch e.Action {
+			case "fail":
+				res.FailedTests = append(res.FailedTests, k)
+				res.Output[k] = text(k)
+			case "skip":
+				res.Skipped = append(res.Skipped, k+": "+skipReason(text(k)))
+			}
+			delete(outputs, k)
+		}
+	}
+	return res
+}
+
+// skipReason is the message of a skipped test's output.
+func skipReason(output string) string {
+	var lines []string
+	for line := range strings.Lines(output) {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "=== ") || strings.HasPrefix(line, "--- SKIP") {
+			continue
+		}
+		lines = append(lines, line)
+	}
+	if len(lines) == 0 {
+		return "no reason given"
+	}
+	return strings.Join(lines, " / ")
+}
+
+// Summary prints the packages that passed and failed, the skipped tests
+// and the output of every failure.
+func (r *Result) Summary(out io.Writer) {
+	fmt.Fprintf(out, "\n== %d packages ok, %d failed, %d without tests; %d tests failed, %d skipped\n",
+		len(r.Passed), len(r.Failed), len(r.NoTests), len(r.FailedTests), len(r.Skipped))
+	for _, p := range r.Failed {
+		fmt.Fprintf(out, "FAIL  %s\n", p)
+	}
+	for _, t := range r.FailedTests {
+		fmt.Fprintf(out, "--- FAIL %s\n", t)
+	}
+	for _, s := range r.Skipped {
+		fmt.Fprintf(out, "--- SKIP %s\n", s)
+	}
+	var shown []string
+	for _, t := range r.FailedTests {
+		// A test whose subtests failed is shown by them.
+		if !slices.ContainsFunc(r.FailedTests, func(s string) bool { return strings.HasPrefix(s, t+"/") }) {
+			shown = append(shown, t)
+		}
+	}
+	for _, p := range r.Failed {
+		// A failed package whose tests failed is shown by its tests.
+		if !slices.ContainsFunc(r.FailedTests, func(t string) bool { return strings.HasPrefix(t, p+" ") }) {
+			shown = append(shown, p)
+		}
+	}
+	for _, k := range shown {
+		if text := strings.TrimRight(r.Output[k], "\n"); text != "" {
+			fmt.Fprintf(out, "\n== output of %s\n%s\n", k, text)
+		}
+	}
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
