@@ -272,7 +272,7 @@ func TestBinaryProfiles(t *testing.T) {
 		t.Fatalf("results %+v; want old-host failed, new-host built", s.Results)
 	}
 	want := "cannot build for profile old-host: the host " + hosts["v1.1.0"] + " links 1 module at another version:\n" +
-		"  lab/uses v1.0.0: module example.com/shared: plugins build with v1.2.0, the host links v1.1.0 — the plugin needs a newer version than the host has: lower the requirement (go run mage.go check:align " + hosts["v1.1.0"] + ") or wait for a host release"
+		"  lab/uses v1.0.0: module example.com/shared: plugins build with v1.2.0, the host links v1.1.0 — the plugin needs a newer version than the host has: lower the requirement (go run mage.go check:align old-host) or wait for a host release"
 	if got := s.Results[0].Err.Error(); got != want {
 		t.Errorf("message\n%s\nwant\n%s", got, want)
 	}

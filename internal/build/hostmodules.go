@@ -41,7 +41,8 @@ func (a *Action) checkHostModules(ctx context.Context) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "cannot build for profile %s: the host %s links %s at another version:", strings.Join(a.Target.Profiles, ", "), h.Given, plural(len(ds), "module"))
 	for _, d := range ds {
-		fmt.Fprintf(&b, "\n  %s", hostmods.Line(d, h.Given))
+		// check:align takes the profile by name, whatever form its host has.
+		fmt.Fprintf(&b, "\n  %s", hostmods.Line(d, a.Target.Profiles[0]))
 	}
 	return fmt.Errorf("%s", b.String())
 }

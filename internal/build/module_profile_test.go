@@ -184,7 +184,7 @@ func TestModuleProfile(t *testing.T) {
 		t.Errorf("host given as %s, want %s (dist/ is outside the repository)", given, h.File)
 	}
 	want := "cannot build for profile gateway: the host " + given + " links 1 module at another version:\n" +
-		"  lab/uses v1.0.0: module example.com/shared: plugins build with v1.2.0, the host links v1.1.0 — the plugin needs a newer version than the host has: lower the requirement (go run mage.go check:align " + given + ") or wait for a host release"
+		"  lab/uses v1.0.0: module example.com/shared: plugins build with v1.2.0, the host links v1.1.0 — the plugin needs a newer version than the host has: lower the requirement (go run mage.go check:align gateway) or wait for a host release"
 	if got := s.Results[0].Err.Error(); got != want {
 		t.Errorf("message\n%s\nwant\n%s", got, want)
 	}
