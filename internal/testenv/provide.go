@@ -185,8 +185,10 @@ func Stop(missing []Tool, inst Installer) error {
 	if len(pkgs) > 0 {
 		if _, err := exec.LookPath("apt-get"); err != nil {
 			fmt.Fprintf(&b, "Install the packages with your system's package manager (Debian and Ubuntu name them %s).\n", strings.Join(pkgs, " "))
+		} else if !inst.CanInstall {
+			fmt.Fprintf(&b, "Installing needs root (this process is not root, and sudo -n cannot run apt-get without a password). Run:\n  %s\n", Command(pkgs))
 		} else {
-			fmt.Fprintf(&b, "Installing needs root (this process is not root and sudo -n asks for a password). Run:\n  %s\n", Command(pkgs))
+			fmt.Fprintf(&b, "Install the packages with:\n  %s\n", Command(pkgs))
 		}
 	}
 	b.WriteString("then run go run mage.go test again")
