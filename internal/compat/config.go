@@ -72,6 +72,19 @@ func LoadConfig(file string) (*Config, error) {
 	return c, nil
 }
 
+// flatten joins errs, the errors joined in any of them listed one by one.
+func flatten(errs []error) error {
+	var all []error
+	for _, e := range errs {
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			all = append(all, j.Unwrap()...)
+		} else {
+			all = append(all, e)
+		}
+	}
+	return errors.Join(all...)
+}
+
 // ParseConfig decodes a configuration, refusing unknown fields, and checks
 // every host; the error lists every problem.
 func ParseConfig(data []byte) (*Config, error) {
@@ -146,7 +159,7 @@ func ParseConfig(data []byte) (*Config, error) {
 		}
 	}
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return nil, profile.WithLines(data, flatten(errs))
 	}
 	return &c, nil
 }

@@ -226,11 +226,17 @@ func mainPackage(m string) bool {
 func Parse(data []byte) ([]Profile, error) {
 	var doc struct {
 		Profiles []Profile `yaml:"profiles"`
+		// The matrix's fields, checked by package compat.
+		Timeout any `yaml:"timeout"`
+		Hosts   any `yaml:"hosts"`
 	}
-	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true) // a misspelt field is an error, not a default
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
 	}
-	return Check(doc.Profiles)
+	ps, err := Check(doc.Profiles)
+	return ps, WithLines(data, err)
 }
 
 // Load reads the profiles from file; a missing file means the default

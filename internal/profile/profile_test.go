@@ -64,3 +64,31 @@ func TestKeySharesWhatBuildsAlike(t *testing.T) {
 		}
 	}
 }
+
+// TestParseLines: every problem of the hosts file names its line, the
+// field's when it is written, the profile's when it is missing; a
+// misspelt field is an error too.
+func TestParseLines(t *testing.T) {
+	_, err := Parse([]byte(`profiles:
+  - name: current
+  - name: gateway
+    binary: https://example.com/gateway
+  - name: gw
+    module: example.com/gateway
+    version: v1.0.0
+    git: -x
+hosts: []
+`))
+	for _, want := range []string{
+		"line 3: profiles[1].sha256: profile gateway downloads its host from https://example.com/gateway: add sha256:",
+		`line 8: profiles[2].git: "-x": want a git URL`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse: %v\nlacks %q", err, want)
+		}
+	}
+	_, err = Parse([]byte("profiles:\n  - name: gw\n    binray: hosts/gw\n"))
+	if err == nil || !strings.Contains(err.Error(), "line 3: field binray not found") {
+		t.Errorf("a misspelt field: %v", err)
+	}
+}
