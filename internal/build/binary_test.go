@@ -13,6 +13,7 @@ import (
 
 	"github.com/plugship/plugship/internal/artifact"
 	"github.com/plugship/plugship/internal/fingerprint"
+	"github.com/plugship/plugship/internal/hostcheck"
 	"github.com/plugship/plugship/internal/plugtest"
 	"github.com/plugship/plugship/internal/profile"
 	"github.com/plugship/plugship/loader"
@@ -275,6 +276,20 @@ func TestBinaryProfiles(t *testing.T) {
 		"  lab/uses v1.0.0: module example.com/shared: plugins build with v1.2.0, the host links v1.1.0 — the plugin needs a newer version than the host has: lower the requirement (go run mage.go check:align old-host) or wait for a host release"
 	if got := s.Results[0].Err.Error(); got != want {
 		t.Errorf("message\n%s\nwant\n%s", got, want)
+	}
+
+	// check:align with the old host lowers the requirement: then the plugin
+	// builds for both hosts again.
+	var alignOut bytes.Buffer
+	if err := hostcheck.Align(ctx, hostcheck.Options{Root: repo, Host: hosts["v1.1.0"]}, &alignOut); err != nil {
+		t.Fatalf("align: %v\n%s", err, alignOut.String())
+	}
+	if !strings.Contains(alignOut.String(), "go.mod: example.com/shared v1.2.0 -> v1.1.0") {
+		t.Errorf("align:\n%s", alignOut.String())
+	}
+	out.Reset()
+	if err := Main(ctx, Selection{}, opts, &out); err != nil {
+		t.Fatalf("build after aligning: %v\n%s", err, out.String())
 	}
 }
 
