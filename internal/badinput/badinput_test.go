@@ -63,11 +63,18 @@ func setUp(t *testing.T) *world {
 	}
 	w := &world{root: root, mod: t.TempDir(), bad: map[string]string{}}
 	w.dist = filepath.Join(w.mod, "dist")
-	if err := plugtest.Module(root, w.mod, map[string]string{
-		"teams/ok/team.yaml":             "name: ok\nowners: [\"@ok\"]\nplugins:\n  - name: good\n    source: ok/good\n    version: 1.0.0\n  - name: bad\n    source: ok/bad\n    version: 9.9.9\n",
+	// The bad files are versions the manifest lists (previous releases,
+	// never built here): every stage skips files no manifest claims.
+	files := map[string]string{
+		"teams/ok/team.yaml":             "name: ok\nowners: [\"@ok\"]\nplugins:\n  - name: good\n    source: ok/good\n    version: 1.0.0\n  - name: bad\n    source: ok/bad\n    version: 9.9.9\n    previous:\n",
 		"plugin_sources/ok/good/main.go": good,
 		"plugin_sources/ok/bad/main.go":  good,
-	}); err != nil {
+	}
+	for v := 1; v <= 6; v++ {
+		files["teams/ok/team.yaml"] += fmt.Sprintf("      - version: 1.0.%d\n        source: ok/bad/v1.0.%d\n", v, v)
+		files[fmt.Sprintf("plugin_sources/ok/bad/v1.0.%d/main.go", v)] = good
+	}
+	if err := plugtest.Module(root, w.mod, files); err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
