@@ -62,6 +62,21 @@
 // that (parsing flags, opening ports). A probe costs one process start,
 // about 5-10 ms. Options.InProcess skips it, at the risk documented there.
 //
+// A probe runs in a session and process group of its own. When it ends,
+// passed, crashed or timed out, every process left in that session (what
+// the plugin's init or IsAcceptable started) is killed, on Linux before the
+// probe is reaped; only a process that leaves the session itself
+// (setsid) escapes, which a cgroup (a systemd unit) contains. The loader
+// counts only report lines signed with a key made for that one probe,
+// which the probe reads through a pipe of its own and closes before
+// plugin.Open: the key is never in the environment, the arguments or an
+// open descriptor of the plugin's code. A plugin that writes reports of
+// its own, or exits with any status in init, Version or IsAcceptable,
+// crashes its probe. This keeps a plugin from passing its probe by
+// accident or by forging reports; it is no sandbox: plugin code that
+// searches its process's memory for the key can find it, which is why
+// only signed files are ever probed.
+//
 // # Warnings
 //
 // Plugins cannot be unloaded. A file is opened in the host only after it

@@ -128,7 +128,11 @@ func try[T Contract](file string, names Symbols, progress func(stage string)) (t
 //
 // A probe opens one plugin file, checks that its symbol is a T, calls
 // Version and IsAcceptable, reports to the loader over a pipe and exits.
-// If the plugin crashes, exits or hangs, only the probe process is lost. A
+// If the plugin crashes, exits or hangs, only the probe process is lost.
+// Before opening the plugin it reads and closes the probe's key, with which
+// it signs its reports: what the plugin's code writes to the pipe is
+// ignored, and a probe that ends without its final signed report (an exit
+// in init, Version or IsAcceptable, with any status) is a crash. A
 // host that does not call HandleProbe still works: [Load] answers the probe
 // when the child reaches it, but only after whatever main did before
 // calling Load. The compatibility matrix runs its reference hosts as

@@ -12,14 +12,16 @@ import (
 )
 
 // containProbe makes cmd start in a session and process group of its own
-// (its process ID is both IDs), makes its Cancel (at the timeout) kill that
-// whole session rather than the probe alone, and returns the function that
-// waits for it: it waits for the probe to exit, kills every process left
-// in its session (grandchildren outlive a probe that exited by itself),
-// and only then reaps the probe, so that until then its ID, which names
-// the session and the group, cannot have been reused.
+// (its process ID is both IDs), killed if this process dies first
+// (Pdeathsig: it no longer shares a terminal's process group with this
+// one), and its Cancel (at the timeout) kill that whole session rather
+// than the probe alone. It returns the function that waits for the probe:
+// it waits for the probe to exit, kills every process left in its session
+// (grandchildren outlive a probe that exited by itself), and only then
+// reaps the probe, so that until then its ID, which names the session and
+// the group, cannot have been reused.
 func containProbe(cmd *exec.Cmd) (wait func() error) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
 	var mu sync.Mutex
 	reaped := false
 	cmd.Cancel = func() error {
