@@ -332,12 +332,12 @@ func FuzzParseConfig(f *testing.F) {
 	})
 }
 
-// profilesConfig has two profiles, the go on PATH and go1.25.5, and the
+// profilesConfig has two profiles, the go on PATH and go1.25.8, and the
 // reference host built with each.
 const profilesConfig = `profiles:
   - name: current
   - name: go1-25
-    go: go1.25.5
+    go: go1.25.8
 timeout: 5s
 hosts:
   - name: showcase
@@ -373,8 +373,8 @@ func TestProfilesMatrix(t *testing.T) {
 	}
 	var out bytes.Buffer
 	err = build.Main(context.Background(), build.Selection{}, build.Options{Root: mod}, &out)
-	if err != nil && strings.Contains(err.Error(), "toolchain go1.25.5") && os.Getenv("CI") == "" {
-		t.Fatalf("go1.25.5 cannot be downloaded through the module proxy here: %v (go run mage.go test fetches it, or says why it cannot)", err)
+	if err != nil && strings.Contains(err.Error(), "toolchain go1.25.8") && os.Getenv("CI") == "" {
+		t.Fatalf("go1.25.8 cannot be downloaded through the module proxy here: %v (go run mage.go test fetches it, or says why it cannot)", err)
 	}
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
@@ -398,7 +398,7 @@ func TestProfilesMatrix(t *testing.T) {
 	for _, h := range m.Hosts {
 		hosts[h.Name] = h
 	}
-	if hosts["showcase"].Toolchain == "go1.25.5" || hosts["showcase-go1-25"].Toolchain != "go1.25.5" || hosts["showcase"].ABI == hosts["showcase-go1-25"].ABI {
+	if hosts["showcase"].Toolchain == "go1.25.8" || hosts["showcase-go1-25"].Toolchain != "go1.25.8" || hosts["showcase"].ABI == hosts["showcase-go1-25"].ABI {
 		t.Errorf("hosts %+v", m.Hosts)
 	}
 	abis := map[string]int{}

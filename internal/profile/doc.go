@@ -8,8 +8,8 @@
 //
 //	profiles:
 //	  - name: current               # the working tree, the go on PATH
-//	  - name: go1.25                # the working tree, built by go1.25.5
-//	    go: go1.25.5
+//	  - name: go1.25                # the working tree, built by go1.25.8
+//	    go: go1.25.8
 //	  - name: release-2             # the host and contract at a git ref
 //	    ref: hosts/v2
 //
@@ -19,7 +19,7 @@
 //
 // # Toolchains
 //
-// A profile's go field names a release ("go1.25.5"); the go command on PATH
+// A profile's go field names a release ("go1.25.8"); the go command on PATH
 // runs it with GOTOOLCHAIN set, which downloads it once through the module
 // proxy into the module cache ($GOMODCACHE/golang.org/toolchain@v0.0.1-<release>.<goos>-<goarch>,
 // about 210 MB each). The working tree's go.mod must allow that release:

@@ -52,7 +52,7 @@ func TestFindPlugship(t *testing.T) {
 			t.Errorf("tools %q lack %s", commands(n), c)
 		}
 	}
-	if runtime.Version() != "go1.25.5" && !strings.Contains(n.Toolchains["go1.25.5"], "profile go1-25 in compat/hosts.yaml") {
+	if runtime.Version() != "go1.25.8" && !strings.Contains(n.Toolchains["go1.25.8"], "profile go1-25 in compat/hosts.yaml") {
 		t.Errorf("toolchains: %v", n.Toolchains)
 	}
 }
