@@ -23,12 +23,22 @@ type Server struct {
 	Token   string
 	// MaxPerPage caps per_page; GitHub's cap is 100.
 	MaxPerPage int
+	// Immutable is the repository setting "Enable release immutability":
+	// a release published while it is on is immutable (see immutable.go).
+	// Turning it on or off never changes a release already published.
+	Immutable bool
 
 	api      *http.ServeMux
 	mu       sync.Mutex
 	releases []*Release
 	nextID   int64
-	faults   []Fault
+	// burnt are the tags of releases published immutable: never reusable.
+	burnt map[string]bool
+	git   gitStore
+	// touched lists, by release tag, the mutating requests that reached a
+	// published release (answered or refused).
+	touched map[string][]string
+	faults  []Fault
 	// Requests counts requests by "METHOD kind" (kind: releases, assets, upload, download).
 	Requests map[string]int
 	// OnUpload, if set, is called before each upload is handled.
@@ -43,6 +53,12 @@ type Release struct {
 	Body   string
 	Draft  bool
 	Assets []*Asset
+	// Immutable is set when the release is published while the
+	// repository's Immutable setting is on.
+	Immutable bool
+	// MakeLatest is the last make_latest a request set ("true", "false",
+	// "legacy"), or "".
+	MakeLatest string
 }
 
 // Asset is a stored release asset.
@@ -65,7 +81,8 @@ type Fault struct {
 
 // New starts a server for owner/repo that accepts token.
 func New(owner, repo, token string) *Server {
-	s := &Server{Owner: owner, Repo: repo, Token: token, MaxPerPage: 100, nextID: 1, Requests: map[string]int{}}
+	s := &Server{Owner: owner, Repo: repo, Token: token, MaxPerPage: 100, nextID: 1, Requests: map[string]int{},
+		burnt: map[string]bool{}, touched: map[string][]string{}, git: newGitStore()}
 	s.api = s.mux()
 	s.API = httptest.NewServer(http.HandlerFunc(s.serveAPI))
 	s.Uploads = httptest.NewServer(http.HandlerFunc(s.serveUpload))
@@ -144,21 +161,25 @@ func (s *Server) AddRelease(r *Release) {
 	for _, a := range r.Assets {
 		a.ID = s.id()
 	}
+	if r.Immutable && !r.Draft {
+		s.burnt[r.Tag] = true
+	}
 	s.releases = append(s.releases, r)
 }
 
 func (s *Server) id() int64 { s.nextID++; return s.nextID }
 
-type apiError struct {
-	Resource string `json:"resource,omitempty"`
-	Code     string `json:"code"`
-	Field    string `json:"field,omitempty"`
-}
-
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
+}
+
+type apiError struct {
+	Resource string `json:"resource,omitempty"`
+	Code     string `json:"code"`
+	Field    string `json:"field,omitempty"`
+	Message  string `json:"message,omitempty"`
 }
 
 func fail(w http.ResponseWriter, status int, msg string, errs ...apiError) {
@@ -201,7 +222,7 @@ func (s *Server) begin(w http.ResponseWriter, r *http.Request, kind string, auth
 		io.CopyN(io.Discard, r.Body, max(r.ContentLength/2, 1))
 		if kind == "upload" {
 			s.mu.Lock()
-			if rel := s.release(r.PathValue("id")); rel != nil {
+			if rel := s.release(r.PathValue("id")); rel != nil && !rel.Immutable {
 				rel.Assets = append(rel.Assets, &Asset{ID: s.id(), Name: r.URL.Query().Get("name"), State: "new"})
 			}
 			s.mu.Unlock()
@@ -242,6 +263,12 @@ func (s *Server) mux() *http.ServeMux {
 	m.HandleFunc("GET "+repo+"/releases", s.listReleases)
 	m.HandleFunc("POST "+repo+"/releases", s.createRelease)
 	m.HandleFunc("PATCH "+repo+"/releases/{id}", s.editRelease)
+	m.HandleFunc("DELETE "+repo+"/releases/{id}", s.deleteRelease)
+	m.HandleFunc("GET "+repo+"/immutable-releases", s.immutableSetting)
+	m.HandleFunc("GET "+repo, s.repository)
+	m.HandleFunc("POST "+repo+"/git/trees", s.createTree)
+	m.HandleFunc("POST "+repo+"/git/commits", s.createCommit)
+	m.HandleFunc("POST "+repo+"/git/refs", s.createRef)
 	m.HandleFunc("GET "+repo+"/releases/{id}/assets", s.listAssets)
 	m.HandleFunc("GET /download/{id}", s.download)
 	m.HandleFunc("GET /{owner}/{repo}/releases/download/{path...}", s.browserDownload)
@@ -267,12 +294,31 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	if ref, ok := strings.CutPrefix(r.URL.Path, "/repos/"+s.Owner+"/"+s.Repo+"/git/ref/"); ok && r.Method == http.MethodGet {
+		s.getRef(w, r, ref)
+		return
+	}
+	if path, ok := strings.CutPrefix(r.URL.Path, "/repos/"+s.Owner+"/"+s.Repo+"/contents/"); ok {
+		switch r.Method {
+		case http.MethodGet:
+			s.getContents(w, r, path)
+		case http.MethodPut:
+			s.putContents(w, r, path)
+		default:
+			fail(w, http.StatusNotFound, "Not Found")
+		}
+		return
+	}
+	if path, ok := strings.CutPrefix(r.URL.Path, "/"+s.Owner+"/"+s.Repo+"/raw/"); ok && r.Method == http.MethodGet {
+		s.raw(w, r, path)
+		return
+	}
 	s.api.ServeHTTP(w, r)
 }
 
 func (s *Server) releaseJSON(r *Release) map[string]any {
 	return map[string]any{
-		"id": r.ID, "tag_name": r.Tag, "name": r.Name, "body": r.Body, "draft": r.Draft, "prerelease": false,
+		"id": r.ID, "tag_name": r.Tag, "name": r.Name, "body": r.Body, "draft": r.Draft, "prerelease": false, "immutable": r.Immutable,
 		"url":        fmt.Sprintf("%s/repos/%s/%s/releases/%d", s.API.URL, s.Owner, s.Repo, r.ID),
 		"upload_url": fmt.Sprintf("%s/repos/%s/%s/releases/%d/assets{?name,label}", s.Uploads.URL, s.Owner, s.Repo, r.ID),
 		"created_at": time.Now().UTC().Format(time.RFC3339),
@@ -362,6 +408,8 @@ func (s *Server) createRelease(w http.ResponseWriter, r *http.Request) {
 		Name    string `json:"name"`
 		Body    string `json:"body"`
 		Draft   bool   `json:"draft"`
+		// MakeLatest: "true", "false" or "legacy".
+		MakeLatest string `json:"make_latest"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.TagName == "" {
 		fail(w, http.StatusUnprocessableEntity, "Validation Failed", apiError{Resource: "Release", Code: "missing_field", Field: "tag_name"})
@@ -375,7 +423,12 @@ func (s *Server) createRelease(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	rel := &Release{ID: s.id(), Tag: req.TagName, Name: req.Name, Body: req.Body, Draft: req.Draft}
+	if s.burnt[req.TagName] {
+		fail(w, http.StatusUnprocessableEntity, "Validation Failed", errTagUsed)
+		return
+	}
+	rel := &Release{ID: s.id(), Tag: req.TagName, Name: req.Name, Body: req.Body, Draft: req.Draft, MakeLatest: req.MakeLatest}
+	s.publish(rel)
 	s.releases = append(s.releases, rel)
 	writeJSON(w, http.StatusCreated, s.releaseJSON(rel))
 }
@@ -396,8 +449,16 @@ func (s *Server) editRelease(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusNotFound, "Not Found")
 		return
 	}
+	s.touch(rel, "PATCH release")
+	if errs := s.immutableEdit(rel, req); len(errs) > 0 {
+		fail(w, http.StatusUnprocessableEntity, "Validation Failed", errs...)
+		return
+	}
 	if v, ok := req["draft"]; ok {
 		json.Unmarshal(v, &rel.Draft)
+	}
+	if v, ok := req["make_latest"]; ok {
+		json.Unmarshal(v, &rel.MakeLatest)
 	}
 	if v, ok := req["body"]; ok {
 		json.Unmarshal(v, &rel.Body)
@@ -405,6 +466,7 @@ func (s *Server) editRelease(w http.ResponseWriter, r *http.Request) {
 	if v, ok := req["name"]; ok {
 		json.Unmarshal(v, &rel.Name)
 	}
+	s.publish(rel)
 	writeJSON(w, http.StatusOK, s.releaseJSON(rel))
 }
 
@@ -453,6 +515,11 @@ func (s *Server) asset(w http.ResponseWriter, r *http.Request, id string) {
 	}
 	switch {
 	case r.Method == http.MethodDelete:
+		s.touch(rel, "DELETE asset "+a.Name)
+		if rel.Immutable {
+			fail(w, http.StatusUnprocessableEntity, "Validation Failed", apiError{Resource: "ReleaseAsset", Code: "custom", Message: "Cannot delete asset from an immutable release"})
+			return
+		}
 		rel.Assets = slices.DeleteFunc(rel.Assets, func(x *Asset) bool { return x == a })
 		w.WriteHeader(http.StatusNoContent)
 	case r.Header.Get("Accept") == "application/octet-stream":
@@ -537,6 +604,11 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 	rel := s.release(r.PathValue("id"))
 	if rel == nil {
 		fail(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	s.touch(rel, "POST upload "+name)
+	if rel.Immutable {
+		fail(w, http.StatusUnprocessableEntity, "Cannot upload assets to an immutable release.")
 		return
 	}
 	if name == "" {
