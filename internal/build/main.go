@@ -47,6 +47,10 @@ func Main(ctx context.Context, sel Selection, opts Options, out io.Writer) error
 	if err != nil {
 		return errors.Join(err, profileErr, loadErr)
 	}
+	if err := Keys(ctx, actions, opts); err != nil {
+		// Not an error of the build: go build runs and says what is wrong.
+		fmt.Fprintf(out, "no action keys (go build runs for each plugin, finding out itself what changed):\n  %s\n", strings.ReplaceAll(err.Error(), "\n", "\n  "))
+	}
 	fmt.Fprintf(out, "building %d plugin builds (%d per target), %d at a time:\n", len(actions), len(actions)/len(targets), opts.Jobs)
 	for _, t := range targets {
 		fmt.Fprintf(out, "  target %-12s %s (profiles %s)\n", t.Name(), t.Env.Describe(), strings.Join(t.Profiles, ", "))

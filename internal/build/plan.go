@@ -156,18 +156,29 @@ type Action struct {
 	Source  string  // source folder, relative to the module root
 	Target  *Target // what it is built for
 
-	Package string            // the version's unique import path (virtual)
-	Overlay map[string]string // virtual file -> real file, absolute paths
-	Args    []string          // arguments to the go command
-	Env     []string          // set on top of the caller's environment
+	Package    string            // the version's unique import path (virtual)
+	VirtualDir string            // the folder of Package, absolute: it exists only in Overlay
+	Overlay    map[string]string // virtual file -> real file, absolute paths
+	Args       []string          // arguments to the go command
+	Env        []string          // set on top of the caller's environment
 
 	OverlayFile string // where Overlay is written as go build -overlay JSON
 	Staging     string // go build's -o: the staged output
-	OutDir      string // the final folder; the file name carries the built file's ABI
-	Contract    string // the contract package's import path, part of the ABI (plugship.yaml)
+	// StateFile holds what the last successful build of the action left
+	// (its key, final file, digest and metadata), for Run to skip the next.
+	StateFile string
+	OutDir    string // the final folder; the file name carries the built file's ABI
+	Contract  string // the contract package's import path, part of the ABI (plugship.yaml)
 	// Symbols are the names hosts look up (plugship.yaml contract.accessor
 	// and contract.element): the plugin must export at least one.
 	Symbols []string
+
+	// Key is a hash of every input of the build (see [Keys]); empty until
+	// Keys sets it, or when the inputs could not be had: then Run always
+	// runs go build. Inputs are the lines it hashes, in order.
+	Key    string
+	Inputs []string
+	KeyErr error // why Key is empty after Keys
 
 	// Err, when set, says why this version cannot be built; Run reports it
 	// as failed without running anything.
@@ -219,7 +230,7 @@ func Plan(reg *teams.Registry, sel Selection, targets []*Target, opts Options) (
 				case treeErrs[t] != nil:
 					a.Err = treeErrs[t]
 				default:
-					a.Overlay = overlay(files, trees[t], filepath.Join(t.Env.Dir, filepath.FromSlash(src), virtualDir, "v"+r.Version))
+					a.Overlay = overlay(files, trees[t], a.VirtualDir)
 				}
 				actions = append(actions, a)
 			}
@@ -241,8 +252,10 @@ func plan(modPath, src string, p *teams.Plugin, r teams.Release, t *Target, opts
 		Source:      src,
 		Target:      t,
 		Package:     pkg,
+		VirtualDir:  filepath.Join(t.Env.Dir, filepath.FromSlash(src), virtualDir, "v"+r.Version),
 		OverlayFile: filepath.Join(scratch, stem+".overlay.json"),
 		Staging:     filepath.Join(scratch, stem+artifact.PluginExt),
+		StateFile:   filepath.Join(scratch, stem+".state.json"),
 		OutDir:      artifact.PluginDir(opts.Dist, p.Team, p.Name),
 		Contract:    opts.Repo.Contract,
 		Symbols:     []string{opts.Repo.Accessor, opts.Repo.Element},

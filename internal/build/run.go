@@ -27,7 +27,7 @@ type Outcome string
 // Outcomes of an action.
 const (
 	Built    Outcome = "built"      // a new or changed .so was written
-	UpToDate Outcome = "up-to-date" // the .so already held these bytes
+	UpToDate Outcome = "up-to-date" // the .so already held these bytes, or its key had not changed
 	Failed   Outcome = "FAILED"     // see Result.Err; the previous .so, if any, is untouched
 )
 
@@ -39,6 +39,14 @@ type Result struct {
 	Time    time.Duration
 	File    string // the final .so, named with the built file's ABI
 	ABI     string
+	// GoBuild says whether go build ran: false when the action's key and
+	// its file were unchanged (or it failed before). Why says, for a build
+	// whose key changed, the first input that did (shown with
+	// PLUGSHIP_VERBOSE=1).
+	GoBuild bool
+	Why     string
+
+	state *buildState // to record once the metadata is written
 }
 
 // Summary is the outcome of a Run.
@@ -124,6 +132,18 @@ func Run(ctx context.Context, actions []*Action, opts Options, out io.Writer) Su
 			}
 		}
 	}
+	// Only now is each file complete, metadata and all: record the states
+	// that let the next run skip its builds.
+	for i := range results {
+		r := &results[i]
+		if r.state == nil || r.Outcome == Failed {
+			continue
+		}
+		if err := r.state.record(r.Action.StateFile); err != nil {
+			// The file is good; the next run builds it again.
+			fmt.Fprintf(out, "  %s: %v (the next build runs go build for it again; check that %s is writable)\n", r.Action.ID(), err, filepath.Dir(r.Action.StateFile))
+		}
+	}
 	s := Summary{Results: results, Time: time.Since(start)}
 	fmt.Fprintf(out, "%d built, %d up to date, %d failed, of %d plugin builds in %.1fs\n",
 		s.Count(Built), s.Count(UpToDate), s.Count(Failed), len(results), s.Time.Seconds())
@@ -140,7 +160,11 @@ func formatResult(root string, r Result) string {
 		if err != nil {
 			rel = r.File
 		}
-		fmt.Fprintf(&b, "  %s\n", rel)
+		fmt.Fprintf(&b, "  %s", rel)
+		if r.Why != "" && progress.Verbose() {
+			fmt.Fprintf(&b, "  (changed: %s)", strings.ReplaceAll(r.Why, root+string(filepath.Separator), ""))
+		}
+		b.WriteString("\n")
 		return b.String()
 	}
 	b.WriteString("\n")
@@ -160,7 +184,7 @@ type outputs struct {
 type output struct {
 	action   *Action // the first build that wrote it
 	name     artifact.Name
-	fp       *fingerprint.Fingerprint // of its staged copy
+	meta     *artifact.Metadata // from its build info, but for profiles and revision
 	sum      string
 	size     int64
 	profiles []string
@@ -192,6 +216,29 @@ func execute(ctx context.Context, a *Action, opts Options, outs *outputs) Result
 	if a.Err != nil {
 		return fail(a.Err)
 	}
+	var st *buildState
+	if a.Key != "" {
+		st = readState(a.StateFile)
+		if st != nil && st.Key == a.Key {
+			if ok, restat := st.current(); ok {
+				// Nothing the build reads changed and the file is the one
+				// it wrote: go build would find nothing to do.
+				r.File, r.ABI = st.File, st.ABI
+				first, err := outs.claim(st.File, &output{action: a, name: st.Meta.Name(), meta: st.Meta, sum: st.SHA256, size: st.Size, profiles: slices.Clone(a.Target.Profiles)})
+				if err != nil {
+					return fail(err)
+				}
+				if restat && first {
+					r.state = st
+				}
+				r.Outcome = UpToDate
+				return r
+			}
+		}
+		if st != nil && st.Key != a.Key {
+			r.Why = changed(st, a.Inputs)
+		}
+	}
 	if err := os.MkdirAll(a.OutDir, 0o755); err != nil {
 		return fail(err)
 	}
@@ -203,6 +250,7 @@ func execute(ctx context.Context, a *Action, opts Options, outs *outputs) Result
 	}
 	cmd := a.Target.Env.Command(ctx, a.Args...)
 	cmd.Env = append(cmd.Env, a.Env...)
+	r.GoBuild = true
 	var compiler bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &compiler, &compiler
 	if err := cmd.Run(); err != nil {
@@ -233,11 +281,15 @@ func execute(ctx context.Context, a *Action, opts Options, outs *outputs) Result
 	if err != nil {
 		return fail(err)
 	}
-	first, err := outs.claim(r.File, &output{action: a, name: name, fp: fp, sum: sum, size: size, profiles: slices.Clone(a.Target.Profiles)})
+	meta := baseMetadata(a, name, fp, sum, size)
+	first, err := outs.claim(r.File, &output{action: a, name: name, meta: meta, sum: sum, size: size, profiles: slices.Clone(a.Target.Profiles)})
 	if err != nil {
 		return fail(err)
 	}
 	r.Outcome = UpToDate
+	if a.Key != "" {
+		r.state = &buildState{Key: a.Key, File: r.File, ABI: r.ABI, SHA256: sum, Size: size, Meta: meta, Inputs: a.Inputs}
+	}
 	if !first {
 		return r // another target wrote these bytes under this name
 	}
@@ -275,28 +327,26 @@ func (a *Action) realPaths(root, s string) string {
 	return strings.ReplaceAll(s, root+string(filepath.Separator), "")
 }
 
-// metadata describes the file, from its own build info.
-func (o *output) metadata(rev revision) ([]byte, error) {
-	a, n, bi := o.action, o.name, o.fp.BuildInfo
+// baseMetadata describes a built file, from its own build info, but for
+// what each run sets (see output.metadata).
+func baseMetadata(a *Action, n artifact.Name, fp *fingerprint.Fingerprint, sum string, size int64) *artifact.Metadata {
+	bi := fp.BuildInfo
 	m := &artifact.Metadata{
 		Schema:     artifact.MetadataSchema,
 		Team:       a.Team,
 		Plugin:     a.Plugin,
 		Version:    a.Version,
 		File:       n.String(),
-		SHA256:     o.sum,
-		Size:       o.size,
+		SHA256:     sum,
+		Size:       size,
 		GoVersion:  bi.GoVersion,
 		GOOS:       n.GOOS,
 		GOARCH:     n.GOARCH,
 		ABI:        n.ABI,
-		Profiles:   o.profiles,
 		PluginPath: bi.Path,
 		Module:     artifact.Module{Path: bi.Main.Path, Version: bi.Main.Version, Sum: bi.Main.Sum},
-		Settings:   maps.Clone(o.fp.Settings),
+		Settings:   maps.Clone(fp.Settings),
 		Source:     a.Source,
-		Revision:   rev.commit,
-		Dirty:      rev.dirty,
 	}
 	for _, d := range bi.Deps {
 		if d.Replace != nil {
@@ -305,8 +355,16 @@ func (o *output) metadata(rev revision) ([]byte, error) {
 		m.Deps = append(m.Deps, artifact.Module{Path: d.Path, Version: d.Version, Sum: d.Sum})
 	}
 	sort.Slice(m.Deps, func(i, j int) bool { return m.Deps[i].Path < m.Deps[j].Path })
+	return m
+}
+
+// metadata describes the file: its base metadata, the profiles it serves
+// and the checkout's revision.
+func (o *output) metadata(rev revision) ([]byte, error) {
+	m := *o.meta
+	m.Profiles, m.Revision, m.Dirty = o.profiles, rev.commit, rev.dirty
 	if err := m.Validate(); err != nil {
-		return nil, fmt.Errorf("metadata for %s: %w", n, err)
+		return nil, fmt.Errorf("metadata for %s: %w", o.name, err)
 	}
 	return m.Marshal()
 }
