@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/plugship/plugship/internal/artifact"
+	"github.com/plugship/plugship/trust"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -61,6 +62,24 @@ type Team struct {
 	Owners  []string
 	Plugins []*Plugin
 	File    string // manifest path relative to the module root
+	// Signing is how the team signs (signing: in the manifest): with its
+	// key, or keylessly, and the keyless identities its files may carry.
+	Signing Signing
+}
+
+// Signing is a team's signing: section.
+type Signing struct {
+	// Keyless signs the team's files in its release workflow (GitHub
+	// Actions, permissions id-token: write) with a short-lived Fulcio
+	// certificate for the workflow's identity, recorded in the
+	// transparency log, instead of with the team's key. Outside such a
+	// workflow the sign step uses a development key, as for a team
+	// without keys.
+	Keyless bool
+	// Identities are the keyless signers whose bundles (plugship's, or a
+	// GitHub artifact attestation) the team's files are accepted with;
+	// required with keyless.
+	Identities []trust.Identity
 }
 
 // Plugin is one plugin a team ships.
@@ -210,7 +229,7 @@ func (p *parser) team(data []byte) *Team {
 		return nil
 	}
 	root := doc.Content[0]
-	fields := p.mapping(root, "", "name", "owners", "plugins")
+	fields := p.mapping(root, "", "name", "owners", "plugins", "signing")
 	if fields == nil {
 		return nil
 	}
@@ -265,10 +284,74 @@ func (p *parser) team(data []byte) *Team {
 	} else {
 		ok = false
 	}
+	if n, found := fields["signing"]; found {
+		if sg, good := p.signing(n); good {
+			t.Signing = sg
+		} else {
+			ok = false
+		}
+	}
 	if !ok {
 		return nil
 	}
 	return t
+}
+
+// signing parses the signing: section.
+func (p *parser) signing(n *yaml.Node) (Signing, bool) {
+	var sg Signing
+	fields := p.mapping(n, "signing", "keyless", "identities")
+	if fields == nil {
+		return sg, false
+	}
+	ok := true
+	if k, found := fields["keyless"]; found {
+		if k.Kind != yaml.ScalarNode || (k.Value != "true" && k.Value != "false") {
+			p.add(k.Line, "signing.keyless", "want true or false")
+			ok = false
+		}
+		sg.Keyless = k.Value == "true"
+	}
+	ids, found := fields["identities"]
+	switch {
+	case !found && sg.Keyless:
+		p.add(n.Line, "signing.identities", "missing: a keyless team names the identities that sign its files, such as\n  identities:\n    - issuer: %s\n      subject_regexp: ^https://github\\.com/<owner>/<repo>/\\.github/workflows/release\\.yml@refs/tags/<team>/.*$", trust.GitHubIssuer)
+		return sg, false
+	case !found:
+		return sg, ok
+	case ids.Kind != yaml.SequenceNode:
+		p.add(ids.Line, "signing.identities", "want a list, found a %s", kind(ids))
+		return sg, false
+	}
+	for i, in := range ids.Content {
+		field := fmt.Sprintf("signing.identities[%d]", i)
+		f := p.mapping(in, field, "issuer", "subject", "subject_regexp", "repository", "ref")
+		if f == nil {
+			ok = false
+			continue
+		}
+		var id trust.Identity
+		for key, dst := range map[string]*string{"issuer": &id.Issuer, "subject": &id.Subject, "subject_regexp": &id.SubjectRegexp, "repository": &id.Repository, "ref": &id.Ref} {
+			v, found := f[key]
+			if !found {
+				continue
+			}
+			if v.Kind != yaml.ScalarNode {
+				p.add(v.Line, join(field, key), "want a single value, found a %s", kind(v))
+				ok = false
+				continue
+			}
+			*dst = v.Value
+		}
+		if err := id.Check(); err != nil {
+			key, msg, _ := strings.Cut(err.Error(), ": ")
+			p.add(in.Line, field+"."+key, "%s", msg)
+			ok = false
+			continue
+		}
+		sg.Identities = append(sg.Identities, id)
+	}
+	return sg, ok
 }
 
 func (p *parser) plugin(field string, n *yaml.Node) *Plugin {

@@ -34,17 +34,26 @@ type Policy struct {
 	Schema  string            `json:"schema"`
 	Teams   map[string]*Team  `json:"teams"`
 	Plugins map[string]string `json:"plugins"` // plugin name -> owning team
+	// SigstoreRoot is Sigstore's trusted root (JSON: Fulcio certificate
+	// authorities, transparency log keys, timestamp authorities) that
+	// keyless bundles are checked against, offline. Required when a team
+	// names identities.
+	SigstoreRoot json.RawMessage `json:"sigstore_trusted_root,omitempty"`
 
 	// Strict refuses development keys. It is the host's choice, not part of
 	// the file.
 	Strict bool `json:"-"`
 
 	verifiers map[string]signature.Verifier // key ID -> verifier
+	keyless   *keyless
 }
 
-// Team is one team's keys.
+// Team is one team's keys and keyless identities: a file of the team's is
+// accepted when a key signed it (.sig) or one of the identities did (a
+// keyless .sigstore.json bundle).
 type Team struct {
-	Keys []Key `json:"keys"`
+	Keys       []Key      `json:"keys,omitempty"`
+	Identities []Identity `json:"identities,omitempty"`
 }
 
 // Key is one public key.
@@ -88,8 +97,8 @@ func Parse(data []byte) (*Policy, error) {
 func (p *Policy) init() error {
 	p.verifiers = map[string]signature.Verifier{}
 	for name, t := range p.Teams {
-		if t == nil || len(t.Keys) == 0 {
-			return fmt.Errorf("team %s has no keys", name)
+		if t == nil || len(t.Keys) == 0 && len(t.Identities) == 0 {
+			return fmt.Errorf("team %s has no keys and no keyless identities", name)
 		}
 		for i, k := range t.Keys {
 			pub, err := cryptoutils.UnmarshalPEMToPublicKey([]byte(k.PEM))
@@ -108,12 +117,12 @@ func (p *Policy) init() error {
 			return fmt.Errorf("plugin %s belongs to team %s, which has no keys in the policy", plugin, team)
 		}
 	}
-	return nil
+	return p.initKeyless()
 }
 
 // New returns an empty policy to fill with AddKey.
 func New() *Policy {
-	return &Policy{Schema: Schema, Teams: map[string]*Team{}, Plugins: map[string]string{}, verifiers: map[string]signature.Verifier{}}
+	return &Policy{Schema: Schema, Teams: map[string]*Team{}, Plugins: map[string]string{}, verifiers: map[string]signature.Verifier{}, keyless: &keyless{}}
 }
 
 // AddKey adds a public key (PEM) to team.
@@ -148,11 +157,14 @@ func (p *Policy) Marshal() ([]byte, error) {
 	return append(data, '\n'), err
 }
 
-// Verdict says who signed a file.
+// Verdict says who signed a file: a key of the team (KeyID), or a keyless
+// identity the team names (Identity, with the certificate's Signer).
 type Verdict struct {
 	Team        string
 	KeyID       string
 	Development bool
+	Identity    string // the policy's identity that matched, for a keyless signature
+	Signer      string // the certificate's identity, issuer, repository and ref
 }
 
 // ErrUnsigned marks a file without a signature.
@@ -165,12 +177,30 @@ func (p *Policy) Verify(file string) error {
 	return err
 }
 
-// Check is Verify, also saying which key signed.
+// Check is Verify, also saying which key or identity signed. A team that
+// names keyless identities is checked by the file's keyless bundle when
+// it has one, else by its .sig.
 func (p *Policy) Check(file string) (*Verdict, error) {
 	name := filepath.Base(file)
 	plugin, team, err := p.owner(name)
 	if err != nil {
 		return nil, err
+	}
+	if len(p.Teams[team].Identities) > 0 {
+		data, err := ReadBundle(file + BundleSuffix)
+		if err == nil && IsKeyless(data) {
+			sum, err := fileSHA256(file)
+			if err != nil {
+				return nil, err
+			}
+			return p.checkBundle(name, team, sum, data)
+		}
+		if len(p.Teams[team].Keys) == 0 {
+			if err == nil {
+				err = fmt.Errorf("%w: %s holds no keyless signature, and team %s signs keylessly only; sign it in the team's release workflow", ErrUnsigned, name+BundleSuffix, team)
+			}
+			return nil, err
+		}
 	}
 	sig, err := ReadSignature(file + SignatureSuffix)
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"go/token"
 	"io"
 	"io/fs"
+	"net"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -38,6 +40,9 @@ const (
 	DefaultSources  = teams.SourcesDir  // folders.sources
 	DefaultHosts    = "compat/hosts.yaml"
 	DefaultDist     = "dist"
+	// Sigstore's public-good instance, for keyless signing.
+	DefaultFulcio = "https://fulcio.sigstore.dev"
+	DefaultRekor  = "https://rekor.sigstore.dev"
 )
 
 // Config is plugship.yaml with every default filled in.
@@ -52,6 +57,13 @@ type Config struct {
 	Sources  string // folders.sources; default "plugin_sources"
 	Hosts    string // folders.hosts: the host profiles and reference hosts file; default "compat/hosts.yaml"
 	Dist     string // folders.dist; default "dist"
+	// Keyless signing (teams with signing.keyless): the certificate
+	// authority and transparency log the sign step uses, and the trusted
+	// root (Sigstore's trusted root JSON) that keyless bundles are checked
+	// against, offline, by verify, the matrix, Fetch and hosts.
+	Fulcio      string // sigstore.fulcio; default DefaultFulcio
+	Rekor       string // sigstore.rekor; default DefaultRekor
+	TrustedRoot string // sigstore.trusted_root: a file relative to Root; default "": Sigstore's public-good root, fetched through its TUF repository when signing
 }
 
 // Default is the configuration of a module without plugship.yaml. Root is
@@ -66,6 +78,8 @@ func Default(module string) *Config {
 		Sources:  DefaultSources,
 		Hosts:    DefaultHosts,
 		Dist:     DefaultDist,
+		Fulcio:   DefaultFulcio,
+		Rekor:    DefaultRekor,
 	}
 }
 
@@ -206,9 +220,10 @@ const maxProblems = 50
 
 // The known fields, by section ("" is the top level).
 var known = map[string][]string{
-	"":         {"version", "contract", "folders"},
+	"":         {"version", "contract", "folders", "sigstore"},
 	"contract": {"package", "accessor", "element"},
 	"folders":  {"teams", "sources", "hosts", "dist"},
+	"sigstore": {"fulcio", "rekor", "trusted_root"},
 }
 
 // synonyms are names people write for a known field.
@@ -220,6 +235,7 @@ var synonyms = map[string]string{
 	"folders.out": "folders.dist", "folders.output": "folders.dist", "folders.build": "folders.dist",
 	"folders.team": "folders.teams", "folders.registry": "folders.teams",
 	"folders.profiles": "folders.hosts", "folders.compat": "folders.hosts",
+	"sigstore.ca": "sigstore.fulcio", "sigstore.tlog": "sigstore.rekor", "sigstore.root": "sigstore.trusted_root", "sigstore.trustedroot": "sigstore.trusted_root",
 }
 
 type parser struct {
@@ -281,7 +297,7 @@ func (p *parser) parse(data []byte) {
 			p.add(n.Line, "version", "%s is not a known version: only version 1 exists; write version: 1", artifact.Quote(v))
 		}
 	}
-	for _, section := range []string{"contract", "folders"} {
+	for _, section := range []string{"contract", "folders", "sigstore"} {
 		n := fields[section]
 		if n == nil || isNull(resolve(n)) {
 			continue
@@ -300,13 +316,16 @@ func (p *parser) parse(data []byte) {
 // is valid, sets it in the configuration and records its line.
 func (p *parser) field(name string, n *yaml.Node) {
 	example := map[string]string{
-		"contract.package":  p.c.Contract,
-		"contract.accessor": DefaultAccessor,
-		"contract.element":  DefaultElement,
-		"folders.teams":     DefaultTeams,
-		"folders.sources":   DefaultSources,
-		"folders.hosts":     DefaultHosts,
-		"folders.dist":      DefaultDist,
+		"contract.package":      p.c.Contract,
+		"contract.accessor":     DefaultAccessor,
+		"contract.element":      DefaultElement,
+		"folders.teams":         DefaultTeams,
+		"folders.sources":       DefaultSources,
+		"folders.hosts":         DefaultHosts,
+		"folders.dist":          DefaultDist,
+		"sigstore.fulcio":       DefaultFulcio,
+		"sigstore.rekor":        DefaultRekor,
+		"sigstore.trusted_root": "trust/sigstore-root.json",
 	}[name]
 	v, ok := p.scalar(n, name, example)
 	if !ok {
@@ -329,6 +348,24 @@ func (p *parser) field(name string, n *yaml.Node) {
 		} else {
 			p.c.Element = v
 		}
+	case "sigstore.fulcio", "sigstore.rekor":
+		u, err := url.Parse(v)
+		loopback := err == nil && (u.Hostname() == "localhost" || net.ParseIP(u.Hostname()).IsLoopback())
+		if err != nil || u.Host == "" || u.Scheme != "https" && !(u.Scheme == "http" && loopback) {
+			p.add(line, name, "%s: want an https:// URL (http:// only on loopback), such as %s", artifact.Quote(v), example)
+			return
+		}
+		if name == "sigstore.fulcio" {
+			p.c.Fulcio = strings.TrimSuffix(v, "/")
+		} else {
+			p.c.Rekor = strings.TrimSuffix(v, "/")
+		}
+	case "sigstore.trusted_root":
+		if v == "" || path.IsAbs(v) || path.Clean(v) != v || v == ".." || strings.HasPrefix(v, "../") || strings.ContainsAny(v, "\\\x00") {
+			p.add(line, name, "%s: want a file inside the repository, as a clean slash path relative to the module root, such as %s", artifact.Quote(v), example)
+			return
+		}
+		p.c.TrustedRoot = v
 	default: // folders
 		if !p.folder(line, name, v) {
 			return

@@ -87,7 +87,7 @@ func TestParseProblems(t *testing.T) {
 		// YAML
 		{"bad syntax", "contract:\n  package: a\n   accessor: b: c\n", []want{{3, "", "not valid YAML: mapping values are not allowed"}}},
 		{"two documents", "version: 1\n---\nversion: 1\n", []want{{2, "", "more than one YAML document"}}},
-		{"root is a list", "- version: 1\n", []want{{1, "", "want a mapping with version, contract, folders, found a list"}}},
+		{"root is a list", "- version: 1\n", []want{{1, "", "want a mapping with version, contract, folders, sigstore, found a list"}}},
 		{"root is a value", "hello\n", []want{{1, "", "found a single value"}}},
 
 		// keys
@@ -97,7 +97,9 @@ func TestParseProblems(t *testing.T) {
 		{"unknown key, another section's", "dist: out\n", []want{{1, "dist", "dist belongs under folders:"}}},
 		{"unknown key, a section's synonym at the top", "out: out\n", []want{{1, "out", "did you mean folders.dist? It belongs under folders:"}}},
 		{"unknown key, a top-level one nested", "folders:\n  version: 1\n", []want{{2, "folders.version", "version belongs at the top level"}}},
-		{"unknown key, nothing close", "colour: red\n", []want{{1, "colour", "unknown field (known fields: version, contract, folders)"}}},
+		{"sigstore", "sigstore:\n  fulcio: http://fulcio.example.com\n  rekor: https://rekor.internal.example/\n  trusted_root: ../root.json\n",
+			[]want{{2, "sigstore.fulcio", `"http://fulcio.example.com": want an https:// URL (http:// only on loopback)`}, {4, "sigstore.trusted_root", `"../root.json": want a file inside the repository`}}},
+		{"unknown key, nothing close", "colour: red\n", []want{{1, "colour", "unknown field (known fields: version, contract, folders, sigstore)"}}},
 		{"unknown key, an anchor", "contract:\n  accessor: &a Greeter\nx: *a\n", []want{{3, "x", "unknown field"}}},
 		{"merge key", "base: &b {dist: out}\nfolders:\n  <<: *b\n", []want{{1, "base", "unknown field"}, {3, "folders.<<", "merge keys are not supported"}}},
 		{"duplicate key", "version: 1\nfolders:\n  dist: out\n  dist: build\n", []want{{4, "folders.dist", "duplicate field (first at line 3): keep one of them"}}},
@@ -252,6 +254,7 @@ func TestDefault(t *testing.T) {
 	want := config.Config{
 		Module: mod, Contract: mod + "/contract", Accessor: "Showcase", Element: "ShowcaseElement",
 		Teams: "teams", Sources: "plugin_sources", Hosts: "compat/hosts.yaml", Dist: "dist",
+		Fulcio: "https://fulcio.sigstore.dev", Rekor: "https://rekor.sigstore.dev",
 	}
 	if c := config.Default(mod); *c != want {
 		t.Errorf("got  %+v\nwant %+v", *c, want)

@@ -28,9 +28,14 @@ func Print(root string, out io.Writer) error {
 		{"folders.sources", c.Sources, d.Sources},
 		{"folders.hosts", c.Hosts, d.Hosts},
 		{"folders.dist", c.Dist, d.Dist},
+		{"sigstore.fulcio", c.Fulcio, d.Fulcio},
+		{"sigstore.rekor", c.Rekor, d.Rekor},
+		{"sigstore.trusted_root", c.TrustedRoot, d.TrustedRoot},
 	} {
 		note := "(default)"
-		if f.value != f.def {
+		if f.field == "sigstore.trusted_root" && f.value == "" {
+			f.value, note = "-", "(default: Sigstore's public-good root, through TUF)"
+		} else if f.value != f.def {
 			note = "(default " + f.def + ")"
 		}
 		fmt.Fprintf(w, "  %s\t%s\t%s\n", f.field, f.value, note)

@@ -1,0 +1,288 @@
+package trust
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore-go/pkg/verify"
+
+	"github.com/plugship/plugship/internal/artifact"
+)
+
+// BundleSuffix is appended to a plugin file's name to name its Sigstore
+// bundle: key-based (beside the .sig), or keyless (a Fulcio certificate
+// for a workflow's identity, with its transparency log entry), or a GitHub
+// artifact attestation of the file (actions/attest).
+const BundleSuffix = ".sigstore.json"
+
+// maxBundle bounds a bundle file: a certificate chain, a log entry with its
+// inclusion proof and, for an attestation, a DSSE envelope of a provenance
+// statement.
+const maxBundle = 1 << 20
+
+// GitHubIssuer is the OIDC issuer of GitHub Actions' workflow tokens.
+const GitHubIssuer = "https://token.actions.githubusercontent.com"
+
+// Identity is a keyless signer a team trusts: a certificate from the
+// trusted root's Fulcio for an OIDC identity, such as a GitHub Actions
+// workflow. Every field that is set must match the certificate.
+type Identity struct {
+	// Issuer is the OIDC issuer, exactly: for GitHub Actions
+	// https://token.actions.githubusercontent.com (GitHubIssuer).
+	Issuer string `json:"issuer"`
+	// Subject is the certificate's identity (its SAN) exactly, for a
+	// workflow https://github.com/<owner>/<repo>/.github/workflows/<file>@<ref>;
+	// SubjectRegexp is a regular expression it must match instead
+	// (anchor it: ^...$). One of the two.
+	Subject       string `json:"subject,omitempty"`
+	SubjectRegexp string `json:"subject_regexp,omitempty"`
+	// Repository and Ref, when set, must equal the certificate's source
+	// repository (https://github.com/<owner>/<repo>) and source ref
+	// (refs/tags/...), the workflow run's, from its Fulcio extensions.
+	Repository string `json:"repository,omitempty"`
+	Ref        string `json:"ref,omitempty"`
+}
+
+// String says the identity for messages.
+func (id Identity) String() string {
+	s := id.Subject
+	if s == "" {
+		s = "/" + id.SubjectRegexp + "/"
+	}
+	s += " from " + id.Issuer
+	if id.Repository != "" {
+		s += ", repository " + id.Repository
+	}
+	if id.Ref != "" {
+		s += ", ref " + id.Ref
+	}
+	return s
+}
+
+// Check reports what is wrong with the identity, naming the field.
+func (id Identity) Check() error {
+	if id.Issuer == "" {
+		return fmt.Errorf("issuer: missing; GitHub Actions' is %s", GitHubIssuer)
+	}
+	if (id.Subject == "") == (id.SubjectRegexp == "") {
+		return errors.New("subject or subject_regexp: give exactly one, such as subject: https://github.com/acme/plugins/.github/workflows/release.yml@refs/heads/main")
+	}
+	if id.SubjectRegexp != "" {
+		if _, err := regexp.Compile(id.SubjectRegexp); err != nil {
+			return fmt.Errorf("subject_regexp: %v", err)
+		}
+		if !strings.HasPrefix(id.SubjectRegexp, "^") || !strings.HasSuffix(id.SubjectRegexp, "$") {
+			return fmt.Errorf("subject_regexp: %s: anchor it with ^ and $, or any identity containing it would match", artifact.Quote(id.SubjectRegexp))
+		}
+	}
+	return nil
+}
+
+// certificateIdentity is the sigstore-go form of id.
+func (id Identity) certificateIdentity() (verify.CertificateIdentity, error) {
+	san, err := verify.NewSANMatcher(id.Subject, id.SubjectRegexp)
+	if err != nil {
+		return verify.CertificateIdentity{}, err
+	}
+	issuer, err := verify.NewIssuerMatcher(id.Issuer, "")
+	if err != nil {
+		return verify.CertificateIdentity{}, err
+	}
+	return verify.NewCertificateIdentity(san, issuer, certificate.Extensions{SourceRepositoryURI: id.Repository, SourceRepositoryRef: id.Ref})
+}
+
+// keyless is what a policy needs to check keyless bundles: the trusted
+// root and each team's identities in sigstore-go's form.
+type keyless struct {
+	root       *root.TrustedRoot
+	identities map[string][]verify.CertificateIdentity // team -> identities, in policy order
+}
+
+func (p *Policy) initKeyless() error {
+	p.keyless = &keyless{identities: map[string][]verify.CertificateIdentity{}}
+	any := false
+	for name, t := range p.Teams {
+		for i, id := range t.Identities {
+			if err := id.Check(); err != nil {
+				return fmt.Errorf("team %s identities[%d].%w", name, i, err)
+			}
+			ci, err := id.certificateIdentity()
+			if err != nil {
+				return fmt.Errorf("team %s identities[%d]: %w", name, i, err)
+			}
+			p.keyless.identities[name] = append(p.keyless.identities[name], ci)
+			any = true
+		}
+	}
+	if len(p.SigstoreRoot) > 0 {
+		tr, err := root.NewTrustedRootFromJSON(p.SigstoreRoot)
+		if err != nil {
+			return fmt.Errorf("sigstore_trusted_root: %w", err)
+		}
+		p.keyless.root = tr
+	} else if any {
+		return errors.New("teams name keyless identities but the policy has no sigstore_trusted_root: keyless signatures are checked offline against it (plugship's sign step writes it from plugship.yaml's signing.trusted_root)")
+	}
+	return nil
+}
+
+// AddIdentity adds a keyless identity to team.
+func (p *Policy) AddIdentity(team string, id Identity) error {
+	if err := id.Check(); err != nil {
+		return fmt.Errorf("team %s identity: %w", team, err)
+	}
+	t := p.Teams[team]
+	if t == nil {
+		t = &Team{}
+		p.Teams[team] = t
+	}
+	for _, have := range t.Identities {
+		if have == id {
+			return nil
+		}
+	}
+	t.Identities = append(t.Identities, id)
+	return p.initKeyless()
+}
+
+// SetSigstoreRoot sets the trusted root (Sigstore's trusted root JSON:
+// Fulcio certificate authorities, transparency logs, timestamp
+// authorities) that keyless bundles are checked against.
+func (p *Policy) SetSigstoreRoot(data []byte) error {
+	p.SigstoreRoot = json.RawMessage(bytes.TrimSpace(data))
+	return p.initKeyless()
+}
+
+// IsKeyless reports whether a bundle (JSON) holds a certificate: a keyless
+// signature or attestation, rather than one by a key.
+func IsKeyless(data []byte) bool {
+	var b bundle.Bundle
+	if b.UnmarshalJSON(data) != nil {
+		return false
+	}
+	vm := b.GetVerificationMaterial()
+	return vm.GetCertificate() != nil || vm.GetX509CertificateChain() != nil
+}
+
+// ReadBundle reads a bundle file, at most maxBundle bytes.
+func ReadBundle(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: no signature %s or bundle %s; sign it with go run mage.go sign", ErrUnsigned, strings.TrimSuffix(filepath.Base(path), BundleSuffix)+SignatureSuffix, filepath.Base(path))
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxBundle+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxBundle {
+		return nil, fmt.Errorf("bundle %s is larger than %d bytes: refused", filepath.Base(path), maxBundle)
+	}
+	return data, nil
+}
+
+// CheckBundle checks a keyless bundle over the file at path, which is the
+// plugin file called name: its certificate chains to the trusted root's
+// Fulcio, its signing time is proven (a transparency log entry, or a
+// signed timestamp) within the certificate's life, it covers the file's
+// sha256 (a message signature, or an attestation whose subject is the
+// file), and its identity is one the owning team's policy names.
+func (p *Policy) CheckBundle(path, name string, data []byte) (*Verdict, error) {
+	_, team, err := p.owner(name)
+	if err != nil {
+		return nil, err
+	}
+	sum, err := fileSHA256(path)
+	if err != nil {
+		return nil, err
+	}
+	return p.checkBundle(name, team, sum, data)
+}
+
+// checkBundle is CheckBundle once the file's digest and owner are known.
+func (p *Policy) checkBundle(name, team string, sum []byte, data []byte) (*Verdict, error) {
+	k := p.keyless
+	if k == nil || k.root == nil {
+		return nil, fmt.Errorf("%s%s is signed keylessly, but the trust policy has no sigstore_trusted_root to check it against", name, BundleSuffix)
+	}
+	if len(k.identities[team]) == 0 {
+		return nil, fmt.Errorf("%s%s is signed keylessly, but team %s names no keyless identity in the trust policy (identities in its team.yaml)", name, BundleSuffix, team)
+	}
+	var b bundle.Bundle
+	if err := b.UnmarshalJSON(data); err != nil {
+		return nil, fmt.Errorf("bundle %s: not a Sigstore bundle: %w", name+BundleSuffix, err)
+	}
+	opts := []verify.VerifierOption{verify.WithObserverTimestamps(1)}
+	if entries, _ := b.TlogEntries(); len(entries) > 0 {
+		opts = append(opts, verify.WithTransparencyLog(1))
+	}
+	v, err := verify.NewVerifier(k.root, opts...)
+	if err != nil {
+		return nil, err
+	}
+	artifactPolicy := verify.WithArtifactDigest("sha256", sum)
+	// The signature and the time, under any identity: so that a bundle of
+	// another identity says whose it is.
+	res, err := v.Verify(&b, verify.NewPolicy(artifactPolicy, verify.WithoutIdentitiesUnsafe()))
+	if err != nil {
+		return nil, fmt.Errorf("bundle %s does not verify: %w", name+BundleSuffix, err)
+	}
+	signer := "an unknown identity"
+	if c := res.Signature.Certificate; c != nil {
+		signer = c.SubjectAlternativeName + " (issuer " + c.Issuer + ")"
+		if c.SourceRepositoryURI != "" {
+			signer += " in " + c.SourceRepositoryURI
+			if c.SourceRepositoryRef != "" {
+				signer += " at " + c.SourceRepositoryRef
+			}
+		}
+	}
+	for i, ci := range k.identities[team] {
+		if _, err := v.Verify(&b, verify.NewPolicy(artifactPolicy, verify.WithCertificateIdentity(ci))); err == nil {
+			return &Verdict{Team: team, Identity: p.Teams[team].Identities[i].String(), Signer: signer}, nil
+		}
+	}
+	for other, ids := range k.identities {
+		if other == team {
+			continue
+		}
+		for _, ci := range ids {
+			if _, err := v.Verify(&b, verify.NewPolicy(artifactPolicy, verify.WithCertificateIdentity(ci))); err == nil {
+				return nil, fmt.Errorf("signed keylessly by %s, an identity of team %s, but plugin of %s belongs to team %s; refused", signer, other, name, team)
+			}
+		}
+	}
+	var want []string
+	for _, id := range p.Teams[team].Identities {
+		want = append(want, id.String())
+	}
+	return nil, fmt.Errorf("signed keylessly by %s, which team %s's policy does not name (it accepts %s); refused", signer, team, strings.Join(want, "; "))
+}
+
+// fileSHA256 hashes a file, streaming it.
+func fileSHA256(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return nil, err
+	}
+	return h.Sum(nil), nil
+}
