@@ -3,6 +3,7 @@ package trust
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -109,9 +110,11 @@ type keyless struct {
 	identities map[string][]verify.CertificateIdentity // team -> identities, in policy order
 }
 
-func (p *Policy) initKeyless() error {
+// initKeyless prepares the identities and the trusted root; requireRoot
+// makes identities without a root an error (a policy read by a host).
+func (p *Policy) initKeyless(requireRoot bool) error {
 	p.keyless = &keyless{identities: map[string][]verify.CertificateIdentity{}}
-	any := false
+	named := false
 	for name, t := range p.Teams {
 		for i, id := range t.Identities {
 			if err := id.Check(); err != nil {
@@ -122,7 +125,7 @@ func (p *Policy) initKeyless() error {
 				return fmt.Errorf("team %s identities[%d]: %w", name, i, err)
 			}
 			p.keyless.identities[name] = append(p.keyless.identities[name], ci)
-			any = true
+			named = true
 		}
 	}
 	if len(p.SigstoreRoot) > 0 {
@@ -131,7 +134,7 @@ func (p *Policy) initKeyless() error {
 			return fmt.Errorf("sigstore_trusted_root: %w", err)
 		}
 		p.keyless.root = tr
-	} else if any {
+	} else if named && requireRoot {
 		return errors.New("teams name keyless identities but the policy has no sigstore_trusted_root: keyless signatures are checked offline against it (plugship's sign step writes it from plugship.yaml's signing.trusted_root)")
 	}
 	return nil
@@ -153,7 +156,7 @@ func (p *Policy) AddIdentity(team string, id Identity) error {
 		}
 	}
 	t.Identities = append(t.Identities, id)
-	return p.initKeyless()
+	return p.initKeyless(false)
 }
 
 // SetSigstoreRoot sets the trusted root (Sigstore's trusted root JSON:
@@ -161,7 +164,7 @@ func (p *Policy) AddIdentity(team string, id Identity) error {
 // authorities) that keyless bundles are checked against.
 func (p *Policy) SetSigstoreRoot(data []byte) error {
 	p.SigstoreRoot = json.RawMessage(bytes.TrimSpace(data))
-	return p.initKeyless()
+	return p.initKeyless(false)
 }
 
 // IsKeyless reports whether a bundle (JSON) holds a certificate: a keyless
@@ -210,21 +213,22 @@ func (p *Policy) CheckBundle(path, name string, data []byte) (*Verdict, error) {
 	if err != nil {
 		return nil, err
 	}
-	return p.checkBundle(name, team, sum, data)
+	return p.checkBundle(name+BundleSuffix, team, sum, data)
 }
 
-// checkBundle is CheckBundle once the file's digest and owner are known.
-func (p *Policy) checkBundle(name, team string, sum []byte, data []byte) (*Verdict, error) {
+// checkBundle is CheckBundle once the file's digest and owner are known;
+// label is the bundle's file name, for messages.
+func (p *Policy) checkBundle(label, team string, sum []byte, data []byte) (*Verdict, error) {
 	k := p.keyless
 	if k == nil || k.root == nil {
-		return nil, fmt.Errorf("%s%s is signed keylessly, but the trust policy has no sigstore_trusted_root to check it against", name, BundleSuffix)
+		return nil, fmt.Errorf("%s is signed keylessly, but the trust policy has no sigstore_trusted_root to check it against", label)
 	}
 	if len(k.identities[team]) == 0 {
-		return nil, fmt.Errorf("%s%s is signed keylessly, but team %s names no keyless identity in the trust policy (identities in its team.yaml)", name, BundleSuffix, team)
+		return nil, fmt.Errorf("%s is signed keylessly, but team %s names no keyless identity in the trust policy (signing.identities in its team.yaml)", label, team)
 	}
 	var b bundle.Bundle
 	if err := b.UnmarshalJSON(data); err != nil {
-		return nil, fmt.Errorf("bundle %s: not a Sigstore bundle: %w", name+BundleSuffix, err)
+		return nil, fmt.Errorf("%s: not a Sigstore bundle: %w", label, err)
 	}
 	opts := []verify.VerifierOption{verify.WithObserverTimestamps(1)}
 	if entries, _ := b.TlogEntries(); len(entries) > 0 {
@@ -239,7 +243,7 @@ func (p *Policy) checkBundle(name, team string, sum []byte, data []byte) (*Verdi
 	// another identity says whose it is.
 	res, err := v.Verify(&b, verify.NewPolicy(artifactPolicy, verify.WithoutIdentitiesUnsafe()))
 	if err != nil {
-		return nil, fmt.Errorf("bundle %s does not verify: %w", name+BundleSuffix, err)
+		return nil, fmt.Errorf("%s does not verify: %w", label, err)
 	}
 	signer := "an unknown identity"
 	if c := res.Signature.Certificate; c != nil {
@@ -262,7 +266,7 @@ func (p *Policy) checkBundle(name, team string, sum []byte, data []byte) (*Verdi
 		}
 		for _, ci := range ids {
 			if _, err := v.Verify(&b, verify.NewPolicy(artifactPolicy, verify.WithCertificateIdentity(ci))); err == nil {
-				return nil, fmt.Errorf("signed keylessly by %s, an identity of team %s, but plugin of %s belongs to team %s; refused", signer, other, name, team)
+				return nil, fmt.Errorf("%s is signed keylessly by %s, an identity of team %s, but the plugin belongs to team %s; refused", label, signer, other, team)
 			}
 		}
 	}
@@ -270,7 +274,7 @@ func (p *Policy) checkBundle(name, team string, sum []byte, data []byte) (*Verdi
 	for _, id := range p.Teams[team].Identities {
 		want = append(want, id.String())
 	}
-	return nil, fmt.Errorf("signed keylessly by %s, which team %s's policy does not name (it accepts %s); refused", signer, team, strings.Join(want, "; "))
+	return nil, fmt.Errorf("%s is signed keylessly by %s, which team %s's policy does not name (it accepts %s); refused", label, signer, team, strings.Join(want, "; "))
 }
 
 // fileSHA256 hashes a file, streaming it.
@@ -285,4 +289,41 @@ func fileSHA256(path string) ([]byte, error) {
 		return nil, err
 	}
 	return h.Sum(nil), nil
+}
+
+// IsBundle reports whether data looks like a Sigstore bundle (it has a
+// mediaType), rather than a bare DSSE envelope or signature.
+func IsBundle(data []byte) bool {
+	var probe struct {
+		MediaType string `json:"mediaType"`
+	}
+	return json.Unmarshal(data, &probe) == nil && strings.HasPrefix(probe.MediaType, "application/vnd.dev.sigstore.bundle")
+}
+
+// CheckKeylessProvenance checks provenance written keylessly: a Sigstore
+// bundle holding a DSSE envelope of an in-toto SLSA provenance statement,
+// signed by an identity of the team that owns the file called name, whose
+// one subject is that file with this sha256 (hex).
+func (p *Policy) CheckKeylessProvenance(data []byte, name, sha256hex string) (*Verdict, error) {
+	_, team, err := p.owner(name)
+	if err != nil {
+		return nil, err
+	}
+	sum, err := hex.DecodeString(sha256hex)
+	if err != nil {
+		return nil, fmt.Errorf("sha256 %s: %w", artifact.Quote(sha256hex), err)
+	}
+	v, err := p.checkBundle(name+ProvenanceSuffix, team, sum, data)
+	if err != nil {
+		return nil, err
+	}
+	var b bundle.Bundle
+	if err := b.UnmarshalJSON(data); err != nil {
+		return nil, err
+	}
+	env := b.GetDsseEnvelope()
+	if env == nil || env.PayloadType != InTotoPayloadType {
+		return nil, fmt.Errorf("provenance of %s: the bundle holds no in-toto DSSE envelope", name)
+	}
+	return v, checkStatement(env.Payload, name, sha256hex)
 }

@@ -117,7 +117,7 @@ func (p *Policy) init() error {
 			return fmt.Errorf("plugin %s belongs to team %s, which has no keys in the policy", plugin, team)
 		}
 	}
-	return p.initKeyless()
+	return p.initKeyless(true)
 }
 
 // New returns an empty policy to fill with AddKey.
@@ -193,7 +193,7 @@ func (p *Policy) Check(file string) (*Verdict, error) {
 			if err != nil {
 				return nil, err
 			}
-			return p.checkBundle(name, team, sum, data)
+			return p.checkBundle(name+BundleSuffix, team, sum, data)
 		}
 		if len(p.Teams[team].Keys) == 0 {
 			if err == nil {
@@ -286,6 +286,12 @@ func VerifyProvenance(v signature.Verifier, envelope []byte, name, sha256 string
 	if err := w.VerifySignature(bytes.NewReader(envelope), nil); err != nil {
 		return fmt.Errorf("provenance of %s does not verify: %w", name, err)
 	}
+	return checkStatement(payload, name, sha256)
+}
+
+// checkStatement checks that an in-toto statement (JSON) is SLSA
+// provenance whose one subject is the file called name with this sha256.
+func checkStatement(payload []byte, name, sha256 string) error {
 	var st struct {
 		PredicateType string `json:"predicateType"`
 		Subject       []struct {

@@ -312,8 +312,10 @@ func PublicKeys(teamsDir, dist, team string) ([]PublicKey, error) {
 // Policy returns the trust policy for reg: the public keys of every team
 // that has one (committed in the registry's folder under root, or a
 // development key under dist), and the owner of each of those teams'
-// plugins. Plugins of teams without any key are left out, so nothing of
-// theirs verifies.
+// plugins, and the keyless identities each team names (the caller adds the
+// trusted root they are checked against, Policy.SetSigstoreRoot). Plugins
+// of teams without any key or identity are left out, so nothing of theirs
+// verifies.
 func Policy(root, dist string, reg *teams.Registry) (*trust.Policy, error) {
 	p := trust.New()
 	teamsDir := filepath.Join(root, filepath.FromSlash(reg.TeamsFolder()))
@@ -327,7 +329,12 @@ func Policy(root, dist string, reg *teams.Registry) (*trust.Policy, error) {
 				return nil, fmt.Errorf("%s: %w", k.Source, err)
 			}
 		}
-		if len(pubs) == 0 {
+		for _, id := range t.Signing.Identities {
+			if err := p.AddIdentity(t.Name, id); err != nil {
+				return nil, fmt.Errorf("%s: %w", t.File, err)
+			}
+		}
+		if len(pubs) == 0 && len(t.Signing.Identities) == 0 {
 			continue
 		}
 		for _, pl := range t.Plugins {

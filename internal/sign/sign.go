@@ -9,9 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -109,7 +111,10 @@ func Main(ctx context.Context, opts Options, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "signing %d plugin files\n", len(files))
 	stale.Report(out, unclaimed)
-	signers := &signerCache{opts: opts, m: map[string]*signerResult{}, pubs: map[string]expectedKey{}}
+	signers := &signerCache{opts: opts, m: map[string]*signerResult{}, pubs: map[string]expectedKey{}, keyless: keylessTeams(reg)}
+	if err := signers.prepareKeyless(ctx, reg, out); err != nil {
+		return errors.Join(err, loadErr)
+	}
 	results := make([]Result, len(files))
 	verbose := progress.Verbose()
 	bar := progress.New(out, "plugin files", len(files))
@@ -129,7 +134,7 @@ func Main(ctx context.Context, opts Options, out io.Writer) error {
 	g.Wait()
 	bar.Finish()
 
-	policyErr := writePolicy(opts, reg)
+	policyErr := writePolicy(opts, reg, signers.root)
 	var failed []string
 	counts := map[Outcome]int{}
 	for _, r := range results {
@@ -199,6 +204,23 @@ func signFile(ctx context.Context, file, contract string, owner map[string]strin
 	} else if abi != artifact.BaseABI(m.ABI) {
 		r.Err = fmt.Errorf("the file name says ABI %s but the file's build gives %s: renamed, or not built by plugship; refusing to sign it", m.ABI, abi)
 		return r
+	}
+	if signers.keyless[m.Team] {
+		if upToDateKeyless(signers.policy, file, m) {
+			r.Key, r.Outcome = "its keyless signature", UpToDate
+			return r
+		}
+		if ks := signers.ks; ks != nil {
+			r.Key = ks.Describe()
+			if err := ks.sign(ctx, file, m); err != nil {
+				r.Err = err
+				return r
+			}
+			r.Outcome = Signed
+			return r
+		}
+		// Not in the release workflow: a development key, as for a team
+		// without keys (prepareKeyless said so once).
 	}
 	// Checking needs only the public key the team signs with; the private
 	// key (slow to decrypt, or remote) is loaded only to sign.
@@ -308,6 +330,54 @@ type signerCache struct {
 	mu   sync.Mutex
 	m    map[string]*signerResult
 	pubs map[string]expectedKey // team -> the public key it signs with, once found
+	// Keyless signing: the teams that sign keylessly, the signer (nil
+	// without an OIDC token), the trusted root, and the policy of the
+	// teams' identities that tells what is already signed.
+	keyless map[string]bool
+	ks      *keylessSigner
+	root    []byte
+	policy  *trust.Policy
+}
+
+// prepareKeyless reads the trusted root when a team names keyless
+// identities, and gets the OIDC token when a team signs keylessly.
+func (c *signerCache) prepareKeyless(ctx context.Context, reg *teams.Registry, out io.Writer) error {
+	named := false
+	for _, t := range reg.Teams {
+		named = named || len(t.Signing.Identities) > 0
+	}
+	if !named {
+		return nil
+	}
+	root, err := TrustedRoot(c.opts.Repo)
+	if err != nil {
+		return err
+	}
+	c.root = root
+	if c.policy, err = keys.Policy(c.opts.Root, c.opts.Dist, reg); err != nil {
+		return err
+	}
+	if err := c.policy.SetSigstoreRoot(root); err != nil {
+		return err
+	}
+	if len(c.keyless) == 0 {
+		return nil
+	}
+	token, err := IDToken(ctx, &http.Client{Timeout: time.Minute})
+	if err != nil {
+		return err
+	}
+	var names []string
+	for t := range c.keyless {
+		names = append(names, t)
+	}
+	sort.Strings(names)
+	if token == "" {
+		fmt.Fprintf(out, "teams %s sign keylessly in their release workflow; there is no OIDC token here (%s, or GitHub Actions with permissions id-token: write): their files not yet signed keylessly get a development key\n", strings.Join(names, ", "), IDTokenEnv)
+		return nil
+	}
+	c.ks = &keylessSigner{fulcio: c.opts.Repo.Fulcio, rekor: c.opts.Repo.Rekor, token: token}
+	return nil
 }
 
 type expectedKey struct {
@@ -358,11 +428,18 @@ func (c *signerCache) expected(team string) (*keys.PublicKey, signature.Verifier
 	return pub, v
 }
 
-// writePolicy writes dist/trust.json, see keys.Policy.
-func writePolicy(opts Options, reg *teams.Registry) error {
+// writePolicy writes dist/trust.json, see keys.Policy, with the trusted
+// root keyless bundles are checked against (nil when no team names
+// identities).
+func writePolicy(opts Options, reg *teams.Registry, root []byte) error {
 	p, err := keys.Policy(opts.Root, opts.Dist, reg)
 	if err != nil {
 		return err
+	}
+	if root != nil {
+		if err := p.SetSigstoreRoot(root); err != nil {
+			return err
+		}
 	}
 	data, err := p.Marshal()
 	if err != nil {

@@ -130,16 +130,30 @@ func Check(policy *trust.Policy, file string) Row {
 		r.Err = err
 		return r
 	}
-	r.Key = verdict.KeyID[:12]
-	if verdict.Development {
-		r.Key += " (dev)"
-	}
-	v := policy.Verifier(verdict.KeyID)
 	sum, _, err := artifact.HashFile(file)
 	if err != nil {
 		r.Err = err
 		return r
 	}
+	if verdict.KeyID == "" { // keyless: the bundle was the signature
+		r.Key = "keyless " + verdict.Signer
+		prov, err := trust.ReadBundle(file + attest.ProvenanceSuffix)
+		if err != nil {
+			r.Err = fmt.Errorf("provenance: %w", err)
+			return r
+		}
+		if _, err := policy.CheckKeylessProvenance(prov, filepath.Base(file), sum); err != nil {
+			r.Err = err
+			return r
+		}
+		r.Checks = "keyless bundle (certificate, transparency log, identity), provenance"
+		return r
+	}
+	r.Key = verdict.KeyID[:12]
+	if verdict.Development {
+		r.Key += " (dev)"
+	}
+	v := policy.Verifier(verdict.KeyID)
 	bundle, err := os.ReadFile(file + attest.BundleSuffix)
 	if err != nil {
 		r.Err = fmt.Errorf("bundle: %w", err)
