@@ -277,7 +277,7 @@ func (s *Server) mux() *http.ServeMux {
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	r.URL.Path = strings.TrimPrefix(r.URL.Path, "/api/v3")
-	if (strings.HasPrefix(r.URL.Path, "/repos/") || r.URL.Path == "/") && !strings.HasPrefix(r.URL.Path, "/repos/"+s.Owner+"/"+s.Repo+"/") {
+	if (strings.HasPrefix(r.URL.Path, "/repos/") || r.URL.Path == "/") && !strings.HasPrefix(r.URL.Path+"/", "/repos/"+s.Owner+"/"+s.Repo+"/") {
 		fail(w, http.StatusNotFound, "Not Found")
 		return
 	}
@@ -554,7 +554,7 @@ func (s *Server) browserDownload(w http.ResponseWriter, r *http.Request) {
 	}
 	p := r.PathValue("path")
 	i := strings.LastIndex(p, "/")
-	if i < 0 {
+	if i < 0 || r.PathValue("owner") != s.Owner || r.PathValue("repo") != s.Repo {
 		http.NotFound(w, r)
 		return
 	}
