@@ -23,8 +23,13 @@ import (
 // FetchOptions say where to fetch plugins from and where to put them.
 type FetchOptions struct {
 	// Index is the published catalogue: a path to a channel's index.json
-	// (plugship's publish step writes dist/channel/index.json), or its URL
-	// (for GitHub, the index.json asset of the release tagged plugship-index).
+	// (plugship's publish step writes dist/channel/index.json), or its URL.
+	// For GitHub that is <repository>/raw/plugship-index/index.json on a
+	// repository with immutable releases (the index is kept on the branch
+	// plugship-index), else <repository>/releases/download/plugship-index/index.json
+	// (an asset of the release tagged plugship-index); or the repository's
+	// URL (https://github.com/<owner>/<repo>), and Fetch tries the two in
+	// that order.
 	Index string
 	// Plugin is the plugin to fetch, every version for this platform.
 	Plugin string
@@ -75,10 +80,11 @@ func Fetch(ctx context.Context, opts FetchOptions) ([]Fetched, error) {
 		opts.HTTP = &http.Client{Timeout: 10 * time.Minute}
 	}
 	src := source{opts: opts}
-	data, err := src.read(ctx, src.index(), maxIndex)
+	data, err := src.readIndex(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading the index %s: %w", opts.Index, err)
 	}
+	opts = src.opts
 	ix, err := artifact.ParseIndex(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", opts.Index, err)
@@ -125,7 +131,13 @@ func (s source) fetch(ctx context.Context, e artifact.Entry) (string, error) {
 			return "present", nil
 		}
 	}
-	soLoc, sigLoc := e.Assets[e.File], e.Assets[e.File+trust.SignatureSuffix]
+	// A key's signature (.sig), or a keyless Sigstore bundle when the file
+	// has no .sig (a team that signs keylessly).
+	soLoc, sigLoc, bundleLoc := e.Assets[e.File], e.Assets[e.File+trust.SignatureSuffix], e.Assets[e.File+trust.BundleSuffix]
+	keyless := sigLoc == "" && bundleLoc != ""
+	if keyless {
+		sigLoc = bundleLoc
+	}
 	if soLoc == "" || sigLoc == "" {
 		return "", fmt.Errorf("the index lists no location for %s or its signature", e.File)
 	}
@@ -137,7 +149,11 @@ func (s source) fetch(ctx context.Context, e artifact.Entry) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	sig, err := s.read(ctx, sigURL, 4<<10)
+	sigSuffix, sigLimit := trust.SignatureSuffix, int64(4<<10)
+	if keyless {
+		sigSuffix, sigLimit = trust.BundleSuffix, 1<<20
+	}
+	sig, err := s.read(ctx, sigURL, sigLimit)
 	if err != nil {
 		return "", fmt.Errorf("signature: %w", err)
 	}
@@ -157,11 +173,16 @@ func (s source) fetch(ctx context.Context, e artifact.Entry) (string, error) {
 	if sum := hex.EncodeToString(h.Sum(nil)); sum != e.SHA256 {
 		return "", fmt.Errorf("downloaded %s has sha256 %.12s, the index says %.12s; refused", e.File, sum, e.SHA256)
 	}
-	sigBytes, err := trust.DecodeSignature(sig)
-	if err != nil {
-		return "", fmt.Errorf("signature %s: %w", e.File+trust.SignatureSuffix, err)
+	var verdict *trust.Verdict
+	if keyless {
+		verdict, err = s.opts.Trust.CheckBundle(tmp.Name(), e.File, sig)
+	} else {
+		var sigBytes []byte
+		if sigBytes, err = trust.DecodeSignature(sig); err != nil {
+			return "", fmt.Errorf("signature %s: %w", e.File+trust.SignatureSuffix, err)
+		}
+		verdict, err = s.opts.Trust.CheckSignature(tmp.Name(), e.File, sigBytes)
 	}
-	verdict, err := s.opts.Trust.CheckSignature(tmp.Name(), e.File, sigBytes)
 	if err != nil {
 		return "", err
 	}
@@ -179,18 +200,23 @@ func (s source) fetch(ctx context.Context, e artifact.Entry) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("provenance: %w", err)
 	}
-	if err := s.opts.Trust.CheckProvenance(prov, verdict.KeyID, e.File, e.SHA256); err != nil {
+	if keyless {
+		_, err = s.opts.Trust.CheckKeylessProvenance(prov, e.File, e.SHA256)
+	} else {
+		err = s.opts.Trust.CheckProvenance(prov, verdict.KeyID, e.File, e.SHA256)
+	}
+	if err != nil {
 		return "", err
 	}
 	if err := os.Chmod(tmp.Name(), 0o755); err != nil {
 		return "", err
 	}
-	sigTmp := tmp.Name() + trust.SignatureSuffix
+	sigTmp := tmp.Name() + sigSuffix
 	if err := os.WriteFile(sigTmp, sig, 0o644); err != nil {
 		return "", err
 	}
 	defer os.Remove(sigTmp)
-	if err := os.Rename(sigTmp, final+trust.SignatureSuffix); err != nil {
+	if err := os.Rename(sigTmp, final+sigSuffix); err != nil {
 		return "", err
 	}
 	if err := os.Rename(tmp.Name(), final); err != nil {
@@ -198,6 +224,53 @@ func (s source) fetch(ctx context.Context, e artifact.Entry) (string, error) {
 	}
 	return "fetched", nil
 }
+
+// indexBranch and indexTag are where plugship's publish keeps index.json
+// in a GitHub repository: on this branch when its releases are immutable,
+// else in the release with this tag (artifact.IndexBranch, IndexTag).
+const (
+	indexBranch = artifact.IndexBranch
+	indexTag    = artifact.IndexTag
+)
+
+// readIndex reads the index. For a GitHub repository's URL (two path
+// segments, owner and name) it reads the index on the branch, else the
+// one in the index release, and from then on uses the URL it read.
+func (s *source) readIndex(ctx context.Context) ([]byte, error) {
+	u := s.index()
+	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
+	if !isHTTP(u) || len(parts) != 2 || parts[0] == "" || parts[1] == "" || strings.HasSuffix(u.Path, ".json") {
+		return s.read(ctx, u, maxIndex)
+	}
+	base := strings.TrimSuffix(u.String(), "/")
+	var errs []error
+	for _, loc := range []string{base + "/raw/" + indexBranch + "/" + artifact.IndexFile, base + "/releases/download/" + indexTag + "/" + artifact.IndexFile} {
+		c, err := url.Parse(loc)
+		if err != nil {
+			return nil, err
+		}
+		data, err := s.read(ctx, c, maxIndex)
+		var st *statusError
+		if errors.As(err, &st) && st.code == http.StatusNotFound {
+			errs = append(errs, err)
+			continue
+		}
+		if err == nil {
+			s.opts.Index = loc
+		}
+		return data, err
+	}
+	return nil, fmt.Errorf("no plugship index in repository %s: %w (publish to it first)", u.Redacted(), errors.Join(errs...))
+}
+
+// statusError is an HTTP answer other than 200.
+type statusError struct {
+	url    string
+	status string
+	code   int
+}
+
+func (e *statusError) Error() string { return "GET " + e.url + ": " + e.status }
 
 // index is the index's location as a URL (a file URL for a path).
 func (s source) index() *url.URL {
@@ -268,7 +341,7 @@ func (s source) open(ctx context.Context, u *url.URL) (io.ReadCloser, error) {
 	}
 	if resp.StatusCode != http.StatusOK {
 		resp.Body.Close()
-		return nil, fmt.Errorf("GET %s: %s", u.Redacted(), resp.Status)
+		return nil, &statusError{url: u.Redacted(), status: resp.Status, code: resp.StatusCode}
 	}
 	return resp.Body, nil
 }

@@ -10,6 +10,16 @@ import (
 // IndexFile is the catalogue of published plugins that hosts fetch from.
 const IndexFile = "index.json"
 
+// IndexTag is the GitHub release whose asset index.json is (matrix.json
+// beside it) on a repository whose releases are not immutable:
+// <repository>/releases/download/plugship-index/index.json.
+const IndexTag = "plugship-index"
+
+// IndexBranch is the branch that holds index.json and matrix.json on a
+// repository with immutable releases, where a published release's assets
+// can never be replaced: <repository>/raw/plugship-index/index.json.
+const IndexBranch = "plugship-index"
+
 // ChannelDir is the local channel, relative to dist/: the publish step's
 // store when there are no GitHub settings. Beside its index.json lies the
 // matrix.json of the last publish, which the next matrix compares with.

@@ -28,6 +28,11 @@ type GitHub struct {
 	// Attempts bounds tries per call; default 6.
 	Attempts int
 	token    string
+
+	// sawImmutable: a release of the repository said "immutable": true.
+	sawImmutable bool
+	// index is where index.json is kept, once known (see index.go).
+	index *indexPlace
 }
 
 // GitHubFromEnv configures a GitHub store from GITHUB_TOKEN,
@@ -137,22 +142,51 @@ func retryAfter(ctx context.Context, err error) (time.Duration, bool) {
 	return 0, false
 }
 
+// release is a release as the API returns it, with the "immutable" field
+// go-github v60 does not know.
+type release struct {
+	github.RepositoryRelease
+	// Immutable: published on a repository with immutable releases; its
+	// assets and tag can never change.
+	Immutable bool `json:"immutable"`
+}
+
+// releaseCall sends a request about a release (create, edit, list) and
+// decodes the answer into out.
+func (g *GitHub) releaseCall(ctx context.Context, method, url string, body, out any) (*github.Response, error) {
+	req, err := g.Client.NewRequest(method, url, body)
+	if err != nil {
+		return nil, err
+	}
+	return g.Client.Do(ctx, req, out)
+}
+
+// seen notes the immutability of releases the API returned.
+func (g *GitHub) seen(rs ...*release) {
+	for _, r := range rs {
+		if r != nil && r.Immutable {
+			g.sawImmutable = true
+		}
+	}
+}
+
 // findRelease lists the releases (drafts included) and returns the one
 // tagged tag, or nil.
-func (g *GitHub) findRelease(ctx context.Context, tag string) (*github.RepositoryRelease, error) {
-	opts := &github.ListOptions{PerPage: 100}
+func (g *GitHub) findRelease(ctx context.Context, tag string) (*release, error) {
+	page := 1
 	for {
-		var page []*github.RepositoryRelease
+		var rels []*release
 		var resp *github.Response
 		err := g.call(ctx, "listing releases", func() (*github.Response, error) {
 			var err error
-			page, resp, err = g.Client.Repositories.ListReleases(ctx, g.Owner, g.Repo, opts)
+			resp, err = g.releaseCall(ctx, http.MethodGet, fmt.Sprintf("repos/%s/%s/releases?per_page=100&page=%d", g.Owner, g.Repo, page), nil, &rels)
 			return resp, err
 		})
 		if err != nil {
 			return nil, err
 		}
-		for _, r := range page {
+		g.seen(rels...)
+		for _, r := range rels {
 			if r.GetTagName() == tag {
 				return r, nil
 			}
@@ -160,7 +194,7 @@ func (g *GitHub) findRelease(ctx context.Context, tag string) (*github.Repositor
 		if resp.NextPage == 0 {
 			return nil, nil
 		}
-		opts.Page = resp.NextPage
+		page = resp.NextPage
 	}
 }
 
@@ -220,12 +254,11 @@ func (g *GitHub) deleteAsset(ctx context.Context, name string, id int64) error {
 
 // createRelease creates the release want. If its tag has one already (an
 // earlier attempt created it and its answer was lost), it returns that one.
-func (g *GitHub) createRelease(ctx context.Context, what string, want *github.RepositoryRelease) (*github.RepositoryRelease, error) {
-	var rel *github.RepositoryRelease
+func (g *GitHub) createRelease(ctx context.Context, what string, want *github.RepositoryRelease) (*release, error) {
+	var rel *release
 	err := g.call(ctx, what, func() (*github.Response, error) {
-		var resp *github.Response
-		var err error
-		rel, resp, err = g.Client.Repositories.CreateRelease(ctx, g.Owner, g.Repo, want)
+		rel = nil
+		resp, err := g.releaseCall(ctx, http.MethodPost, fmt.Sprintf("repos/%s/%s/releases", g.Owner, g.Repo), want, &rel)
 		if alreadyExists(err) {
 			if found, ferr := g.findRelease(ctx, want.GetTagName()); ferr == nil && found != nil {
 				rel = found
@@ -235,32 +268,66 @@ func (g *GitHub) createRelease(ctx context.Context, what string, want *github.Re
 		return resp, err
 	})
 	if err != nil {
+		if tagBurnt(err) {
+			return nil, fmt.Errorf("%s: the tag %s was used by an immutable release that has since been deleted, and GitHub never lets such a tag be used again: publish this build as a new version (%w)", what, want.GetTagName(), err)
+		}
 		return nil, err
 	}
+	g.seen(rel)
 	return rel, nil
+}
+
+// editRelease edits a release (publishes a draft, sets notes).
+func (g *GitHub) editRelease(ctx context.Context, what string, id int64, edit *github.RepositoryRelease) (*release, error) {
+	var rel *release
+	err := g.call(ctx, what, func() (*github.Response, error) {
+		return g.releaseCall(ctx, http.MethodPatch, fmt.Sprintf("repos/%s/%s/releases/%d", g.Owner, g.Repo, id), edit, &rel)
+	})
+	g.seen(rel)
+	return rel, err
 }
 
 // Release puts v's assets into the release tagged v.Tag. A release not
 // there yet is created as a draft; a draft is completed, and published only
-// for v.Final (the last build of the tag in this run). A published release
-// must hold this build's .so, if it holds it at all, with the same bytes
-// (else ErrChanged); a build it lacks, for a new ABI, is added with
-// addAssets and the notes are updated. Nothing published is replaced.
+// for v.Final (the last build of the tag in this run), so that on a
+// repository with immutable releases it is published once, complete. A
+// published release must hold this build's .so, if it holds it at all,
+// with the same bytes (else ErrChanged). A build it lacks, for a new ABI
+// (a profile added since), is added to it with addAssets and its notes are
+// updated, unless the release is immutable: then the build gets a
+// follow-up release of its own, FollowUpTag(v), and the published release
+// is not touched. Nothing published is replaced.
 func (g *GitHub) Release(ctx context.Context, v *Version) (map[string]string, bool, error) {
-	rel, err := g.findRelease(ctx, v.Tag)
+	v.Release = ""
+	return g.release(ctx, v, v.Tag, false)
+}
+
+// release puts v's build into the release tagged tag: v.Tag, or its
+// follow-up (followUp set).
+func (g *GitHub) release(ctx context.Context, v *Version, tag string, followUp bool) (map[string]string, bool, error) {
+	rel, err := g.findRelease(ctx, tag)
 	if err != nil {
 		return nil, false, err
 	}
 	so := v.Assets[0]
 	changed := false
+	final, name, notes, latest := v.Final, v.ID(), v.Notes, (*string)(nil)
+	if followUp {
+		// A follow-up holds one build and is published at once; it never
+		// becomes the repository's "Latest" release.
+		final, notes, latest = true, followUpNotes(v), github.String("false")
+	}
 	if rel == nil {
-		rel, err = g.createRelease(ctx, "creating draft release "+v.Tag, &github.RepositoryRelease{
-			TagName: github.String(v.Tag), Name: github.String(v.ID()), Body: github.String(v.Notes), Draft: github.Bool(true),
+		rel, err = g.createRelease(ctx, "creating draft release "+tag, &github.RepositoryRelease{
+			TagName: github.String(tag), Name: github.String(name), Body: github.String(notes), Draft: github.Bool(true), MakeLatest: latest,
 		})
 		if err != nil {
 			return nil, false, err
 		}
 		changed = true
+	}
+	if followUp {
+		v.Release = tag
 	}
 	assets, err := g.listAssets(ctx, rel.GetID())
 	if err != nil {
@@ -271,14 +338,25 @@ func (g *GitHub) Release(ctx context.Context, v *Version) (map[string]string, bo
 		byName[a.GetName()] = a
 	}
 	if !rel.GetDraft() {
-		// Published: immutable. Identical .so is success; other bytes are
-		// an error naming the asset. A .so the release lacks is a build
-		// for another ABI (a profile added since): its assets are added,
-		// and nothing published is replaced.
+		// Published. Identical .so is success; other bytes are an error
+		// naming the asset. A .so the release lacks is a build for another
+		// ABI (a profile added since).
 		existing := byName[so.Name]
 		if existing == nil || existing.GetState() != "uploaded" {
+			if rel.Immutable && !followUp {
+				return g.release(ctx, v, FollowUpTag(v), true)
+			}
+			if rel.Immutable {
+				return nil, false, fmt.Errorf("%s: the follow-up release %s was published without %s and is immutable: publish this build as a new version", v.ID(), tag, so.Name)
+			}
 			locs, changed, err := g.addAssets(ctx, v, rel.GetID(), byName)
-			if err == nil {
+			if isImmutable(err) && !followUp {
+				// Immutable, though its JSON did not say so (a server
+				// without the field): the build gets a follow-up.
+				g.sawImmutable = true
+				return g.release(ctx, v, FollowUpTag(v), true)
+			}
+			if err == nil && !followUp {
 				err = g.updateNotes(ctx, v, rel)
 			}
 			return locs, changed, err
@@ -289,6 +367,9 @@ func (g *GitHub) Release(ctx context.Context, v *Version) (map[string]string, bo
 		}
 		if sum != so.SHA256 {
 			return nil, false, changedErr(v, so, sum)
+		}
+		if rel.Immutable || followUp {
+			return locations(byName), false, nil
 		}
 		return locations(byName), false, g.updateNotes(ctx, v, rel)
 	}
@@ -310,19 +391,21 @@ func (g *GitHub) Release(ctx context.Context, v *Version) (map[string]string, bo
 		byName[a.Name] = up
 		changed = true
 	}
-	if !v.Final {
+	if !final {
 		// Other builds of this tag follow in this run; the last publishes.
 		return locations(byName), changed, nil
 	}
-	err = g.call(ctx, "publishing release "+v.Tag, func() (*github.Response, error) {
-		_, resp, err := g.Client.Repositories.EditRelease(ctx, g.Owner, g.Repo, rel.GetID(), &github.RepositoryRelease{
-			Name: github.String(v.ID()), Body: github.String(v.Notes), Draft: github.Bool(false)})
-		return resp, err
-	})
-	if err != nil {
+	if _, err := g.editRelease(ctx, "publishing release "+tag, rel.GetID(), &github.RepositoryRelease{
+		Name: github.String(name), Body: github.String(notes), Draft: github.Bool(false), MakeLatest: latest}); err != nil {
 		return nil, changed, err
 	}
 	return locations(byName), true, nil
+}
+
+// followUpNotes are the notes of v's follow-up release.
+func followUpNotes(v *Version) string {
+	return fmt.Sprintf("A build of %s %s added after release `%s` was published: that release is immutable, so this build for ABI %s has a release of its own. Hosts find it through plugship's index.json.\n\n%s",
+		v.Meta.Plugin, v.Meta.Version, v.Tag, v.Meta.ABI, v.BuildNotes)
 }
 
 // addAssets uploads into a published release the assets of v it does not
@@ -353,14 +436,12 @@ func (g *GitHub) addAssets(ctx context.Context, v *Version, releaseID int64, byN
 // updateNotes sets a published release's notes to those of every build of
 // its tag, after the last build of the tag, if they differ: a build for a
 // new ABI was added.
-func (g *GitHub) updateNotes(ctx context.Context, v *Version, rel *github.RepositoryRelease) error {
+func (g *GitHub) updateNotes(ctx context.Context, v *Version, rel *release) error {
 	if !v.Final || rel.GetBody() == v.Notes {
 		return nil
 	}
-	return g.call(ctx, "updating the notes of release "+v.Tag, func() (*github.Response, error) {
-		_, resp, err := g.Client.Repositories.EditRelease(ctx, g.Owner, g.Repo, rel.GetID(), &github.RepositoryRelease{Body: github.String(v.Notes)})
-		return resp, err
-	})
+	_, err := g.editRelease(ctx, "updating the notes of release "+v.Tag, rel.GetID(), &github.RepositoryRelease{Body: github.String(v.Notes)})
+	return err
 }
 
 // upload uploads one asset. After a failed attempt it lists the assets
@@ -424,6 +505,39 @@ func assetFile(a Asset) (*os.File, error) {
 	return f, nil
 }
 
+// isImmutable says whether err is GitHub refusing to change an immutable
+// release (an upload to it, or an asset deletion).
+func isImmutable(err error) bool {
+	var er *github.ErrorResponse
+	if !errors.As(err, &er) || er.Response == nil || er.Response.StatusCode != http.StatusUnprocessableEntity {
+		return false
+	}
+	if strings.Contains(er.Message, "immutable release") {
+		return true
+	}
+	for _, e := range er.Errors {
+		if strings.Contains(e.Message, "immutable release") {
+			return true
+		}
+	}
+	return false
+}
+
+// tagBurnt says whether err is GitHub refusing a release for a tag an
+// immutable release used.
+func tagBurnt(err error) bool {
+	var er *github.ErrorResponse
+	if !errors.As(err, &er) || er.Response == nil || er.Response.StatusCode != http.StatusUnprocessableEntity {
+		return false
+	}
+	for _, e := range er.Errors {
+		if e.Field == "tag_name" && strings.Contains(e.Message, "used by an immutable release") {
+			return true
+		}
+	}
+	return false
+}
+
 func alreadyExists(err error) bool {
 	var er *github.ErrorResponse
 	if !errors.As(err, &er) || er.Response == nil || er.Response.StatusCode != http.StatusUnprocessableEntity {
@@ -443,68 +557,4 @@ func locations(assets map[string]*github.ReleaseAsset) map[string]string {
 		out[name] = a.GetBrowserDownloadURL()
 	}
 	return out
-}
-
-// ReadIndex downloads a file of the index (index.json, matrix.json) from
-// the index release, or nil.
-func (g *GitHub) ReadIndex(ctx context.Context, name string) ([]byte, error) {
-	rel, err := g.findRelease(ctx, IndexTag)
-	if err != nil || rel == nil {
-		return nil, err
-	}
-	assets, err := g.listAssets(ctx, rel.GetID())
-	if err != nil {
-		return nil, err
-	}
-	for _, a := range assets {
-		if a.GetName() != name || a.GetState() != "uploaded" {
-			continue
-		}
-		var data []byte
-		err := g.call(ctx, "downloading "+name, func() (*github.Response, error) {
-			rc, _, err := g.Client.Repositories.DownloadReleaseAsset(ctx, g.Owner, g.Repo, a.GetID(), g.HTTP)
-			if err != nil {
-				return nil, err
-			}
-			defer rc.Close()
-			data, err = io.ReadAll(io.LimitReader(rc, 64<<20))
-			return nil, err
-		})
-		return data, err
-	}
-	return nil, nil
-}
-
-// WriteIndex replaces a file of the index (index.json, matrix.json) in
-// the index release, creating that release (published, not a draft) if
-// needed. Main calls it only when data differs from what ReadIndex
-// returned, so the file there is deleted without comparing it first.
-func (g *GitHub) WriteIndex(ctx context.Context, name string, data []byte) error {
-	rel, err := g.findRelease(ctx, IndexTag)
-	if err != nil {
-		return err
-	}
-	if rel == nil {
-		rel, err = g.createRelease(ctx, "creating the index release", &github.RepositoryRelease{
-			TagName: github.String(IndexTag), Name: github.String("plugship index"),
-			Body: github.String("The catalogue of published plugins (index.json), kept by plugship's publish step."),
-		})
-		if err != nil {
-			return err
-		}
-	}
-	assets, err := g.listAssets(ctx, rel.GetID())
-	if err != nil {
-		return err
-	}
-	for _, a := range assets {
-		if a.GetName() != name {
-			continue
-		}
-		if err := g.deleteAsset(ctx, name, a.GetID()); err != nil {
-			return err
-		}
-	}
-	_, err = g.upload(ctx, rel.GetID(), dataAsset(name, data))
-	return err
 }

@@ -1,6 +1,7 @@
 package publish
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -103,11 +104,11 @@ func Main(ctx context.Context, opts Options, out io.Writer) error {
 			failed = append(failed, v.ID())
 			counts["failed"]++
 		case changed:
-			fmt.Fprintf(out, "  %-10s %s  %s\n", "published", v.ID(), v.Tag)
+			fmt.Fprintf(out, "  %-10s %s  %s\n", "published", v.ID(), v.where())
 			counts["published"]++
 		default:
 			if progress.Verbose() {
-				fmt.Fprintf(out, "  %-10s %s  %s\n", "unchanged", v.ID(), v.Tag)
+				fmt.Fprintf(out, "  %-10s %s  %s\n", "unchanged", v.ID(), v.where())
 			}
 			counts["unchanged"]++
 		}
@@ -122,8 +123,12 @@ func Main(ctx context.Context, opts Options, out io.Writer) error {
 	if indexErr == nil && len(failed) == 0 {
 		indexErr = updateMatrix(ctx, store, filepath.Join(opts.Dist, matrix.Dir, matrix.JSONFile))
 	}
+	where := IndexFile
+	if l, ok := store.(interface{ IndexLocation(context.Context) string }); ok {
+		where = l.IndexLocation(ctx)
+	}
 	fmt.Fprintf(out, "%d published, %d unchanged, %d refused, %d failed, of %d plugin versions in %.1fs; index %s\n",
-		counts["published"], counts["unchanged"], counts["refused"], counts["failed"], len(versions), time.Since(start).Seconds(), IndexFile)
+		counts["published"], counts["unchanged"], counts["refused"], counts["failed"], len(versions), time.Since(start).Seconds(), where)
 	var errs []error
 	if len(failed) > 0 {
 		errs = append(errs, fmt.Errorf("%d plugin versions not published: %s", len(failed), strings.Join(failed, ", ")))
@@ -149,6 +154,14 @@ func (o Options) store() (Store, error) {
 		return gh, nil
 	}
 	return &Channel{Dir: filepath.Join(o.Dist, ChannelDir)}, nil
+}
+
+// where names the release that holds v: its tag, or its follow-up's.
+func (v *Version) where() string {
+	if v.Release == "" || v.Release == v.Tag {
+		return v.Tag
+	}
+	return fmt.Sprintf("%s (follow-up: release %s is immutable)", v.Release, v.Tag)
 }
 
 func (v *Version) label() string {
@@ -206,7 +219,7 @@ func entry(v *Version, all map[string]string) artifact.Entry {
 		}
 	}
 	return artifact.Entry{
-		Team: m.Team, Plugin: m.Plugin, Version: m.Version, Tag: v.Tag, File: m.File, SHA256: m.SHA256, Size: m.Size,
+		Team: m.Team, Plugin: m.Plugin, Version: m.Version, Tag: cmp.Or(v.Release, v.Tag), File: m.File, SHA256: m.SHA256, Size: m.Size,
 		ABI: artifact.ABI{Tag: m.ABI, GoVersion: m.GoVersion, GOOS: m.GOOS, GOARCH: m.GOARCH,
 			Trimpath: m.Settings["-trimpath"] == "true", Race: m.Settings["-race"] == "true", CGO: m.Settings["CGO_ENABLED"] == "1"},
 		Hosts:  v.Hosts,

@@ -17,8 +17,13 @@ import (
 	"github.com/plugship/plugship/trust"
 )
 
-// IndexTag is the GitHub release that holds index.json.
-const IndexTag = "plugship-index"
+// IndexTag is the GitHub release that holds index.json, on a repository
+// whose releases are not immutable.
+const IndexTag = artifact.IndexTag
+
+// IndexBranch is the branch that holds index.json on a repository with
+// immutable releases.
+const IndexBranch = artifact.IndexBranch
 
 // IndexFile is the catalogue's name.
 const IndexFile = artifact.IndexFile
@@ -35,6 +40,12 @@ type Version struct {
 	Hosts  []string // reference hosts it loads into (matrix ok)
 	Notes  string   // release notes: the rows of the matrix of every build of the tag
 	Err    error    // why it must not be published
+	// BuildNotes are the notes of this build alone (a follow-up release's).
+	BuildNotes string
+	// Release is the tag of the release that holds the build when it is
+	// not Tag: a follow-up release (FollowUpTag), as Tag's release was
+	// published immutable without it. Set by the store.
+	Release string
 	// Final marks the last build of its tag in this run: one release holds
 	// the builds for every ABI, and leaves draft after the last.
 	Final bool
@@ -54,9 +65,45 @@ func groupByTag(vs []*Version) {
 	for _, v := range vs {
 		if v.Err == nil {
 			v.Final = last[v.Tag] == v
+			v.BuildNotes = v.Notes
 			v.Notes = strings.Join(notes[v.Tag], "\n---\n\n")
 		}
 	}
+}
+
+// FollowUpTag is the tag of the release that takes v's build when v.Tag's
+// release was published immutable without it: <tag>+<abi>, the ABI as
+// semver build metadata (<tag>.<abi> when the version has build metadata
+// already), e.g. payments/fraud/v1.3.0+go1.26.8-1a2b3c4d. It is a valid
+// git ref name (git check-ref-format) for every valid team, plugin,
+// version and ABI, and sorts with its version: a version's files are its
+// release's and its follow-ups'.
+func FollowUpTag(v *Version) string {
+	sep := "+"
+	if strings.Contains(v.Meta.Version, "+") {
+		sep = "."
+	}
+	return v.Tag + sep + v.Meta.ABI
+}
+
+// validRef reports whether tag is a valid tag name by git's rules
+// (git-check-ref-format) as GitHub applies them.
+func validRef(tag string) bool {
+	if tag == "" || tag == "@" || strings.HasSuffix(tag, "/") || strings.HasSuffix(tag, ".") || strings.Contains(tag, "..") ||
+		strings.Contains(tag, "@{") || strings.Contains(tag, "//") || strings.HasPrefix(tag, "/") {
+		return false
+	}
+	for _, c := range tag {
+		if c < 0x20 || c == 0x7f || strings.ContainsRune(" ~^:?*[\\", c) {
+			return false
+		}
+	}
+	for _, part := range strings.Split(tag, "/") {
+		if strings.HasPrefix(part, ".") || strings.HasSuffix(part, ".lock") {
+			return false
+		}
+	}
+	return true
 }
 
 // Asset is one file of a release.
