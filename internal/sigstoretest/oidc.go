@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"testing"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -176,10 +177,7 @@ func (s *Sigstore) MintToken(modify func(claims map[string]any)) (string, error)
 
 // IDToken fetches an ID token for audience "sigstore" the GitHub way, from
 // TokenRequestURL with TokenRequestToken.
-func (s *Sigstore) IDToken(t interface {
-	Helper()
-	Fatalf(string, ...any)
-}) string {
+func (s *Sigstore) IDToken(t testing.TB) string {
 	t.Helper()
 	tok, err := FetchGitHubToken(context.Background(), s.TokenRequestURL(), s.TokenRequestToken(), Audience)
 	if err != nil {
