@@ -243,7 +243,16 @@ func (p *Policy) checkBundle(label, team string, sum []byte, data []byte) (*Verd
 	// another identity says whose it is.
 	res, err := v.Verify(&b, verify.NewPolicy(artifactPolicy, verify.WithoutIdentitiesUnsafe()))
 	if err != nil {
-		return nil, fmt.Errorf("%s does not verify: %w", label, err)
+		hint := ""
+		switch msg := err.Error(); {
+		case strings.Contains(msg, "artifact does not match"):
+			hint = " (the file changed after signing, or the bundle is another file's)"
+		case strings.Contains(msg, "timestamps"):
+			hint = " (nothing proves the signature was made while its short-lived certificate was valid: no transparency log entry or timestamp the trusted root vouches for)"
+		case strings.Contains(msg, "certificate"):
+			hint = " (its certificate does not chain to a certificate authority of the trusted root)"
+		}
+		return nil, fmt.Errorf("%s does not verify: %w%s", label, err, hint)
 	}
 	signer := "an unknown identity"
 	if c := res.Signature.Certificate; c != nil {
