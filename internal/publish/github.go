@@ -344,7 +344,11 @@ func (g *GitHub) release(ctx context.Context, v *Version, tag string, followUp b
 		existing := byName[so.Name]
 		if existing == nil || existing.GetState() != "uploaded" {
 			if rel.Immutable && !followUp {
-				return g.release(ctx, v, FollowUpTag(v), true)
+				next := FollowUpTag(v)
+				if !validRef(next) {
+					return nil, false, fmt.Errorf("%s: release %s is immutable and lacks this build, and %s is not a valid tag for a follow-up release", v.ID(), tag, artifact.Quote(next))
+				}
+				return g.release(ctx, v, next, true)
 			}
 			if rel.Immutable {
 				return nil, false, fmt.Errorf("%s: the follow-up release %s was published without %s and is immutable: publish this build as a new version", v.ID(), tag, so.Name)
