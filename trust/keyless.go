@@ -230,9 +230,16 @@ func (p *Policy) checkBundle(label, team string, sum []byte, data []byte) (*Verd
 	if err := b.UnmarshalJSON(data); err != nil {
 		return nil, fmt.Errorf("%s: not a Sigstore bundle: %w", label, err)
 	}
+	// The signing time must be proven (a log entry's or a timestamp
+	// authority's), every log entry present must verify, and when the
+	// trusted root lists certificate transparency logs the certificate
+	// must carry their promise (an SCT), as cosign requires by default.
 	opts := []verify.VerifierOption{verify.WithObserverTimestamps(1)}
 	if entries, _ := b.TlogEntries(); len(entries) > 0 {
 		opts = append(opts, verify.WithTransparencyLog(1))
+	}
+	if len(k.root.CTLogs()) > 0 {
+		opts = append(opts, verify.WithSignedCertificateTimestamps(1))
 	}
 	v, err := verify.NewVerifier(k.root, opts...)
 	if err != nil {
