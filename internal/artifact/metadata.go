@@ -154,10 +154,13 @@ func (m *Metadata) Marshal() ([]byte, error) {
 
 // WriteFileIfChanged atomically replaces path with data (temporary file in
 // the same folder, hidden by a leading dot, then rename), unless path already holds exactly data. It
-// reports whether it wrote.
+// reports whether it wrote. A file of another size is replaced unread (it
+// may be huge).
 func WriteFileIfChanged(path string, data []byte, perm os.FileMode) (bool, error) {
-	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
-		return false, nil
+	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && fi.Size() == int64(len(data)) {
+		if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
+			return false, nil
+		}
 	}
 	if err := renameio.WriteFile(path, data, perm, renameio.WithTempDir(filepath.Dir(path))); err != nil {
 		return false, err

@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 
 	slsa "github.com/in-toto/attestation/go/predicates/provenance/v1"
 	intoto "github.com/in-toto/attestation/go/v1"
@@ -33,6 +37,31 @@ const (
 	BuildType         = "https://github.com/plugship/plugship/build/v1"
 	BuilderID         = "https://github.com/plugship/plugship"
 )
+
+// MaxProvenance bounds a provenance file (a DSSE envelope of one in-toto
+// statement, a few KiB): ReadProvenance refuses a larger one unread, as
+// loader.Fetch does.
+const MaxProvenance = 4 << 20
+
+// ReadProvenance reads a provenance file, at most MaxProvenance bytes.
+func ReadProvenance(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("no provenance %s; sign the file again with go run mage.go sign", filepath.Base(path))
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxProvenance+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	if len(data) > MaxProvenance {
+		return nil, fmt.Errorf("provenance %s is larger than %d bytes: refused unread; sign the file again with go run mage.go sign", filepath.Base(path), MaxProvenance)
+	}
+	return data, nil
+}
 
 // Bundle returns a key-based Sigstore bundle for a message signature: the
 // message's sha256, the signature over the message, and a hint naming the

@@ -16,6 +16,7 @@ import (
 	"sync"
 
 	"github.com/google/renameio/v2"
+	sgroot "github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/sigstore/sigstore/pkg/signature/kms"
@@ -315,9 +316,11 @@ func PublicKeys(teamsDir, dist, team string) ([]PublicKey, error) {
 // plugins, and the keyless identities each team names (the caller adds the
 // trusted root they are checked against, Policy.SetSigstoreRoot). Plugins
 // of teams without any key or identity are left out, so nothing of theirs
-// verifies.
+// verifies. When a team names identities, the trusted root they are
+// checked against comes with them (TrustedRoot).
 func Policy(root, dist string, reg *teams.Registry) (*trust.Policy, error) {
 	p := trust.New()
+	named := false
 	teamsDir := filepath.Join(root, filepath.FromSlash(reg.TeamsFolder()))
 	for _, t := range reg.Teams {
 		pubs, err := PublicKeys(teamsDir, dist, t.Name)
@@ -333,6 +336,7 @@ func Policy(root, dist string, reg *teams.Registry) (*trust.Policy, error) {
 			if err := p.AddIdentity(t.Name, id); err != nil {
 				return nil, fmt.Errorf("%s: %w", t.File, err)
 			}
+			named = true
 		}
 		if len(pubs) == 0 && len(t.Signing.Identities) == 0 {
 			continue
@@ -341,5 +345,40 @@ func Policy(root, dist string, reg *teams.Registry) (*trust.Policy, error) {
 			p.Plugins[pl.Name] = t.Name
 		}
 	}
+	if named {
+		repo, err := config.Load(root)
+		if err != nil {
+			return nil, err
+		}
+		data, err := TrustedRoot(repo)
+		if err != nil {
+			return nil, err
+		}
+		if err := p.SetSigstoreRoot(data); err != nil {
+			return nil, err
+		}
+	}
 	return p, nil
+}
+
+// TrustedRoot returns Sigstore's trusted root JSON for the repository:
+// the file sigstore.trusted_root of plugship.yaml names, or, when it names
+// none, the public-good instance's, fetched through Sigstore's TUF
+// repository.
+func TrustedRoot(repo *config.Config) ([]byte, error) {
+	if repo.TrustedRoot != "" {
+		data, err := os.ReadFile(repo.Path(repo.TrustedRoot))
+		if err != nil {
+			return nil, fmt.Errorf("sigstore.trusted_root of %s: %w", config.File, err)
+		}
+		if _, err := sgroot.NewTrustedRootFromJSON(data); err != nil {
+			return nil, fmt.Errorf("sigstore.trusted_root %s: not a Sigstore trusted root: %w", repo.TrustedRoot, err)
+		}
+		return data, nil
+	}
+	tr, err := sgroot.FetchTrustedRoot()
+	if err != nil {
+		return nil, fmt.Errorf("fetching Sigstore's public-good trusted root through TUF: %w (offline, or a private Sigstore: set sigstore.trusted_root in %s to its trusted root JSON)", err, config.File)
+	}
+	return tr.MarshalJSON()
 }

@@ -14,13 +14,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sigstore/sigstore-go/pkg/root"
 	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/plugship/plugship/internal/artifact"
 	"github.com/plugship/plugship/internal/attest"
-	"github.com/plugship/plugship/internal/config"
 	"github.com/plugship/plugship/teams"
 	"github.com/plugship/plugship/trust"
 )
@@ -87,28 +85,6 @@ func IDToken(ctx context.Context, client *http.Client) (string, error) {
 		return "", fmt.Errorf("the workflow's OIDC token endpoint answered %q, want {\"value\": \"<token>\"}", artifact.Quote(string(body)))
 	}
 	return tok.Value, nil
-}
-
-// TrustedRoot returns Sigstore's trusted root JSON for the repository:
-// the file sigstore.trusted_root of plugship.yaml names, or, when it names
-// none, the public-good instance's, fetched through Sigstore's TUF
-// repository.
-func TrustedRoot(repo *config.Config) ([]byte, error) {
-	if repo.TrustedRoot != "" {
-		data, err := os.ReadFile(repo.Path(repo.TrustedRoot))
-		if err != nil {
-			return nil, fmt.Errorf("sigstore.trusted_root of %s: %w", config.File, err)
-		}
-		if _, err := root.NewTrustedRootFromJSON(data); err != nil {
-			return nil, fmt.Errorf("sigstore.trusted_root %s: not a Sigstore trusted root: %w", repo.TrustedRoot, err)
-		}
-		return data, nil
-	}
-	tr, err := root.FetchTrustedRoot()
-	if err != nil {
-		return nil, fmt.Errorf("fetching Sigstore's public-good trusted root through TUF: %w (offline, or a private Sigstore: set sigstore.trusted_root in %s to its trusted root JSON)", err, config.File)
-	}
-	return tr.MarshalJSON()
 }
 
 // keylessSigner signs files keylessly: a fresh key pair per file, a

@@ -134,7 +134,7 @@ func Main(ctx context.Context, opts Options, out io.Writer) error {
 	g.Wait()
 	bar.Finish()
 
-	policyErr := writePolicy(opts, reg, signers.root)
+	policyErr := writePolicy(opts, reg)
 	var failed []string
 	counts := map[Outcome]int{}
 	for _, r := range results {
@@ -308,7 +308,7 @@ func upToDate(file string, m *artifact.Metadata, s signature.Verifier) bool {
 	if s.VerifySignature(bytes.NewReader(sig), io.TeeReader(f, h)) != nil || hex.EncodeToString(h.Sum(nil)) != m.SHA256 {
 		return false
 	}
-	bundle, err := os.ReadFile(file + attest.BundleSuffix)
+	bundle, err := trust.ReadBundle(file + attest.BundleSuffix) // bounded: one too large is not up to date
 	if err != nil {
 		return false
 	}
@@ -316,7 +316,7 @@ func upToDate(file string, m *artifact.Metadata, s signature.Verifier) bool {
 	if err != nil || !bytes.Equal(bsig, sig) || hex.EncodeToString(digest) != m.SHA256 {
 		return false
 	}
-	envelope, err := os.ReadFile(file + attest.ProvenanceSuffix)
+	envelope, err := attest.ReadProvenance(file + attest.ProvenanceSuffix)
 	if err != nil {
 		return false
 	}
@@ -335,7 +335,6 @@ type signerCache struct {
 	// teams' identities that tells what is already signed.
 	keyless map[string]bool
 	ks      *keylessSigner
-	root    []byte
 	policy  *trust.Policy
 }
 
@@ -349,15 +348,8 @@ func (c *signerCache) prepareKeyless(ctx context.Context, reg *teams.Registry, o
 	if !named {
 		return nil
 	}
-	root, err := TrustedRoot(c.opts.Repo)
-	if err != nil {
-		return err
-	}
-	c.root = root
+	var err error
 	if c.policy, err = keys.Policy(c.opts.Root, c.opts.Dist, reg); err != nil {
-		return err
-	}
-	if err := c.policy.SetSigstoreRoot(root); err != nil {
 		return err
 	}
 	if len(c.keyless) == 0 {
@@ -373,7 +365,11 @@ func (c *signerCache) prepareKeyless(ctx context.Context, reg *teams.Registry, o
 	}
 	sort.Strings(names)
 	if token == "" {
-		fmt.Fprintf(out, "teams %s sign keylessly in their release workflow; there is no OIDC token here (%s, or GitHub Actions with permissions id-token: write): their files not yet signed keylessly get a development key\n", strings.Join(names, ", "), IDTokenEnv)
+		who := "teams " + strings.Join(names, ", ") + " sign keylessly in their release workflow"
+		if len(names) == 1 {
+			who = "team " + names[0] + " signs keylessly in its release workflow"
+		}
+		fmt.Fprintf(out, "%s; there is no OIDC token here (%s, or GitHub Actions with permissions id-token: write): files not yet signed keylessly get a development key\n", who, IDTokenEnv)
 		return nil
 	}
 	c.ks = &keylessSigner{fulcio: c.opts.Repo.Fulcio, rekor: c.opts.Repo.Rekor, token: token}
@@ -428,18 +424,11 @@ func (c *signerCache) expected(team string) (*keys.PublicKey, signature.Verifier
 	return pub, v
 }
 
-// writePolicy writes dist/trust.json, see keys.Policy, with the trusted
-// root keyless bundles are checked against (nil when no team names
-// identities).
-func writePolicy(opts Options, reg *teams.Registry, root []byte) error {
+// writePolicy writes dist/trust.json, see keys.Policy.
+func writePolicy(opts Options, reg *teams.Registry) error {
 	p, err := keys.Policy(opts.Root, opts.Dist, reg)
 	if err != nil {
 		return err
-	}
-	if root != nil {
-		if err := p.SetSigstoreRoot(root); err != nil {
-			return err
-		}
 	}
 	data, err := p.Marshal()
 	if err != nil {

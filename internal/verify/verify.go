@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"text/tabwriter"
 
@@ -154,7 +153,10 @@ func Check(policy *trust.Policy, file string) Row {
 		r.Key += " (dev)"
 	}
 	v := policy.Verifier(verdict.KeyID)
-	bundle, err := os.ReadFile(file + attest.BundleSuffix)
+	bundle, err := trust.ReadBundle(file + attest.BundleSuffix) // at most its size limit
+	if errors.Is(err, trust.ErrUnsigned) {
+		err = fmt.Errorf("no bundle %s; sign the file again with go run mage.go sign", filepath.Base(file)+attest.BundleSuffix)
+	}
 	if err != nil {
 		r.Err = fmt.Errorf("bundle: %w", err)
 		return r
@@ -172,9 +174,9 @@ func Check(policy *trust.Policy, file string) Row {
 		r.Err = fmt.Errorf("bundle signature does not verify: %w", err)
 		return r
 	}
-	envelope, err := os.ReadFile(file + attest.ProvenanceSuffix)
+	envelope, err := attest.ReadProvenance(file + attest.ProvenanceSuffix)
 	if err != nil {
-		r.Err = fmt.Errorf("provenance: %w", err)
+		r.Err = err
 		return r
 	}
 	if err := trust.VerifyProvenance(v, envelope, filepath.Base(file), sum); err != nil {
