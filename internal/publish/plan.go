@@ -3,7 +3,9 @@ package publish
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -194,7 +196,7 @@ func check(v *Version, f string, policy *trust.Policy, mx *matrix.Matrix, mxErr 
 	}
 	verdict, err := policy.Check(f)
 	if err != nil {
-		return fmt.Errorf("not signed by a key of team %s: %w", v.Meta.Team, err)
+		return fmt.Errorf("not signed by team %s (a key or a keyless identity of its policy): %w", v.Meta.Team, err)
 	}
 	if verdict.Team != v.Meta.Team {
 		return fmt.Errorf("signed by team %s, but the metadata says %s", verdict.Team, v.Meta.Team)
@@ -303,6 +305,11 @@ func (v *Version) collect(f, dist string) error {
 		filepath.Join(dist, matrix.Dir, matrix.JSONFile)}
 	var sums strings.Builder
 	for _, p := range paths {
+		if p == f+trust.SignatureSuffix {
+			if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
+				continue // signed keylessly: the bundle is the signature
+			}
+		}
 		sum, size, err := artifact.HashFile(p)
 		if err != nil {
 			return fmt.Errorf("asset %s: %w", filepath.Base(p), err)

@@ -333,7 +333,7 @@ func TestPublishRefuses(t *testing.T) {
 	for _, want := range []string{
 		"payments/fraud/v1.3.0: already published with other content: asset " + filepath.Base(fraud) + " has sha256",
 		"REFUSED    payments/ledger@2.0.1",
-		"not signed by a key of team payments: not signed: no signature",
+		"not signed by team payments (a key or a keyless identity of its policy): not signed: no signature",
 		"REFUSED    labs/uptime@1.0.0",
 		"the matrix tested sha256",
 	} {

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/plugship/plugship/internal/build"
+	"github.com/plugship/plugship/internal/compat"
+	"github.com/plugship/plugship/internal/publish"
 	"github.com/plugship/plugship/internal/plugtest"
 	"github.com/plugship/plugship/internal/sign"
 	"github.com/plugship/plugship/internal/sigstoretest"
@@ -91,6 +93,35 @@ func TestKeylessSigning(t *testing.T) {
 	out.Reset()
 	if err := verify.Main(ctx, verify.Options{Root: mod}, &out); err != nil || !strings.Contains(out.String(), "keyless") {
 		t.Errorf("verify: %v\n%s", err, out.String())
+	}
+
+	// The matrix tries it in the showcase host (the trust policy's keyless
+	// check included), publish puts it in the channel with its bundle and
+	// no .sig, and a host fetches it from there, checking the bundle and
+	// the keyless provenance.
+	repoRoot, err := plugtest.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostsFile := filepath.Join(mod, "compat", "hosts.yaml")
+	if err := plugtest.WriteFile(hostsFile, "hosts:\n  - name: showcase\n    package: ./compat/hosts/showcase\n    must_accept: [keyless]\n"); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := compat.Main(ctx, compat.Options{Root: repoRoot, Dist: filepath.Join(mod, "dist"), Config: hostsFile}, &out); err != nil {
+		t.Fatalf("matrix: %v\n%s", err, out.String())
+	}
+	out.Reset()
+	if err := publish.Main(ctx, publish.Options{Root: mod, Getenv: func(string) string { return "" }}, &out); err != nil {
+		t.Fatalf("publish: %v\n%s", err, out.String())
+	}
+	fetched := filepath.Join(t.TempDir(), "plugins")
+	res, err := loader.Fetch(ctx, loader.FetchOptions{Index: filepath.Join(mod, "dist", publish.ChannelDir, publish.IndexFile), Plugin: "gamma", Dir: fetched, Trust: policy})
+	if err != nil || len(res) != 1 || res[0].Outcome != "fetched" {
+		t.Fatalf("fetch: %+v %v", res, err)
+	}
+	if _, err := policy.Check(filepath.Join(fetched, filepath.Base(file))); err != nil {
+		t.Errorf("the fetched file: %v", err)
 	}
 
 	// Again: nothing to sign, nothing logged.
