@@ -47,6 +47,7 @@ func run(m *testing.M) int {
 		panic(err)
 	}
 	defer os.RemoveAll(tmp)
+	defer cleanupFleet()
 	if examples.reg, err = teams.Load(root); err != nil {
 		fmt.Fprintf(os.Stderr, "the bundled team registry has problems: %v\n", err)
 		return 1
