@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,8 +22,13 @@ import (
 	"github.com/plugship/plugship/teams"
 )
 
-// fleetEnv sets the number of plugin versions of BenchmarkBuildFleet.
-const fleetEnv = "PLUGSHIP_BENCH_FLEET"
+// fleetEnv sets the number of plugin versions of BenchmarkBuildFleet, and
+// fleetProfilesEnv its profiles: 1 (the go on PATH) or 2 (and the first
+// profile of compat/hosts.yaml on another Go release).
+const (
+	fleetEnv         = "PLUGSHIP_BENCH_FLEET"
+	fleetProfilesEnv = "PLUGSHIP_BENCH_FLEET_PROFILES"
+)
 
 // fleet is BenchmarkBuildFleet's generated module, built once per process:
 // go test calls a benchmark once with b.N = 1 and again with -benchtime's
@@ -33,6 +39,7 @@ var fleet struct {
 	dir     string // removed by TestMain
 	mod     string
 	sources []string
+	ps      []profile.Profile
 	err     error
 	setup   map[string]float64 // metrics measured once
 	changes int                // plugins changed so far
@@ -41,9 +48,10 @@ var fleet struct {
 // BenchmarkBuildFleet measures plugship's build of a generated fleet
 // (PLUGSHIP_BENCH_FLEET plugin versions, default 200: teams of 10
 // plugins, two versions each, every plugin importing the contract and a
-// helper package of the module; one profile) against the plain
-// alternative, a sequential loop of go build -buildmode=plugin -trimpath
-// over the same plugins, in the same run:
+// helper package of the module; one profile, or two with
+// PLUGSHIP_BENCH_FLEET_PROFILES=2) against the plain alternative, a
+// sequential loop of go build -buildmode=plugin -trimpath over the same
+// plugins (per toolchain, GOTOOLCHAIN set), in the same run:
 //
 //   - cold: the plugins' packages are new to the build cache (a fresh
 //     nonce in every file), dist/ and the loop's outputs are empty;
@@ -66,7 +74,7 @@ func BenchmarkBuildFleet(b *testing.B) {
 	if fleet.err != nil {
 		b.Fatal(fleet.err)
 	}
-	opts := Options{Root: fleet.mod}
+	opts := Options{Root: fleet.mod, Profiles: fleet.ps}
 	ship := func() (time.Duration, string) {
 		var out bytes.Buffer
 		start := time.Now()
@@ -77,9 +85,10 @@ func BenchmarkBuildFleet(b *testing.B) {
 	}
 	var noop, change time.Duration
 	var link float64
+	files := len(fleet.sources) * len(fleet.ps)
 	for i := 0; i < b.N; i++ {
 		d, out := ship()
-		if !strings.Contains(out, fmt.Sprintf("0 built, %d up to date", len(fleet.sources))) {
+		if !strings.Contains(out, fmt.Sprintf("0 built, %d up to date", files)) {
 			b.Fatalf("no-op build built something:\n%s", out)
 		}
 		noop += d
@@ -87,31 +96,30 @@ func BenchmarkBuildFleet(b *testing.B) {
 		fleet.changes++
 		appendTo(b, fleet.mod, src+"/main.go", fmt.Sprintf("\nconst changed%d = %d\n", fleet.changes, fleet.changes))
 		d, out = ship()
-		if !strings.Contains(out, fmt.Sprintf("1 built, %d up to date", len(fleet.sources)-1)) {
+		if !strings.Contains(out, fmt.Sprintf("%d built, %d up to date", len(fleet.ps), files-len(fleet.ps))) {
 			b.Fatalf("change-one build:\n%s", out)
 		}
 		change += d
 		link += builtSeconds(b, out)
 	}
 	n := float64(b.N)
-	files := float64(len(fleet.sources))
 	s := fleet.setup
 	b.ReportMetric(0, "ns/op")
-	b.ReportMetric(files, "plugin-files")
+	b.ReportMetric(float64(files), "plugin-files")
 	for _, k := range []string{"cold-plain-s", "cold-plugship-s", "cold-speedup", "cold-plugship-peak-tree-MiB", "cold-plain-peak-tree-MiB",
 		"noop-plain-s", "noop-nokeys-s", "noop-first-s", "golist-s", "keys-s", "change1-plain-s"} {
 		b.ReportMetric(s[k], k)
 	}
 	b.ReportMetric(noop.Seconds()/n, "noop-plugship-s")
-	b.ReportMetric(noop.Seconds()/n/files*1000, "noop-ms/file")
-	b.ReportMetric(s["noop-nokeys-s"]/files*1000, "noop-nokeys-ms/file")
+	b.ReportMetric(noop.Seconds()/n/float64(files)*1000, "noop-ms/file")
+	b.ReportMetric(s["noop-nokeys-s"]/float64(files)*1000, "noop-nokeys-ms/file")
 	b.ReportMetric(noop.Seconds()/n/s["noop-plain-s"], "noop-plugship/plain")
 	b.ReportMetric(change.Seconds()/n, "change1-plugship-s")
 	b.ReportMetric(link/n, "change1-its-build-s")
 	b.ReportMetric(change.Seconds()/n/s["change1-plain-s"], "change1-plugship/plain")
 }
 
-// builtSeconds reads the time of the one "built" line of a build's output.
+// builtSeconds reads the time of the first "built" line of a build's output.
 func builtSeconds(b *testing.B, out string) float64 {
 	m := regexp.MustCompile(`(?m)^\s+built\s+\S+ v\S+ \[\S+\]\s+([0-9.]+)s`).FindStringSubmatch(out)
 	if m == nil {
@@ -141,22 +149,42 @@ func setupFleet(ctx context.Context) error {
 		return err
 	}
 	fleet.sources = sources
+	fleet.ps = []profile.Profile{profile.Default()}
+	toolchains := []string{"local"}
+	switch v := os.Getenv(fleetProfilesEnv); v {
+	case "", "1":
+	case "2":
+		ps, err := profile.Load(filepath.Join(root, profile.ConfigFile))
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(ps, func(p profile.Profile) bool { return p.Go != "" && p.Binary == "" && p.Module == "" && p.Ref == "" })
+		if i < 0 {
+			return fmt.Errorf("%s=2: %s has no profile on another Go release", fleetProfilesEnv, profile.ConfigFile)
+		}
+		fleet.ps = append(fleet.ps, ps[i])
+		toolchains = append(toolchains, ps[i].Go)
+	default:
+		return fmt.Errorf("%s=%q: want 1 or 2", fleetProfilesEnv, v)
+	}
 	s := map[string]float64{}
 	fleet.setup = s
 	plainOut := filepath.Join(dir, "plain")
 	plain := func() (time.Duration, error) {
 		start := time.Now()
-		for i, src := range sources {
-			cmd := exec.Command("go", "build", "-buildmode=plugin", "-trimpath", "-o", filepath.Join(plainOut, strconv.Itoa(i)+".so"), "./"+src)
-			cmd.Dir = fleet.mod
-			cmd.Env = append(os.Environ(), "CGO_ENABLED=1", "GOFLAGS=-buildvcs=false")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				return 0, fmt.Errorf("go build ./%s: %v\n%s", src, err, out)
+		for _, tc := range toolchains {
+			for i, src := range sources {
+				cmd := exec.Command("go", "build", "-buildmode=plugin", "-trimpath", "-o", filepath.Join(plainOut, tc, strconv.Itoa(i)+".so"), "./"+src)
+				cmd.Dir = fleet.mod
+				cmd.Env = append(os.Environ(), "CGO_ENABLED=1", "GOFLAGS=-buildvcs=false", "GOTOOLCHAIN="+tc)
+				if out, err := cmd.CombinedOutput(); err != nil {
+					return 0, fmt.Errorf("go build ./%s with %s: %v\n%s", src, tc, err, out)
+				}
 			}
 		}
 		return time.Since(start), nil
 	}
-	opts := Options{Root: fleet.mod}
+	opts := Options{Root: fleet.mod, Profiles: fleet.ps}
 	ship := func() (time.Duration, error) {
 		var out bytes.Buffer
 		start := time.Now()
@@ -199,7 +227,7 @@ func setupFleet(ctx context.Context) error {
 		if err != nil {
 			return 0, err
 		}
-		targets, err := Targets(ctx, []profile.Profile{profile.Default()}, opts)
+		targets, err := Targets(ctx, fleet.ps, opts)
 		if err != nil {
 			return 0, err
 		}
@@ -231,17 +259,21 @@ func setupFleet(ctx context.Context) error {
 	return err
 }
 
-// measureKeys times the one go list of the target and all of Keys.
+// measureKeys times the one go list of the first target and all of Keys.
 func measureKeys(ctx context.Context, opts Options, s map[string]float64) error {
 	reg, err := teams.Load(opts.Root)
 	if err != nil {
 		return err
 	}
-	targets, err := Targets(ctx, []profile.Profile{profile.Default()}, opts)
+	targets, err := Targets(ctx, fleet.ps, opts)
 	if err != nil {
 		return err
 	}
-	actions, err := Plan(reg, Selection{}, targets, opts)
+	actions, err := Plan(reg, Selection{}, targets[:1], opts)
+	if err != nil {
+		return err
+	}
+	all, err := Plan(reg, Selection{}, targets, opts)
 	if err != nil {
 		return err
 	}
@@ -255,7 +287,7 @@ func measureKeys(ctx context.Context, opts Options, s map[string]float64) error 
 	}
 	s["golist-s"] = time.Since(start).Seconds()
 	start = time.Now()
-	if err := Keys(ctx, actions, opts); err != nil {
+	if err := Keys(ctx, all, opts); err != nil {
 		return err
 	}
 	s["keys-s"] = time.Since(start).Seconds()
