@@ -96,7 +96,13 @@ func TestKeySkipsAndRebuilds(t *testing.T) {
 
 	// A plugin's own file, and a new file in its folder.
 	appendTo(t, mod, "plugin_sources/fleet00/p001/main.go", "\n// changed\n")
-	check("a plugin file changed", keyedBuild(t, mod), "p001@1.1.0")
+	s = keyedBuild(t, mod)
+	check("a plugin file changed", s, "p001@1.1.0")
+	for _, r := range s.Results {
+		if want := filepath.Join(mod, "plugin_sources/fleet00/p001/main.go"); r.GoBuild && !strings.Contains(r.Why, want) {
+			t.Errorf("%s: why %q does not name %s", r.Action.ID(), r.Why, want)
+		}
+	}
 	noop("a plugin file changed")
 	writeFile(t, filepath.Join(mod, "plugin_sources/fleet00/p001/notes.txt"), "not Go, but in the overlay\n")
 	check("a file added to a plugin folder", keyedBuild(t, mod), "p001@1.1.0")
@@ -120,7 +126,11 @@ func TestKeySkipsAndRebuilds(t *testing.T) {
 
 	// The environment: a C flag and a caller's C include path.
 	t.Setenv("CGO_CFLAGS", "-O2 -g -DPLUGSHIP_KEY_TEST=1")
-	check("CGO_CFLAGS changed", keyedBuild(t, mod), all...)
+	s = keyedBuild(t, mod)
+	check("CGO_CFLAGS changed", s, all...)
+	if why := s.Results[0].Why; why != "goenv CGO_CFLAGS=-O2 -g -DPLUGSHIP_KEY_TEST=1" {
+		t.Errorf("after a change to CGO_CFLAGS, why %q", why)
+	}
 	noop("CGO_CFLAGS changed")
 	t.Setenv("CPATH", t.TempDir())
 	check("CPATH changed", keyedBuild(t, mod), all...)

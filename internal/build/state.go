@@ -108,10 +108,14 @@ func changed(st *buildState, now []string) string {
 	}
 	for _, l := range now {
 		if !old[l] {
-			if kind, rest, ok := strings.Cut(l, " "); ok {
-				if name, _, ok := strings.Cut(rest, " "); ok && (kind == "file" || kind == "overlay" || kind == "tool" || kind == "gomod") {
-					return kind + " " + name
-				}
+			f := strings.Fields(l)
+			switch {
+			case len(f) == 4 && f[0] == "overlay":
+				return "file " + f[2] // the real file, not its virtual name
+			case len(f) == 3 && (f[0] == "file" || f[0] == "gomod"):
+				return "file " + f[1]
+			case len(f) >= 2 && f[0] == "tool":
+				return "toolchain program " + f[1]
 			}
 			return l
 		}
