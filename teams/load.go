@@ -107,6 +107,13 @@ func checkSource(root, sourcesDir, team, src string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", shown, notExist(err))
 	}
+	// The team's folder must be itself, in the module: through a link out
+	// of the module the build would take code the module's revision (and
+	// so the provenance) does not hold; through one to another team's
+	// folder, that team's code.
+	if err := checkTeamFolder(root, sources, sourcesDir, team, teamDir); err != nil {
+		return err
+	}
 	dir, err := filepath.EvalSymlinks(filepath.Join(sources, filepath.FromSlash(src)))
 	if err != nil {
 		return fmt.Errorf("%s: %w", shown, notExist(err))
@@ -128,6 +135,27 @@ func checkSource(root, sourcesDir, team, src string) error {
 		return fmt.Errorf("%s: %v", shown, err)
 	case pkg.Name != "main":
 		return fmt.Errorf("%s is package %s, not a main package; a plugin is built from package main", shown, pkg.Name)
+	}
+	return nil
+}
+
+// checkTeamFolder reports an error unless the team's source folder,
+// resolved to teamDir, is <sources>/<team> inside the module, symlinks
+// resolved: neither it nor the sources folder may be a link elsewhere.
+func checkTeamFolder(root, sources, sourcesDir, team, teamDir string) error {
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return err
+	}
+	realSources, err := filepath.EvalSymlinks(sources)
+	if err != nil {
+		return err
+	}
+	if rel, err := filepath.Rel(realRoot, realSources); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return fmt.Errorf("%s/ resolves (through a symlink) to %s, outside the module; plugin sources must be in the module, whose revision the provenance records: replace the link by the folder", sourcesDir, realSources)
+	}
+	if teamDir != filepath.Join(realSources, team) {
+		return fmt.Errorf("%s/%s/ resolves (through a symlink) to %s; a team's source folder must be a folder, not a link: replace the link by the folder", sourcesDir, team, teamDir)
 	}
 	return nil
 }

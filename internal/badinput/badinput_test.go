@@ -142,6 +142,9 @@ func setUp(t *testing.T) *world {
 		"non-go":      "no Go build info",
 		"renamed-abi": "the file name says ABI go1.25.5-deadbeef but the file's build gives " + w.abi,
 	}, w)
+	for name, f := range w.bad {
+		record(t, name, "sign", Refused, around(out.String(), filepath.Base(f)))
+	}
 	// Sign them anyway, as a careless signer might, to reach later stages.
 	for _, f := range w.bad {
 		if err := plugtest.SignFile(w.mod, w.dist, "ok", f); err != nil {
@@ -180,6 +183,9 @@ func TestBadFilesThroughEveryStage(t *testing.T) {
 		t.Errorf("verify: %v\n%s", err, out.String())
 	}
 	expectMessages(t, "verify", out.String(), map[string]string{"empty": "FAILED: bundle", "random": "FAILED: bundle"}, w)
+	for name, f := range w.bad {
+		record(t, name, "verify", Refused, around(out.String(), filepath.Base(f)))
+	}
 
 	// The loader's checks against a real host (as a matrix cell does).
 	host := filepath.Join(t.TempDir(), "showcase")
@@ -196,6 +202,7 @@ func TestBadFilesThroughEveryStage(t *testing.T) {
 		d := loader.Try(c, f, loader.Options{Trust: policy, Host: host, Contract: fingerprint.ContractPackage, ProbeTimeout: 5 * time.Second})
 		cancel()
 		fmt.Fprintf(&text, "%s: %s %s: %s\n", filepath.Base(f), d.Outcome, d.Cause, d.Reason)
+		record(t, name, "loader", Refused, fmt.Sprintf("loader.Try: %s %s: %s", d.Outcome, d.Cause, d.Reason))
 		if d.Outcome == loader.Passed || d.ProbeMillis > 0 {
 			t.Errorf("%s (%s) was probed or passed: %+v", f, name, d)
 		}
@@ -248,6 +255,18 @@ func TestBadFilesThroughEveryStage(t *testing.T) {
 	if len(mx.Cells) != 7 || mx.Verdict == nil || mx.Verdict.Counts[matrix.ClassPassed] != 1 {
 		t.Errorf("matrix.json: %d cells, verdict %+v; want 7 cells, the good one passed", len(mx.Cells), mx.Verdict)
 	}
+	for name, f := range w.bad {
+		n, _ := artifact.ParseName(filepath.Base(f))
+		for _, c := range mx.Cells {
+			if strings.HasPrefix(c.Plugin, "ok/bad@"+n.Version+" ") {
+				class := Refused
+				if c.Outcome == matrix.OK {
+					class = Accepted
+				}
+				record(t, name, "matrix", class, fmt.Sprintf("cell %s: %s: %s", c.Host, c.Outcome, c.Detail))
+			}
+		}
+	}
 
 	// publish: every bad file is refused, naming it; the good one goes out.
 	out.Reset()
@@ -255,6 +274,10 @@ func TestBadFilesThroughEveryStage(t *testing.T) {
 	err = publish.Main(ctx, opts, &out)
 	if err == nil || !strings.Contains(out.String(), "published  ok/good@1.0.0") || strings.Count(out.String(), "REFUSED    ok/bad@") != 6 {
 		t.Errorf("publish: %v\n%s", err, out.String())
+	}
+	for name, f := range w.bad {
+		n, _ := artifact.ParseName(filepath.Base(f))
+		record(t, name, "publish", Refused, around(out.String(), "ok/bad@"+n.Version))
 	}
 
 	// fetch: an index with hostile entries.
@@ -334,6 +357,46 @@ func TestBadFilesThroughEveryStage(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(filepath.Dir(filepath.Dir(target)), "escape_v1.0.0_"+runtime.GOOS+"_"+runtime.GOARCH+".so")); err == nil {
 		t.Errorf("a file escaped the plugin folder")
 	}
+	var refusals []string
+	for _, r := range res {
+		if r.Outcome != "fetched" {
+			refusals = append(refusals, r.Version+": "+r.Reason)
+		}
+	}
+	record(t, "hostile-index", "fetch", Refused, strings.Join(refusals, "; "))
+}
+
+// around returns what text says about name: the rest of the first line
+// that holds name, and the indented lines below it.
+func around(text, name string) string {
+	lines := strings.Split(text, "\n")
+	for i, l := range lines {
+		j := strings.Index(l, name)
+		if j < 0 {
+			continue
+		}
+		parts := []string{strings.TrimSpace(l[j+len(name):])}
+		indent := len(l) - len(strings.TrimLeft(l, " "))
+		for _, next := range lines[i+1:] {
+			if next == "" || len(next)-len(strings.TrimLeft(next, " ")) <= indent {
+				break
+			}
+			parts = append(parts, strings.TrimSpace(next))
+		}
+		return strings.Join(parts, " ")
+	}
+	return "(no message names " + name + ")"
+}
+
+// linesWith returns the lines of text that hold s, joined by "; ".
+func linesWith(text, s string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, s) {
+			out = append(out, strings.TrimSpace(l))
+		}
+	}
+	return strings.Join(out, "; ")
 }
 
 func values(m map[string]string) []string {
@@ -389,10 +452,15 @@ func TestBadManifestsAndNames(t *testing.T) {
 	if strings.Contains(out.String(), strings.Repeat("x", 1000)) {
 		t.Errorf("the 10 MB field is echoed")
 	}
+	record(t, "bad-names", "build", Refused, linesWith(out.String(), "names/team.yaml")+"; and: "+linesWith(out.String(), "built "))
+	record(t, "huge-manifest", "build", Refused, linesWith(out.String(), "huge/team.yaml"))
 	// And the registry itself refuses them the same way.
 	_, err = teams.Load(mod)
 	if err == nil {
 		t.Errorf("teams.Load accepted the bad manifests")
+	} else {
+		record(t, "bad-names", "registry", Refused, "teams.Load: "+linesWith(err.Error(), "names/team.yaml"))
+		record(t, "huge-manifest", "registry", Refused, "teams.Load: "+linesWith(err.Error(), "huge/team.yaml"))
 	}
 	for _, bad := range []string{"a/b_v1.0.0_linux_amd64.so", "../x_v1.0.0_linux_amd64.so", "x\x00_v1.0.0_linux_amd64.so", long + "_v1.0.0_linux_amd64.so", ""} {
 		if _, err := artifact.ParseName(bad); err == nil {
