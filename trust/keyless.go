@@ -27,10 +27,10 @@ import (
 // artifact attestation of the file (actions/attest).
 const BundleSuffix = ".sigstore.json"
 
-// maxBundle bounds a bundle file: a certificate chain, a log entry with its
+// MaxBundle bounds a bundle file: a certificate chain, a log entry with its
 // inclusion proof and, for an attestation, a DSSE envelope of a provenance
 // statement.
-const maxBundle = 1 << 20
+const MaxBundle = 1 << 20
 
 // GitHubIssuer is the OIDC issuer of GitHub Actions' workflow tokens.
 const GitHubIssuer = "https://token.actions.githubusercontent.com"
@@ -178,7 +178,7 @@ func IsKeyless(data []byte) bool {
 	return vm.GetCertificate() != nil || vm.GetX509CertificateChain() != nil
 }
 
-// ReadBundle reads a bundle file, at most maxBundle bytes.
+// ReadBundle reads a bundle file, at most MaxBundle bytes.
 func ReadBundle(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -188,12 +188,12 @@ func ReadBundle(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxBundle+1))
+	data, err := io.ReadAll(io.LimitReader(f, MaxBundle+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(data) > maxBundle {
-		return nil, fmt.Errorf("bundle %s is larger than %d bytes: refused", filepath.Base(path), maxBundle)
+	if len(data) > MaxBundle {
+		return nil, fmt.Errorf("bundle %s is larger than %d bytes: refused", filepath.Base(path), MaxBundle)
 	}
 	return data, nil
 }

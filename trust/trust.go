@@ -63,11 +63,23 @@ type Key struct {
 	Development bool   `json:"development"` // a development key: refused in strict mode
 }
 
+// maxPolicy bounds a policy file: keys, identities and a trusted root of a
+// few KiB per team.
+const maxPolicy = 16 << 20
+
 // Load reads a policy file.
 func Load(path string) (*Policy, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("trust policy: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxPolicy+1))
+	if err != nil {
+		return nil, fmt.Errorf("trust policy: %w", err)
+	}
+	if len(data) > maxPolicy {
+		return nil, fmt.Errorf("trust policy %s is larger than %d bytes: refused unread; write it again with go run mage.go sign", path, maxPolicy)
 	}
 	p, err := Parse(data)
 	if err != nil {

@@ -183,7 +183,9 @@ func runCells(ctx context.Context, opts Options, cfg *Config, m *matrix.Matrix, 
 	i := 0
 	for _, p := range m.Plugins {
 		file := filepath.Join(opts.Dist, filepath.FromSlash(p.File))
-		sig := sigKey(file + trust.SignatureSuffix)
+		// A key's signature, or the keyless bundle (and provenance) that
+		// stands for it: a cell is as good as what decided it.
+		sig := sigKey(file+trust.SignatureSuffix) + " " + sigKey(file+trust.BundleSuffix)
 		for _, h := range m.Hosts {
 			if shard == nil || shard.Holds(i) {
 				jobs = append(jobs, job{p, h, file, sig})

@@ -304,10 +304,16 @@ func (v *Version) collect(f, dist string) error {
 	paths := []string{f, f + trust.SignatureSuffix, f + attest.BundleSuffix, f + attest.ProvenanceSuffix, f + artifact.MetadataSuffix,
 		filepath.Join(dist, matrix.Dir, matrix.JSONFile)}
 	var sums strings.Builder
+	limits := map[string]int64{f + attest.BundleSuffix: trust.MaxBundle, f + attest.ProvenanceSuffix: attest.MaxProvenance}
 	for _, p := range paths {
 		if p == f+trust.SignatureSuffix {
 			if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
 				continue // signed keylessly: the bundle is the signature
+			}
+		}
+		if limit, ok := limits[p]; ok {
+			if fi, err := os.Stat(p); err == nil && fi.Size() > limit {
+				return fmt.Errorf("asset %s is %d bytes, more than any bundle or provenance (%d): refused; sign the file again with go run mage.go sign", filepath.Base(p), fi.Size(), limit)
 			}
 		}
 		sum, size, err := artifact.HashFile(p)
