@@ -180,22 +180,11 @@ func IsKeyless(data []byte) bool {
 
 // ReadBundle reads a bundle file, at most MaxBundle bytes.
 func ReadBundle(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	data, err := readAtMost(path, MaxBundle, "bundle")
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%w: no signature %s or bundle %s; sign it with go run mage.go sign", ErrUnsigned, strings.TrimSuffix(filepath.Base(path), BundleSuffix)+SignatureSuffix, filepath.Base(path))
 	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxBundle+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > MaxBundle {
-		return nil, fmt.Errorf("bundle %s is larger than %d bytes: refused", filepath.Base(path), MaxBundle)
-	}
-	return data, nil
+	return data, err
 }
 
 // CheckBundle checks a keyless bundle over the file at path, which is the

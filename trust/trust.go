@@ -69,17 +69,9 @@ const maxPolicy = 16 << 20
 
 // Load reads a policy file.
 func Load(path string) (*Policy, error) {
-	f, err := os.Open(path)
+	data, err := readAtMost(path, maxPolicy, "trust policy")
 	if err != nil {
 		return nil, fmt.Errorf("trust policy: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxPolicy+1))
-	if err != nil {
-		return nil, fmt.Errorf("trust policy: %w", err)
-	}
-	if len(data) > maxPolicy {
-		return nil, fmt.Errorf("trust policy %s is larger than %d bytes: refused unread; write it again with go run mage.go sign", path, maxPolicy)
 	}
 	p, err := Parse(data)
 	if err != nil {
@@ -322,26 +314,36 @@ func checkStatement(payload []byte, name, sha256 string) error {
 
 // ReadSignature reads a .sig file: base64 of the signature's bytes.
 func ReadSignature(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	data, err := readAtMost(path, maxSignature, "signature")
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%w: no signature %s; sign it with go run mage.go sign", ErrUnsigned, filepath.Base(path))
 	}
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxSignature+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxSignature {
-		return nil, fmt.Errorf("signature %s is larger than %d bytes", filepath.Base(path), maxSignature)
-	}
 	sig, err := DecodeSignature(data)
 	if err != nil {
 		return nil, fmt.Errorf("signature %s: %w", filepath.Base(path), err)
 	}
 	return sig, nil
+}
+
+// readAtMost reads a file of at most limit bytes; a larger one is refused
+// unread, naming it as what. A missing file's error is an os.ErrNotExist.
+func readAtMost(path string, limit int64, what string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s %s is larger than %d bytes: refused unread", what, filepath.Base(path), limit)
+	}
+	return data, nil
 }
 
 // DecodeSignature decodes the content of a .sig file.
