@@ -124,6 +124,24 @@ func TestKeySkipsAndRebuilds(t *testing.T) {
 	check("go.sum changed", keyedBuild(t, mod), all...)
 	noop("go.sum changed")
 
+	// A module replaced by a local folder, imported by the helper, and a
+	// file the helper embeds.
+	local := t.TempDir()
+	writeFile(t, filepath.Join(local, "go.mod"), "module example.com/local\n\ngo 1.22\n")
+	writeFile(t, filepath.Join(local, "lib/lib.go"), "package lib\n\nconst Name = \"local\"\n")
+	appendTo(t, mod, "go.mod", "\nrequire example.com/local v0.0.0\n\nreplace example.com/local => "+local+"\n")
+	writeFile(t, filepath.Join(mod, fleetHelper, "uses.go"), "package fleethelper\n\nimport (\n\t_ \"embed\"\n\n\t\"example.com/local/lib\"\n)\n\n//go:embed data.txt\nvar Data string\n\nvar Name = lib.Name\n")
+	writeFile(t, filepath.Join(mod, fleetHelper, "data.txt"), "one\n")
+	check("a replaced module and an embedded file added", keyedBuild(t, mod), all...)
+	noop("a replaced module and an embedded file added")
+	appendTo(t, local, "lib/lib.go", "\nconst More = 1\n")
+	check("a file of the replaced module changed", keyedBuild(t, mod), all...)
+	writeFile(t, filepath.Join(local, "go.mod"), "module example.com/local\n\ngo 1.23\n")
+	check("the replaced module's go.mod changed", keyedBuild(t, mod), all...)
+	writeFile(t, filepath.Join(mod, fleetHelper, "data.txt"), "two\n")
+	check("an embedded file changed", keyedBuild(t, mod), all...)
+	noop("an embedded file changed")
+
 	// The environment: a C flag and a caller's C include path.
 	t.Setenv("CGO_CFLAGS", "-O2 -g -DPLUGSHIP_KEY_TEST=1")
 	s = keyedBuild(t, mod)
