@@ -13,23 +13,28 @@ import (
 // links a module that the host also links but that the profile's module
 // graph selects at another version: the plugin repository needs a newer
 // one than the host has (or replaces it), and the file could never load
-// into the host. It runs go list only when the graph has such a module.
+// into the host. It runs go list only when the graph has such a module
+// and [Keys] did not list the action's modules.
 func (a *Action) checkHostModules(ctx context.Context) error {
 	h := a.Target.Env.Host
 	if h == nil || len(h.Selected) == 0 {
 		return nil
 	}
-	args := []string{"list", "-modfile=" + h.Modfile, "-overlay=" + a.OverlayFile, "-deps", "-f", "{{with .Module}}{{.Path}}{{end}}", a.Package}
-	cmd := a.Target.Env.Command(ctx, args...)
-	cmd.Env = append(cmd.Env, a.Env...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return fmt.Errorf("go list -deps (%s): %v\n%s", a.Target.Env.Describe(), err, strings.TrimSpace(stderr.String()))
+	modules := a.modules
+	if modules == nil {
+		args := []string{"list", "-modfile=" + h.Modfile, "-overlay=" + a.OverlayFile, "-deps", "-f", "{{with .Module}}{{.Path}}{{end}}", a.Package}
+		cmd := a.Target.Env.Command(ctx, args...)
+		cmd.Env = append(cmd.Env, a.Env...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			return fmt.Errorf("go list -deps (%s): %v\n%s", a.Target.Env.Describe(), err, strings.TrimSpace(stderr.String()))
+		}
+		modules = strings.Fields(string(out))
 	}
 	linked := map[string]string{}
-	for _, m := range strings.Fields(string(out)) {
+	for _, m := range modules {
 		if v, ok := h.Selected[m]; ok {
 			linked[m] = v
 		}

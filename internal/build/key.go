@@ -263,10 +263,14 @@ func actionInputs(a *Action, pkgs map[string]*listPackage, modcache string, h *h
 		return nil, err
 	}
 	modules := map[string]bool{}
+	linked := []string{}
 	for _, path := range append([]string{a.Package}, root.Deps...) {
 		p := pkgs[path]
 		if p == nil {
 			return nil, fmt.Errorf("go list did not list %s, a dependency of %s", path, a.Package)
+		}
+		if p.Module != nil {
+			linked = append(linked, p.Module.Path)
 		}
 		if p.Standard {
 			continue // the toolchain's identity covers the standard library
@@ -302,6 +306,8 @@ func actionInputs(a *Action, pkgs map[string]*listPackage, modcache string, h *h
 			in = append(in, "file "+file+" "+sum)
 		}
 	}
+	slices.Sort(linked)
+	a.modules = slices.Compact(linked)
 	return in, nil
 }
 

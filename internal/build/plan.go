@@ -179,6 +179,9 @@ type Action struct {
 	Key    string
 	Inputs []string
 	KeyErr error // why Key is empty after Keys
+	// modules are the paths of the modules of the packages it links, from
+	// Keys' go list (nil before): checkHostModules needs no go list then.
+	modules []string
 
 	// Err, when set, says why this version cannot be built; Run reports it
 	// as failed without running anything.
