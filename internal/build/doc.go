@@ -24,8 +24,9 @@
 // A profile with binary (a host executable built elsewhere) is built with
 // go build -modfile=<dist>/.cache/modfiles/<profile>/go.mod, the host's
 // module graph (see package profile). Before its go build, an action for
-// such a target lists the plugin's modules when the graph selects any
-// module the host links at another version; a plugin that links one (it
+// such a target checks the plugin's modules (from its target's go list,
+// see below) when the graph selects any module the host links at another
+// version; a plugin that links one (it
 // needs a newer version than the host has, or replaces it) fails for that
 // target alone, naming plugin, profile, module, both versions and the ways
 // out, in package hostmods' words, which check:host shares.
