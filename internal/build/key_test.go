@@ -152,6 +152,17 @@ func TestKeySkipsAndRebuilds(t *testing.T) {
 	noop("CGO_CFLAGS changed")
 	t.Setenv("CPATH", t.TempDir())
 	check("CPATH changed", keyedBuild(t, mod), all...)
+	// The profile empties GOFLAGS in the environment, but go build still
+	// reads it from the go env file (go env -w).
+	goenv := filepath.Join(t.TempDir(), "env")
+	writeFile(t, goenv, "GOFLAGS=-tags=plugship_goflags\n")
+	t.Setenv("GOENV", goenv)
+	s = keyedBuild(t, mod)
+	check("GOFLAGS set with go env -w", s, all...)
+	if why := s.Results[0].Why; why != "goenv GOFLAGS=-tags=plugship_goflags" {
+		t.Errorf("after go env -w GOFLAGS=..., why %q", why)
+	}
+	noop("GOFLAGS set with go env -w")
 
 	// A flag of the profile.
 	tagged := profile.Default()
