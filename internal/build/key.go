@@ -90,12 +90,13 @@ var toolchainTools = []string{"compile", "link", "asm", "cgo"}
 // Keys computes the key of every action (Action.Key, Action.Inputs): a
 // hash of everything the action's go build reads, so that Run can skip
 // the build when the key and the file it built are unchanged. Per target
-// it runs go env once, the C compiler once (-###) and go list -deps once
-// for all the target's plugins, then reads and hashes the files of every
-// package they import that is not in the standard library (covered by the
-// toolchain's identity) or in a module version from the module cache
-// (covered by go.sum): the plugin's own files, the module's packages,
-// replaced and vendored modules.
+// (all targets at once) it runs go env once, the C compiler once (-###)
+// and go list -deps once for all the target's plugins, then reads and
+// hashes the files of every package they import that is not in the
+// standard library (covered by the toolchain's identity) or in a module
+// version from the module cache (covered by go.sum, and read-only): the
+// plugin's own files, the module's packages, replaced and vendored
+// modules.
 //
 // An action whose inputs cannot be had keeps an empty key (and
 // Action.KeyErr says why): it is built every time, and go build says what
@@ -118,13 +119,17 @@ func Keys(ctx context.Context, actions []*Action, opts Options) error {
 		byTarget[a.Target] = append(byTarget[a.Target], a)
 	}
 	h := &hasher{sums: map[string]string{}}
-	var errs []error
-	for _, t := range targets {
-		list := filepath.Join(opts.Dist, filepath.FromSlash(workDir), t.Name(), "list.overlay.json")
-		if err := keyTarget(ctx, t, byTarget[t], list, h); err != nil {
-			errs = append(errs, fmt.Errorf("target %s: %w", t.Name(), err))
-		}
+	errs := make([]error, len(targets))
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		wg.Go(func() {
+			list := filepath.Join(opts.Dist, filepath.FromSlash(workDir), t.Name(), "list.overlay.json")
+			if err := keyTarget(ctx, t, byTarget[t], list, h); err != nil {
+				errs[i] = fmt.Errorf("target %s: %w", t.Name(), err)
+			}
+		})
 	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
 
@@ -439,22 +444,29 @@ func compilerID(ctx context.Context, cc string) ([]string, error) {
 	return in, nil
 }
 
-// hasher hashes files, each once per Keys.
+// hasher hashes files, each once per Keys; the targets share it.
 type hasher struct {
+	mu   sync.Mutex
 	sums map[string]string
 }
 
 func (h *hasher) sum(file string) (string, error) {
-	if s, ok := h.sums[file]; ok {
+	h.mu.Lock()
+	s, ok := h.sums[file]
+	h.mu.Unlock()
+	if ok {
 		return s, nil
 	}
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return "", err
 	}
-	s := sha256.Sum256(data)
-	h.sums[file] = hex.EncodeToString(s[:])
-	return h.sums[file], nil
+	sum := sha256.Sum256(data)
+	s = hex.EncodeToString(sum[:])
+	h.mu.Lock()
+	h.sums[file] = s
+	h.mu.Unlock()
+	return s, nil
 }
 
 // sumOrMissing is the file's hash, or "missing" when there is none.
