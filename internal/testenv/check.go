@@ -48,6 +48,16 @@ func Provide(ctx context.Context, root string, out io.Writer) error {
 		}
 		fmt.Fprintf(out, "toolchain %s: %s\n", v, got)
 	}
+	// Tests that change a module's requirements run the go command
+	// offline, against a file:// proxy of their own backed by the module
+	// cache (plugtest.OfflineEnv): the go.mod of every module in the
+	// graph must be there, not only those a build reads.
+	cmd := exec.CommandContext(ctx, "go", "list", "-m", "all")
+	cmd.Dir = root
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go list -m all (the module graph's go.mod files, for the tests' offline module proxy): %v: %s\ncheck that this machine reaches the module proxy (GOPROXY=%s), then run go run mage.go test again", err, bytes.TrimSpace(msg), env.GOPROXY)
+	}
+	fmt.Fprintln(out, "module graph: in the module cache")
 	return nil
 }
 
