@@ -109,8 +109,10 @@
 // # Warnings
 //
 // Every build uses CGO_ENABLED=1 -buildmode=plugin -buildvcs=false, the
-// profile's flags (default -trimpath) and an empty GOFLAGS, whatever the
-// caller's environment says; hosts must be built with the same flags by
+// profile's flags (default -trimpath) and an empty GOFLAGS variable,
+// whatever the caller's environment says (GOFLAGS written to the go env
+// file with go env -w still applies, as for any go command, and is part of
+// the action key); hosts must be built with the same flags by
 // the same Go release from the same module versions to open the result.
 // For a profile at a git ref, the plugin's sources come from the working
 // tree but everything else (contract, go.mod) from the ref. The overlay cannot carry //go:embed files of
