@@ -122,6 +122,9 @@ func Run(ctx context.Context, actions []*Action, opts Options, out io.Writer) Su
 		}
 	}
 	for file, o := range outputs.files {
+		if _, err := os.Stat(file); err != nil {
+			continue // its build failed writing it: no metadata for a file that is not there
+		}
 		sort.SliceStable(o.profiles, func(i, j int) bool { return order[o.profiles[i]] < order[o.profiles[j]] })
 		if err := writeMetadata(file, o, rev); err != nil {
 			for i := range results {
@@ -212,7 +215,7 @@ func (o *outputs) claim(file string, out *output) (first bool, err error) {
 // execute builds one action; see the package doc for the steps.
 func execute(ctx context.Context, a *Action, opts Options, outs *outputs) Result {
 	r := Result{Action: a, Outcome: Failed}
-	fail := func(err error) Result { r.Err = err; return r }
+	fail := func(err error) Result { r.Outcome, r.Err, r.state = Failed, err, nil; return r }
 	if a.Err != nil {
 		return fail(a.Err)
 	}
