@@ -49,6 +49,26 @@ func (Build) Plugin(ctx context.Context, plugin string) error {
 	return buildAndSign(ctx, sel)
 }
 
+// Shard builds one slice of the plugin versions, for CI job matrices, without signing: mage build:shard 2/3.
+// Versions are dealt round-robin (a version's builds for every profile stay together); gather the shards' dist/plugins
+// and dist/.work/build into one dist/, then build:merge.
+func (Build) Shard(ctx context.Context, shard string) error {
+	s, err := matrix.ParseShard(shard)
+	if err != nil {
+		return err
+	}
+	if err := writesDist(ctx); err != nil {
+		return err
+	}
+	return build.Main(ctx, build.Selection{}, build.Options{Shard: s}, os.Stdout)
+}
+
+// Merge completes and signs the build that build:shard jobs made, once their outputs are gathered in dist/.
+// It builds what no shard built (the action keys find the rest up to date: no go build for them) and signs everything once.
+func (Build) Merge(ctx context.Context) error {
+	return buildAndSign(ctx, build.Selection{})
+}
+
 // buildAndSign builds what sel selects, then signs whatever was built, even
 // when some builds failed.
 func buildAndSign(ctx context.Context, sel build.Selection) error {

@@ -47,6 +47,11 @@ func Main(ctx context.Context, sel Selection, opts Options, out io.Writer) error
 	if err != nil {
 		return errors.Join(err, profileErr, loadErr)
 	}
+	if opts.Shard.Count > 1 {
+		all := len(actions)
+		actions = ShardActions(actions, opts.Shard)
+		fmt.Fprintf(out, "shard %d/%d: %d of %d plugin builds\n", opts.Shard.Index, opts.Shard.Count, len(actions), all)
+	}
 	if err := Keys(ctx, actions, opts); err != nil {
 		// Not an error of the build: go build runs and says what is wrong.
 		fmt.Fprintf(out, "no action keys (go build runs for each plugin, finding out itself what changed):\n  %s\n", strings.ReplaceAll(err.Error(), "\n", "\n  "))

@@ -19,6 +19,7 @@ import (
 
 	"github.com/plugship/plugship/internal/artifact"
 	"github.com/plugship/plugship/internal/config"
+	"github.com/plugship/plugship/internal/matrix"
 	"github.com/plugship/plugship/internal/profile"
 	"github.com/plugship/plugship/teams"
 	"golang.org/x/mod/modfile"
@@ -54,6 +55,10 @@ type Options struct {
 	// Repo is the repository configuration; default read from
 	// <Root>/plugship.yaml.
 	Repo *config.Config
+	// Shard, when set (Count > 0), builds only the plugin versions of one
+	// slice, for CI job matrices: every target of a version is in the same
+	// shard (see ShardActions).
+	Shard matrix.Shard
 }
 
 // base fills in the defaults that need no configuration: Root and Jobs.
