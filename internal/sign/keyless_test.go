@@ -10,8 +10,8 @@ import (
 
 	"github.com/plugship/plugship/internal/build"
 	"github.com/plugship/plugship/internal/compat"
-	"github.com/plugship/plugship/internal/publish"
 	"github.com/plugship/plugship/internal/plugtest"
+	"github.com/plugship/plugship/internal/publish"
 	"github.com/plugship/plugship/internal/sign"
 	"github.com/plugship/plugship/internal/sigstoretest"
 	"github.com/plugship/plugship/internal/verify"
