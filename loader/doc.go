@@ -25,6 +25,12 @@
 // and the contract) exactly as the build computes it for each plugin file,
 // so with several host profiles in a fleet each host picks the builds made
 // for it; files of other ABIs are named in the error when nothing passed.
+// A host's own tag also carries its module graph (a hash of every module
+// it links and its version): files built against a host executable from
+// another repository (a binary or module profile) carry it too, so two
+// hosts that differ only in a shared module's version each take their own
+// file, while files built from the host's own repository carry none and
+// serve every host of their ABI.
 //
 // For each candidate, newest version first, Load:
 //

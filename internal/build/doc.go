@@ -23,7 +23,9 @@
 //
 // A profile with binary (a host executable built elsewhere) is built with
 // go build -modfile=<dist>/.cache/modfiles/<profile>/go.mod, the host's
-// module graph (see package profile). Before its go build, an action for
+// module graph (see package profile), and its files' ABI tag ends in that
+// graph's tag (artifact.WithGraph), so hosts that differ only in a module
+// version get files of their own. Before its go build, an action for
 // such a target checks the plugin's modules (from its target's go list,
 // see below) when the graph selects any module the host links at another
 // version; a plugin that links one (it
