@@ -25,6 +25,20 @@
 // # Warnings
 //
 // ECDSA signatures are randomised: re-signing a file produces different
-// bytes. Nothing here talks to a transparency log or a certificate
-// authority: trust comes from the team keys alone.
+// bytes. Key-based signing talks to no service: trust comes from the team
+// keys alone.
+//
+// # Keyless signing
+//
+// A team whose manifest says signing.keyless is signed, where an OIDC
+// token is available (SIGSTORE_ID_TOKEN, or GitHub Actions with
+// permissions id-token: write), with sigstore-go: per file a fresh key
+// pair, a certificate from the Fulcio of plugship.yaml's sigstore.fulcio
+// for the token's identity, and an entry in the Rekor of sigstore.rekor.
+// Beside the file go its Sigstore bundle (.sigstore.json, v0.3) and its
+// provenance as a keyless DSSE attestation (.intoto.json); no .sig. A file
+// whose keyless bundle and provenance already verify is left alone.
+// Without a token such a team's new files get a development key, as for a
+// team without keys. dist/trust.json then carries the team's identities
+// and the trusted root they are checked against (keys.TrustedRoot).
 package sign
