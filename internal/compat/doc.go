@@ -14,7 +14,12 @@
 // opens a plugin (loader.Try): the signature against dist/trust.json, the
 // static preflight against the host binary, and a probe in a fresh process
 // of that host binary with a timeout, calling IsAcceptable. A cell whose
-// signature or preflight fails is not probed. Its outcome is one of the
+// signature or preflight fails is not probed. A host of a binary or module
+// profile that does not call loader.HandleProbe is probed by a stand-in, a
+// program built with its Go release, flags and module graph
+// (dist/compat/hosts/<name>.probe); the preflight still compares against the
+// host itself, and each cell records its evidence (preflight, probe or
+// stand-in probe). Its outcome is one of the
 // loader's causes: ok, not-acceptable, missing-symbol, wrong-type,
 // version-mismatch, build-mismatch, toolchain-mismatch, bad-file, panic,
 // exit, timeout, open-failed, unsigned, bad-signature.

@@ -50,7 +50,10 @@
 // with go list -mod=mod, which fetches what they need and records its sums
 // there, and records in [Host.Selected] the modules they link at another
 // version than the host: the build refuses those plugins for the profile.
-// [Env.Key] includes the modfile's digest and the host's modules.
+// [Env.Key] includes the modfile's digest and the host's modules; files
+// built for the profile carry [Host.Graph] in their ABI tag. A binary given
+// as an http(s) URL (sha256 then required) is downloaded once into
+// dist/.cache/hostbin/<name>/ and checked before it takes its name.
 //
 // # Host modules
 //
@@ -61,5 +64,9 @@
 // dist/.cache/hostbin/<name>/ (reused while a marker beside it holds the
 // same module version, main package, flags, toolchain and C compiler);
 // from then on the executable is the profile's binary ([Host.Module]
-// names the module version).
+// names the module version). With git, the module comes from that
+// repository instead: its branches and tags are fetched into a bare mirror,
+// dist/.cache/hostgit/<name>.git, version resolves there to a commit, whose
+// tree is exported into dist/.cache/hostsrc/<name>/ and must declare the
+// profile's module path.
 package profile
