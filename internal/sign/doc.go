@@ -22,6 +22,22 @@
 // already verify under the current key is left alone, so signing again
 // with nothing changed writes nothing.
 //
+// A full check of a file (its metadata, its ELF build information, its
+// digest, signature, bundle and provenance) leaves a sign state in
+// dist/.work/sign/<path under dist>.state.json: the identities (size,
+// modification and change times, inode, device) of the file, its metadata,
+// .sig, .sigstore.json and .intoto.json (or that they were missing), taken
+// before the check, with the contract package, the plugship build and what
+// the check trusted: the team's public key ID, or a digest of a keyless
+// team's identities and the Sigstore trusted root. While all of them hold,
+// the next run reads only the metadata (for the owner check) and the
+// state, and reports the file up to date. Any change to one of the files,
+// a new key, a change to the identities or trusted root, a state that is
+// missing, unreadable or of another plugship, and any file changed within
+// 100 ms of its identity being taken (racily clean, as in git) bring back
+// the full check, and re-signing when it fails. The state is a convenience
+// for the sign step: verify and the loader check everything, always.
+//
 // # Warnings
 //
 // ECDSA signatures are randomised: re-signing a file produces different

@@ -172,6 +172,10 @@ func formatResult(dist string, r Result) string {
 // signFile signs one file after checking its metadata and owner.
 func signFile(ctx context.Context, file, contract string, owner map[string]string, signers *signerCache) Result {
 	r := Result{File: file, Outcome: Failed}
+	// The files' identities before anything is read: a state records
+	// them with what the check found, so that a file changed during the
+	// check is checked again next time.
+	ids, identified := identify(file)
 	m, err := artifact.ReadMetadata(file + artifact.MetadataSuffix)
 	if err != nil {
 		r.Err = fmt.Errorf("build metadata: %w (rebuild it with go run mage.go build)", err)
@@ -188,6 +192,32 @@ func signFile(ctx context.Context, file, contract string, owner map[string]strin
 		r.Err = fmt.Errorf("metadata says team %s, but plugin %s belongs to team %s (%s/%s/%s); refused", m.Team, m.Plugin, team, signers.opts.Repo.Teams, team, teams.ManifestName)
 		return r
 	}
+	// Nothing changed since a full check found the file signed under the
+	// key or identities the team signs with now: up to date, unread.
+	statePath := ""
+	if identified {
+		statePath = signers.statePath(file)
+	}
+	var st *signState
+	if statePath != "" {
+		st = readSignState(statePath)
+	}
+	if st != nil {
+		keyless := signers.keyless[m.Team]
+		if keyless && st.holds(ids, contract, signers.keylessAnchor(m.Team)) {
+			r.Key, r.Outcome = "its keyless signature", UpToDate
+			return r
+		}
+		// A keyless team's file signed with a key is signed again when
+		// there is a keyless signer, as below.
+		if !keyless || signers.ks == nil {
+			if pub, _ := signers.expected(m.Team); pub != nil && st.holds(ids, contract, keyAnchor(pub)) {
+				r.Key, r.Outcome = pub.Describe(), UpToDate
+				return r
+			}
+		}
+	}
+	fullChecks.Add(1)
 	// Only Go plugins are signed: a signature vouches for code.
 	if fp, err := fingerprint.Read(file); err != nil {
 		r.Err = fmt.Errorf("not a Go plugin, refusing to sign it: %w", err)
@@ -207,10 +237,14 @@ func signFile(ctx context.Context, file, contract string, owner map[string]strin
 	}
 	if signers.keyless[m.Team] {
 		if upToDateKeyless(signers.policy, file, m) {
+			recordState(statePath, ids, contract, signers.keylessAnchor(m.Team))
 			r.Key, r.Outcome = "its keyless signature", UpToDate
 			return r
 		}
 		if ks := signers.ks; ks != nil {
+			if st != nil {
+				removeState(statePath)
+			}
 			r.Key = ks.Describe()
 			if err := ks.sign(ctx, file, m); err != nil {
 				r.Err = err
@@ -225,8 +259,14 @@ func signFile(ctx context.Context, file, contract string, owner map[string]strin
 	// Checking needs only the public key the team signs with; the private
 	// key (slow to decrypt, or remote) is loaded only to sign.
 	if pub, v := signers.expected(m.Team); pub != nil && upToDate(file, m, v) {
+		recordState(statePath, ids, contract, keyAnchor(pub))
 		r.Key, r.Outcome = pub.Describe(), UpToDate
 		return r
+	}
+	// Signed again below: the next run checks what it wrote in full, and
+	// records that.
+	if st != nil {
+		removeState(statePath)
 	}
 	s, err := signers.get(ctx, m.Team)
 	if err != nil {
@@ -336,6 +376,27 @@ type signerCache struct {
 	keyless map[string]bool
 	ks      *keylessSigner
 	policy  *trust.Policy
+	anchors map[string]string // team -> keylessAnchor, once computed
+}
+
+// statePath is the sign state file of file (see signState).
+func (c *signerCache) statePath(file string) string {
+	return statePath(c.opts.Dist, file)
+}
+
+// keylessAnchor is keylessAnchor for team under the policy, computed once.
+func (c *signerCache) keylessAnchor(team string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a, ok := c.anchors[team]
+	if !ok {
+		a = keylessAnchor(c.policy, team)
+		if c.anchors == nil {
+			c.anchors = map[string]string{}
+		}
+		c.anchors[team] = a
+	}
+	return a
 }
 
 // prepareKeyless reads the trusted root when a team names keyless
