@@ -234,6 +234,9 @@ type Check mg.Namespace
 // which side is newer, and whether the Go release and the flags that must match (-trimpath, -race, -msan, -asan, CGO_ENABLED, GOOS, GOARCH) agree.
 // Any difference fails it.
 func (Check) Host(ctx context.Context, host string) error {
+	if err := writesDist(ctx); err != nil { // a profile's host is prepared under dist/.cache
+		return err
+	}
 	_, err := hostcheck.Check(ctx, hostcheck.Options{Host: host}, os.Stdout)
 	return err
 }
@@ -241,6 +244,9 @@ func (Check) Host(ctx context.Context, host string) error {
 // Hosts checks every plugin against the host of every profile with binary or module in compat/hosts.yaml, as check:host does for one.
 // A module profile's host is built (or taken from dist/.cache/hostbin/) and a binary URL downloaded first. Any difference fails it.
 func (Check) Hosts(ctx context.Context) error {
+	if err := writesDist(ctx); err != nil {
+		return err
+	}
 	return hostcheck.CheckProfiles(ctx, hostcheck.Options{}, os.Stdout)
 }
 
@@ -248,6 +254,9 @@ func (Check) Hosts(ctx context.Context) error {
 // One go get of every differing module at the host's version, then go mod tidy; it prints what changed in go.mod.
 // A module plugship itself needs at a newer version than the host links is left as it is, with the reason.
 func (Check) Align(ctx context.Context, host string) error {
+	if err := writesDist(ctx); err != nil {
+		return err
+	}
 	return hostcheck.Align(ctx, hostcheck.Options{Host: host}, os.Stdout)
 }
 
