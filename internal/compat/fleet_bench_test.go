@@ -218,14 +218,6 @@ func setupMatrixFleet() error {
 	}
 	f.dir = dir
 	f.mod = filepath.Join(dir, "mod")
-	manifest := func(n int) string {
-		var sb strings.Builder
-		sb.WriteString("name: fleet\nowners: [\"@f\"]\nplugins:\n")
-		for i := range n {
-			fmt.Fprintf(&sb, "  - name: p%05d\n    source: fleet/p%05d\n    version: 1.0.0\n", i, i)
-		}
-		return sb.String()
-	}
 	var hosts strings.Builder
 	hosts.WriteString("timeout: 10s\nhosts:\n")
 	for i := range matrixFleetHosts {
@@ -234,7 +226,7 @@ func setupMatrixFleet() error {
 		fmt.Fprintf(&hosts, "  - name: %s\n    package: ./compat/hosts/showcase\n    flags: [-trimpath]\n    must_accept: [fleet]\n", name)
 	}
 	if err := plugtest.Module(root, f.mod, map[string]string{
-		"teams/fleet/team.yaml":               manifest(1),
+		"teams/fleet/team.yaml":               plugtest.FleetManifest(1),
 		"plugin_sources/fleet/p00000/main.go": fleetSource,
 		"hosts.yaml":                          hosts.String(),
 	}); err != nil {
@@ -250,34 +242,13 @@ func setupMatrixFleet() error {
 	if err != nil {
 		return err
 	}
-	name, err := artifact.ParseName(filepath.Base(src))
+	fi, err := os.Stat(src)
 	if err != nil {
 		return err
 	}
-	data, err := os.ReadFile(src)
-	if err != nil {
-		return err
-	}
-	f.s["file-MiB"] = float64(len(data)) / (1 << 20)
+	f.s["file-MiB"] = float64(fi.Size()) / (1 << 20)
 	// N copies under N names, each with metadata as the build writes it.
-	for i := range n {
-		name.Plugin = fmt.Sprintf("p%05d", i)
-		file := filepath.Join(dist, "plugins", "fleet", name.Plugin, name.String())
-		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(file, data, 0o755); err != nil {
-			return err
-		}
-		if err := plugtest.WriteMetadata(file, "fleet"); err != nil {
-			return err
-		}
-		f.files = append(f.files, file)
-		if err := plugtest.WriteFile(filepath.Join(f.mod, "plugin_sources/fleet", name.Plugin, "main.go"), fleetSource); err != nil {
-			return err
-		}
-	}
-	if err := os.WriteFile(filepath.Join(f.mod, "teams/fleet/team.yaml"), []byte(manifest(n)), 0o644); err != nil {
+	if f.files, err = plugtest.CopyFleet(f.mod, dist, src, fleetSource, n); err != nil {
 		return err
 	}
 	out.Reset()

@@ -238,3 +238,49 @@ func GitCopy(root, dir string) error {
 	}
 	return nil
 }
+
+// FleetManifest is the manifest of team "fleet" with n plugins, p00000 to
+// p<n-1>, each at version 1.0.0 from plugin_sources/fleet/<name>.
+func FleetManifest(n int) string {
+	var sb strings.Builder
+	sb.WriteString("name: fleet\nowners: [\"@f\"]\nplugins:\n")
+	for i := range n {
+		fmt.Fprintf(&sb, "  - name: p%05d\n    source: fleet/p%05d\n    version: 1.0.0\n", i, i)
+	}
+	return sb.String()
+}
+
+// CopyFleet turns the module at mod, whose team fleet lists p00000 built
+// at src under dist, into a fleet of n plugin versions without building
+// them: src is copied under n names, each with its metadata, a source
+// folder holding source, and the manifest FleetManifest(n). It returns the
+// files, p00000's included.
+func CopyFleet(mod, dist, src, source string, n int) ([]string, error) {
+	name, err := artifact.ParseName(filepath.Base(src))
+	if err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	for i := range n {
+		name.Plugin = fmt.Sprintf("p%05d", i)
+		file := filepath.Join(dist, "plugins", "fleet", name.Plugin, name.String())
+		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(file, data, 0o755); err != nil {
+			return nil, err
+		}
+		if err := WriteMetadata(file, "fleet"); err != nil {
+			return nil, err
+		}
+		files = append(files, file)
+		if err := WriteFile(filepath.Join(mod, "plugin_sources/fleet", name.Plugin, "main.go"), source); err != nil {
+			return nil, err
+		}
+	}
+	return files, WriteFile(filepath.Join(mod, "teams/fleet/team.yaml"), FleetManifest(n))
+}
