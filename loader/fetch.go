@@ -175,7 +175,7 @@ func (s source) fetch(ctx context.Context, e artifact.Entry) (string, error) {
 	}
 	var verdict *trust.Verdict
 	if keyless {
-		verdict, err = s.opts.Trust.CheckBundle(tmp.Name(), e.File, sig)
+		verdict, err = s.opts.Trust.CheckBundleDigest(e.File, e.SHA256, sig) // the download's sha256, checked above
 	} else {
 		var sigBytes []byte
 		if sigBytes, err = trust.DecodeSignature(sig); err != nil {

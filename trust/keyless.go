@@ -2,12 +2,10 @@ package trust
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -194,13 +192,23 @@ func ReadBundle(path string) ([]byte, error) {
 // sha256 (a message signature, or an attestation whose subject is the
 // file), and its identity is one the owning team's policy names.
 func (p *Policy) CheckBundle(path, name string, data []byte) (*Verdict, error) {
+	sum, _, err := artifact.HashFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return p.CheckBundleDigest(name, sum, data)
+}
+
+// CheckBundleDigest is CheckBundle for a file whose sha256 (hex) the
+// caller already has: the file is not read again.
+func (p *Policy) CheckBundleDigest(name, sha256hex string, data []byte) (*Verdict, error) {
 	_, team, err := p.owner(name)
 	if err != nil {
 		return nil, err
 	}
-	sum, err := fileSHA256(path)
+	sum, err := hex.DecodeString(sha256hex)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sha256 %s: %w", artifact.Quote(sha256hex), err)
 	}
 	return p.checkBundle(name+BundleSuffix, team, sum, data)
 }
@@ -234,10 +242,10 @@ func (p *Policy) checkBundle(label, team string, sum []byte, data []byte) (*Verd
 	if err != nil {
 		return nil, err
 	}
-	artifactPolicy := verify.WithArtifactDigest("sha256", sum)
-	// The signature and the time, under any identity: so that a bundle of
-	// another identity says whose it is.
-	res, err := v.Verify(&b, verify.NewPolicy(artifactPolicy, verify.WithoutIdentitiesUnsafe()))
+	// The signature and the time, once, under any identity; the identity
+	// is matched against the verified certificate below, so that a bundle
+	// of another identity says whose it is.
+	res, err := v.Verify(&b, verify.NewPolicy(verify.WithArtifactDigest("sha256", sum), verify.WithoutIdentitiesUnsafe()))
 	if err != nil {
 		hint := ""
 		switch msg := err.Error(); {
@@ -250,18 +258,21 @@ func (p *Policy) checkBundle(label, team string, sum []byte, data []byte) (*Verd
 		}
 		return nil, fmt.Errorf("%s does not verify: %w%s", label, err, hint)
 	}
-	signer := "an unknown identity"
-	if c := res.Signature.Certificate; c != nil {
-		signer = c.SubjectAlternativeName + " (issuer " + c.Issuer + ")"
-		if c.SourceRepositoryURI != "" {
-			signer += " in " + c.SourceRepositoryURI
-			if c.SourceRepositoryRef != "" {
-				signer += " at " + c.SourceRepositoryRef
-			}
+	c := res.Signature.Certificate
+	if c == nil {
+		return nil, fmt.Errorf("%s holds no certificate: not a keyless signature", label)
+	}
+	signer := c.SubjectAlternativeName + " (issuer " + c.Issuer + ")"
+	if c.SourceRepositoryURI != "" {
+		signer += " in " + c.SourceRepositoryURI
+		if c.SourceRepositoryRef != "" {
+			signer += " at " + c.SourceRepositoryRef
 		}
 	}
+	// The bundle verified; whose it is is a matter of its certificate,
+	// compared as sigstore-go's identity policy compares it.
 	for i, ci := range k.identities[team] {
-		if _, err := v.Verify(&b, verify.NewPolicy(artifactPolicy, verify.WithCertificateIdentity(ci))); err == nil {
+		if ci.Verify(*c) == nil {
 			return &Verdict{Team: team, Identity: p.Teams[team].Identities[i].String(), Signer: signer}, nil
 		}
 	}
@@ -269,10 +280,8 @@ func (p *Policy) checkBundle(label, team string, sum []byte, data []byte) (*Verd
 		if other == team {
 			continue
 		}
-		for _, ci := range ids {
-			if _, err := v.Verify(&b, verify.NewPolicy(artifactPolicy, verify.WithCertificateIdentity(ci))); err == nil {
-				return nil, fmt.Errorf("%s is signed keylessly by %s, an identity of team %s, but the plugin belongs to team %s; refused", label, signer, other, team)
-			}
+		if _, err := verify.CertificateIdentities(ids).Verify(*c); err == nil {
+			return nil, fmt.Errorf("%s is signed keylessly by %s, an identity of team %s, but the plugin belongs to team %s; refused", label, signer, other, team)
 		}
 	}
 	var want []string
@@ -280,20 +289,6 @@ func (p *Policy) checkBundle(label, team string, sum []byte, data []byte) (*Verd
 		want = append(want, id.String())
 	}
 	return nil, fmt.Errorf("%s is signed keylessly by %s, which team %s's policy does not name (it accepts %s); refused", label, signer, team, strings.Join(want, "; "))
-}
-
-// fileSHA256 hashes a file, streaming it.
-func fileSHA256(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return nil, err
-	}
-	return h.Sum(nil), nil
 }
 
 // IsBundle reports whether data looks like a Sigstore bundle (it has a

@@ -193,11 +193,7 @@ func (p *Policy) Check(file string) (*Verdict, error) {
 	if len(p.Teams[team].Identities) > 0 {
 		data, err := ReadBundle(file + BundleSuffix)
 		if err == nil && IsKeyless(data) {
-			sum, err := fileSHA256(file)
-			if err != nil {
-				return nil, err
-			}
-			return p.checkBundle(name+BundleSuffix, team, sum, data)
+			return p.CheckBundle(file, name, data)
 		}
 		if len(p.Teams[team].Keys) == 0 {
 			if err == nil {

@@ -110,12 +110,13 @@ func upToDateKeyless(policy *trust.Policy, file string, m *artifact.Metadata) bo
 	if err != nil || !trust.IsKeyless(data) {
 		return false
 	}
-	// CheckBundle hashes the file: the bundle must sign its current bytes,
-	// which must be the build's.
-	if got, err := fileSum(file); err != nil || got != m.SHA256 {
+	// The bundle must sign the file's current bytes, which must be the
+	// build's: one pass over the file.
+	sum, _, err := artifact.HashFile(file)
+	if err != nil || sum != m.SHA256 {
 		return false
 	}
-	if _, err := policy.CheckBundle(file, m.File, data); err != nil {
+	if _, err := policy.CheckBundleDigest(m.File, sum, data); err != nil {
 		return false
 	}
 	prov, err := trust.ReadBundle(file + trust.ProvenanceSuffix)
@@ -189,12 +190,6 @@ func (k *keylessSigner) bundle(ctx context.Context, content sgsign.Content) ([]b
 		return nil, err
 	}
 	return append(out, '\n'), nil
-}
-
-// fileSum is the hex sha256 of a file.
-func fileSum(file string) (string, error) {
-	sum, _, err := artifact.HashFile(file)
-	return sum, err
 }
 
 // keylessTeams are the teams whose manifests sign keylessly.
