@@ -79,8 +79,8 @@ func buildAndSign(ctx context.Context, sel build.Selection) error {
 	return errors.Join(buildErr, sign.Main(ctx, sign.Options{}, os.Stdout))
 }
 
-// Sign signs every built plugin with its team's key and writes dist/trust.json.
-// Beside each .so: .sig (cosign sign-blob format), .sigstore.json (bundle), .intoto.json (provenance).
+// Sign signs every built plugin with its team's key, or keylessly for a team with signing.keyless, and writes dist/trust.json.
+// Beside each .so: .sig (cosign sign-blob format; none when keyless), .sigstore.json (bundle), .intoto.json (provenance).
 func Sign(ctx context.Context) error {
 	if err := writesDist(ctx); err != nil {
 		return err
@@ -88,7 +88,7 @@ func Sign(ctx context.Context) error {
 	return sign.Main(ctx, sign.Options{}, os.Stdout)
 }
 
-// Verify checks every signed plugin against its team's key and prints a table.
+// Verify checks every signed plugin against its team's keys or keyless identities and prints a table.
 // PLUGSHIP_STRICT=1 refuses development keys.
 func Verify(ctx context.Context) error {
 	return verify.Main(ctx, verify.Options{Strict: os.Getenv(verify.StrictEnv) == "1"}, os.Stdout)
