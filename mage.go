@@ -8,6 +8,12 @@
 // compile ("error compiling magefiles"). Here each checkout compiles under
 // a lock, into a folder of its own in mage's cache, and each run runs its
 // own link to the binary, which a later compile replaces but never changes.
+//
+// The magefiles are a Go module of their own (magefiles/go.mod), so that
+// what the targets import never enters this module's graph, the one
+// plugins are built in. Mage resolves mage:import packages with go list in
+// the directory it runs in, so the compile runs inside magefiles/ and the
+// targets run here.
 package main
 
 import (
@@ -51,7 +57,17 @@ func run(inv mage.Invocation, errlog *log.Logger) int {
 		return 1
 	}
 	if inv.WorkDir == "" {
-		inv.WorkDir = inv.Dir
+		inv.WorkDir = here
+	} else if inv.WorkDir, err = filepath.Abs(inv.WorkDir); err != nil {
+		errlog.Println("Error:", err)
+		return 1
+	}
+	if st, err := os.Stat(filepath.Join(here, "magefiles", "go.mod")); err == nil && st.Mode().IsRegular() {
+		if err := os.Chdir(filepath.Join(here, "magefiles")); err != nil {
+			errlog.Println("Error:", err)
+			return 1
+		}
+		inv.Dir = "."
 	}
 	inv.Stdin, inv.Stdout, inv.Stderr = os.Stdin, os.Stdout, os.Stderr
 	exe, own := filepath.Join(dir, "mage"), filepath.Join(dir, fmt.Sprintf("mage.%d", os.Getpid()))

@@ -7,22 +7,28 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/plugship/plugship/internal/plugtest"
+	"github.com/plugship/plugship/internal/artifact"
 	"github.com/plugship/plugship/loader"
 )
+
+// fileName is the name the build gives plugin's version for abi on this
+// platform.
+func fileName(plugin, version, abi string) string {
+	return artifact.Name{Plugin: plugin, Version: version, GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, ABI: abi}.String()
+}
 
 func TestDiscover(t *testing.T) {
 	dir := t.TempDir()
 	outside := filepath.Join(t.TempDir(), "elsewhere.so")
 	os.WriteFile(outside, []byte("x"), 0o755)
 	const abi, otherABI = "go1.26.8-1a2b3c4d", "go1.25.5-5e6f7a8b"
-	name := func(v string) string { return plugtest.FileName("fx", v, abi) }
+	name := func(v string) string { return fileName("fx", v, abi) }
 	for _, f := range []string{
 		name("1.0.0"), name("1.10.0"), name("1.2.0"), name("2.0.0-rc.1"), name("2.0.0-rc.10"),
 		name("1.9.0+build.2"), name("1.9.0+build.1"),
 		"fx_v3.0.0_plan9_mips_" + abi + ".so",                                     // another platform
 		"other_v9.0.0_" + runtime.GOOS + "_" + runtime.GOARCH + "_" + abi + ".so", // another plugin
-		plugtest.FileName("fx", "8.0.0", otherABI),                                // another ABI
+		fileName("fx", "8.0.0", otherABI),                                         // another ABI
 		"." + name("9.0.0") + "123",                                               // being written
 		name("9.0.1") + ".tmp",                                                    // being written
 		name("1.0.0") + ".json",                                                   // metadata

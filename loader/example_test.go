@@ -3,35 +3,28 @@ package loader_test
 import (
 	"context"
 	"fmt"
+	"log"
 
 	"github.com/plugship/plugship/contract"
 	"github.com/plugship/plugship/loader"
 	"github.com/plugship/plugship/trust"
 )
 
-// A host picks the newest acceptable showcase plugin. The folder holds
-// version 0.3.0, the seed's invalid twin (IsAcceptable returns false), and
-// version 0.2.0, both built like this program. The test binary is the
-// host here; its TestMain calls loader.HandleProbe first thing, as a
-// host's main does.
+// A host picks the newest acceptable showcase plugin from its plugin
+// folder: verified with its teams' keys, checked against the host
+// statically, probed in a child, then opened. The runnable version of
+// this example, with real signed plugins, is in plugship's tool module
+// (tool/internal/loadertest).
 func ExampleLoad() {
-	policy, err := trust.Load(exampleTrust) // dist/trust.json, written by go run mage.go sign
+	loader.HandleProbe[contract.Plugin](loader.Symbols{}) // first thing in main
+	policy, err := trust.Load("/etc/myhost/trust.json")   // dist/trust.json, written by go run mage.go sign
 	if err != nil {
-		fmt.Println(err)
-		return
+		log.Fatal(err)
 	}
-	p, report, err := loader.Load[contract.Plugin](context.Background(), exampleDir, "showcase", loader.Options{Trust: policy})
+	p, report, err := loader.Load[contract.Plugin](context.Background(), "/var/lib/myhost/plugins/showcase", "showcase", loader.Options{Trust: policy})
+	log.Print(report)
 	if err != nil {
-		fmt.Println(err)
-		fmt.Print(report)
-		return
+		log.Fatal(err)
 	}
 	fmt.Printf("Found newest valid plugin version: %q\n", p.Version())
-	for _, d := range report.Candidates {
-		fmt.Println(d.Version, d.Outcome, d.Reason)
-	}
-	// Output:
-	// Found newest valid plugin version: "0.2.0"
-	// 0.3.0 not-acceptable in the probe: IsAcceptable() returned false
-	// 0.2.0 chosen
 }

@@ -11,11 +11,6 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/sigstore/sigstore-go/pkg/bundle"
-	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
-	"github.com/sigstore/sigstore-go/pkg/root"
-	"github.com/sigstore/sigstore-go/pkg/verify"
-
 	"github.com/plugship/plugship/internal/artifact"
 )
 
@@ -88,54 +83,32 @@ func (id Identity) Check() error {
 	return nil
 }
 
-// certificateIdentity is the sigstore-go form of id.
-func (id Identity) certificateIdentity() (verify.CertificateIdentity, error) {
-	san, err := verify.NewSANMatcher(id.Subject, id.SubjectRegexp)
-	if err != nil {
-		return verify.CertificateIdentity{}, err
-	}
-	issuer, err := verify.NewIssuerMatcher(id.Issuer, "")
-	if err != nil {
-		return verify.CertificateIdentity{}, err
-	}
-	return verify.NewCertificateIdentity(san, issuer, certificate.Extensions{SourceRepositoryURI: id.Repository, SourceRepositoryRef: id.Ref})
+// KeylessChecker checks keyless Sigstore bundles for a policy. The module
+// github.com/plugship/plugship/keyless provides one (keyless.Enable); this
+// package has none, so that hosts that trust keys only do not link
+// sigstore-go.
+type KeylessChecker interface {
+	// CheckBundle checks a keyless bundle (JSON) over a file whose sha256
+	// is sum, for team: the certificate chains to p.SigstoreRoot, the
+	// signing time is proven, and the identity is one of the team's.
+	// label names the bundle in messages.
+	CheckBundle(p *Policy, team, label string, sum []byte, bundle []byte) (*Verdict, error)
+	// CheckProvenance is CheckBundle for a bundle holding a DSSE envelope
+	// of an in-toto statement; it returns the statement's payload, which
+	// the policy then checks (CheckStatement).
+	CheckProvenance(p *Policy, team, label string, sum []byte, bundle []byte) (*Verdict, []byte, error)
 }
 
-// keyless is what a policy needs to check keyless bundles: the trusted
-// root and each team's identities in sigstore-go's form.
-type keyless struct {
-	root       *root.TrustedRoot
-	identities map[string][]verify.CertificateIdentity // team -> identities, in policy order
-}
+// ImportKeyless is what a host that meets a keyless-only file must do.
+const ImportKeyless = "to accept keyless signatures, go get github.com/plugship/plugship/keyless and call keyless.Enable(policy) after loading the trust policy (or load it with keyless.Load)"
 
-// initKeyless prepares the identities and the trusted root; requireRoot
-// makes identities without a root an error (a policy read by a host).
-func (p *Policy) initKeyless(requireRoot bool) error {
-	p.keyless = &keyless{identities: map[string][]verify.CertificateIdentity{}}
-	named := false
-	for name, t := range p.Teams {
-		for i, id := range t.Identities {
-			if err := id.Check(); err != nil {
-				return fmt.Errorf("team %s identities[%d].%w", name, i, err)
-			}
-			ci, err := id.certificateIdentity()
-			if err != nil {
-				return fmt.Errorf("team %s identities[%d]: %w", name, i, err)
-			}
-			p.keyless.identities[name] = append(p.keyless.identities[name], ci)
-			named = true
-		}
-	}
-	if len(p.SigstoreRoot) > 0 {
-		tr, err := root.NewTrustedRootFromJSON(p.SigstoreRoot)
-		if err != nil {
-			return fmt.Errorf("sigstore_trusted_root: %w", err)
-		}
-		p.keyless.root = tr
-	} else if named && requireRoot {
-		return errors.New("teams name keyless identities but the policy has no sigstore_trusted_root: keyless signatures are checked offline against it (plugship's sign step writes it from plugship.yaml's signing.trusted_root)")
-	}
-	return nil
+// ErrNoKeyless marks a file that only a keyless signature covers, met by
+// a policy whose host did not opt in to keyless verification.
+var ErrNoKeyless = errors.New("keyless signatures are not verified by this host")
+
+// noKeyless is the refusal of a keyless-only bundle when p.Keyless is nil.
+func (p *Policy) noKeyless(label string) error {
+	return fmt.Errorf("%w: %s is signed keylessly and the file has no key signature; refused: %s", ErrNoKeyless, label, ImportKeyless)
 }
 
 // AddIdentity adds a keyless identity to team.
@@ -154,26 +127,43 @@ func (p *Policy) AddIdentity(team string, id Identity) error {
 		}
 	}
 	t.Identities = append(t.Identities, id)
-	return p.initKeyless(false)
+	return nil
 }
 
 // SetSigstoreRoot sets the trusted root (Sigstore's trusted root JSON:
 // Fulcio certificate authorities, transparency logs, timestamp
 // authorities) that keyless bundles are checked against.
 func (p *Policy) SetSigstoreRoot(data []byte) error {
-	p.SigstoreRoot = json.RawMessage(bytes.TrimSpace(data))
-	return p.initKeyless(false)
+	trimmed := bytes.TrimSpace(data)
+	if !json.Valid(trimmed) {
+		return errors.New("sigstore trusted root: not valid JSON")
+	}
+	p.SigstoreRoot = json.RawMessage(trimmed)
+	return nil
 }
 
 // IsKeyless reports whether a bundle (JSON) holds a certificate: a keyless
-// signature or attestation, rather than one by a key.
+// signature or attestation, rather than one by a key. It reads the
+// bundle's verification material only; checking it is the KeylessChecker's.
 func IsKeyless(data []byte) bool {
-	var b bundle.Bundle
-	if b.UnmarshalJSON(data) != nil {
+	var b map[string]json.RawMessage
+	if !IsBundle(data) || json.Unmarshal(data, &b) != nil {
 		return false
 	}
-	vm := b.GetVerificationMaterial()
-	return vm.GetCertificate() != nil || vm.GetX509CertificateChain() != nil
+	vm := b["verificationMaterial"]
+	if vm == nil {
+		vm = b["verification_material"]
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(vm, &m) != nil {
+		return false
+	}
+	for _, k := range []string{"certificate", "x509CertificateChain", "x509_certificate_chain"} {
+		if v := bytes.TrimSpace(m[k]); len(v) > 0 && string(v) != "null" {
+			return true
+		}
+	}
+	return false
 }
 
 // ReadBundle reads a bundle file, at most MaxBundle bytes.
@@ -190,8 +180,12 @@ func ReadBundle(path string) ([]byte, error) {
 // Fulcio, its signing time is proven (a transparency log entry, or a
 // signed timestamp) within the certificate's life, it covers the file's
 // sha256 (a message signature, or an attestation whose subject is the
-// file), and its identity is one the owning team's policy names.
+// file), and its identity is one the owning team's policy names. It needs
+// p.Keyless (see KeylessChecker); without it the bundle is refused.
 func (p *Policy) CheckBundle(path, name string, data []byte) (*Verdict, error) {
+	if p.Keyless == nil {
+		return nil, p.noKeyless(name + BundleSuffix)
+	}
 	sum, _, err := artifact.HashFile(path)
 	if err != nil {
 		return nil, err
@@ -210,85 +204,26 @@ func (p *Policy) CheckBundleDigest(name, sha256hex string, data []byte) (*Verdic
 	if err != nil {
 		return nil, fmt.Errorf("sha256 %s: %w", artifact.Quote(sha256hex), err)
 	}
-	return p.checkBundle(name+BundleSuffix, team, sum, data)
-}
-
-// checkBundle is CheckBundle once the file's digest and owner are known;
-// label is the bundle's file name, for messages.
-func (p *Policy) checkBundle(label, team string, sum []byte, data []byte) (*Verdict, error) {
-	k := p.keyless
-	if k == nil || k.root == nil {
-		return nil, fmt.Errorf("%s is signed keylessly, but the trust policy has no sigstore_trusted_root to check it against", label)
+	label := name + BundleSuffix
+	if p.Keyless == nil {
+		return nil, p.noKeyless(label)
 	}
-	if len(k.identities[team]) == 0 {
-		return nil, fmt.Errorf("%s is signed keylessly, but team %s names no keyless identity in the trust policy (signing.identities in its team.yaml)", label, team)
-	}
-	var b bundle.Bundle
-	if err := b.UnmarshalJSON(data); err != nil {
-		return nil, fmt.Errorf("%s: not a Sigstore bundle: %w", label, err)
-	}
-	// The signing time must be proven (a log entry's or a timestamp
-	// authority's), every log entry present must verify, and when the
-	// trusted root lists certificate transparency logs the certificate
-	// must carry their promise (an SCT), as cosign requires by default.
-	opts := []verify.VerifierOption{verify.WithObserverTimestamps(1)}
-	if entries, _ := b.TlogEntries(); len(entries) > 0 {
-		opts = append(opts, verify.WithTransparencyLog(1))
-	}
-	if len(k.root.CTLogs()) > 0 {
-		opts = append(opts, verify.WithSignedCertificateTimestamps(1))
-	}
-	v, err := verify.NewVerifier(k.root, opts...)
-	if err != nil {
+	if err := p.keylessReady(label, team); err != nil {
 		return nil, err
 	}
-	// The signature and the time, once, under any identity; the identity
-	// is matched against the verified certificate below, so that a bundle
-	// of another identity says whose it is.
-	res, err := v.Verify(&b, verify.NewPolicy(verify.WithArtifactDigest("sha256", sum), verify.WithoutIdentitiesUnsafe()))
-	if err != nil {
-		hint := ""
-		switch msg := err.Error(); {
-		case strings.Contains(msg, "artifact does not match"):
-			hint = " (the file changed after signing, or the bundle is another file's)"
-		case strings.Contains(msg, "timestamps"):
-			hint = " (nothing proves the signature was made while its short-lived certificate was valid: no transparency log entry or timestamp the trusted root vouches for)"
-		case strings.Contains(msg, "certificate"):
-			hint = " (its certificate does not chain to a certificate authority of the trusted root)"
-		}
-		return nil, fmt.Errorf("%s does not verify: %w%s", label, err, hint)
+	return p.Keyless.CheckBundle(p, team, label, sum, data)
+}
+
+// keylessReady says what the policy lacks to check a keyless bundle of
+// team's.
+func (p *Policy) keylessReady(label, team string) error {
+	if len(p.SigstoreRoot) == 0 {
+		return fmt.Errorf("%s is signed keylessly, but the trust policy has no sigstore_trusted_root to check it against", label)
 	}
-	c := res.Signature.Certificate
-	if c == nil {
-		return nil, fmt.Errorf("%s holds no certificate: not a keyless signature", label)
+	if t := p.Teams[team]; t == nil || len(t.Identities) == 0 {
+		return fmt.Errorf("%s is signed keylessly, but team %s names no keyless identity in the trust policy (signing.identities in its team.yaml)", label, team)
 	}
-	signer := c.SubjectAlternativeName + " (issuer " + c.Issuer + ")"
-	if c.SourceRepositoryURI != "" {
-		signer += " in " + c.SourceRepositoryURI
-		if c.SourceRepositoryRef != "" {
-			signer += " at " + c.SourceRepositoryRef
-		}
-	}
-	// The bundle verified; whose it is is a matter of its certificate,
-	// compared as sigstore-go's identity policy compares it.
-	for i, ci := range k.identities[team] {
-		if ci.Verify(*c) == nil {
-			return &Verdict{Team: team, Identity: p.Teams[team].Identities[i].String(), Signer: signer}, nil
-		}
-	}
-	for other, ids := range k.identities {
-		if other == team {
-			continue
-		}
-		if _, err := verify.CertificateIdentities(ids).Verify(*c); err == nil {
-			return nil, fmt.Errorf("%s is signed keylessly by %s, an identity of team %s, but the plugin belongs to team %s; refused", label, signer, other, team)
-		}
-	}
-	var want []string
-	for _, id := range p.Teams[team].Identities {
-		want = append(want, id.String())
-	}
-	return nil, fmt.Errorf("%s is signed keylessly by %s, which team %s's policy does not name (it accepts %s); refused", label, signer, team, strings.Join(want, "; "))
+	return nil
 }
 
 // IsBundle reports whether data looks like a Sigstore bundle (it has a
@@ -303,7 +238,7 @@ func IsBundle(data []byte) bool {
 // CheckKeylessProvenance checks provenance written keylessly: a Sigstore
 // bundle holding a DSSE envelope of an in-toto SLSA provenance statement,
 // signed by an identity of the team that owns the file called name, whose
-// one subject is that file with this sha256 (hex).
+// one subject is that file with this sha256 (hex). It needs p.Keyless.
 func (p *Policy) CheckKeylessProvenance(data []byte, name, sha256hex string) (*Verdict, error) {
 	_, team, err := p.owner(name)
 	if err != nil {
@@ -313,17 +248,16 @@ func (p *Policy) CheckKeylessProvenance(data []byte, name, sha256hex string) (*V
 	if err != nil {
 		return nil, fmt.Errorf("sha256 %s: %w", artifact.Quote(sha256hex), err)
 	}
-	v, err := p.checkBundle(name+ProvenanceSuffix, team, sum, data)
+	label := name + ProvenanceSuffix
+	if p.Keyless == nil {
+		return nil, p.noKeyless(label)
+	}
+	if err := p.keylessReady(label, team); err != nil {
+		return nil, err
+	}
+	v, payload, err := p.Keyless.CheckProvenance(p, team, label, sum, data)
 	if err != nil {
 		return nil, err
 	}
-	var b bundle.Bundle
-	if err := b.UnmarshalJSON(data); err != nil {
-		return nil, err
-	}
-	env := b.GetDsseEnvelope()
-	if env == nil || env.PayloadType != InTotoPayloadType {
-		return nil, fmt.Errorf("provenance of %s: the bundle holds no in-toto DSSE envelope", name)
-	}
-	return v, checkStatement(env.Payload, name, sha256hex)
+	return v, CheckStatement(payload, name, sha256hex)
 }

@@ -2,7 +2,6 @@ package trust
 
 import (
 	"bytes"
-	"crypto"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -11,10 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-
-	"github.com/sigstore/sigstore/pkg/cryptoutils"
-	"github.com/sigstore/sigstore/pkg/signature"
-	"github.com/sigstore/sigstore/pkg/signature/dsse"
 
 	"github.com/plugship/plugship/internal/artifact"
 )
@@ -44,8 +39,15 @@ type Policy struct {
 	// the file.
 	Strict bool `json:"-"`
 
-	verifiers map[string]signature.Verifier // key ID -> verifier
-	keyless   *keyless
+	// Keyless checks keyless Sigstore bundles. It is nil unless the host
+	// opted in: keyless.Enable(policy) from the module
+	// github.com/plugship/plugship/keyless, which brings sigstore-go's
+	// module graph with it. Without it a file whose team signs keylessly
+	// is accepted only by a key's .sig, and one that has only a keyless
+	// bundle is refused, saying what to import.
+	Keyless KeylessChecker `json:"-"`
+
+	verifiers map[string]Verifier // key ID -> verifier
 }
 
 // Team is one team's keys and keyless identities: a file of the team's is
@@ -99,21 +101,24 @@ func Parse(data []byte) (*Policy, error) {
 }
 
 func (p *Policy) init() error {
-	p.verifiers = map[string]signature.Verifier{}
+	p.verifiers = map[string]Verifier{}
+	named := false
 	for name, t := range p.Teams {
 		if t == nil || len(t.Keys) == 0 && len(t.Identities) == 0 {
 			return fmt.Errorf("team %s has no keys and no keyless identities", name)
 		}
 		for i, k := range t.Keys {
-			pub, err := cryptoutils.UnmarshalPEMToPublicKey([]byte(k.PEM))
-			if err != nil {
-				return fmt.Errorf("team %s key %d: %w", name, i, err)
-			}
-			v, err := signature.LoadVerifier(pub, crypto.SHA256)
+			v, err := ParsePublicKey([]byte(k.PEM))
 			if err != nil {
 				return fmt.Errorf("team %s key %d: %w", name, i, err)
 			}
 			p.verifiers[k.ID] = v
+		}
+		for i, id := range t.Identities {
+			if err := id.Check(); err != nil {
+				return fmt.Errorf("team %s identities[%d].%w", name, i, err)
+			}
+			named = true
 		}
 	}
 	for plugin, team := range p.Plugins {
@@ -121,23 +126,22 @@ func (p *Policy) init() error {
 			return fmt.Errorf("plugin %s belongs to team %s, which has no keys in the policy", plugin, team)
 		}
 	}
-	return p.initKeyless(true)
+	if named && len(p.SigstoreRoot) == 0 {
+		return errors.New("teams name keyless identities but the policy has no sigstore_trusted_root: keyless signatures are checked offline against it (plugship's sign step writes it from plugship.yaml's signing.trusted_root)")
+	}
+	return nil
 }
 
 // New returns an empty policy to fill with AddKey.
 func New() *Policy {
-	return &Policy{Schema: Schema, Teams: map[string]*Team{}, Plugins: map[string]string{}, verifiers: map[string]signature.Verifier{}, keyless: &keyless{}}
+	return &Policy{Schema: Schema, Teams: map[string]*Team{}, Plugins: map[string]string{}, verifiers: map[string]Verifier{}}
 }
 
 // AddKey adds a public key (PEM) to team.
 func (p *Policy) AddKey(team string, pemData []byte, id string, development bool) error {
-	pub, err := cryptoutils.UnmarshalPEMToPublicKey(pemData)
+	v, err := ParsePublicKey(pemData)
 	if err != nil {
 		return fmt.Errorf("team %s: %w", team, err)
-	}
-	v, err := signature.LoadVerifier(pub, crypto.SHA256)
-	if err != nil {
-		return err
 	}
 	t := p.Teams[team]
 	if t == nil {
@@ -192,11 +196,15 @@ func (p *Policy) Check(file string) (*Verdict, error) {
 	}
 	if len(p.Teams[team].Identities) > 0 {
 		data, err := ReadBundle(file + BundleSuffix)
-		if err == nil && IsKeyless(data) {
+		keyless := err == nil && IsKeyless(data)
+		if keyless && p.Keyless != nil {
 			return p.CheckBundle(file, name, data)
 		}
-		if len(p.Teams[team].Keys) == 0 {
-			if err == nil {
+		if len(p.Teams[team].Keys) == 0 || keyless && !exists(file+SignatureSuffix) {
+			switch {
+			case keyless:
+				err = p.noKeyless(name + BundleSuffix)
+			case err == nil:
 				err = fmt.Errorf("%w: %s holds no keyless signature, and team %s signs keylessly only; sign it in the team's release workflow", ErrUnsigned, name+BundleSuffix, team)
 			}
 			return nil, err
@@ -280,18 +288,17 @@ func (p *Policy) CheckProvenance(envelope []byte, keyID, name, sha256 string) er
 
 // VerifyProvenance verifies a provenance envelope with v and checks that
 // its subject is the file called name with this sha256.
-func VerifyProvenance(v signature.Verifier, envelope []byte, name, sha256 string) error {
-	var payload []byte
-	w := dsse.WrapVerifier(v, dsse.WithExpectedPayloadType(InTotoPayloadType), dsse.WithDecodedPayload(&payload))
-	if err := w.VerifySignature(bytes.NewReader(envelope), nil); err != nil {
+func VerifyProvenance(v Verifier, envelope []byte, name, sha256 string) error {
+	payload, err := VerifyEnvelope(v, envelope, InTotoPayloadType)
+	if err != nil {
 		return fmt.Errorf("provenance of %s does not verify: %w", name, err)
 	}
-	return checkStatement(payload, name, sha256)
+	return CheckStatement(payload, name, sha256)
 }
 
-// checkStatement checks that an in-toto statement (JSON) is SLSA
+// CheckStatement checks that an in-toto statement (JSON) is SLSA
 // provenance whose one subject is the file called name with this sha256.
-func checkStatement(payload []byte, name, sha256 string) error {
+func CheckStatement(payload []byte, name, sha256 string) error {
 	var st struct {
 		PredicateType string `json:"predicateType"`
 		Subject       []struct {
@@ -355,14 +362,20 @@ func DecodeSignature(data []byte) ([]byte, error) {
 }
 
 // Verifier returns the verifier of the key with this ID, or nil.
-func (p *Policy) Verifier(keyID string) signature.Verifier { return p.verifiers[keyID] }
+func (p *Policy) Verifier(keyID string) Verifier { return p.verifiers[keyID] }
 
 // VerifyFile checks sig over file's bytes, streaming the file.
-func VerifyFile(v signature.Verifier, sig []byte, file string) error {
+func VerifyFile(v Verifier, sig []byte, file string) error {
 	f, err := os.Open(file)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	return v.VerifySignature(bytes.NewReader(sig), f)
+	return v.Verify(f, sig)
+}
+
+// exists reports whether a file is there.
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

@@ -1,18 +1,32 @@
 package trust
 
 import (
+	"crypto/ecdsa"
 	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"strings"
 	"testing"
-
-	"github.com/sigstore/sigstore/pkg/cryptoutils"
 )
 
-func TestParse(t *testing.T) {
-	_, pub, err := cryptoutils.GeneratePEMEncodedECDSAKeyPair(elliptic.P256(), nil)
+// generatePEMKeyPair makes an ECDSA key pair and returns its private key
+// and the public key as PKIX PEM, as cosign.pub holds it.
+func generatePEMKeyPair(t testing.TB, curve elliptic.Curve) (*ecdsa.PrivateKey, []byte) {
+	t.Helper()
+	priv, err := ecdsa.GenerateKey(curve, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
+	der, err := x509.MarshalPKIXPublicKey(&priv.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return priv, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+}
+
+func TestParse(t *testing.T) {
+	_, pub := generatePEMKeyPair(t, elliptic.P256())
 	good := New()
 	if err := good.AddKey("payments", pub, "abc", false); err != nil {
 		t.Fatal(err)

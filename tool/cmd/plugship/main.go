@@ -1,0 +1,149 @@
+// Command plugship starts a new plugin repository that uses plugship.
+//
+// Usage:
+//
+//	plugship init [-dir folder] [-version vX.Y.Z] [-replace checkout] <module path>
+//
+// For example, in an empty folder:
+//
+//	go run github.com/plugship/plugship/tool/cmd/plugship@v1.2.3 init example.com/acme
+//
+// init writes a Go module (contract, one team with one plugin, a reference
+// host, compat/hosts.yaml, plugship.yaml, the mage bootstrap, GitHub Actions
+// workflows and a README) into the current folder, or -dir, which must be
+// empty or not exist, then runs go mod tidy there. The module requires
+// plugship at -version, by default the version of this plugship; a plugship
+// built from a checkout has none, so then pass -version, or -replace with
+// the checkout's path (go.mod then requires v0.0.0 and replaces it with
+// that folder: for machines without the module proxy, and for tests).
+//
+// Exit status: 0 done, 1 failure (nothing is written when a check fails),
+// 2 bad usage.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+
+	"github.com/plugship/plugship/tool/internal/scaffold"
+)
+
+// The exit statuses.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+const usage = `usage: plugship <command> [flags]
+
+commands:
+  init [-dir folder] [-version vX.Y.Z] [-replace checkout] <module path>
+        write a new plugin repository into an empty or new folder
+
+Run plugship <command> -h for its flags.
+Exit status: 0 done, 1 failure, 2 bad usage.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run runs the command line args and returns the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	switch args[0] {
+	case "init":
+		return runInit(ctx, args[1:], stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "plugship: unknown command %q\n\n%s", args[0], usage)
+		return exitUsage
+	}
+}
+
+func runInit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("init", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("dir", ".", "the `folder` to write into: it must be empty or not exist")
+	version := fs.String("version", "", "the plugship `version` go.mod requires (default: this plugship's version)")
+	replace := fs.String("replace", "", "a plugship `checkout` that go.mod's replace directive points at")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "usage: plugship init [-dir folder] [-version vX.Y.Z] [-replace checkout] <module path>\n\n"+
+			"Writes a new plugin repository for the module path, e.g. example.com/acme,\n"+
+			"into an empty or new folder, then runs go mod tidy there.\n\n")
+		fs.PrintDefaults()
+	}
+	// Flags may come before and after the module path.
+	if err := fs.Parse(args); err != nil {
+		return flagStatus(err)
+	}
+	module := fs.Arg(0)
+	if fs.NArg() > 1 {
+		if err := fs.Parse(fs.Args()[1:]); err != nil {
+			return flagStatus(err)
+		}
+		if fs.NArg() > 0 {
+			fmt.Fprintf(stderr, "plugship init: one module path, not %q and %q\n", module, fs.Arg(0))
+			return exitUsage
+		}
+	}
+	if module == "" {
+		fs.Usage()
+		return exitUsage
+	}
+	if *version == "" && *replace == "" {
+		v, ok := ownVersion()
+		if !ok {
+			fmt.Fprintf(stderr, "plugship init: this plugship has no release version (%s): pass -version vX.Y.Z, or -replace <path to a plugship checkout>\n", v)
+			return exitUsage
+		}
+		*version = v
+	}
+	err := scaffold.Init(ctx, scaffold.Options{Dir: *dir, Module: module, Version: *version, Replace: *replace, Out: stdout})
+	if err != nil {
+		fmt.Fprintln(stderr, "plugship init:", err)
+		return exitFailure
+	}
+	return exitOK
+}
+
+// flagStatus is the exit status after a flag parsing error: -h is no error.
+func flagStatus(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	return exitUsage
+}
+
+// ownVersion is the version of the running plugship's module, as go run
+// pkg@version or go install records it. A build in a checkout has none
+// ("(devel)") or one with a +dirty suffix; ok is false then.
+func ownVersion() (v string, ok bool) {
+	info, found := debug.ReadBuildInfo()
+	if !found || info.Main.Version == "" {
+		return "no build information", false
+	}
+	v = info.Main.Version
+	if v == "(devel)" {
+		return "built from a checkout: (devel)", false
+	}
+	if err := scaffold.CheckVersion(v); err != nil {
+		return "built as " + v, false
+	}
+	return v, true
+}

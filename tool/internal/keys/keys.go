@@ -1,0 +1,388 @@
+package keys
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/elliptic"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/google/renameio/v2"
+	sgroot "github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"github.com/sigstore/sigstore/pkg/signature"
+	"github.com/sigstore/sigstore/pkg/signature/kms"
+
+	"github.com/plugship/plugship/internal/artifact"
+	"github.com/plugship/plugship/keyless"
+	"github.com/plugship/plugship/tool/internal/config"
+	"github.com/plugship/plugship/tool/internal/teams"
+	"github.com/plugship/plugship/trust"
+)
+
+// Environment variables and file names.
+const (
+	PasswordEnv  = "PLUGSHIP_KEY_PASSWORD" // password of encrypted private keys; PasswordEnv_<TEAM> overrides
+	KeyEnvPrefix = "PLUGSHIP_KEY_"         // PLUGSHIP_KEY_<TEAM>: private key path or KMS reference
+	PublicName   = "cosign.pub"            // <teams folder>/<team>/cosign.pub
+	PrivateName  = "cosign.key"            // .keys/<team>/cosign.key
+	PrivateDir   = ".keys"                 // git-ignored
+	DevDir       = "keys/dev"              // under dist/
+)
+
+// EnvName returns the variable name for team: prefix + TEAM with "-" as "_".
+func EnvName(prefix, team string) string {
+	return prefix + strings.ToUpper(strings.ReplaceAll(team, "-", "_"))
+}
+
+// PublicPath is the team's committed public key, in teamsDir, the teams
+// folder (teams/ under the module root, configurable in plugship.yaml).
+func PublicPath(teamsDir, team string) string { return filepath.Join(teamsDir, team, PublicName) }
+
+// PrivatePath is where Generate puts the team's private key.
+func PrivatePath(root, team string) string { return filepath.Join(root, PrivateDir, team, PrivateName) }
+
+// DevPaths are the team's development key pair under dist.
+func DevPaths(dist, team string) (priv, pub string) {
+	dir := filepath.Join(dist, filepath.FromSlash(DevDir), team)
+	return filepath.Join(dir, PrivateName), filepath.Join(dir, PublicName)
+}
+
+// Generate creates an ECDSA P-256 key pair for team: the public key at
+// PublicPath in the teams folder of root's plugship.yaml, the private key
+// encrypted with password at PrivatePath (mode 0600). It refuses to
+// replace an existing key of either kind.
+func Generate(root, team string, password []byte) (pub, priv string, err error) {
+	if err := artifact.CheckName(team); err != nil {
+		return "", "", fmt.Errorf("team: %w", err)
+	}
+	if len(password) == 0 {
+		return "", "", fmt.Errorf("no password: set %s (or %s) to the password that will protect the private key", EnvName(PasswordEnv+"_", team), PasswordEnv)
+	}
+	repo, err := config.Load(root)
+	if err != nil {
+		return "", "", err
+	}
+	pub, priv = PublicPath(repo.TeamsDir(), team), PrivatePath(root, team)
+	if _, err := os.Stat(filepath.Dir(pub)); err != nil {
+		return "", "", fmt.Errorf("team %s has no folder %s/%s: add its team.yaml first", team, repo.Teams, team)
+	}
+	if err := generate(pub, priv, password); err != nil {
+		return "", "", err
+	}
+	return pub, priv, nil
+}
+
+func generate(pub, priv string, password []byte) error {
+	for _, f := range []string{pub, priv} {
+		if _, err := os.Stat(f); err == nil {
+			return fmt.Errorf("%s exists; remove it first if you really mean to replace the key (everything signed with it will stop verifying)", f)
+		}
+	}
+	privPEM, pubPEM, err := cryptoutils.GeneratePEMEncodedECDSAKeyPair(elliptic.P256(), cryptoutils.StaticPasswordFunc(password))
+	if err != nil {
+		return fmt.Errorf("generating a key pair: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(priv), 0o700); err != nil {
+		return err
+	}
+	if err := renameio.WriteFile(priv, privPEM, 0o600, renameio.WithTempDir(filepath.Dir(priv))); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(pub), 0o755); err != nil {
+		return err
+	}
+	return renameio.WriteFile(pub, pubPEM, 0o644, renameio.WithTempDir(filepath.Dir(pub)))
+}
+
+// Signer signs for one team.
+type Signer struct {
+	signature.SignerVerifier
+	Team        string
+	KeyID       string // see KeyID
+	Source      string // where the key came from, for output: a path or a KMS reference
+	Development bool   // a development key generated under dist/
+}
+
+// Describe says which key signs, for output.
+func (s *Signer) Describe() string {
+	return describe(s.KeyID, s.Development) + " (" + s.Source + ")"
+}
+
+func describe(id string, development bool) string {
+	if development {
+		return "DEVELOPMENT key " + id[:12]
+	}
+	return "key " + id[:12]
+}
+
+// KeyID identifies a public key: the hex sha256 of its DER encoding.
+func KeyID(pub crypto.PublicKey) (string, error) {
+	der, err := cryptoutils.MarshalPublicKeyToDER(pub)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(der)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// devMu serialises creating development keys.
+var devMu sync.Mutex
+
+// SignerFor returns team's signer, looked up as the package doc says: root
+// is the module root (.keys/), teamsDir the teams folder (the committed
+// public key), dist the output folder (development keys).
+func SignerFor(ctx context.Context, root, teamsDir, dist, team string) (*Signer, error) {
+	var (
+		sv          signature.SignerVerifier
+		source      string
+		development bool
+		err         error
+	)
+	committed, committedErr := readPublic(PublicPath(teamsDir, team))
+	switch ref := os.Getenv(EnvName(KeyEnvPrefix, team)); {
+	case strings.Contains(ref, "://"):
+		source = ref
+		sv, err = kms.Get(ctx, ref, crypto.SHA256)
+		if err != nil {
+			return nil, fmt.Errorf("team %s: KMS key %s (from %s): %w", team, ref, EnvName(KeyEnvPrefix, team), err)
+		}
+	case strings.HasPrefix(ref, "-----BEGIN"):
+		source = EnvName(KeyEnvPrefix, team) + " (PEM)"
+		sv, err = parsePrivate([]byte(ref), source, team)
+	case ref != "":
+		source = ref
+		sv, err = loadPrivate(ref, team)
+	default:
+		source = PrivatePath(root, team)
+		if _, statErr := os.Stat(source); statErr == nil {
+			sv, err = loadPrivate(source, team)
+			break
+		}
+		development = true
+		priv, pub := DevPaths(dist, team)
+		source = priv
+		devMu.Lock()
+		if _, statErr := os.Stat(priv); errors.Is(statErr, fs.ErrNotExist) {
+			err = generate(pub, priv, []byte{})
+		}
+		devMu.Unlock()
+		if err == nil {
+			sv, err = signature.LoadSignerVerifierFromPEMFile(priv, crypto.SHA256, cryptoutils.StaticPasswordFunc([]byte{}))
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	pub, err := sv.PublicKey()
+	if err != nil {
+		return nil, fmt.Errorf("team %s: public key of %s: %w", team, source, err)
+	}
+	id, err := KeyID(pub)
+	if err != nil {
+		return nil, err
+	}
+	if !development && committedErr == nil {
+		if cryptoutils.EqualKeys(committed, pub) != nil {
+			return nil, fmt.Errorf("team %s: the key %s is not the one committed in %s; signatures made with it would not verify", team, source, PublicPath(teamsDir, team))
+		}
+	}
+	return &Signer{SignerVerifier: sv, Team: team, KeyID: id, Source: source, Development: development}, nil
+}
+
+func loadPrivate(path, team string) (signature.SignerVerifier, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("team %s: private key: %w", team, err)
+	}
+	return parsePrivate(data, path, team)
+}
+
+// parsePrivate decodes a private key PEM; path names it in errors.
+func parsePrivate(data []byte, path, team string) (signature.SignerVerifier, error) {
+	password := []byte(Password(team))
+	encrypted := bytes.Contains(data, []byte("ENCRYPTED"))
+	if encrypted && len(password) == 0 {
+		return nil, fmt.Errorf("team %s: %s is encrypted: set %s (or %s) to its password", team, path, EnvName(PasswordEnv+"_", team), PasswordEnv)
+	}
+	priv, err := cryptoutils.UnmarshalPEMToPrivateKey(data, cryptoutils.StaticPasswordFunc(password))
+	if err != nil {
+		if encrypted {
+			return nil, fmt.Errorf("team %s: cannot decrypt %s: wrong password in %s/%s, or a damaged key (%v)", team, path, EnvName(PasswordEnv+"_", team), PasswordEnv, err)
+		}
+		return nil, fmt.Errorf("team %s: %s is not a private key PEM: %w", team, path, err)
+	}
+	sv, err := signature.LoadSignerVerifier(priv, crypto.SHA256)
+	if err != nil {
+		return nil, fmt.Errorf("team %s: %s: %w", team, path, err)
+	}
+	return sv, nil
+}
+
+// Password returns team's key password from the environment:
+// PLUGSHIP_KEY_PASSWORD_<TEAM>, else PLUGSHIP_KEY_PASSWORD.
+func Password(team string) string {
+	if p := os.Getenv(EnvName(PasswordEnv+"_", team)); p != "" {
+		return p
+	}
+	return os.Getenv(PasswordEnv)
+}
+
+func readPublic(path string) (crypto.PublicKey, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := cryptoutils.UnmarshalPEMToPublicKey(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return pub, nil
+}
+
+// PublicKey is a public key a verifier may accept for a team.
+type PublicKey struct {
+	PEM         []byte
+	ID          string
+	Source      string
+	Development bool
+}
+
+// Describe names the key for output.
+func (k *PublicKey) Describe() string { return describe(k.ID, k.Development) }
+
+// Verifier returns a verifier for the key.
+func (k *PublicKey) Verifier() (signature.Verifier, error) {
+	pub, err := cryptoutils.UnmarshalPEMToPublicKey(k.PEM)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", k.Source, err)
+	}
+	return signature.LoadVerifier(pub, crypto.SHA256)
+}
+
+// Expected returns the public key team signs with unless told otherwise:
+// the committed key (in teamsDir, the teams folder), else the development
+// key under dist if one exists, else nil.
+func Expected(teamsDir, dist, team string) (*PublicKey, error) {
+	keys, err := PublicKeys(teamsDir, dist, team)
+	if err != nil || len(keys) == 0 {
+		return nil, err
+	}
+	return &keys[0], nil
+}
+
+// PublicKeys returns the keys that may have signed team's plugins: the
+// committed <teamsDir>/<team>/cosign.pub (teamsDir is the teams folder,
+// teams/ unless plugship.yaml says otherwise) and, if present, the
+// development key under dist. A committed key that cannot be read is an
+// error.
+func PublicKeys(teamsDir, dist, team string) ([]PublicKey, error) {
+	var keys []PublicKey
+	_, devPub := DevPaths(dist, team)
+	for _, c := range []struct {
+		path string
+		dev  bool
+	}{{PublicPath(teamsDir, team), false}, {devPub, true}} {
+		data, err := os.ReadFile(c.path)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		pub, err := cryptoutils.UnmarshalPEMToPublicKey(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: not a public key PEM: %w", c.path, err)
+		}
+		id, err := KeyID(pub)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", c.path, err)
+		}
+		keys = append(keys, PublicKey{PEM: data, ID: id, Source: c.path, Development: c.dev})
+	}
+	return keys, nil
+}
+
+// Policy returns the trust policy for reg: the public keys of every team
+// that has one (committed in the registry's folder under root, or a
+// development key under dist), and the owner of each of those teams'
+// plugins, and the keyless identities each team names (the caller adds the
+// trusted root they are checked against, Policy.SetSigstoreRoot). Plugins
+// of teams without any key or identity are left out, so nothing of theirs
+// verifies. When a team names identities, the trusted root they are
+// checked against comes with them (TrustedRoot).
+func Policy(root, dist string, reg *teams.Registry) (*trust.Policy, error) {
+	p := trust.New()
+	named := false
+	teamsDir := filepath.Join(root, filepath.FromSlash(reg.TeamsFolder()))
+	for _, t := range reg.Teams {
+		pubs, err := PublicKeys(teamsDir, dist, t.Name)
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range pubs {
+			if err := p.AddKey(t.Name, k.PEM, k.ID, k.Development); err != nil {
+				return nil, fmt.Errorf("%s: %w", k.Source, err)
+			}
+		}
+		for _, id := range t.Signing.Identities {
+			if err := p.AddIdentity(t.Name, id); err != nil {
+				return nil, fmt.Errorf("%s: %w", t.File, err)
+			}
+			named = true
+		}
+		if len(pubs) == 0 && len(t.Signing.Identities) == 0 {
+			continue
+		}
+		for _, pl := range t.Plugins {
+			p.Plugins[pl.Name] = t.Name
+		}
+	}
+	if named {
+		repo, err := config.Load(root)
+		if err != nil {
+			return nil, err
+		}
+		data, err := TrustedRoot(repo)
+		if err != nil {
+			return nil, err
+		}
+		if err := p.SetSigstoreRoot(data); err != nil {
+			return nil, err
+		}
+	}
+	if err := keyless.Enable(p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// TrustedRoot returns Sigstore's trusted root JSON for the repository:
+// the file sigstore.trusted_root of plugship.yaml names, or, when it names
+// none, the public-good instance's, fetched through Sigstore's TUF
+// repository.
+func TrustedRoot(repo *config.Config) ([]byte, error) {
+	if repo.TrustedRoot != "" {
+		data, err := os.ReadFile(repo.Path(repo.TrustedRoot))
+		if err != nil {
+			return nil, fmt.Errorf("sigstore.trusted_root of %s: %w", config.File, err)
+		}
+		if _, err := sgroot.NewTrustedRootFromJSON(data); err != nil {
+			return nil, fmt.Errorf("sigstore.trusted_root %s: not a Sigstore trusted root: %w", repo.TrustedRoot, err)
+		}
+		return data, nil
+	}
+	tr, err := sgroot.FetchTrustedRoot()
+	if err != nil {
+		return nil, fmt.Errorf("fetching Sigstore's public-good trusted root through TUF: %w (offline, or a private Sigstore: set sigstore.trusted_root in %s to its trusted root JSON)", err, config.File)
+	}
+	return tr.MarshalJSON()
+}

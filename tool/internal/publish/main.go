@@ -1,0 +1,260 @@
+package publish
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/plugship/plugship/internal/artifact"
+	"github.com/plugship/plugship/tool/internal/config"
+	"github.com/plugship/plugship/tool/internal/matrix"
+	"github.com/plugship/plugship/tool/internal/progress"
+)
+
+// ChannelDir is the local channel, relative to dist/.
+const ChannelDir = artifact.ChannelDir
+
+// Options say what to publish where.
+type Options struct {
+	Root   string // module root; default "."
+	Dist   string // default <Root>/dist (folders.dist of plugship.yaml)
+	DryRun bool   // print the plan, call nothing
+	// Store overrides the store chosen from the environment.
+	Store Store
+	// Getenv reads the environment; default os.Getenv.
+	Getenv func(string) string
+	// RetryBase is the first backoff of GitHub calls; default 1s.
+	RetryBase time.Duration
+	// Repo is the repository configuration; default read from
+	// <Root>/plugship.yaml.
+	Repo *config.Config
+}
+
+// withDefaults fills in the defaults, reading plugship.yaml unless Repo is
+// set; a configuration with problems is an error listing them.
+func (o Options) withDefaults() (Options, error) {
+	var err error
+	if o.Repo, o.Root, o.Dist, err = config.Resolve(o.Repo, o.Root, o.Dist); err != nil {
+		return o, err
+	}
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
+	return o, nil
+}
+
+// Main publishes every approved plugin version and updates index.json. It
+// reports each version on out, publishes what it can, and returns an
+// error naming every version it refused or could not publish. With
+// opts.DryRun it only reports: it calls no store and returns nil even when
+// it refused versions (they are listed as REFUSED on out).
+func Main(ctx context.Context, opts Options, out io.Writer) error {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	store, err := opts.store()
+	if err != nil {
+		return err
+	}
+	versions, err := Plan(opts)
+	if err != nil {
+		return err
+	}
+	if len(versions) == 0 {
+		return fmt.Errorf("nothing to publish in %s: run go run mage.go all first", filepath.Join(opts.Dist, "plugins"))
+	}
+	verb := "publishing"
+	if opts.DryRun {
+		verb = "dry run: would publish"
+	}
+	fmt.Fprintf(out, "%s %d plugin versions to %s\n", verb, len(versions), store.Describe())
+	var failed []string
+	var entries []artifact.Entry
+	counts := map[string]int{}
+	for _, v := range versions {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if v.Err != nil {
+			fmt.Fprintf(out, "  %-10s %s\n      %v\n", "REFUSED", v.label(), v.Err)
+			failed = append(failed, v.label())
+			counts["refused"]++
+			continue
+		}
+		if opts.DryRun {
+			var names []string
+			for _, a := range v.Assets {
+				names = append(names, a.Name)
+			}
+			fmt.Fprintf(out, "  %-10s %s  tag %s, assets %s\n", "would", v.ID(), v.Tag, strings.Join(names, ", "))
+			continue
+		}
+		locs, changed, err := store.Release(ctx, v)
+		switch {
+		case err != nil:
+			fmt.Fprintf(out, "  %-10s %s\n      %v\n", "FAILED", v.ID(), err)
+			failed = append(failed, v.ID())
+			counts["failed"]++
+		case changed:
+			fmt.Fprintf(out, "  %-10s %s  %s\n", "published", v.ID(), v.where())
+			counts["published"]++
+		default:
+			if progress.Verbose() {
+				fmt.Fprintf(out, "  %-10s %s  %s\n", "unchanged", v.ID(), v.where())
+			}
+			counts["unchanged"]++
+		}
+		if err == nil {
+			entries = append(entries, entry(v, locs))
+		}
+	}
+	if opts.DryRun {
+		return nil
+	}
+	indexErr := updateIndex(ctx, store, entries)
+	if indexErr == nil && len(failed) == 0 {
+		indexErr = updateMatrix(ctx, store, filepath.Join(opts.Dist, matrix.Dir, matrix.JSONFile))
+	}
+	where := IndexFile
+	if l, ok := store.(interface{ IndexLocation(context.Context) string }); ok {
+		where = l.IndexLocation(ctx)
+	}
+	fmt.Fprintf(out, "%d published, %d unchanged, %d refused, %d failed, of %d plugin versions in %.1fs; index %s\n",
+		counts["published"], counts["unchanged"], counts["refused"], counts["failed"], len(versions), time.Since(start).Seconds(), where)
+	var errs []error
+	if len(failed) > 0 {
+		errs = append(errs, fmt.Errorf("%d plugin versions not published: %s", len(failed), strings.Join(failed, ", ")))
+	}
+	if indexErr != nil {
+		errs = append(errs, fmt.Errorf("updating the index (%s, %s): %w", IndexFile, matrix.JSONFile, indexErr))
+	}
+	return errors.Join(errs...)
+}
+
+// store is opts.Store, else GitHub when the environment says so, else the
+// local channel.
+func (o Options) store() (Store, error) {
+	if o.Store != nil {
+		return o.Store, nil
+	}
+	gh, err := GitHubFromEnv(o.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	if gh != nil {
+		gh.RetryBase = o.RetryBase
+		return gh, nil
+	}
+	return &Channel{Dir: filepath.Join(o.Dist, ChannelDir)}, nil
+}
+
+// where names the release that holds v: its tag, or its follow-up's.
+func (v *Version) where() string {
+	if v.Release == "" || v.Release == v.Tag {
+		return v.Tag
+	}
+	return fmt.Sprintf("%s (follow-up: release %s is immutable)", v.Release, v.Tag)
+}
+
+func (v *Version) label() string {
+	if v.Meta.Team == "" {
+		return v.Meta.File
+	}
+	return v.ID()
+}
+
+// updateIndex merges entries into the store's index.json.
+func updateIndex(ctx context.Context, store Store, entries []artifact.Entry) error {
+	data, err := store.ReadIndex(ctx, IndexFile)
+	if err != nil {
+		return err
+	}
+	ix, err := artifact.ParseIndex(data)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		ix.Put(e)
+	}
+	out, err := ix.Marshal()
+	if err != nil {
+		return err
+	}
+	if string(out) == string(data) {
+		return nil
+	}
+	return store.WriteIndex(ctx, IndexFile, out)
+}
+
+// updateMatrix puts the matrix that approved this publish beside
+// index.json, where the next matrix run compares itself with it (see
+// compat.Options.Base): "what changed since the last release".
+func updateMatrix(ctx context.Context, store Store, file string) error {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	old, err := store.ReadIndex(ctx, matrix.JSONFile)
+	if err != nil || string(old) == string(data) {
+		return err
+	}
+	return store.WriteIndex(ctx, matrix.JSONFile, data)
+}
+
+// entry describes a published version for the index.
+func entry(v *Version, all map[string]string) artifact.Entry {
+	m := v.Meta
+	locations := map[string]string{}
+	for _, a := range v.Assets {
+		if loc, ok := all[a.Name]; ok {
+			locations[a.Name] = loc
+		}
+	}
+	return artifact.Entry{
+		Team: m.Team, Plugin: m.Plugin, Version: m.Version, Tag: cmp.Or(v.Release, v.Tag), File: m.File, SHA256: m.SHA256, Size: m.Size,
+		ABI: artifact.ABI{Tag: m.ABI, GoVersion: m.GoVersion, GOOS: m.GOOS, GOARCH: m.GOARCH,
+			Trimpath: m.Settings["-trimpath"] == "true", Race: m.Settings["-race"] == "true", CGO: m.Settings["CGO_ENABLED"] == "1"},
+		Hosts:  v.Hosts,
+		Assets: locations,
+	}
+}
+
+// FetchMatrix copies the matrix of the last publish (the matrix.json
+// beside index.json, in the channel or the GitHub index release) to
+// <Dist>/compat/published.json, for the matrix step to report what changed
+// since; when nothing was published yet it removes that file.
+func FetchMatrix(ctx context.Context, opts Options, out io.Writer) error {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return err
+	}
+	store, err := opts.store()
+	if err != nil {
+		return err
+	}
+	file := filepath.Join(opts.Dist, filepath.FromSlash(artifact.PublishedMatrixFile))
+	data, err := store.ReadIndex(ctx, matrix.JSONFile)
+	if err != nil {
+		return fmt.Errorf("reading the matrix of the last publish from %s: %w", store.Describe(), err)
+	}
+	if data == nil {
+		fmt.Fprintf(out, "no matrix published yet in %s: nothing to compare with\n", store.Describe())
+		if err := os.Remove(file); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return err
+	}
+	_, err = artifact.WriteFileIfChanged(file, data, 0o644)
+	return err
+}
