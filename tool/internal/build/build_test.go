@@ -39,7 +39,7 @@ func TestMain(m *testing.M) {
 func run(m *testing.M) int {
 	ctx := context.Background()
 	var err error
-	if root, err = filepath.Abs("../.."); err != nil {
+	if root, err = filepath.Abs("../../.."); err != nil {
 		panic(err)
 	}
 	tmp, err := os.MkdirTemp("", "plugship-build-test-")

@@ -14,11 +14,14 @@ import (
 	"github.com/plugship/plugship/trust"
 )
 
-// TestKeylessSignaturesInTheLoader: the marker plugin (its init writes a
-// file) signed keylessly by the workflow team fixtures names is chosen and
+// TestKeylessSignaturesInTheLoader: in a host that opted in to keyless
+// signatures (keyless.Load), the marker plugin (its init writes a file)
+// signed keylessly by the workflow team fixtures names is chosen and
 // runs; signed by another workflow, changed after signing, or with an
 // expired certificate and no proof of signing time, it is refused and its
-// code never runs, not even in a probe.
+// code never runs, not even in a probe. A host that did not opt in
+// (trust.Load, no sigstore-go linked) refuses the keyless-only file,
+// naming its bundle and what to import.
 func TestKeylessSignaturesInTheLoader(t *testing.T) {
 	opts := sigstoretest.Options{Repository: "acme/plugins", Ref: "refs/tags/fixtures/fx/v10.0.0", Workflow: ".github/workflows/release.yml"}
 	s := sigstoretest.New(t, opts)
@@ -56,6 +59,8 @@ func TestKeylessSignaturesInTheLoader(t *testing.T) {
 		reason string                  // "" when it must be chosen
 	}{
 		{"signed by the team's workflow", func(dir string) []byte { return s.SignBlob(t, bytesOf(dir)) }, ""},
+		{"a host that did not opt in", func(dir string) []byte { return s.SignBlob(t, bytesOf(dir)) },
+			"keyless signatures are not verified by this host: " + marker + trust.BundleSuffix + " is signed keylessly and the file has no key signature; refused: to accept keyless signatures, go get github.com/plugship/plugship/keyless and call keyless.Enable(policy)"},
 		{"signed by another workflow", func(dir string) []byte { return nightly.SignBlob(t, bytesOf(dir)) },
 			"is signed keylessly by " + nightly.Identity() + " (issuer " + trust.GitHubIssuer + ")"},
 		{"changed after signing", func(dir string) []byte {
@@ -74,7 +79,11 @@ func TestKeylessSignaturesInTheLoader(t *testing.T) {
 				t.Fatal(err)
 			}
 			ran := filepath.Join(t.TempDir(), "marker")
-			stdout, stderr, code := hostEnv(t, []string{"PLUGSHIP_TEST_MARKER=" + ran}, "-trust", trustFile, "-json", "-plugin", "fx", "-timeout", "2s", dir)
+			args := []string{keylessHost, "-trust", trustFile, "-json", "-plugin", "fx", "-timeout", "2s", dir}
+			if tc.name == "a host that did not opt in" {
+				args = args[1:]
+			}
+			stdout, stderr, code := hostEnv(t, []string{"PLUGSHIP_TEST_MARKER=" + ran}, args...)
 			var r loader.Report
 			if err := json.Unmarshal([]byte(stdout), &r); err != nil {
 				t.Fatalf("host printed no report (%v):\n%s\n%s", err, stdout, stderr)

@@ -41,7 +41,11 @@ func hostEnv(t *testing.T, env []string, args ...string) (stdout, stderr string,
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, hostBin, args...)
+	bin := hostBin
+	if len(args) > 0 && args[0] == keylessHost {
+		bin, args = keylessHost, args[1:]
+	}
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e

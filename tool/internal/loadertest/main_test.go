@@ -42,6 +42,7 @@ var (
 	fixtures     = map[string]string{} // fixture name -> built and signed .so
 	fixtureTrust string                // their trust policy: team fixtures owns fx, team others owns other
 	hostBin      string                // compat/hosts/showcase, built with -trimpath
+	keylessHost  string                // the same host opted in to keyless signatures (keyless.Load)
 	superviseBin string                // cmd/plugship-supervise
 	exampleDir   string                // signed showcase plugins the test binary itself can open
 	testABI      string                // the ABI tag of this test binary, and of exampleDir's files
@@ -205,6 +206,10 @@ func setUp(tmp string) error {
 	if err := plugtest.BuildHost(root, "./compat/hosts/showcase", hostBin); err != nil {
 		return err
 	}
+	keylessHost = filepath.Join(tmp, "showcase-keyless")
+	if err := buildKeylessHost(filepath.Join(tmp, "keylesshost"), keylessHost); err != nil {
+		return err
+	}
 
 	// The Example's host is this test binary, built without -trimpath: its
 	// plugins are built the same way and carry its ABI.
@@ -237,6 +242,34 @@ func setUp(tmp string) error {
 	}
 	exampleTrust = filepath.Join(exampleDist, sign.TrustFile)
 	return nil
+}
+
+// buildKeylessHost builds the showcase host as a host author who opts in
+// to keyless signatures writes it: its trust.Load is keyless.Load, and its
+// module requires github.com/plugship/plugship/keyless (here the
+// checkout's). The module is a copy of the root's, so that it shares the
+// contract package with the plugins built there.
+func buildKeylessHost(mod, out string) error {
+	src, err := os.ReadFile(filepath.Join(root, "compat/hosts/showcase/main.go"))
+	if err != nil {
+		return err
+	}
+	host := strings.Replace(string(src), "trust.Load(", "keyless.Load(", 1)
+	host = strings.Replace(host, "\t\"github.com/plugship/plugship/trust\"\n", "\t\"github.com/plugship/plugship/keyless\"\n", 1)
+	if host == string(src) || !strings.Contains(host, "keyless.Load(") {
+		return fmt.Errorf("compat/hosts/showcase/main.go: no trust.Load( to make keyless.Load(")
+	}
+	if err := plugtest.Module(root, mod, map[string]string{"compat/hosts/showcase/main.go": host}); err != nil {
+		return err
+	}
+	if err := plugtest.Go(mod, "mod", "edit", "-require=github.com/plugship/plugship/keyless@v0.0.0-00010101000000-000000000000",
+		"-replace=github.com/plugship/plugship/keyless="+filepath.Join(root, "keyless")); err != nil {
+		return err
+	}
+	if err := plugtest.Go(mod, "mod", "tidy"); err != nil {
+		return err
+	}
+	return plugtest.BuildHost(mod, "./compat/hosts/showcase", out)
 }
 
 // otherGo is a Go release of another minor version than the one under

@@ -12,6 +12,8 @@ import (
 	"runtime"
 	"strings"
 
+	"golang.org/x/mod/modfile"
+
 	"github.com/plugship/plugship/internal/artifact"
 	"github.com/plugship/plugship/internal/fingerprint"
 	"github.com/plugship/plugship/tool/internal/config"
@@ -19,27 +21,35 @@ import (
 	"github.com/plugship/plugship/tool/internal/teams"
 )
 
-// Root returns the module root, found from the working directory up.
+// Root returns the root of plugship's checkout: the folder of the module
+// github.com/plugship/plugship (its plugins, contract, hosts and loader),
+// found from the working directory up; the tool's own module is below it.
 func Root() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
 	}
 	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+		if data, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && modfile.ModulePath(data) == "github.com/plugship/plugship" {
 			return dir, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", fmt.Errorf("no go.mod above the working directory")
+			return "", fmt.Errorf("no go.mod of module github.com/plugship/plugship above the working directory")
 		}
 		dir = parent
 	}
 }
 
+// libraryFolders are the folders of the root module's packages that hosts
+// import (the loader, trust and what they use), copied by Module.
+var libraryFolders = []string{"loader", "trust", "internal"}
+
 // Module writes into dir a copy of root's go.mod, go.sum and contract/,
-// plus files (slash paths relative to dir -> content). Plugins built in
-// it with -trimpath share the contract package with hosts built in root.
+// and of the packages hosts import (loader, trust; no tests), plus files
+// (slash paths relative to dir -> content). Plugins built in it with
+// -trimpath share the contract package with hosts built in root, and
+// hosts can be built in it.
 func Module(root, dir string, files map[string]string) error {
 	all := map[string]string{}
 	for _, f := range []string{"go.mod", "go.sum", "contract/contract.go", "contract/doc.go"} {
@@ -48,6 +58,32 @@ func Module(root, dir string, files map[string]string) error {
 			return err
 		}
 		all[f] = string(data)
+	}
+	for _, folder := range libraryFolders {
+		err := filepath.WalkDir(filepath.Join(root, folder), func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() && d.Name() == "testdata" {
+				return filepath.SkipDir
+			}
+			if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+				return nil
+			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			rel, err := filepath.Rel(root, path)
+			if err != nil {
+				return err
+			}
+			all[filepath.ToSlash(rel)] = string(data)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
 	}
 	for name, data := range files {
 		all[name] = data

@@ -132,7 +132,7 @@ func setupSignFleet() error {
 	}
 	f.dir = dir
 	f.mod = filepath.Join(dir, "mod")
-	if err := plugtest.Module(filepath.Join("..", ".."), f.mod, map[string]string{
+	if err := plugtest.Module(filepath.Join("..", "..", ".."), f.mod, map[string]string{
 		"teams/fleet/team.yaml":               plugtest.FleetManifest(1),
 		"plugin_sources/fleet/p00000/main.go": source("one"),
 	}); err != nil {

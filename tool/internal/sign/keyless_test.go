@@ -32,7 +32,7 @@ func TestKeylessSigning(t *testing.T) {
 	s := sigstoretest.New(t, sigstoretest.Options{Repository: "acme/plugins", Ref: "refs/tags/keyless/gamma/v3.0.0", Workflow: ".github/workflows/release.yml"})
 	mod := t.TempDir()
 	identity := `^https://github\.com/acme/plugins/\.github/workflows/release\.yml@refs/tags/keyless/.*$`
-	if err := plugtest.Module(filepath.Join("..", ".."), mod, map[string]string{
+	if err := plugtest.Module(filepath.Join("..", "..", ".."), mod, map[string]string{
 		"plugship.yaml":            "version: 1\nsigstore:\n  fulcio: " + s.FulcioURL() + "\n  rekor: " + s.RekorURL() + "\n  trusted_root: trust/sigstore-root.json\n",
 		"trust/sigstore-root.json": string(s.TrustedRootJSON()),
 		"teams/keyless/team.yaml": "name: keyless\nowners: [\"@l\"]\nsigning:\n  keyless: true\n  identities:\n    - issuer: " + trust.GitHubIssuer +

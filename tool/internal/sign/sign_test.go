@@ -50,7 +50,7 @@ func main() {}
 func module(t *testing.T) string {
 	t.Helper()
 	mod := t.TempDir()
-	if err := plugtest.Module(filepath.Join("..", ".."), mod, map[string]string{
+	if err := plugtest.Module(filepath.Join("..", "..", ".."), mod, map[string]string{
 		"teams/keyed/team.yaml":               "name: keyed\nowners: [\"@k\"]\nplugins:\n  - name: alpha\n    source: keyed/alpha\n    version: 1.0.0\n",
 		"teams/keyless/team.yaml":             "name: keyless\nowners: [\"@l\"]\nplugins:\n  - name: beta\n    source: keyless/beta\n    version: 2.0.0\n",
 		"plugin_sources/keyed/alpha/main.go":  source("alpha"),
@@ -364,7 +364,7 @@ func TestKeyFiles(t *testing.T) {
 		return nil
 	})
 	// And git ignores private keys wherever they are.
-	root, _ := filepath.Abs(filepath.Join("..", ".."))
+	root, _ := filepath.Abs(filepath.Join("..", "..", ".."))
 	for _, f := range []string{".keys/payments/cosign.key", "teams/payments/cosign.key", "elsewhere/x.key"} {
 		cmd := exec.Command("git", "-C", root, "check-ignore", "-q", "--no-index", f)
 		if err := cmd.Run(); err != nil {

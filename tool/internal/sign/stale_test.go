@@ -124,7 +124,7 @@ func lacks(t *testing.T, what, out string, bad ...string) {
 func TestStaleFiles(t *testing.T) {
 	t.Setenv(progress.VerboseEnv, "")
 	mod := t.TempDir()
-	if err := plugtest.Module(filepath.Join("..", ".."), mod, map[string]string{
+	if err := plugtest.Module(filepath.Join("..", "..", ".."), mod, map[string]string{
 		"teams/pay/team.yaml":                payManifest,
 		"teams/gone/team.yaml":               "name: gone\nowners: [\"@g\"]\nplugins:\n  - name: x\n    source: gone/x\n    version: 1.0.0\n",
 		"plugin_sources/pay/fraud/main.go":   source("fraud"),
@@ -228,7 +228,7 @@ func TestStaleFiles(t *testing.T) {
 func TestManifestWithProblemsKeepsFiles(t *testing.T) {
 	t.Setenv(progress.VerboseEnv, "")
 	mod := t.TempDir()
-	if err := plugtest.Module(filepath.Join("..", ".."), mod, map[string]string{
+	if err := plugtest.Module(filepath.Join("..", "..", ".."), mod, map[string]string{
 		"teams/pay/team.yaml":               payManifestAfter,
 		"teams/lab/team.yaml":               "name: lab\nowners: [\"@l\"]\nplugins:\n  - name: up\n    source: lab/up\n    version: 1.0.0\n",
 		"plugin_sources/pay/fraud/main.go":  source("fraud"),

@@ -171,7 +171,7 @@ func TestSignStateKeyless(t *testing.T) {
 			"\n      subject_regexp: " + identity + "\n      repository: https://github.com/acme/plugins\n" +
 			"plugins:\n  - name: gamma\n    source: keyless/gamma\n    version: 3.0.0\n"
 	}
-	if err := plugtest.Module(filepath.Join("..", ".."), mod, map[string]string{
+	if err := plugtest.Module(filepath.Join("..", "..", ".."), mod, map[string]string{
 		"plugship.yaml":                        "version: 1\nsigstore:\n  fulcio: " + s.FulcioURL() + "\n  rekor: " + s.RekorURL() + "\n  trusted_root: trust/sigstore-root.json\n",
 		"trust/sigstore-root.json":             string(s.TrustedRootJSON()),
 		"teams/keyless/team.yaml":              manifest(identity),

@@ -144,7 +144,7 @@ func TestParseProblems(t *testing.T) {
 // TestLoadRepository loads this repository's own registry: it must be clean
 // and ship what the README promises (3 teams, 7 plugins, 8 versions).
 func TestLoadRepository(t *testing.T) {
-	reg, err := Load("..")
+	reg, err := Load("../../..")
 	if err != nil {
 		t.Fatal(err)
 	}

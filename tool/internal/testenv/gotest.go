@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -32,28 +34,60 @@ type Result struct {
 	Output                  map[string]string // a failed test's or package's output, by "package TestName" or package
 }
 
-// Run runs go test -json with args (default ./...) in dir, printing a line
-// per package as it ends, then the summary. It fails if any test failed,
-// or was skipped while args hold no -short.
+// Run runs go test -json with args in every Go module of the checkout at
+// dir (the root module and those in folders below it, such as a contract,
+// keyless or tool module), printing a line per package as it ends, then the
+// summary. Package arguments run in the module that holds them; without
+// any, each module runs ./... . It fails if any test failed, or was
+// skipped while args hold no -short.
 func Run(ctx context.Context, dir string, args []string, out io.Writer) (*Result, error) {
-	if !slices.ContainsFunc(args, isPackageArg) {
-		args = append(args, "./...")
-	}
-	cmdline := append([]string{"test", "-json"}, args...)
-	fmt.Fprintf(out, "go %s\n", strings.Join(cmdline, " "))
-	cmd := exec.CommandContext(ctx, "go", cmdline...)
-	cmd.Dir = dir
-	var stderr strings.Builder
-	cmd.Stderr = io.MultiWriter(&stderr, os.Stderr)
-	stdout, err := cmd.StdoutPipe()
+	mods, err := Modules(dir)
 	if err != nil {
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
+	var flags []string
+	pkgs := map[string][]string{} // module folder -> its package arguments
+	for _, a := range args {
+		if !isPackageArg(a) {
+			flags = append(flags, a)
+			continue
+		}
+		mod, rel := moduleOf(mods, a)
+		pkgs[mod] = append(pkgs[mod], rel)
 	}
-	r := read(stdout, out)
-	waitErr := cmd.Wait()
+	total := &Result{Output: map[string]string{}}
+	var waitErr error
+	var stderr strings.Builder
+	for _, mod := range mods {
+		modArgs := pkgs[mod]
+		if len(pkgs) == 0 {
+			modArgs = []string{"./..."}
+		}
+		if len(modArgs) == 0 {
+			continue
+		}
+		cmdline := append(append([]string{"test", "-json"}, flags...), modArgs...)
+		where := ""
+		if mod != "." {
+			where = " (in " + mod + "/)"
+		}
+		fmt.Fprintf(out, "go %s%s\n", strings.Join(cmdline, " "), where)
+		cmd := exec.CommandContext(ctx, "go", cmdline...)
+		cmd.Dir = filepath.Join(dir, mod)
+		cmd.Stderr = io.MultiWriter(&stderr, os.Stderr)
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			return nil, err
+		}
+		if err := cmd.Start(); err != nil {
+			return nil, err
+		}
+		total.add(read(stdout, out))
+		if err := cmd.Wait(); err != nil && waitErr == nil {
+			waitErr = fmt.Errorf("%s: %w", mod, err)
+		}
+	}
+	r := total
 	r.Summary(out)
 	short := slices.ContainsFunc(args, func(a string) bool { return a == "-short" || a == "-test.short" || strings.HasPrefix(a, "-short=t") })
 	switch {
@@ -65,6 +99,62 @@ func Run(ctx context.Context, dir string, args []string, out io.Writer) (*Result
 		return r, fmt.Errorf("%s skipped (listed above): a test must not skip because something is missing; make it provide it or fail naming it (skips are allowed only with -short)", plural(len(r.Skipped), "test"))
 	}
 	return r, nil
+}
+
+// add gathers o's findings into r.
+func (r *Result) add(o *Result) {
+	r.Passed = append(r.Passed, o.Passed...)
+	r.Failed = append(r.Failed, o.Failed...)
+	r.NoTests = append(r.NoTests, o.NoTests...)
+	r.FailedTests = append(r.FailedTests, o.FailedTests...)
+	r.Skipped = append(r.Skipped, o.Skipped...)
+	for k, v := range o.Output {
+		r.Output[k] = v
+	}
+}
+
+// Modules lists the folders, relative to dir and slash-separated, of the
+// Go modules in the checkout at dir: "." first, then every folder below
+// with a go.mod, leaving out dist/, testdata, vendor and hidden folders.
+func Modules(dir string) ([]string, error) {
+	mods := []string{"."}
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() || path == dir {
+			return nil
+		}
+		switch name := d.Name(); {
+		case name == "dist" && filepath.Dir(path) == dir, name == "testdata", name == "vendor", strings.HasPrefix(name, "."), strings.HasPrefix(name, "_"):
+			return filepath.SkipDir
+		}
+		if _, err := os.Stat(filepath.Join(path, "go.mod")); err == nil {
+			rel, err := filepath.Rel(dir, path)
+			if err != nil {
+				return err
+			}
+			mods = append(mods, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	return mods, err
+}
+
+// moduleOf returns the module of mods that holds the package argument a
+// (such as ./tool/internal/build/...), and a relative to that module.
+func moduleOf(mods []string, a string) (mod, rel string) {
+	clean := strings.TrimPrefix(filepath.ToSlash(a), "./")
+	mod, rel = ".", a
+	for _, m := range mods {
+		if m != "." && (clean == m || strings.HasPrefix(clean, m+"/")) && len(m) > len(mod) {
+			mod, rel = m, "./"+strings.TrimPrefix(strings.TrimPrefix(clean, m), "/")
+		}
+	}
+	if rel == "./" {
+		rel = "."
+	}
+	return mod, rel
 }
 
 // isPackageArg says whether a go test argument names packages.
