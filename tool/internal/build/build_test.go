@@ -84,7 +84,11 @@ func run(m *testing.M) int {
 		return 1
 	}
 	hostBin = filepath.Join(tmp, "openall")
-	if err := plugtest.BuildHost(root, "./internal/build/testdata/openall", hostBin); err != nil {
+	if hostMod, err = openallModule(filepath.Join(tmp, "hostmod")); err != nil {
+		fmt.Fprintf(os.Stderr, "writing the test host's module: %v\n", err)
+		return 1
+	}
+	if err := plugtest.BuildHost(hostMod, "./openall", hostBin); err != nil {
 		fmt.Fprintf(os.Stderr, "building the test host: %v\n", err)
 		return 1
 	}
@@ -282,4 +286,18 @@ func stats(t *testing.T, dist string) map[string]os.FileInfo {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// hostMod is a copy of the root module holding the test host openall
+// (testdata/openall), built there so that it shares the contract package
+// with the plugins built in the root.
+var hostMod string
+
+// openallModule writes that copy into dir.
+func openallModule(dir string) (string, error) {
+	src, err := os.ReadFile(filepath.Join("testdata", "openall", "main.go"))
+	if err != nil {
+		return "", err
+	}
+	return dir, plugtest.Module(root, dir, map[string]string{"openall/main.go": string(src)})
 }

@@ -47,7 +47,8 @@ func TestOtherGoProfile(t *testing.T) {
 	}
 	host := filepath.Join(t.TempDir(), "openall-"+tg.Name())
 	args := append([]string{"build", "-buildvcs=false"}, tg.Env.Flags...)
-	cmd := tg.Env.Command(context.Background(), append(args, "-o", host, "./internal/build/testdata/openall")...)
+	cmd := tg.Env.Command(context.Background(), append(args, "-o", host, "./openall")...)
+	cmd.Dir = hostMod
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("building the host with %s: %v\n%s", tg.Env.Describe(), err, out)
 	}

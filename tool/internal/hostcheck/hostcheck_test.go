@@ -162,7 +162,7 @@ func build(tmp string) (*fixture, error) {
 	f.adopter = filepath.Join(tmp, "adopter")
 	for name, data := range map[string]string{
 		"go.mod":                          "module example.com/plugins\n\ngo 1.22\n\nrequire github.com/plugship/plugship v0.0.1\n",
-		"tools.go":                        "//go:build tools\n\npackage tools\n\nimport _ \"github.com/plugship/plugship/tool/targets\"\n",
+		"tools.go":                        "//go:build tools\n\npackage tools\n\nimport _ \"github.com/plugship/plugship/targets\"\n",
 		"teams/lab/team.yaml":             "name: lab\nowners:\n  - \"@lab\"\nplugins:\n  - name: uses\n    source: lab/uses\n    version: 1.0.0\n",
 		"plugin_sources/lab/uses/main.go": "package main\n\nimport \"example.com/shared\"\n\n// V is the shared module's version.\nfunc V() string { return shared.Version() }\n",
 	} {

@@ -24,9 +24,29 @@ import (
 	"golang.org/x/mod/semver"
 )
 
-// PlugshipModule is the module path of plugship, which every scaffolded
-// repository requires.
+// PlugshipModule is the module path of plugship's light module (the
+// loader and trust packages hosts import), which a scaffolded repository
+// requires for its reference host.
 const PlugshipModule = "github.com/plugship/plugship"
+
+// ToolModule is the module of plugship's targets and steps, which only a
+// scaffolded repository's magefiles/ module requires: nothing it needs
+// enters the module graph its plugins are built in.
+const ToolModule = PlugshipModule + "/tool"
+
+// KeylessModule is the module hosts opt in to keyless signatures with; a
+// checkout's copy is replaced in along with the others (Options.Replace).
+const KeylessModule = PlugshipModule + "/keyless"
+
+// ContractVersion is the version a new repository's root module requires
+// its contract module at. The contract is a module of its own so that
+// hosts built in other repositories can require it at a version, as the
+// plugins do: under -trimpath both then record its files as
+// <module>/contract@<version>/..., and its package fingerprints match.
+const ContractVersion = "v0.1.0"
+
+// MageVersion is the mage that go.mod's tool directive names, for mage.go.
+const MageVersion = "v1.17.0"
 
 // GoVersion is the go line of a scaffolded go.mod: plugship's own, the
 // oldest Go release it builds with.
@@ -117,7 +137,7 @@ func Init(ctx context.Context, opts Options) error {
 		if err := tidy(ctx, dir); err != nil {
 			return err
 		}
-		fmt.Fprintln(out, "  go.sum (go mod tidy)")
+		fmt.Fprintln(out, "  go.sum, contract/go.sum, magefiles/go.sum (go mod tidy)")
 	}
 	fmt.Fprintf(out, "\nNext, in %s:\n", dir)
 	fmt.Fprintln(out, "  go run mage.go all   # build and sign the plugins, run the compatibility matrix, publish to dist/channel/")
@@ -157,13 +177,15 @@ func requirement(version, replace string) (string, string, error) {
 	if err != nil {
 		return "", "", err
 	}
-	gomod := filepath.Join(abs, "go.mod")
-	content, err := os.ReadFile(gomod)
-	if err != nil {
-		return "", "", fmt.Errorf("replace %s: not a plugship checkout: %w", replace, err)
-	}
-	if got := modfile.ModulePath(content); got != PlugshipModule {
-		return "", "", fmt.Errorf("replace %s: not a plugship checkout: %s declares module %q, want %s", replace, gomod, got, PlugshipModule)
+	for _, m := range []string{PlugshipModule, ToolModule, KeylessModule} {
+		gomod := filepath.Join(abs, strings.TrimPrefix(strings.TrimPrefix(m, PlugshipModule), "/"), "go.mod")
+		content, err := os.ReadFile(gomod)
+		if err != nil {
+			return "", "", fmt.Errorf("replace %s: not a plugship checkout: %w", replace, err)
+		}
+		if got := modfile.ModulePath(content); got != m {
+			return "", "", fmt.Errorf("replace %s: not a plugship checkout: %s declares module %q, want %s", replace, gomod, got, m)
+		}
 	}
 	return cmp.Or(version, replaceVersion), abs, nil
 }
@@ -240,18 +262,56 @@ func render(mod, version, replace string) ([]file, error) {
 	if err != nil {
 		return nil, err
 	}
-	gomod, err := goMod(mod, version, replace)
+	mods, err := goMods(mod, version, replace)
 	if err != nil {
 		return nil, err
 	}
-	files = append(files, file{Path: "go.mod", Data: gomod})
+	files = append(files, mods...)
 	slices.SortFunc(files, func(a, b file) int { return strings.Compare(a.Path, b.Path) })
 	return files, nil
 }
 
-// goMod writes go.mod: the module, the go line, plugship's requirement and
-// its replacement. go mod tidy adds the rest.
-func goMod(mod, version, replace string) ([]byte, error) {
+// goMods writes the three go.mod files, each with its module, go line,
+// requirements and replacements; go mod tidy adds the rest:
+//   - go.mod, the module plugins and the reference hosts are built in: the
+//     contract module (replaced by ./contract), plugship's light module for
+//     the hosts' loader, and mage as a tool for mage.go;
+//   - contract/go.mod, the contract's module, required by hosts elsewhere;
+//   - magefiles/go.mod, plugship's tool module and nothing else.
+func goMods(mod, version, replace string) ([]file, error) {
+	contract := mod + "/contract"
+	root, err := modFile(mod, func(f *modfile.File) error {
+		f.AddNewRequire(contract, ContractVersion, false)
+		f.AddNewRequire(PlugshipModule, version, false)
+		f.AddNewRequire("github.com/magefile/mage", MageVersion, true)
+		if err := f.AddTool("github.com/magefile/mage"); err != nil {
+			return err
+		}
+		if err := f.AddReplace(contract, "", "./contract", ""); err != nil {
+			return err
+		}
+		return replaceWith(f, replace, PlugshipModule)
+	})
+	if err != nil {
+		return nil, err
+	}
+	contractMod, err := modFile(contract, func(*modfile.File) error { return nil })
+	if err != nil {
+		return nil, err
+	}
+	mage, err := modFile(mod+"/magefiles", func(f *modfile.File) error {
+		f.AddNewRequire(ToolModule, version, false)
+		return replaceWith(f, replace, PlugshipModule, KeylessModule, ToolModule)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return []file{{"go.mod", root}, {"contract/go.mod", contractMod}, {"magefiles/go.mod", mage}}, nil
+}
+
+// modFile formats a go.mod of module mod with the go line GoVersion and
+// what edit adds.
+func modFile(mod string, edit func(*modfile.File) error) ([]byte, error) {
 	f := new(modfile.File)
 	if err := f.AddModuleStmt(mod); err != nil {
 		return nil, err
@@ -259,14 +319,26 @@ func goMod(mod, version, replace string) ([]byte, error) {
 	if err := f.AddGoStmt(GoVersion); err != nil {
 		return nil, err
 	}
-	f.AddNewRequire(PlugshipModule, version, false)
-	if replace != "" {
-		if err := f.AddReplace(PlugshipModule, "", replace, ""); err != nil {
-			return nil, fmt.Errorf("replace %s: %w", replace, err)
-		}
+	if err := edit(f); err != nil {
+		return nil, err
 	}
 	f.Cleanup()
 	return f.Format()
+}
+
+// replaceWith replaces each of plugship's modules mods with its folder in
+// the checkout at dir ("" for none).
+func replaceWith(f *modfile.File, dir string, mods ...string) error {
+	if dir == "" {
+		return nil
+	}
+	for _, m := range mods {
+		to := filepath.Join(dir, strings.TrimPrefix(strings.TrimPrefix(m, PlugshipModule), "/"))
+		if err := f.AddReplace(m, "", to, ""); err != nil {
+			return fmt.Errorf("replace %s: %w", dir, err)
+		}
+	}
+	return nil
 }
 
 // write writes files into dir, each atomically. On a failure it removes
@@ -311,13 +383,16 @@ func write(dir string, files []file) (err error) {
 	return nil
 }
 
-// tidy runs go mod tidy in dir, outside any go.work.
+// tidy runs go mod tidy, outside any go.work, in each of the new
+// repository's modules: the contract, the root, the magefiles.
 func tidy(ctx context.Context, dir string) error {
-	cmd := exec.CommandContext(ctx, "go", "mod", "tidy")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOWORK=off")
-	if output, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go mod tidy in %s: %w\n%s\nthe files are written: run go mod tidy there again once that is fixed", dir, err, bytes.TrimSpace(output))
+	for _, sub := range []string{"contract", ".", "magefiles"} {
+		cmd := exec.CommandContext(ctx, "go", "mod", "tidy")
+		cmd.Dir = filepath.Join(dir, sub)
+		cmd.Env = append(os.Environ(), "GOWORK=off")
+		if output, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("go mod tidy in %s: %w\n%s\nthe files are written: run go mod tidy there again once that is fixed", cmd.Dir, err, bytes.TrimSpace(output))
+		}
 	}
 	return nil
 }

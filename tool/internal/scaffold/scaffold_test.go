@@ -31,9 +31,11 @@ var wantFiles = []string{
 	"compat/hosts/greet/main.go",
 	"contract/contract.go",
 	"contract/doc.go",
+	"contract/go.mod",
 	"go.mod",
 	"mage.go",
-	"magefile.go",
+	"magefiles/go.mod",
+	"magefiles/magefile.go",
 	"plugin_sources/core/hello/main.go",
 	"plugin_sources/core/hello/main_test.go",
 	"plugship.yaml",
@@ -124,9 +126,24 @@ func TestInitWrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if mf.Module.Mod.Path != "example.com/acme" || mf.Go.Version != "1.25.0" || len(mf.Replace) != 0 ||
-		len(mf.Require) != 1 || mf.Require[0].Mod.Path != PlugshipModule || mf.Require[0].Mod.Version != "v1.2.3" {
+	// The root module: the contract at its version (a folder replace
+	// keeps that version in the files' paths), plugship's light module for
+	// the hosts, mage as a tool; never the tool module.
+	if mf.Module.Mod.Path != "example.com/acme" || mf.Go.Version != "1.25.0" ||
+		requires(mf) != "example.com/acme/contract v0.1.0, github.com/magefile/mage v1.17.0, github.com/plugship/plugship v1.2.3" ||
+		len(mf.Replace) != 1 || mf.Replace[0].Old.Path != "example.com/acme/contract" || mf.Replace[0].New.Path != "./contract" ||
+		len(mf.Tool) != 1 || mf.Tool[0].Path != "github.com/magefile/mage" {
 		t.Errorf("go.mod:\n%s", gomod)
+	}
+	mage, err := modfile.Parse("magefiles/go.mod", []byte(read(t, filepath.Join(dir, "magefiles/go.mod"))), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mage.Module.Mod.Path != "example.com/acme/magefiles" || requires(mage) != ToolModule+" v1.2.3" || len(mage.Replace) != 0 {
+		t.Errorf("magefiles/go.mod:\n%s", read(t, filepath.Join(dir, "magefiles/go.mod")))
+	}
+	if got := modfile.ModulePath([]byte(read(t, filepath.Join(dir, "contract/go.mod")))); got != "example.com/acme/contract" {
+		t.Errorf("contract/go.mod declares %q", got)
 	}
 	if got := read(t, filepath.Join(dir, "plugship.yaml")); !strings.Contains(got, "package: example.com/acme/contract ") {
 		t.Errorf("plugship.yaml does not name the contract package:\n%s", got)
@@ -154,11 +171,36 @@ func TestInitReplace(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := cmpOr(version, "v0.0.0")
-		if len(mf.Require) != 1 || mf.Require[0].Mod.Version != want ||
-			len(mf.Replace) != 1 || mf.Replace[0].Old.Path != PlugshipModule || mf.Replace[0].Old.Version != "" || mf.Replace[0].New.Path != root {
+		if !strings.Contains(requires(mf), PlugshipModule+" "+want) || replaces(mf) != "example.com/acme/contract => ./contract, "+PlugshipModule+" => "+root {
 			t.Errorf("version %q: go.mod does not require %s %s replaced by %s:\n%s", version, PlugshipModule, want, root, gomod)
 		}
+		mage, err := modfile.Parse("go.mod", []byte(read(t, filepath.Join(dir, "magefiles/go.mod"))), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantReplaces := PlugshipModule + " => " + root + ", " + KeylessModule + " => " + filepath.Join(root, "keyless") + ", " + ToolModule + " => " + filepath.Join(root, "tool")
+		if requires(mage) != ToolModule+" "+want || replaces(mage) != wantReplaces {
+			t.Errorf("version %q: magefiles/go.mod does not require %s %s with %s:\n%s", version, ToolModule, want, wantReplaces, read(t, filepath.Join(dir, "magefiles/go.mod")))
+		}
 	}
+}
+
+// requires lists a go.mod's requirements, "path version, ...".
+func requires(f *modfile.File) string {
+	var list []string
+	for _, r := range f.Require {
+		list = append(list, r.Mod.Path+" "+r.Mod.Version)
+	}
+	return strings.Join(list, ", ")
+}
+
+// replaces lists a go.mod's replacements, "old => new, ...".
+func replaces(f *modfile.File) string {
+	var list []string
+	for _, r := range f.Replace {
+		list = append(list, r.Old.Path+" => "+r.New.Path)
+	}
+	return strings.Join(list, ", ")
 }
 
 func cmpOr(a, b string) string {
