@@ -147,9 +147,13 @@ func hostModfile(ctx context.Context, e *Env, root, dist, sources string) error 
 	}
 	for _, d := range bi.Deps {
 		if d.Path == main {
-			continue
+			return fmt.Errorf("the host links module %s %s, which is this repository's own (main) module: under -trimpath the host records its packages as %s@%s/..., plugins built here record them as %s/..., so none of them, the contract among them, can ever match. Make the contract a module of its own, as plugship init lays it out: contract/go.mod declaring %s/contract, this repository's go.mod requiring it at a version with replace %s/contract => ./contract, and the host requiring that version (tag contract/vX.Y.Z); then point contract.package in plugship.yaml at it",
+				d.Path, d.Version, d.Path, d.Version, d.Path, d.Path, d.Path)
 		}
-		if d.Replace != nil && d.Replace.Version != "" {
+		// A folder replacement has no version to write into go.mod
+		// (build info says "(devel)"); it names no module version the
+		// plugins could take, and is left to the preflight to compare.
+		if d.Replace != nil && d.Replace.Version != "" && d.Replace.Version != "(devel)" {
 			if err := f.AddReplace(d.Path, "", d.Replace.Path, d.Replace.Version); err != nil {
 				return err
 			}

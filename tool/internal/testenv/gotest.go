@@ -115,7 +115,8 @@ func (r *Result) add(o *Result) {
 
 // Modules lists the folders, relative to dir and slash-separated, of the
 // Go modules in the checkout at dir: "." first, then every folder below
-// with a go.mod, leaving out dist/, testdata, vendor and hidden folders.
+// with a go.mod, leaving out dist/, magefiles/, testdata, vendor and hidden
+// folders.
 func Modules(dir string) ([]string, error) {
 	mods := []string{"."}
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
@@ -128,6 +129,8 @@ func Modules(dir string) ([]string, error) {
 		switch name := d.Name(); {
 		case name == "dist" && filepath.Dir(path) == dir, name == "testdata", name == "vendor", strings.HasPrefix(name, "."), strings.HasPrefix(name, "_"):
 			return filepath.SkipDir
+		case name == "magefiles" && filepath.Dir(path) == dir:
+			return filepath.SkipDir // mage's files carry the mage build tag: nothing to test
 		}
 		if _, err := os.Stat(filepath.Join(path, "go.mod")); err == nil {
 			rel, err := filepath.Rel(dir, path)
