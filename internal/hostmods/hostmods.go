@@ -34,14 +34,18 @@ type Difference struct {
 
 // Effective is the version a module builds from: its own, or its
 // replacement's (replacePath, replaceVersion; both empty when not
-// replaced), with the replacement's path when that differs, or
-// "=> <folder>" for a folder.
+// replaced), with the replacement's path when that differs. A module
+// replaced by a folder builds as its required version: under -trimpath
+// the go command records its files as <path>@<version>/..., wherever the
+// folder is, exactly as for that version fetched from a proxy (build info
+// gives such a replacement the version "(devel)"). Whether the folder
+// holds that version's code is the package fingerprints' to tell.
 func Effective(path, version, replacePath, replaceVersion string) string {
 	switch {
 	case replacePath == "" && replaceVersion == "":
 		return version
-	case replaceVersion == "":
-		return "=> " + replacePath
+	case replaceVersion == "" || replaceVersion == "(devel)":
+		return version
 	case replacePath == path:
 		return replaceVersion
 	}

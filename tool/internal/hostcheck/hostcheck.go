@@ -235,7 +235,7 @@ type listedPackage struct {
 
 // listModules runs one go list over every release's main package and
 // returns, for each main package's import path, the modules it links
-// (path -> version; a replacement's version, or "=> <path>" for a folder),
+// (path -> version; a replacement's version, or the required version for a folder),
 // without the repository's own module and the standard library.
 func listModules(ctx context.Context, root string, rels []release) (map[string]map[string]string, error) {
 	args := []string{"list", "-deps", "-json=ImportPath,Deps,Module,Standard"}
