@@ -260,7 +260,7 @@ func (Check) Align(ctx context.Context, host string) error {
 	return hostcheck.Align(ctx, hostcheck.Options{Host: host}, os.Stdout)
 }
 
-// Test provides what the tests need, then runs them all: go test ./..., and a skipped test fails it.
+// Test provides what the tests need, then runs them all: go test ./... in every module of the checkout, each checked tidy first; a skipped test fails it.
 // It installs the missing Debian packages (C compilers, chromium in plugship's repository) as root or through sudo -n,
 // else stops with the command to run; Go toolchains of compat/hosts.yaml come through the module proxy.
 func Test(ctx context.Context) error { return testenv.Main(ctx, ".", nil, os.Stdout) }

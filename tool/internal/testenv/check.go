@@ -132,10 +132,15 @@ func main() {
 }
 
 // Main is go run mage.go test: it provides what the tests of the
-// repository at root need, then runs go test with args (default ./...).
+// repository at root need, checks that every module of it is tidy, then
+// runs go test with args (default ./... in every module).
 func Main(ctx context.Context, root string, args []string, out io.Writer) error {
 	fmt.Fprintln(out, "== what the tests need")
 	if err := Provide(ctx, root, out); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "\n== every module tidy (go mod tidy -diff)")
+	if err := Tidy(ctx, root, out); err != nil {
 		return err
 	}
 	fmt.Fprintln(out, "\n== tests")

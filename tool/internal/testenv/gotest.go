@@ -2,7 +2,9 @@ package testenv
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -60,7 +62,7 @@ func Run(ctx context.Context, dir string, args []string, out io.Writer) (*Result
 	var stderr strings.Builder
 	for _, mod := range mods {
 		modArgs := pkgs[mod]
-		if len(pkgs) == 0 {
+		if len(pkgs) == 0 && mod != magefiles {
 			modArgs = []string{"./..."}
 		}
 		if len(modArgs) == 0 {
@@ -113,10 +115,44 @@ func (r *Result) add(o *Result) {
 	}
 }
 
+// magefiles is mage's folder, a module of its own whose files all carry
+// the mage build tag: go test ./... finds no package there.
+const magefiles = "magefiles"
+
+// Tidy runs go mod tidy -diff in every module of the checkout at dir
+// (see Modules), outside any workspace, and fails naming each module whose
+// go.mod or go.sum is not what go mod tidy would write, with the diff.
+func Tidy(ctx context.Context, dir string, out io.Writer) error {
+	mods, err := Modules(dir)
+	if err != nil {
+		return err
+	}
+	var untidy []string
+	for _, mod := range mods {
+		cmd := exec.CommandContext(ctx, "go", "mod", "tidy", "-diff")
+		cmd.Dir = filepath.Join(dir, mod)
+		cmd.Env = append(os.Environ(), "GOWORK=off")
+		diff, err := cmd.CombinedOutput()
+		var exit *exec.ExitError
+		switch {
+		case err == nil:
+			fmt.Fprintf(out, "tidy  %s\n", mod)
+		case errors.As(err, &exit) && exit.ExitCode() == 1 && len(diff) > 0:
+			fmt.Fprintf(out, "NOT TIDY  %s (run go mod tidy in %s)\n%s", mod, mod, diff)
+			untidy = append(untidy, mod)
+		default:
+			return fmt.Errorf("go mod tidy -diff in %s: %v\n%s", mod, err, bytes.TrimSpace(diff))
+		}
+	}
+	if len(untidy) > 0 {
+		return fmt.Errorf("%s not tidy (diffs above): run go mod tidy in %s", plural(len(untidy), "module"), strings.Join(untidy, ", "))
+	}
+	return nil
+}
+
 // Modules lists the folders, relative to dir and slash-separated, of the
 // Go modules in the checkout at dir: "." first, then every folder below
-// with a go.mod, leaving out dist/, magefiles/, testdata, vendor and hidden
-// folders.
+// with a go.mod, leaving out dist/, testdata, vendor and hidden folders.
 func Modules(dir string) ([]string, error) {
 	mods := []string{"."}
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
@@ -129,8 +165,6 @@ func Modules(dir string) ([]string, error) {
 		switch name := d.Name(); {
 		case name == "dist" && filepath.Dir(path) == dir, name == "testdata", name == "vendor", strings.HasPrefix(name, "."), strings.HasPrefix(name, "_"):
 			return filepath.SkipDir
-		case name == "magefiles" && filepath.Dir(path) == dir:
-			return filepath.SkipDir // mage's files carry the mage build tag: nothing to test
 		}
 		if _, err := os.Stat(filepath.Join(path, "go.mod")); err == nil {
 			rel, err := filepath.Rel(dir, path)

@@ -186,3 +186,64 @@ func TestRun(t *testing.T) {
 		t.Errorf("a skip under -short: %v\n%s", err, out.String())
 	}
 }
+
+// TestRunEveryModule: without package arguments Run tests every module of
+// the checkout, nested ones too (go test ./... at the root does not enter
+// them), but not magefiles/, whose files carry the mage build tag; a
+// package argument runs in the module that holds it.
+func TestRunEveryModule(t *testing.T) {
+	dir := writeModule(t, "example.com/m", map[string]string{
+		"a/a_test.go":             "package a\n\nimport \"testing\"\n\nfunc TestA(t *testing.T) {}\n",
+		"tool/go.mod":             "module example.com/m/tool\n\ngo 1.25\n",
+		"tool/x/x_test.go":        "package x\n\nimport \"testing\"\n\nfunc TestX(t *testing.T) {}\n",
+		"tool/testdata/go.mod":    "module example.com/ignored\n\ngo 1.25\n",
+		"magefiles/go.mod":        "module example.com/m/magefiles\n\ngo 1.25\n",
+		"magefiles/magefile.go":   "//go:build mage\n\npackage main\n",
+		"dist/leftover/go.mod":    "module example.com/leftover\n\ngo 1.25\n",
+		"dist/leftover/l_test.go": "package leftover\n\nimport \"testing\"\n\nfunc TestL(t *testing.T) { t.Fatal(\"dist/ is output\") }\n",
+	})
+	mods, err := Modules(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{".", "magefiles", "tool"}; !slices.Equal(mods, want) {
+		t.Errorf("Modules = %q, want %q", mods, want)
+	}
+	var out bytes.Buffer
+	r, err := Run(context.Background(), dir, nil, &out)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if !slices.Equal(r.Passed, []string{"example.com/m/a", "example.com/m/tool/x"}) {
+		t.Errorf("passed %q\n%s", r.Passed, out.String())
+	}
+	out.Reset()
+	if r, err = Run(context.Background(), dir, []string{"./tool/x"}, &out); err != nil || !slices.Equal(r.Passed, []string{"example.com/m/tool/x"}) {
+		t.Errorf("./tool/x: %v, passed %q\n%s", err, r.Passed, out.String())
+	}
+}
+
+// TestTidy: a module whose go.mod go mod tidy would change fails the
+// check, named with its diff; tidy modules pass.
+func TestTidy(t *testing.T) {
+	dir := writeModule(t, "example.com/m", map[string]string{
+		"a/a.go":      "package a\n",
+		"tool/go.mod": "module example.com/m/tool\n\ngo 1.25\n\nrequire example.com/m v0.0.0\n\nreplace example.com/m => ../\n",
+		"tool/t.go":   "package tool\n",
+	})
+	var out bytes.Buffer
+	err := Tidy(context.Background(), dir, &out)
+	if err == nil || !strings.Contains(err.Error(), "1 module not tidy (diffs above): run go mod tidy in tool") {
+		t.Errorf("Tidy = %v\n%s", err, out.String())
+	}
+	if s := out.String(); !strings.Contains(s, "tidy  .\n") || !strings.Contains(s, "NOT TIDY  tool (run go mod tidy in tool)\n") || !strings.Contains(s, "-require example.com/m v0.0.0") {
+		t.Errorf("output:\n%s", s)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tool/go.mod"), []byte("module example.com/m/tool\n\ngo 1.25\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := Tidy(context.Background(), dir, &out); err != nil {
+		t.Errorf("tidy modules: %v\n%s", err, out.String())
+	}
+}
