@@ -141,7 +141,7 @@ func Init(ctx context.Context, opts Options) error {
 	}
 	fmt.Fprintf(out, "\nNext, in %s:\n", dir)
 	fmt.Fprintln(out, "  go run mage.go all   # build and sign the plugins, run the compatibility matrix, publish to dist/channel/")
-	fmt.Fprintln(out, "  go test ./...")
+	fmt.Fprintln(out, "  go run mage.go test  # every module (root, contract/, magefiles/) tidy, and the tests of each")
 	return nil
 }
 
@@ -178,7 +178,7 @@ func requirement(version, replace string) (string, string, error) {
 		return "", "", err
 	}
 	for _, m := range []string{PlugshipModule, ToolModule, KeylessModule} {
-		gomod := filepath.Join(abs, strings.TrimPrefix(strings.TrimPrefix(m, PlugshipModule), "/"), "go.mod")
+		gomod := filepath.Join(abs, moduleFolder(m), "go.mod")
 		content, err := os.ReadFile(gomod)
 		if err != nil {
 			return "", "", fmt.Errorf("replace %s: not a plugship checkout: %w", replace, err)
@@ -326,6 +326,12 @@ func modFile(mod string, edit func(*modfile.File) error) ([]byte, error) {
 	return f.Format()
 }
 
+// moduleFolder is the folder of one of plugship's modules in a checkout:
+// "" for the root, "tool" for ToolModule.
+func moduleFolder(mod string) string {
+	return strings.TrimPrefix(strings.TrimPrefix(mod, PlugshipModule), "/")
+}
+
 // replaceWith replaces each of plugship's modules mods with its folder in
 // the checkout at dir ("" for none).
 func replaceWith(f *modfile.File, dir string, mods ...string) error {
@@ -333,7 +339,7 @@ func replaceWith(f *modfile.File, dir string, mods ...string) error {
 		return nil
 	}
 	for _, m := range mods {
-		to := filepath.Join(dir, strings.TrimPrefix(strings.TrimPrefix(m, PlugshipModule), "/"))
+		to := filepath.Join(dir, moduleFolder(m))
 		if err := f.AddReplace(m, "", to, ""); err != nil {
 			return fmt.Errorf("replace %s: %w", dir, err)
 		}

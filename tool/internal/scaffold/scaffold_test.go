@@ -18,6 +18,7 @@ import (
 
 	"github.com/plugship/plugship/tool/internal/compat"
 	"github.com/plugship/plugship/tool/internal/config"
+	"github.com/plugship/plugship/tool/internal/plugtest"
 	"github.com/plugship/plugship/tool/internal/teams"
 )
 
@@ -46,24 +47,14 @@ var wantFiles = []string{
 // repository depends only on plugship's public packages.
 var forbidden = []string{"plugship/plugship/internal", "plugship/plugship/contract"}
 
-// plugshipRoot is the plugship checkout the tests run in: the folder above
-// the working directory whose go.mod is plugship's.
+// plugshipRoot is the plugship checkout the tests run in (plugtest.Root).
 func plugshipRoot(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
+	root, err := plugtest.Root()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		if data, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && modfile.ModulePath(data) == PlugshipModule {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatalf("no go.mod of %s above the working directory", PlugshipModule)
-		}
-		dir = parent
-	}
+	return root
 }
 
 // initOffline runs Init without go mod tidy.
@@ -115,7 +106,7 @@ func TestInitWrites(t *testing.T) {
 			t.Errorf("output does not list %s:\n%s", f, out.String())
 		}
 	}
-	for _, next := range []string{"go run mage.go all", "go test ./..."} {
+	for _, next := range []string{"go run mage.go all", "go run mage.go test"} {
 		if !strings.Contains(out.String(), next) {
 			t.Errorf("output does not say %q:\n%s", next, out.String())
 		}
