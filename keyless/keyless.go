@@ -24,11 +24,9 @@ func Enable(policy *trust.Policy) error {
 			return fmt.Errorf("sigstore_trusted_root: %w", err)
 		}
 	}
-	for name, t := range policy.Teams {
-		for i, id := range t.Identities {
-			if _, err := certificateIdentity(id); err != nil {
-				return fmt.Errorf("team %s identities[%d]: %w", name, i, err)
-			}
+	for name := range policy.Teams {
+		if _, err := identities(policy, name); err != nil {
+			return err
 		}
 	}
 	policy.Keyless = c
@@ -97,20 +95,17 @@ func certificateIdentity(id trust.Identity) (verify.CertificateIdentity, error) 
 	return verify.NewCertificateIdentity(san, issuer, certificate.Extensions{SourceRepositoryURI: id.Repository, SourceRepositoryRef: id.Ref})
 }
 
-// identities are the policy's identities of every team, in sigstore-go's
-// form.
-func identities(p *trust.Policy) (map[string][]verify.CertificateIdentity, error) {
-	all := map[string][]verify.CertificateIdentity{}
-	for name, t := range p.Teams {
-		for i, id := range t.Identities {
-			ci, err := certificateIdentity(id)
-			if err != nil {
-				return nil, fmt.Errorf("team %s identities[%d]: %w", name, i, err)
-			}
-			all[name] = append(all[name], ci)
+// identities are team's identities in the policy, in sigstore-go's form.
+func identities(p *trust.Policy, team string) ([]verify.CertificateIdentity, error) {
+	var list []verify.CertificateIdentity
+	for i, id := range p.Teams[team].Identities {
+		ci, err := certificateIdentity(id)
+		if err != nil {
+			return nil, fmt.Errorf("team %s identities[%d]: %w", team, i, err)
 		}
+		list = append(list, ci)
 	}
-	return all, nil
+	return list, nil
 }
 
 // CheckBundle implements trust.KeylessChecker.
@@ -139,7 +134,7 @@ func (c *checker) check(p *trust.Policy, team, label string, sum []byte, data []
 	if err != nil {
 		return nil, nil, fmt.Errorf("sigstore_trusted_root: %w", err)
 	}
-	ids, err := identities(p)
+	ids, err := identities(p, team)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -191,14 +186,19 @@ func (c *checker) check(p *trust.Policy, team, label string, sum []byte, data []
 	}
 	// The bundle verified; whose it is is a matter of its certificate,
 	// compared as sigstore-go's identity policy compares it.
-	for i, ci := range ids[team] {
+	for i, ci := range ids {
 		if ci.Verify(*cert) == nil {
 			return &trust.Verdict{Team: team, Identity: p.Teams[team].Identities[i].String(), Signer: signer}, &b, nil
 		}
 	}
-	for other, oids := range ids {
+	// Refused: the other teams' identities, only now, to say whose it is.
+	for other := range p.Teams {
 		if other == team {
 			continue
+		}
+		oids, err := identities(p, other)
+		if err != nil {
+			return nil, nil, err
 		}
 		if _, err := verify.CertificateIdentities(oids).Verify(*cert); err == nil {
 			return nil, nil, fmt.Errorf("%s is signed keylessly by %s, an identity of team %s, but the plugin belongs to team %s; refused", label, signer, other, team)

@@ -144,19 +144,20 @@ func (p *Policy) SetSigstoreRoot(data []byte) error {
 
 // IsKeyless reports whether a bundle (JSON) holds a certificate: a keyless
 // signature or attestation, rather than one by a key. It reads the
-// bundle's verification material only; checking it is the KeylessChecker's.
+// bundle's media type and verification material only (protobuf JSON
+// names, camelCase or snake_case); checking it is the KeylessChecker's.
 func IsKeyless(data []byte) bool {
-	var b map[string]json.RawMessage
-	if !IsBundle(data) || json.Unmarshal(data, &b) != nil {
+	var b struct {
+		MediaType   string                     `json:"mediaType"`
+		Material    map[string]json.RawMessage `json:"verificationMaterial"`
+		MaterialOld map[string]json.RawMessage `json:"verification_material"`
+	}
+	if json.Unmarshal(data, &b) != nil || !strings.HasPrefix(b.MediaType, bundleMediaType) {
 		return false
 	}
-	vm := b["verificationMaterial"]
-	if vm == nil {
-		vm = b["verification_material"]
-	}
-	var m map[string]json.RawMessage
-	if json.Unmarshal(vm, &m) != nil {
-		return false
+	m := b.Material
+	if m == nil {
+		m = b.MaterialOld
 	}
 	for _, k := range []string{"certificate", "x509CertificateChain", "x509_certificate_chain"} {
 		if v := bytes.TrimSpace(m[k]); len(v) > 0 && string(v) != "null" {
@@ -226,13 +227,16 @@ func (p *Policy) keylessReady(label, team string) error {
 	return nil
 }
 
+// bundleMediaType starts the media type of every Sigstore bundle version.
+const bundleMediaType = "application/vnd.dev.sigstore.bundle"
+
 // IsBundle reports whether data looks like a Sigstore bundle (it has a
 // mediaType), rather than a bare DSSE envelope or signature.
 func IsBundle(data []byte) bool {
 	var probe struct {
 		MediaType string `json:"mediaType"`
 	}
-	return json.Unmarshal(data, &probe) == nil && strings.HasPrefix(probe.MediaType, "application/vnd.dev.sigstore.bundle")
+	return json.Unmarshal(data, &probe) == nil && strings.HasPrefix(probe.MediaType, bundleMediaType)
 }
 
 // CheckKeylessProvenance checks provenance written keylessly: a Sigstore

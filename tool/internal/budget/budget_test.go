@@ -72,32 +72,13 @@ func main() {
 	}
 }
 `,
-	"keyless": `package main
-
-import (
-	"context"
-	"fmt"
-	"os"
-
-	"github.com/plugship/plugship/contract"
-	"github.com/plugship/plugship/keyless"
-	"github.com/plugship/plugship/loader"
-)
-
-func main() {
-	loader.HandleProbe[contract.Plugin](loader.Symbols{})
-	policy, err := keyless.Load(os.Args[1])
-	if err != nil {
-		fmt.Println(err)
-		os.Exit(1)
-	}
-	p, report, err := loader.Load[contract.Plugin](context.Background(), os.Args[2], "showcase", loader.Options{Trust: policy})
-	fmt.Print(report)
-	if err == nil {
-		fmt.Println(p.Version())
-	}
 }
-`,
+
+// The keyless host is the loader host opted in to keyless signatures.
+func init() {
+	hosts["keyless"] = strings.NewReplacer(
+		`"github.com/plugship/plugship/trust"`, `"github.com/plugship/plugship/keyless"`,
+		"trust.Load(", "keyless.Load(").Replace(hosts["loader"])
 }
 
 // host is one measured host executable.

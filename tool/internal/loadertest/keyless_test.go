@@ -57,20 +57,21 @@ func TestKeylessSignaturesInTheLoader(t *testing.T) {
 		name   string
 		spoil  func(dir string) []byte // returns the bundle to write
 		reason string                  // "" when it must be chosen
+		plain  bool                    // run in the host that did not opt in to keyless
 	}{
-		{"signed by the team's workflow", func(dir string) []byte { return s.SignBlob(t, bytesOf(dir)) }, ""},
+		{"signed by the team's workflow", func(dir string) []byte { return s.SignBlob(t, bytesOf(dir)) }, "", false},
 		{"a host that did not opt in", func(dir string) []byte { return s.SignBlob(t, bytesOf(dir)) },
-			"keyless signatures are not verified by this host: " + marker + trust.BundleSuffix + " is signed keylessly and the file has no key signature; refused: to accept keyless signatures, go get github.com/plugship/plugship/keyless and call keyless.Enable(policy)"},
+			"keyless signatures are not verified by this host: " + marker + trust.BundleSuffix + " is signed keylessly and the file has no key signature; refused: to accept keyless signatures, go get github.com/plugship/plugship/keyless and call keyless.Enable(policy)", true},
 		{"signed by another workflow", func(dir string) []byte { return nightly.SignBlob(t, bytesOf(dir)) },
-			"is signed keylessly by " + nightly.Identity() + " (issuer " + trust.GitHubIssuer + ")"},
+			"is signed keylessly by " + nightly.Identity() + " (issuer " + trust.GitHubIssuer + ")", false},
 		{"changed after signing", func(dir string) []byte {
 			b := s.SignBlob(t, bytesOf(dir))
 			flipByte(t, filepath.Join(dir, marker))
 			return b
-		}, "artifact does not match digest"},
+		}, "artifact does not match digest", false},
 		{"expired certificate, no log entry", func(dir string) []byte {
 			return s.SignBlob(t, bytesOf(dir), sigstoretest.At(time.Now().Add(-time.Hour)), sigstoretest.WithoutTransparencyLog())
-		}, "nothing proves the signature was made while its short-lived certificate was valid"},
+		}, "nothing proves the signature was made while its short-lived certificate was valid", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := folder(t, "marker", "good")
@@ -79,11 +80,11 @@ func TestKeylessSignaturesInTheLoader(t *testing.T) {
 				t.Fatal(err)
 			}
 			ran := filepath.Join(t.TempDir(), "marker")
-			args := []string{keylessHost, "-trust", trustFile, "-json", "-plugin", "fx", "-timeout", "2s", dir}
-			if tc.name == "a host that did not opt in" {
-				args = args[1:]
+			bin := keylessHost
+			if tc.plain {
+				bin = hostBin
 			}
-			stdout, stderr, code := hostEnv(t, []string{"PLUGSHIP_TEST_MARKER=" + ran}, args...)
+			stdout, stderr, code := runHost(t, bin, []string{"PLUGSHIP_TEST_MARKER=" + ran}, "-trust", trustFile, "-json", "-plugin", "fx", "-timeout", "2s", dir)
 			var r loader.Report
 			if err := json.Unmarshal([]byte(stdout), &r); err != nil {
 				t.Fatalf("host printed no report (%v):\n%s\n%s", err, stdout, stderr)

@@ -37,14 +37,18 @@ func host(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	return hostEnv(t, nil, args...)
 }
 
+// hostEnv is host with extra environment variables.
 func hostEnv(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	return runHost(t, hostBin, env, args...)
+}
+
+// runHost runs the host executable bin (hostBin or keylessHost) as host
+// runs the reference host.
+func runHost(t *testing.T, bin string, env []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	bin := hostBin
-	if len(args) > 0 && args[0] == keylessHost {
-		bin, args = keylessHost, args[1:]
-	}
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	var o, e bytes.Buffer
