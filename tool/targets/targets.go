@@ -9,7 +9,6 @@ import (
 	"sync"
 
 	"github.com/magefile/mage/mg"
-	"github.com/magefile/mage/sh"
 
 	"github.com/plugship/plugship/tool/internal/build"
 	"github.com/plugship/plugship/tool/internal/compat"
@@ -193,11 +192,9 @@ func (Keys) Generate(team string) error {
 	return err
 }
 
-// Bench runs every Go benchmark of the repository 3 times (go test with -bench and -benchtime 3x, no tests).
+// Bench runs every Go benchmark of the repository 3 times, in every module (go test with -bench and -benchtime 3x, no tests).
 // In plugship's own repository those are the benchmarks of BENCHMARKS.md: build, signing, selection and matrix against the plain alternatives.
-func Bench() error {
-	return sh.RunV("go", "test", "-run", "^$", "-bench", ".", "-benchtime", "3x", "./...")
-}
+func Bench(ctx context.Context) error { return testenv.Bench(ctx, ".", os.Stdout) }
 
 // Clean removes what the targets wrote and downloaded.
 type Clean mg.Namespace

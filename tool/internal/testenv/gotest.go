@@ -49,7 +49,13 @@ func Run(ctx context.Context, dir string, args []string, out io.Writer) (*Result
 	}
 	var flags []string
 	pkgs := map[string][]string{} // module folder -> its package arguments
-	for _, a := range args {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if takesValue(a) && i+1 < len(args) {
+			flags = append(flags, a, args[i+1]) // -bench . : "." is the flag's
+			i++
+			continue
+		}
 		if !isPackageArg(a) {
 			flags = append(flags, a)
 			continue
@@ -192,6 +198,40 @@ func moduleOf(mods []string, a string) (mod, rel string) {
 		rel = "."
 	}
 	return mod, rel
+}
+
+// takesValue says whether a is a go test flag whose value is the next
+// argument (-run TestX, -bench ., -count 2).
+func takesValue(a string) bool {
+	switch strings.TrimLeft(a, "-") {
+	case "run", "skip", "bench", "benchtime", "count", "cpu", "parallel", "timeout", "fuzz", "fuzztime", "tags", "coverprofile", "coverpkg", "covermode", "o", "exec", "shuffle", "list", "test.run", "test.bench", "test.count", "test.timeout":
+		return strings.HasPrefix(a, "-") && !strings.Contains(a, "=")
+	}
+	return false
+}
+
+// Bench runs every Go benchmark of every module of the checkout at dir
+// (see Modules; magefiles/ has none) three times and no test, printing go
+// test's output as it comes.
+func Bench(ctx context.Context, dir string, out io.Writer) error {
+	mods, err := Modules(dir)
+	if err != nil {
+		return err
+	}
+	for _, mod := range mods {
+		if mod == magefiles {
+			continue
+		}
+		args := []string{"test", "-run", "^$", "-bench", ".", "-benchtime", "3x", "./..."}
+		fmt.Fprintf(out, "go %s (in %s)\n", strings.Join(args, " "), mod)
+		cmd := exec.CommandContext(ctx, "go", args...)
+		cmd.Dir = filepath.Join(dir, mod)
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("benchmarks of %s: %w", mod, err)
+		}
+	}
+	return nil
 }
 
 // isPackageArg says whether a go test argument names packages.

@@ -217,9 +217,16 @@ func TestRunEveryModule(t *testing.T) {
 	if !slices.Equal(r.Passed, []string{"example.com/m/a", "example.com/m/tool/x"}) {
 		t.Errorf("passed %q\n%s", r.Passed, out.String())
 	}
+	for _, args := range [][]string{{"./tool/x"}, {"-run", "TestX", "./tool/x"}} {
+		out.Reset()
+		if r, err = Run(context.Background(), dir, args, &out); err != nil || !slices.Equal(r.Passed, []string{"example.com/m/tool/x"}) {
+			t.Errorf("%q: %v, passed %q\n%s", args, err, r.Passed, out.String())
+		}
+	}
+	// "." after -bench is the flag's value, not the root's packages.
 	out.Reset()
-	if r, err = Run(context.Background(), dir, []string{"./tool/x"}, &out); err != nil || !slices.Equal(r.Passed, []string{"example.com/m/tool/x"}) {
-		t.Errorf("./tool/x: %v, passed %q\n%s", err, r.Passed, out.String())
+	if r, err = Run(context.Background(), dir, []string{"-run", "^$", "-bench", "."}, &out); err != nil || !slices.Equal(r.Passed, []string{"example.com/m/a", "example.com/m/tool/x"}) {
+		t.Errorf("-bench .: %v, passed %q\n%s", err, r.Passed, out.String())
 	}
 }
 
