@@ -257,12 +257,12 @@ func (Check) Align(ctx context.Context, host string) error {
 	return hostcheck.Align(ctx, hostcheck.Options{Host: host}, os.Stdout)
 }
 
-// Test provides what the tests need, then runs them all: go test ./... in every module of the checkout, each checked tidy first; a skipped test fails it.
+// Test provides what the tests need, checks that every module of the checkout is tidy, then runs the tests of every module; a skipped test fails it.
 // It installs the missing Debian packages (C compilers, chromium in plugship's repository) as root or through sudo -n,
 // else stops with the command to run; Go toolchains of compat/hosts.yaml come through the module proxy.
 func Test(ctx context.Context) error { return testenv.Main(ctx, ".", nil, os.Stdout) }
 
-// TestWith runs test with go test arguments: mage testWith "-run TestCrossProfile ./internal/build" (-short allows skips).
+// TestWith runs test with go test arguments: mage testWith "-run TestCrossProfile ./tool/internal/build" (-short allows skips).
 func TestWith(ctx context.Context, args string) error {
 	return testenv.Main(ctx, ".", strings.Fields(args), os.Stdout)
 }
