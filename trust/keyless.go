@@ -95,7 +95,7 @@ type KeylessChecker interface {
 	CheckBundle(p *Policy, team, label string, sum []byte, bundle []byte) (*Verdict, error)
 	// CheckProvenance is CheckBundle for a bundle holding a DSSE envelope
 	// of an in-toto statement; it returns the statement's payload, which
-	// the policy then checks (CheckStatement).
+	// the policy then checks (checkStatement).
 	CheckProvenance(p *Policy, team, label string, sum []byte, bundle []byte) (*Verdict, []byte, error)
 }
 
@@ -263,5 +263,5 @@ func (p *Policy) CheckKeylessProvenance(data []byte, name, sha256hex string) (*V
 	if err != nil {
 		return nil, err
 	}
-	return v, CheckStatement(payload, name, sha256hex)
+	return v, checkStatement(payload, name, sha256hex)
 }

@@ -293,12 +293,12 @@ func VerifyProvenance(v Verifier, envelope []byte, name, sha256 string) error {
 	if err != nil {
 		return fmt.Errorf("provenance of %s does not verify: %w", name, err)
 	}
-	return CheckStatement(payload, name, sha256)
+	return checkStatement(payload, name, sha256)
 }
 
-// CheckStatement checks that an in-toto statement (JSON) is SLSA
+// checkStatement checks that an in-toto statement (JSON) is SLSA
 // provenance whose one subject is the file called name with this sha256.
-func CheckStatement(payload []byte, name, sha256 string) error {
+func checkStatement(payload []byte, name, sha256 string) error {
 	var st struct {
 		PredicateType string `json:"predicateType"`
 		Subject       []struct {
