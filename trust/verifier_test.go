@@ -25,7 +25,7 @@ type signer func(msg []byte) []byte
 
 // keyPair makes a key of kind and returns its PKIX public key PEM and a
 // signer.
-func keyPair(t *testing.T, kind string) ([]byte, signer) {
+func keyPair(t testing.TB, kind string) ([]byte, signer) {
 	t.Helper()
 	var pub crypto.PublicKey
 	var sign signer
@@ -99,6 +99,70 @@ func TestVerifier(t *testing.T) {
 	if _, err := ParsePublicKey([]byte("not a key")); err == nil {
 		t.Error("a non-PEM key parsed")
 	}
+}
+
+// TestParsePublicKeyAgreesWithX509: the hand-written SubjectPublicKeyInfo
+// decoder reads every key crypto/x509 reads to the same key, and refuses
+// what it refuses.
+func TestParsePublicKeyAgreesWithX509(t *testing.T) {
+	var ders [][]byte
+	for _, kind := range []string{"ecdsa", "rsa", "ed25519"} {
+		pemData, _ := keyPair(t, kind)
+		block, _ := pem.Decode(pemData)
+		ders = append(ders, block.Bytes)
+	}
+	for _, curve := range []elliptic.Curve{elliptic.P384(), elliptic.P521()} {
+		k, err := ecdsa.GenerateKey(curve, rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ders = append(ders, der)
+	}
+	for i, der := range ders {
+		want, err := x509.ParsePKIXPublicKey(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := parsePKIX(der)
+		if err != nil {
+			t.Fatalf("key %d (%T): %v", i, want, err)
+		}
+		if !want.(interface{ Equal(crypto.PublicKey) bool }).Equal(got) {
+			t.Errorf("key %d: %T differs from crypto/x509's", i, got)
+		}
+		for _, bad := range [][]byte{der[:len(der)-1], append(bytes.Clone(der), 0), {}} {
+			if _, err := parsePKIX(bad); err == nil {
+				t.Errorf("key %d: a spoilt copy parsed", i)
+			}
+		}
+	}
+}
+
+// FuzzParsePublicKey: whatever parsePKIX accepts, crypto/x509 accepts as
+// the same key.
+func FuzzParsePublicKey(f *testing.F) {
+	for _, kind := range []string{"ecdsa", "rsa", "ed25519"} {
+		pemData, _ := keyPair(f, kind)
+		block, _ := pem.Decode(pemData)
+		f.Add(block.Bytes)
+	}
+	f.Fuzz(func(t *testing.T, der []byte) {
+		got, err := parsePKIX(der)
+		if err != nil {
+			return
+		}
+		want, err := x509.ParsePKIXPublicKey(der)
+		if err != nil {
+			t.Fatalf("parsePKIX accepted what crypto/x509 refuses (%v)", err)
+		}
+		if !want.(interface{ Equal(crypto.PublicKey) bool }).Equal(got) {
+			t.Fatalf("parsePKIX read another key than crypto/x509")
+		}
+	})
 }
 
 // TestVerifyEnvelope: a DSSE envelope signed over its pre-authentication

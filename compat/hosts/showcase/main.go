@@ -33,6 +33,7 @@ import (
 
 	"github.com/plugship/plugship/contract"
 	"github.com/plugship/plugship/loader"
+	"github.com/plugship/plugship/loader/fetch"
 	"github.com/plugship/plugship/trust"
 )
 
@@ -52,7 +53,7 @@ func main() {
 	healthyAfter := flag.Duration("healthy-after", 0, "with -watch: a version the host dies with sooner than this after choosing it is quarantined (e.g. 30s; 0: no quarantine)")
 	listQuarantine := flag.Bool("quarantine", false, "list the quarantined versions in the folder and exit")
 	clear := flag.Bool("clear", false, "with -quarantine: clear the quarantine")
-	fetch := flag.String("fetch", "", "first fetch the plugin's published versions into the folder from this `index` (a channel's index.json, or its URL)")
+	index := flag.String("fetch", "", "first fetch the plugin's published versions into the folder from this `index` (a channel's index.json, or its URL)")
 	jsonOut := flag.Bool("json", false, "print the loader's decision report as JSON")
 	timeout := flag.Duration("timeout", loader.DefaultProbeTimeout, "how long one probe may take")
 	inProcess := flag.Bool("in-process", false, "open candidates in this process instead of probing them in a child (unsafe)")
@@ -74,14 +75,14 @@ func main() {
 		os.Exit(1)
 	}
 	policy.Strict = *strict
-	if *fetch != "" {
+	if *index != "" {
 		abi, err := loader.OwnABI[contract.Plugin]("")
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "showcase:", err)
 			os.Exit(1)
 		}
-		fetched, err := loader.Fetch(context.Background(), loader.FetchOptions{
-			Index: *fetch, Plugin: *name, Dir: flag.Arg(0), Trust: policy, Token: os.Getenv("GITHUB_TOKEN"), ABI: abi})
+		fetched, err := fetch.Plugins(context.Background(), fetch.Options{
+			Index: *index, Plugin: *name, Dir: flag.Arg(0), Trust: policy, Token: os.Getenv("GITHUB_TOKEN"), ABI: abi})
 		for _, f := range fetched {
 			fmt.Fprintf(os.Stderr, "%s %s %s\n", f.Outcome, f.File, f.Reason)
 		}

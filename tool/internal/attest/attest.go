@@ -40,7 +40,7 @@ const (
 
 // MaxProvenance bounds a provenance file (a DSSE envelope of one in-toto
 // statement, a few KiB): ReadProvenance refuses a larger one unread, as
-// loader.Fetch does.
+// fetch.Plugins does.
 const MaxProvenance = 4 << 20
 
 // ReadProvenance reads a provenance file, at most MaxProvenance bytes.

@@ -17,6 +17,7 @@ import (
 	"github.com/plugship/plugship/internal/fingerprint"
 	"github.com/plugship/plugship/keyless"
 	"github.com/plugship/plugship/loader"
+	"github.com/plugship/plugship/loader/fetch"
 	"github.com/plugship/plugship/tool/internal/build"
 	"github.com/plugship/plugship/tool/internal/compat"
 	"github.com/plugship/plugship/tool/internal/matrix"
@@ -325,7 +326,7 @@ func TestBadFilesThroughEveryStage(t *testing.T) {
 	data, _ = ix.Marshal()
 	os.WriteFile(filepath.Join(ch, publish.IndexFile), data, 0o644)
 	target := filepath.Join(t.TempDir(), "plugins")
-	res, err := loader.Fetch(ctx, loader.FetchOptions{Index: filepath.Join(ch, publish.IndexFile), Plugin: "good", Dir: target, Trust: policy})
+	res, err := fetch.Plugins(ctx, fetch.Options{Index: filepath.Join(ch, publish.IndexFile), Plugin: "good", Dir: target, Trust: policy})
 	if err == nil {
 		t.Errorf("fetching a hostile index succeeded: %+v", res)
 	}

@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/plugship/plugship/internal/artifact"
-	"github.com/plugship/plugship/loader"
+	"github.com/plugship/plugship/loader/fetch"
 	"github.com/plugship/plugship/tool/internal/build"
 	"github.com/plugship/plugship/tool/internal/sign"
 )
@@ -155,7 +155,7 @@ func TestFullDisk(t *testing.T) {
 		if !mountFull(t, target, 1<<20, "fetch") {
 			return
 		}
-		res, err := loader.Fetch(ctx, loader.FetchOptions{Index: index, Plugin: "good", Dir: target, Trust: f.policy(t)})
+		res, err := fetch.Plugins(ctx, fetch.Options{Index: index, Plugin: "good", Dir: target, Trust: f.policy(t)})
 		if err == nil || len(res) != 1 || res[0].Outcome != "refused" {
 			t.Fatalf("fetch into a full folder: %v %+v", err, res)
 		}

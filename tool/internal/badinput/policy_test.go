@@ -13,6 +13,7 @@ import (
 
 	"github.com/plugship/plugship/internal/artifact"
 	"github.com/plugship/plugship/loader"
+	"github.com/plugship/plugship/loader/fetch"
 	"github.com/plugship/plugship/tool/internal/build"
 	"github.com/plugship/plugship/tool/internal/compat"
 	"github.com/plugship/plugship/tool/internal/matrix"
@@ -126,7 +127,7 @@ func TestUnknownPluginInTrustPolicy(t *testing.T) {
 		t.Errorf("loader: %+v", d)
 	}
 	record(t, "policy-missing-plugin", "loader", Refused, fmt.Sprintf("loader.Try: %s %s: %s", d.Outcome, d.Cause, d.Reason))
-	res, err := loader.Fetch(ctx, loader.FetchOptions{Index: index, Plugin: "good", Dir: t.TempDir(), Trust: policy})
+	res, err := fetch.Plugins(ctx, fetch.Options{Index: index, Plugin: "good", Dir: t.TempDir(), Trust: policy})
 	if err == nil || len(res) != 1 || res[0].Outcome != "refused" {
 		t.Errorf("fetch: %v %+v", err, res)
 	} else {
@@ -186,7 +187,7 @@ func TestUnknownPluginInTrustPolicy(t *testing.T) {
 		t.Errorf("publish: %v\n%s", err, out.String())
 	}
 	record(t, "unregistered-plugin", "publish", Skipped, "not in its plan, which lists the files teams/ claims "+linesWith(out.String(), "ghost"))
-	res, err = loader.Fetch(ctx, loader.FetchOptions{Index: index, Plugin: "ghost", Dir: t.TempDir(), Trust: policy})
+	res, err = fetch.Plugins(ctx, fetch.Options{Index: index, Plugin: "ghost", Dir: t.TempDir(), Trust: policy})
 	if err == nil || len(res) != 1 || !strings.Contains(res[0].Reason, "plugin ghost is not in the trust policy") {
 		t.Errorf("fetch: %v %+v", err, res)
 	} else {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/plugship/plugship/loader"
+	"github.com/plugship/plugship/loader/fetch"
 	"github.com/plugship/plugship/tool/internal/attest"
 	"github.com/plugship/plugship/tool/internal/compat"
 	"github.com/plugship/plugship/tool/internal/matrix"
@@ -149,9 +150,9 @@ func TestAbsurdSignatureFiles(t *testing.T) {
 			record(t, kind, "fetch", NotApplied, "fetch takes the plugin file, its .sig and its provenance, not the bundle")
 			continue
 		}
-		var res []loader.Fetched
+		var res []fetch.Result
 		n := readDuring(func() {
-			res, err = loader.Fetch(ctx, loader.FetchOptions{Index: index, Plugin: k.plugin, Dir: filepath.Join(t.TempDir(), "plugins"), Trust: policy})
+			res, err = fetch.Plugins(ctx, fetch.Options{Index: index, Plugin: k.plugin, Dir: filepath.Join(t.TempDir(), "plugins"), Trust: policy})
 		})
 		bounded("fetch of "+kind, n)
 		if err == nil || len(res) != 1 || res[0].Outcome != "refused" || !strings.Contains(res[0].Reason, "larger than") {

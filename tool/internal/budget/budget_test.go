@@ -18,13 +18,17 @@ import (
 // maxLoaderModules and maxLoaderGrowth are the loader's budget: what a
 // host that imports it may link besides the standard library, its own
 // module and plugship's, and how much larger than a bare plugin.Open host
-// it may be. The size target is 3 MB; today's loader links net/http for
-// loader.Fetch (most of the 8.6 MB it adds, measured with go1.26.8), so
-// the budget holds today's figure until Fetch moves into a package of its
-// own, and only keeps it from growing.
+// it may be. The issue asked for 3 MB; the standard library alone is more
+// than that for what the loader guarantees: ECDSA, RSA and Ed25519
+// verification, reading ELF symbols and build info for the preflight,
+// os/exec for the probe, encoding/json and regexp add 4.22 MB to a bare
+// host (go1.26.8, measured in one program that uses just those). The
+// loader host measures +5.40 MB (net/http went with package loader/fetch,
+// crypto/x509 with trust's own key decoding); the budget leaves it 0.35
+// MB to grow.
 const (
 	maxLoaderModules = 5
-	maxLoaderGrowth  = 9 << 20
+	maxLoaderGrowth  = 5_750_000
 )
 
 // hosts are the three minimal hosts measured: the main.go of each.
@@ -189,7 +193,7 @@ func compare(t *testing.T, list string, got []string) {
 
 // TestLoaderHostBudget: a minimal host that imports the loader and trust
 // links only the modules of loader-host.modules (at most 5) and is at most
-// 3 MB larger than a bare plugin.Open host; the keyless host is measured
+// maxLoaderGrowth larger than a bare plugin.Open host; the keyless host is measured
 // beside them.
 func TestLoaderHostBudget(t *testing.T) {
 	root, err := plugtest.Root()

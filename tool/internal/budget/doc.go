@@ -9,8 +9,8 @@
 //
 //   - loader-host.modules: the modules a minimal host that imports the
 //     loader and trust links, besides the standard library and plugship's
-//     own light module (at most 5, and at most 3 MB over a bare
-//     plugin.Open host);
+//     own light module (at most 5, and at most 5.75 MB over a bare
+//     plugin.Open host, see maxLoaderGrowth);
 //   - scaffold-plugins.modules: the modules of the graph a repository made
 //     with plugship init builds its plugins in.
 //

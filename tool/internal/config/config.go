@@ -60,7 +60,7 @@ type Config struct {
 	// Keyless signing (teams with signing.keyless): the certificate
 	// authority and transparency log the sign step uses, and the trusted
 	// root (Sigstore's trusted root JSON) that keyless bundles are checked
-	// against, offline, by verify, the matrix, Fetch and hosts.
+	// against, offline, by verify, the matrix, fetch.Plugins and hosts.
 	Fulcio      string // sigstore.fulcio; default DefaultFulcio
 	Rekor       string // sigstore.rekor; default DefaultRekor
 	TrustedRoot string // sigstore.trusted_root: a file relative to Root; default "": Sigstore's public-good root, fetched through its TUF repository when signing

@@ -2,7 +2,7 @@
 // plugin version that the compatibility matrix approved and publishes it,
 // to GitHub Releases or, with no GitHub settings, to a local channel in
 // dist/channel/ (dist/ is configurable in plugship.yaml). Either way it
-// keeps index.json, the catalogue hosts fetch from (see loader.Fetch).
+// keeps index.json, the catalogue hosts fetch from (see package loader/fetch).
 //
 // On GitHub each plugin version is one release, tagged
 // <team>/<plugin>/v<version>, created as a draft, given its assets (the .so,
@@ -30,7 +30,7 @@
 // API and served at <repository>/raw/plugship-index/index.json; see
 // index.go for when the branch is chosen, and how the first publish there
 // carries over the entries of an index release. The index names, for each
-// file, the release that holds it, so hosts (loader.Fetch) find follow-ups
+// file, the release that holds it, so hosts (fetch.Plugins) find follow-ups
 // without knowing about them.
 //
 // A version is refused, with nothing uploaded, when its file is not signed

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/plugship/plugship/keyless"
-	"github.com/plugship/plugship/loader"
+	"github.com/plugship/plugship/loader/fetch"
 	"github.com/plugship/plugship/tool/internal/compat"
 	"github.com/plugship/plugship/tool/internal/plugtest"
 	"github.com/plugship/plugship/tool/internal/publish"
@@ -67,7 +67,7 @@ func TestHostFetchesFromTheChannel(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "plugins")
-	res, err := loader.Fetch(context.Background(), loader.FetchOptions{Index: index, Plugin: "showcase", Dir: dir, Trust: policy, ABI: abi})
+	res, err := fetch.Plugins(context.Background(), fetch.Options{Index: index, Plugin: "showcase", Dir: dir, Trust: policy, ABI: abi})
 	if err == nil || !strings.Contains(err.Error(), "1 files refused: "+filepath.Base(so)) {
 		t.Errorf("fetching a tampered file: %v %+v", err, res)
 	}
@@ -93,12 +93,12 @@ func TestFetchFromGitHub(t *testing.T) {
 	}
 	index := srv.API.URL + "/acme/plugins/releases/download/" + publish.IndexTag + "/" + publish.IndexFile
 	dir := filepath.Join(t.TempDir(), "plugins")
-	opts := loader.FetchOptions{Index: index, Plugin: "ledger", Dir: dir, Trust: policy, Token: token, ABI: abi}
-	res, err := loader.Fetch(context.Background(), opts)
+	opts := fetch.Options{Index: index, Plugin: "ledger", Dir: dir, Trust: policy, Token: token, ABI: abi}
+	res, err := fetch.Plugins(context.Background(), opts)
 	if err != nil || len(res) != 1 || res[0].Outcome != "fetched" {
 		t.Fatalf("fetch: %v %+v", err, res)
 	}
-	if res, err := loader.Fetch(context.Background(), opts); err != nil || res[0].Outcome != "present" {
+	if res, err := fetch.Plugins(context.Background(), opts); err != nil || res[0].Outcome != "present" {
 		t.Errorf("second fetch: %v %+v", err, res)
 	}
 
@@ -110,7 +110,7 @@ func TestFetchFromGitHub(t *testing.T) {
 		t.Fatal("no such asset")
 	}
 	dir = filepath.Join(t.TempDir(), "plugins")
-	res, err = loader.Fetch(context.Background(), loader.FetchOptions{Index: index, Plugin: "fraud", Dir: dir, Trust: policy, ABI: abi})
+	res, err = fetch.Plugins(context.Background(), fetch.Options{Index: index, Plugin: "fraud", Dir: dir, Trust: policy, ABI: abi})
 	if err == nil || len(res) != 1 || res[0].Outcome != "refused" || !strings.Contains(res[0].Reason, "the index says") {
 		t.Errorf("tampered asset: %v %+v", err, res)
 	}

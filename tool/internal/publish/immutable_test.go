@@ -12,7 +12,7 @@ import (
 
 	"github.com/plugship/plugship/internal/artifact"
 	"github.com/plugship/plugship/keyless"
-	"github.com/plugship/plugship/loader"
+	"github.com/plugship/plugship/loader/fetch"
 	"github.com/plugship/plugship/tool/internal/githubtest"
 	"github.com/plugship/plugship/tool/internal/matrix"
 	"github.com/plugship/plugship/tool/internal/plugtest"
@@ -216,7 +216,7 @@ func TestImmutableReleases(t *testing.T) {
 	}
 	for _, a := range []string{other, abi} {
 		dir := filepath.Join(t.TempDir(), "plugins")
-		res, err := loader.Fetch(ctx, loader.FetchOptions{Index: web, Plugin: "fraud", Dir: dir, Trust: policy, ABI: a})
+		res, err := fetch.Plugins(ctx, fetch.Options{Index: web, Plugin: "fraud", Dir: dir, Trust: policy, ABI: a})
 		if err != nil || len(res) != 1 || res[0].Outcome != "fetched" {
 			t.Fatalf("fetching fraud for %s: %v %+v", a, err, res)
 		}
@@ -226,7 +226,7 @@ func TestImmutableReleases(t *testing.T) {
 	}
 	// ... or by the index's URL, as the publish printed it.
 	dir := filepath.Join(t.TempDir(), "plugins")
-	if res, err := loader.Fetch(ctx, loader.FetchOptions{Index: web + "/raw/plugship-index/index.json", Plugin: "ledger", Dir: dir, Trust: policy}); err != nil || len(res) != 2 {
+	if res, err := fetch.Plugins(ctx, fetch.Options{Index: web + "/raw/plugship-index/index.json", Plugin: "ledger", Dir: dir, Trust: policy}); err != nil || len(res) != 2 {
 		t.Errorf("fetching ledger by the raw URL: %v %+v", err, res)
 	}
 
@@ -363,11 +363,11 @@ func TestFetchByRepository(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := loader.Fetch(context.Background(), loader.FetchOptions{Index: srv.API.URL + "/acme/plugins/", Plugin: "fraud", Dir: t.TempDir(), Trust: policy, ABI: abi})
+	res, err := fetch.Plugins(context.Background(), fetch.Options{Index: srv.API.URL + "/acme/plugins/", Plugin: "fraud", Dir: t.TempDir(), Trust: policy, ABI: abi})
 	if err != nil || len(res) != 1 || res[0].Outcome != "fetched" {
 		t.Errorf("fetch: %v %+v", err, res)
 	}
-	_, err = loader.Fetch(context.Background(), loader.FetchOptions{Index: srv.API.URL + "/acme/empty", Plugin: "fraud", Dir: t.TempDir(), Trust: policy})
+	_, err = fetch.Plugins(context.Background(), fetch.Options{Index: srv.API.URL + "/acme/empty", Plugin: "fraud", Dir: t.TempDir(), Trust: policy})
 	if err == nil || !strings.Contains(err.Error(), "no plugship index in repository") {
 		t.Errorf("fetching from a repository without an index: %v", err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/plugship/plugship/keyless"
 	"github.com/plugship/plugship/loader"
+	"github.com/plugship/plugship/loader/fetch"
 	"github.com/plugship/plugship/tool/internal/build"
 	"github.com/plugship/plugship/tool/internal/compat"
 	"github.com/plugship/plugship/tool/internal/plugtest"
@@ -117,7 +118,7 @@ func TestKeylessSigning(t *testing.T) {
 		t.Fatalf("publish: %v\n%s", err, out.String())
 	}
 	fetched := filepath.Join(t.TempDir(), "plugins")
-	res, err := loader.Fetch(ctx, loader.FetchOptions{Index: filepath.Join(mod, "dist", publish.ChannelDir, publish.IndexFile), Plugin: "gamma", Dir: fetched, Trust: policy})
+	res, err := fetch.Plugins(ctx, fetch.Options{Index: filepath.Join(mod, "dist", publish.ChannelDir, publish.IndexFile), Plugin: "gamma", Dir: fetched, Trust: policy})
 	if err != nil || len(res) != 1 || res[0].Outcome != "fetched" {
 		t.Fatalf("fetch: %+v %v", res, err)
 	}

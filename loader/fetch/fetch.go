@@ -1,4 +1,4 @@
-package loader
+package fetch
 
 import (
 	"cmp"
@@ -20,15 +20,15 @@ import (
 	"github.com/plugship/plugship/trust"
 )
 
-// FetchOptions say where to fetch plugins from and where to put them.
-type FetchOptions struct {
+// Options say where to fetch plugins from and where to put them.
+type Options struct {
 	// Index is the published catalogue: a path to a channel's index.json
 	// (plugship's publish step writes dist/channel/index.json), or its URL.
 	// For GitHub that is <repository>/raw/plugship-index/index.json on a
 	// repository with immutable releases (the index is kept on the branch
 	// plugship-index), else <repository>/releases/download/plugship-index/index.json
 	// (an asset of the release tagged plugship-index); or the repository's
-	// URL (https://github.com/<owner>/<repo>), and Fetch tries the two in
+	// URL (https://github.com/<owner>/<repo>), and Plugins tries the two in
 	// that order.
 	Index string
 	// Plugin is the plugin to fetch, every version for this platform.
@@ -48,26 +48,30 @@ type FetchOptions struct {
 	ABI string
 }
 
-// Fetched is what Fetch did with one published file.
-type Fetched struct {
+// Result is what Plugins did with one published file.
+type Result struct {
 	File    string `json:"file"`
 	Version string `json:"version"`
 	Outcome string `json:"outcome"` // "fetched", "present" or "refused"
 	Reason  string `json:"reason,omitempty"`
 }
 
+// ErrNoTrust is returned by Plugins when Options has no Trust: nothing is
+// downloaded that could not be verified.
+var ErrNoTrust = errors.New("fetch: no trust policy: set Options.Trust (see package trust)")
+
 // maxIndex bounds the size of index.json, in bytes.
 const maxIndex = 64 << 20
 
-// Fetch copies every published version of a plugin for this platform (and
+// Plugins copies every published version of a plugin for this platform (and
 // opts.ABI) into
-// a plugin folder, with its signature, so that Load can choose among them.
+// a plugin folder, with its signature, so that loader.Load can choose among them.
 // Each file is downloaded under a hidden temporary name, checked against the
 // index's sha256 and size and against the trust policy, and only then
 // renamed into place, signature first: a partial or refused file never
 // appears under its final name. Files already present with the right digest
 // are left alone. The error lists every file that was refused.
-func Fetch(ctx context.Context, opts FetchOptions) ([]Fetched, error) {
+func Plugins(ctx context.Context, opts Options) ([]Result, error) {
 	if opts.Trust == nil {
 		return nil, ErrNoTrust
 	}
@@ -92,13 +96,13 @@ func Fetch(ctx context.Context, opts FetchOptions) ([]Fetched, error) {
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, err
 	}
-	var results []Fetched
+	var results []Result
 	var refused []string
 	for _, e := range ix.Entries {
 		if e.Plugin != opts.Plugin || e.ABI.GOOS != opts.GOOS || e.ABI.GOARCH != opts.GOARCH || opts.ABI != "" && !artifact.MatchABI(e.ABI.Tag, opts.ABI) {
 			continue
 		}
-		r := Fetched{File: e.File, Version: e.Version}
+		r := Result{File: e.File, Version: e.Version}
 		outcome, err := src.fetch(ctx, e)
 		if err != nil {
 			r.Outcome, r.Reason = "refused", err.Error()
@@ -117,7 +121,7 @@ func Fetch(ctx context.Context, opts FetchOptions) ([]Fetched, error) {
 	return results, nil
 }
 
-type source struct{ opts FetchOptions }
+type source struct{ opts Options }
 
 // fetch brings one published file into the folder.
 func (s source) fetch(ctx context.Context, e artifact.Entry) (string, error) {
