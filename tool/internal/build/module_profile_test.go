@@ -231,3 +231,52 @@ func TestModuleProfileChecks(t *testing.T) {
 		t.Errorf("a module profile gets the default flags: %+v %v", ps, err)
 	}
 }
+
+// TestHostLinkingTheMainModule: a host that links the plugin repository's
+// own module as a dependency, as a host elsewhere that requires a
+// contract kept in that module does, is refused before anything is built
+// for it: under -trimpath its packages are recorded as module@version/...
+// and the plugins' as module/..., so no shared package could match. The
+// message names the module and the way out (a contract module of its
+// own).
+func TestHostLinkingTheMainModule(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a host")
+	}
+	useProxy(t, map[string]map[string]map[string]string{
+		"example.com/shared": sharedVersions(),
+		"github.com/plugship/plugship": {"v0.1.0": {
+			"go.mod":               "module github.com/plugship/plugship\n\ngo 1.22\n",
+			"contract/contract.go": moduleContract,
+		}},
+		"example.com/gate": {"v1.0.0": {
+			"go.mod":           "module example.com/gate\n\ngo 1.22\n\nrequire (\n\tgithub.com/plugship/plugship v0.1.0\n\texample.com/shared v1.1.0\n)\n",
+			"cmd/gate/main.go": hostMain("github.com/plugship/plugship/contract"),
+		}},
+	})
+	repo := filepath.Join(t.TempDir(), "plugins")
+	if err := plugtest.Module(root, repo, map[string]string{
+		"teams/lab/team.yaml":             "name: lab\nowners: [dev@example.com]\nplugins:\n  - name: uses\n    source: lab/uses\n    version: 1.0.0\n",
+		"plugin_sources/lab/uses/main.go": pluginMain("github.com/plugship/plugship/contract"),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := plugtest.Go(repo, "get", "example.com/shared@v1.1.0"); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := profile.Check([]profile.Profile{{Name: "gate", Module: "example.com/gate", Version: "v1.0.0", Main: "./cmd/gate"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ownModcache(t)
+	_, err = Targets(context.Background(), ps, Options{Root: repo, Dist: filepath.Join(t.TempDir(), "dist"), Profiles: ps})
+	for _, want := range []string{
+		"the host links module github.com/plugship/plugship v0.1.0, which is this repository's own (main) module",
+		"records its packages as github.com/plugship/plugship@v0.1.0/..., plugins built here record them as github.com/plugship/plugship/...",
+		"Make the contract a module of its own",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Targets: %v\nwant it to say %q", err, want)
+		}
+	}
+}
