@@ -83,29 +83,6 @@ func sharedVersions() map[string]map[string]string {
 	return map[string]map[string]string{"v1.1.0": plugtest.SharedModule("v1.1.0"), "v1.2.0": plugtest.SharedModule("v1.2.0")}
 }
 
-// useProxy points every go command of the test at a file:// module proxy
-// holding modules (module -> version -> files), with plugtest.OfflineEnv:
-// the module cache's download folder as fallback, and a module cache of
-// the test's own (ownModcache).
-func useProxy(t *testing.T, modules map[string]map[string]map[string]string) {
-	t.Helper()
-	tmp := t.TempDir()
-	proxy := filepath.Join(tmp, "proxy")
-	for mod, versions := range modules {
-		if err := plugtest.ProxyModule(tmp, proxy, mod, versions); err != nil {
-			t.Fatal(err)
-		}
-	}
-	env, err := plugtest.OfflineEnv(proxy)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range env {
-		t.Setenv(k, v)
-	}
-	ownModcache(t)
-}
-
 // TestBinaryProfiles: one plugin source, requiring example.com/shared
 // v1.1.0, built for two host binaries (built here from copies of this
 // repository, so they share its contract) that link v1.1.0 and v1.2.0:
@@ -117,7 +94,7 @@ func TestBinaryProfiles(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds hosts and plugins")
 	}
-	useProxy(t, map[string]map[string]map[string]string{"example.com/shared": sharedVersions()})
+	plugtest.UseProxy(t, map[string]map[string]map[string]string{"example.com/shared": sharedVersions()})
 	ctx := context.Background()
 	tmp := t.TempDir()
 
@@ -164,7 +141,7 @@ func TestBinaryProfiles(t *testing.T) {
 
 	// Preparing the two profiles: cold (modfile, and every module fetched
 	// into an empty module cache from the file:// proxies), then warm.
-	ownModcache(t)
+	plugtest.OwnModcache(t)
 	dist := filepath.Join(tmp, "dist")
 	opts := Options{Root: repo, Dist: dist, Profiles: ps}
 	start := time.Now()
@@ -319,21 +296,4 @@ func depVersion(fp *fingerprint.Fingerprint, mod string) string {
 		}
 	}
 	return ""
-}
-
-// ownModcache points GOMODCACHE at a new, empty folder until the test
-// ends, then empties it (its files are read-only).
-func ownModcache(t *testing.T) {
-	t.Helper()
-	own, err := os.MkdirTemp("", "plugship-modcache-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("GOMODCACHE", own)
-	t.Cleanup(func() {
-		cmd := exec.Command("go", "clean", "-modcache")
-		cmd.Env = append(os.Environ(), "GOMODCACHE="+own)
-		cmd.Run()
-		os.RemoveAll(own)
-	})
 }

@@ -19,37 +19,6 @@ import (
 	"github.com/plugship/plugship/tool/internal/profile"
 )
 
-// gitRepo makes a git repository in dir with one commit per entry of
-// commits (files to write over the previous commit's), each tagged with
-// its tag.
-func gitRepo(t *testing.T, dir string, commits []struct {
-	tag   string
-	files map[string]string
-}) {
-	t.Helper()
-	git := func(args ...string) {
-		cmd := exec.Command("git", append([]string{"-c", "user.name=test", "-c", "user.email=test@example.com", "-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false", "-c", "init.defaultBranch=main"}, args...)...)
-		cmd.Dir = dir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	git("init", "-q")
-	for _, c := range commits {
-		for name, data := range c.files {
-			if err := plugtest.WriteFile(filepath.Join(dir, name), data); err != nil {
-				t.Fatal(err)
-			}
-		}
-		git("add", "-A")
-		git("commit", "-qm", c.tag)
-		git("tag", c.tag)
-	}
-}
-
 // gatewayMod is the host module's go.mod, requiring shared at version.
 func gatewayMod(shared string) string {
 	return "module example.com/gateway\n\ngo 1.22\n\nrequire (\n\texample.com/contract v1.0.0\n\texample.com/shared " + shared + "\n)\n"
@@ -74,12 +43,9 @@ func TestExternalProfiles(t *testing.T) {
 	tmp := t.TempDir()
 
 	gitDir := filepath.Join(tmp, "gateway-git")
-	gitRepo(t, gitDir, []struct {
-		tag   string
-		files map[string]string
-	}{
-		{"v1.0.0", map[string]string{"go.mod": gatewayMod("v1.1.0"), "cmd/gateway/main.go": hostMain("example.com/contract")}},
-		{"v1.1.0", map[string]string{"go.mod": gatewayMod("v1.2.0")}},
+	plugtest.GitRepo(t, gitDir, []plugtest.Commit{
+		{Tag: "v1.0.0", Files: map[string]string{"go.mod": gatewayMod("v1.1.0"), "cmd/gateway/main.go": hostMain("example.com/contract")}},
+		{Tag: "v1.1.0", Files: map[string]string{"go.mod": gatewayMod("v1.2.0")}},
 	})
 
 	repo := filepath.Join(tmp, "plugins")
@@ -227,10 +193,7 @@ func TestExternalProfileErrors(t *testing.T) {
 	ctx := context.Background()
 	tmp := t.TempDir()
 	gitDir := filepath.Join(tmp, "other-git")
-	gitRepo(t, gitDir, []struct {
-		tag   string
-		files map[string]string
-	}{{"v1.0.0", map[string]string{"go.mod": "module example.com/other\n\ngo 1.22\n", "main.go": "package main\n\nfunc main() {}\n"}}})
+	plugtest.GitRepo(t, gitDir, []plugtest.Commit{{Tag: "v1.0.0", Files: map[string]string{"go.mod": "module example.com/other\n\ngo 1.22\n", "main.go": "package main\n\nfunc main() {}\n"}}})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/missing" {
 			http.Error(w, `{"message":"Not Found"}`, http.StatusNotFound)

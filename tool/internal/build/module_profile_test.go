@@ -32,12 +32,12 @@ type Plugin interface {
 `
 
 // gatewayProxy points every go command of the test at a file:// module
-// proxy (useProxy) holding example.com/shared v1.1.0 and v1.2.0,
+// proxy (plugtest.UseProxy) holding example.com/shared v1.1.0 and v1.2.0,
 // example.com/contract v1.0.0 and the host module example.com/gateway
 // v1.0.0, whose main is hostMain and which requires shared v1.1.0.
 func gatewayProxy(t *testing.T) {
 	t.Helper()
-	useProxy(t, map[string]map[string]map[string]string{
+	plugtest.UseProxy(t, map[string]map[string]map[string]string{
 		"example.com/shared": sharedVersions(),
 		"example.com/contract": {"v1.0.0": {
 			"go.mod":      "module example.com/contract\n\ngo 1.22\n",
@@ -87,7 +87,7 @@ func TestModuleProfile(t *testing.T) {
 
 	// Cold: an empty module cache and dist/ (download, copy, host build,
 	// modfile); warm: everything is there.
-	ownModcache(t)
+	plugtest.OwnModcache(t)
 	dist := filepath.Join(tmp, "dist")
 	opts := Options{Root: repo, Dist: dist, Profiles: ps}
 	start := time.Now()
@@ -243,7 +243,7 @@ func TestHostLinkingTheMainModule(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a host")
 	}
-	useProxy(t, map[string]map[string]map[string]string{
+	plugtest.UseProxy(t, map[string]map[string]map[string]string{
 		"example.com/shared": sharedVersions(),
 		"github.com/plugship/plugship": {"v0.1.0": {
 			"go.mod":               "module github.com/plugship/plugship\n\ngo 1.22\n",
@@ -268,7 +268,7 @@ func TestHostLinkingTheMainModule(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ownModcache(t)
+	plugtest.OwnModcache(t)
 	_, err = Targets(context.Background(), ps, Options{Root: repo, Dist: filepath.Join(t.TempDir(), "dist"), Profiles: ps})
 	for _, want := range []string{
 		"the host links module github.com/plugship/plugship v0.1.0, which is this repository's own (main) module",
