@@ -52,8 +52,28 @@ type Options struct {
 	// HandleProbe itself (the compatibility matrix's stand-in probes).
 	Probe string
 
-	// ProbeTimeout bounds each probe; default DefaultProbeTimeout.
+	// ProbeTimeout bounds each probe, or each run of Check; default
+	// DefaultProbeTimeout.
 	ProbeTimeout time.Duration
+
+	// Check, when set, replaces the probe with the host's own command for
+	// trying plugins, for hosts that do not call HandleProbe (Nakama's
+	// "nakama check --runtime.path DIR"): Check[0] is the program, the
+	// rest its arguments, in which {host} is Host, {dir} a fresh folder
+	// that holds only the candidate, named CheckFile, {file} the
+	// candidate's path in that folder, {plugin} and {version} the plugin's
+	// name and version from the file name. Exit status 0 passes the
+	// candidate; any other fails it (CheckFailed), with the command's last
+	// lines of output, standard output and standard error, as the reason.
+	// The command runs in a session of its own, is killed at ProbeTimeout,
+	// and nothing it started outlives it. Try and the compatibility matrix
+	// use it; a host that sets it for Load still opens the chosen file
+	// in-process as a T.
+	Check []string
+
+	// CheckFile is the file name the candidate takes in Check's folder,
+	// with the same placeholders; default DefaultCheckFile ({plugin}.so).
+	CheckFile string
 
 	// Symbols are the names to look up; default DefaultSymbols. A host
 	// whose plugship.yaml names other symbols sets them, and calls
@@ -263,7 +283,18 @@ func decide[T Contract](ctx context.Context, c Candidate, host *fingerprint.Fing
 	if _, bad := poisoned.Load(c.File); bad {
 		return fail(Crashed, CausePanic, "crashed while loading earlier in this process; reopening it would hang")
 	}
-	if !opts.InProcess {
+	if len(opts.Check) > 0 && !opts.InProcess {
+		t := time.Now()
+		outcome, err := hostCheck(ctx, opts, c, pluginName(c.File))
+		d.ProbeMillis = millis(time.Since(t))
+		if err != nil {
+			cause := CauseHostCheck
+			if outcome == TimedOut {
+				cause = CauseTimeout
+			}
+			return fail(outcome, cause, "%v", err)
+		}
+	} else if !opts.InProcess {
 		t := time.Now()
 		tr, outcome, err := probe(ctx, cmp.Or(opts.Probe, opts.Host), c.File, opts.ProbeTimeout)
 		d.ProbeMillis = millis(time.Since(t))
@@ -369,11 +400,21 @@ func (o Options) withDefaults() (Options, error) {
 	if o.ProbeTimeout <= 0 {
 		o.ProbeTimeout = DefaultProbeTimeout
 	}
+	o.CheckFile = cmp.Or(o.CheckFile, DefaultCheckFile)
 	var err error
 	if o.Host == "" {
 		o.Host, err = os.Executable()
 	}
 	return o, err
+}
+
+// pluginName is the plugin's name from a file name, "" if it has none.
+func pluginName(file string) string {
+	n, err := artifact.ParseName(filepath.Base(file))
+	if err != nil {
+		return ""
+	}
+	return n.Plugin
 }
 
 // hostFingerprints caches the fingerprint of each host executable.

@@ -31,6 +31,7 @@ const (
 	BadSymbol       Outcome = "bad-symbol"       // the contract's symbol is missing or of the wrong type
 	VersionMismatch Outcome = "version-mismatch" // Version() differs from the version in the file name
 	NotAcceptable   Outcome = "not-acceptable"   // IsAcceptable() returned false
+	CheckFailed     Outcome = "check-failed"     // the host's own check (Options.Check) failed
 	Chosen          Outcome = "chosen"           // the plugin Load returned
 	Passed          Outcome = "passed"           // Try: every check passed
 	Quarantined     Outcome = "quarantined"      // a host died soon after choosing it; see State
@@ -54,6 +55,7 @@ const (
 	CauseWrongType         = "wrong-type"         // a symbol of the wrong type
 	CauseVersionMismatch   = "version-mismatch"   // Version() differs from the file name
 	CauseNotAcceptable     = "not-acceptable"     // IsAcceptable() returned false
+	CauseHostCheck         = "host-check"         // the host's own check command failed
 	CauseQuarantined       = "quarantined"        // skipped: see State
 )
 
