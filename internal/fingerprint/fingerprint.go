@@ -48,7 +48,9 @@ type Fingerprint struct {
 	Packages  map[string]string // import path -> hex fingerprint
 	// Exports are the exported top-level functions and variables of the
 	// main package (BuildInfo.Path): in a plugin, what plugin.Lookup can find.
-	Exports   map[string]bool
+	Exports map[string]bool
+	// Funcs are the Exports that are functions; the others are variables.
+	Funcs     map[string]bool
 	BuildInfo *buildinfo.BuildInfo
 }
 
@@ -72,7 +74,7 @@ func Read(path string) (*Fingerprint, error) {
 	}
 	defer ef.Close()
 	fp := &Fingerprint{File: path, Machine: ef.Class.String() + " " + ef.Machine.String(),
-		Settings: map[string]string{}, Modules: map[string]string{}, Packages: map[string]string{}, Exports: map[string]bool{}}
+		Settings: map[string]string{}, Modules: map[string]string{}, Packages: map[string]string{}, Exports: map[string]bool{}, Funcs: map[string]bool{}}
 	bi, err := buildinfo.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: no Go build info (%v): not built by the go command, or damaged", path, err)
@@ -99,6 +101,7 @@ func Read(path string) (*Fingerprint, error) {
 		if name, ok := strings.CutPrefix(s.Name, mainPrefix); ok && isExported(name) {
 			if t := elf.ST_TYPE(s.Info); t == elf.STT_FUNC || t == elf.STT_OBJECT {
 				fp.Exports[name] = true
+				fp.Funcs[name] = t == elf.STT_FUNC
 			}
 		}
 		pkg, ok := strings.CutPrefix(s.Name, symbolPrefix)

@@ -23,6 +23,7 @@ import (
 	"golang.org/x/mod/module"
 
 	"github.com/plugship/plugship/internal/artifact"
+	"github.com/plugship/plugship/tool/internal/symbols"
 	"github.com/plugship/plugship/tool/internal/teams"
 )
 
@@ -53,6 +54,15 @@ type Config struct {
 	Contract string // contract.package: import path of the contract package; default Module+"/contract"
 	Accessor string // contract.accessor: exported func symbol hosts look up first; default "Showcase"
 	Element  string // contract.element: exported variable symbol looked up when there is no accessor; default "ShowcaseElement"
+	// Symbols (contract.symbols) make the contract one of symbols, for a
+	// host someone else releases: every plugin exports each, with its
+	// exact type; Accessor and Element are then "". Default none: the
+	// accessor/element contract. See package symbols.
+	Symbols []symbols.Symbol
+	// Imports are the packages the symbols' types name, by qualifier: the
+	// contract package, contract.imports ("path" or "name path"; default
+	// none) and the standard library packages of symbols.Std.
+	Imports map[string]string
 	Teams    string // folders.teams: slash-separated, relative to Root; default "teams"
 	Sources  string // folders.sources; default "plugin_sources"
 	Hosts    string // folders.hosts: the host profiles and reference hosts file; default "compat/hosts.yaml"
@@ -221,7 +231,7 @@ const maxProblems = 50
 // The known fields, by section ("" is the top level).
 var known = map[string][]string{
 	"":         {"version", "contract", "folders", "sigstore"},
-	"contract": {"package", "accessor", "element"},
+	"contract": {"package", "accessor", "element", "symbols", "imports"},
 	"folders":  {"teams", "sources", "hosts", "dist"},
 	"sigstore": {"fulcio", "rekor", "trusted_root"},
 }
@@ -304,12 +314,120 @@ func (p *parser) parse(data []byte) {
 		}
 		sub := p.mapping(resolve(n), section)
 		for _, key := range known[section] {
+			if section == "contract" && (key == "symbols" || key == "imports") {
+				continue
+			}
 			if v := sub[key]; v != nil {
 				p.field(section+"."+key, v)
 			}
 		}
+		if section == "contract" {
+			p.symbolContract(sub)
+		}
 	}
 	p.check()
+}
+
+// symbolContract reads contract.symbols and contract.imports: the
+// contract made of symbols (see package symbols).
+func (p *parser) symbolContract(sub map[string]*yaml.Node) {
+	imports := map[string]string{}
+	importLines := map[string]int{}
+	if n := sub["imports"]; n != nil {
+		for i, e := range p.list(n, "contract.imports", "database/sql") {
+			v, ok := p.scalar(e, fmt.Sprintf("contract.imports[%d]", i), "database/sql")
+			if !ok {
+				continue
+			}
+			name, pkg, err := symbols.ParseImport(v)
+			field := fmt.Sprintf("contract.imports[%d]", i)
+			switch {
+			case err != nil:
+				p.add(e.Line, field, "%v", err)
+			case importLines[name] != 0:
+				p.add(e.Line, field, "the package name %s is also at line %d: give one of them another name, as in \"%s2 %s\"", name, importLines[name], name, pkg)
+			default:
+				imports[name], importLines[name] = pkg, e.Line
+			}
+		}
+	}
+	n := sub["symbols"]
+	if n == nil {
+		if len(imports) > 0 {
+			p.add(resolve(sub["imports"]).Line, "contract.imports", "contract.imports names the packages of contract.symbols' types, and there are no symbols: add contract.symbols or remove contract.imports")
+		}
+		return
+	}
+	line := resolve(n).Line
+	entries := p.list(n, "contract.symbols", symbols.Example)
+	if entries == nil && !isNull(resolve(n)) && resolve(n).Kind != yaml.SequenceNode {
+		return // p.list said so
+	}
+	if len(entries) == 0 {
+		p.add(line, "contract.symbols", "empty: list the symbols every plugin must export, such as \"- %s\", or remove contract.symbols for the accessor/element contract", symbols.Example)
+		return
+	}
+	for _, f := range []string{"contract.accessor", "contract.element"} {
+		if l, ok := p.lines[f]; ok {
+			p.add(l, f, "a contract is either symbols (contract.symbols, line %d) or an accessor and an element: remove %s", line, f)
+			delete(p.lines, f)
+		}
+	}
+	quals := map[string]int{}
+	seen := map[string]int{}
+	var syms []symbols.Symbol
+	for i, e := range entries {
+		field := fmt.Sprintf("contract.symbols[%d]", i)
+		v, ok := p.scalar(e, field, symbols.Example)
+		if !ok {
+			continue
+		}
+		s, qs, err := symbols.Parse(v)
+		switch {
+		case err != nil:
+			p.add(e.Line, field, "%v", err)
+			continue
+		case seen[s.Name] != 0:
+			p.add(e.Line, field, "%s is also listed at line %d: a plugin exports one symbol of a name; keep one", s.Name, seen[s.Name])
+			continue
+		}
+		seen[s.Name] = e.Line
+		for _, q := range qs {
+			if _, ok := quals[q]; !ok {
+				quals[q] = e.Line
+			}
+		}
+		syms = append(syms, s)
+	}
+	contractName := symbols.Qualifier(p.c.Contract)
+	if l, ok := importLines[contractName]; ok && imports[contractName] != p.c.Contract {
+		p.add(l, "contract.imports", "%s is the contract package's name (%s): types name it as %s.T; give the other package another name", contractName, p.c.Contract, contractName)
+		delete(imports, contractName)
+	}
+	resolved := map[string]string{}
+	for q, l := range quals {
+		r, err := symbols.Resolve(p.c.Contract, imports, []string{q})
+		if err != nil {
+			p.add(l, "contract.symbols", "%v", err)
+			continue
+		}
+		resolved[q] = r[q]
+	}
+	p.c.Symbols, p.c.Imports = syms, resolved
+	p.c.Accessor, p.c.Element = "", ""
+}
+
+// list returns the entries of a list field; a single value is a problem.
+func (p *parser) list(n *yaml.Node, field, example string) []*yaml.Node {
+	n = resolve(n)
+	switch {
+	case isNull(n):
+		return nil
+	case n.Kind != yaml.SequenceNode:
+		p.add(n.Line, field, "want a list, one entry per line starting with \"- \", such as \"- %s\", found a %s", example, kind(n))
+		return nil
+	}
+	return n.Content
 }
 
 // field checks the value of the dotted field name on its own and, if it

@@ -71,7 +71,7 @@ folders:
 			if tc.want != nil {
 				tc.want(&w)
 			}
-			if *c != w {
+			if !reflect.DeepEqual(*c, w) {
 				t.Errorf("got  %+v\nwant %+v", *c, w)
 			}
 		})
@@ -256,7 +256,7 @@ func TestDefault(t *testing.T) {
 		Teams: "teams", Sources: "plugin_sources", Hosts: "compat/hosts.yaml", Dist: "dist",
 		Fulcio: "https://fulcio.sigstore.dev", Rekor: "https://rekor.sigstore.dev",
 	}
-	if c := config.Default(mod); *c != want {
+	if c := config.Default(mod); !reflect.DeepEqual(*c, want) {
 		t.Errorf("got  %+v\nwant %+v", *c, want)
 	}
 	if teams.Dir != config.DefaultTeams || teams.SourcesDir != config.DefaultSources {
@@ -290,7 +290,7 @@ func TestLoad(t *testing.T) {
 		}
 		want := *config.Default(mod)
 		want.Root = dir
-		if *c != want {
+		if !reflect.DeepEqual(*c, want) {
 			t.Errorf("got  %+v\nwant %+v", *c, want)
 		}
 		if c.TeamsDir() != filepath.Join(dir, "teams") || c.SourcesDir() != filepath.Join(dir, "plugin_sources") ||
@@ -456,4 +456,62 @@ func FuzzParse(f *testing.F) {
 			t.Errorf("rendered and read back:\n got %+v\nwant %+v", *again, *c)
 		}
 	})
+}
+
+// A contract made of symbols, as a host that someone else releases
+// defines it (Nakama's InitModule), and what is wrong with bad ones, each
+// named with its line and field.
+func TestParseSymbols(t *testing.T) {
+	c, ps := config.Parse(config.File, []byte(`version: 1
+contract:
+  package: github.com/heroiclabs/nakama-common/runtime
+  symbols:
+    - InitModule func(context.Context, runtime.Logger, *sql.DB, runtime.NakamaModule, runtime.Initializer) error
+    - Settings *api.Config
+  imports:
+    - github.com/heroiclabs/nakama-common/api
+`), mod)
+	if len(ps) > 0 {
+		t.Fatalf("problems:\n%v", ps)
+	}
+	if c.Accessor != "" || c.Element != "" || len(c.Symbols) != 2 || c.Symbols[0].Name != "InitModule" || !c.Symbols[1].Var() {
+		t.Fatalf("got accessor %q element %q symbols %v", c.Accessor, c.Element, c.Symbols)
+	}
+	want := map[string]string{"context": "context", "runtime": "github.com/heroiclabs/nakama-common/runtime", "sql": "database/sql", "api": "github.com/heroiclabs/nakama-common/api"}
+	if !reflect.DeepEqual(c.Imports, want) {
+		t.Errorf("imports %v, want %v", c.Imports, want)
+	}
+
+	type want1 struct {
+		line  int
+		field string
+		msg   string
+	}
+	for _, tc := range []struct {
+		name, in string
+		want     []want1
+	}{
+		{"a bad type", "contract:\n  package: example.com/host/api\n  symbols:\n    - Init func(api.Logger\n", []want1{{4, "contract.symbols[0]", `the type of Init, "func(api.Logger", is not Go`}}},
+		{"no type", "contract:\n  package: example.com/host/api\n  symbols:\n    - Init\n    - Other func()\n", []want1{{4, "contract.symbols[0]", "has no type"}}},
+		{"an unknown package", "contract:\n  package: example.com/host/api\n  symbols:\n    - Init func(*rand.Rand)\n", []want1{{4, "contract.symbols", "list their import paths under contract.imports"}}},
+		{"unqualified", "contract:\n  package: example.com/host/api\n  symbols:\n    - Init func(Logger)\n", []want1{{4, "contract.symbols[0]", "Logger is neither a predeclared type nor qualified by its package: write it as pkg.Logger"}}},
+		{"twice", "contract:\n  package: example.com/host/api\n  symbols:\n    - Init func()\n    - Init func() error\n", []want1{{5, "contract.symbols[1]", "Init is also listed at line 4"}}},
+		{"with an accessor", "contract:\n  package: example.com/host/api\n  accessor: Greeter\n  symbols:\n    - Init func()\n", []want1{{3, "contract.accessor", "a contract is either symbols (contract.symbols, line 5) or an accessor and an element: remove contract.accessor"}}},
+		{"not a list", "contract:\n  package: example.com/host/api\n  symbols: Init func()\n", []want1{{3, "contract.symbols", `want a list, one entry per line starting with "- "`}}},
+		{"empty", "contract:\n  package: example.com/host/api\n  symbols: []\n", []want1{{3, "contract.symbols", "empty: list the symbols every plugin must export"}}},
+		{"imports without symbols", "contract:\n  imports: [database/sql]\n", []want1{{2, "contract.imports", "there are no symbols"}}},
+		{"a bad import", "contract:\n  package: example.com/host/api\n  symbols:\n    - Init func()\n  imports:\n    - a b c\n", []want1{{6, "contract.imports[0]", "want an import path, or a package name and an import path"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, ps := config.Parse(config.File, []byte(tc.in), mod)
+			if len(ps) != len(tc.want) {
+				t.Fatalf("got %d problems, want %d:\n%v", len(ps), len(tc.want), ps)
+			}
+			for i, w := range tc.want {
+				if p := ps[i]; p.Line != w.line || p.Field != w.field || !strings.Contains(p.Msg, w.msg) {
+					t.Errorf("problem %d: %s:%d %s: %s\nwant line %d field %s with %q", i, p.File, p.Line, p.Field, p.Msg, w.line, w.field, w.msg)
+				}
+			}
+		})
+	}
 }

@@ -38,7 +38,18 @@ func Print(root string, out io.Writer) error {
 		} else if f.value != f.def {
 			note = "(default " + f.def + ")"
 		}
+		if len(c.Symbols) > 0 && (f.field == "contract.accessor" || f.field == "contract.element") {
+			f.value, note = "-", "(none: the contract is contract.symbols)"
+		}
 		fmt.Fprintf(w, "  %s\t%s\t%s\n", f.field, f.value, note)
+		if f.field == "contract.element" {
+			for i, s := range c.Symbols {
+				fmt.Fprintf(w, "  contract.symbols[%d]\t%s\t\n", i, s)
+			}
+			if len(c.Symbols) == 0 {
+				fmt.Fprintf(w, "  contract.symbols\t-\t(default: none, the accessor/element contract)\n")
+			}
+		}
 	}
 	return w.Flush()
 }
