@@ -63,10 +63,10 @@ type Config struct {
 	// contract package, contract.imports ("path" or "name path"; default
 	// none) and the standard library packages of symbols.Std.
 	Imports map[string]string
-	Teams    string // folders.teams: slash-separated, relative to Root; default "teams"
-	Sources  string // folders.sources; default "plugin_sources"
-	Hosts    string // folders.hosts: the host profiles and reference hosts file; default "compat/hosts.yaml"
-	Dist     string // folders.dist; default "dist"
+	Teams   string // folders.teams: slash-separated, relative to Root; default "teams"
+	Sources string // folders.sources; default "plugin_sources"
+	Hosts   string // folders.hosts: the host profiles and reference hosts file; default "compat/hosts.yaml"
+	Dist    string // folders.dist; default "dist"
 	// Keyless signing (teams with signing.keyless): the certificate
 	// authority and transparency log the sign step uses, and the trusted
 	// root (Sigstore's trusted root JSON) that keyless bundles are checked

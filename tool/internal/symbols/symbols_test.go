@@ -31,13 +31,13 @@ func TestParse(t *testing.T) {
 		}
 	}
 	for in, want := range map[string]string{
-		"InitModule":                     "has no type",
-		"initModule func()":              "not an exported Go identifier",
+		"InitModule":                      "has no type",
+		"initModule func()":               "not an exported Go identifier",
 		"InitModule func(context.Context": "is not Go",
-		"InitModule func(Logger) error":  "Logger is neither a predeclared type nor qualified",
-		"InitModule 42":                  "42 is not a type",
+		"InitModule func(Logger) error":   "Logger is neither a predeclared type nor qualified",
+		"InitModule 42":                   "42 is not a type",
 		"InitModule func(runtime.logger)": "runtime.logger is not exported",
-		"Make func[T any]() T":           "is not Go",
+		"Make func[T any]() T":            "is not Go",
 	} {
 		if _, _, err := Parse(in); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Parse(%q) = %v, want an error with %q", in, err, want)
