@@ -21,6 +21,7 @@ import (
 	"github.com/plugship/plugship/tool/internal/config"
 	"github.com/plugship/plugship/tool/internal/matrix"
 	"github.com/plugship/plugship/tool/internal/profile"
+	"github.com/plugship/plugship/tool/internal/symbols"
 	"github.com/plugship/plugship/tool/internal/teams"
 	"golang.org/x/mod/modfile"
 )
@@ -177,6 +178,12 @@ type Action struct {
 	// Symbols are the names hosts look up (plugship.yaml contract.accessor
 	// and contract.element): the plugin must export at least one.
 	Symbols []string
+	// SymbolContract is the contract made of symbols (plugship.yaml
+	// contract.symbols), nil for the accessor/element contract: the
+	// version's overlay holds its check file (symbols.CheckFile), so the
+	// compiler checks every symbol's type, and its file must export each
+	// function as a function.
+	SymbolContract *symbols.Contract
 
 	// Key is a hash of every input of the build (see [Keys]); empty until
 	// Keys sets it, or when the inputs could not be had: then Run always
@@ -225,11 +232,15 @@ func Plan(reg *teams.Registry, sel Selection, targets []*Target, opts Options) (
 			trees[t], treeErrs[t] = sourcesOverlay(opts.Root, opts.Repo.Sources, t.Env.Dir)
 		}
 	}
+	sc, checkFile, err := symbolContract(opts)
+	if err != nil {
+		return nil, err
+	}
 	var actions []*Action
 	for _, p := range plugins {
 		for _, r := range p.Releases() {
 			src := path.Join(reg.SourcesFolder(), r.Source)
-			files, err := versionFiles(opts.Root, src)
+			files, err := versionFiles(opts.Root, src, sc == nil)
 			for _, t := range targets {
 				a := plan(modPaths[t], src, p, r, t, opts)
 				switch {
@@ -240,11 +251,35 @@ func Plan(reg *teams.Registry, sel Selection, targets []*Target, opts Options) (
 				default:
 					a.Overlay = overlay(files, trees[t], a.VirtualDir)
 				}
+				if sc != nil {
+					a.SymbolContract, a.Symbols = sc, nil
+					if a.Overlay != nil {
+						a.Overlay[filepath.Join(a.VirtualDir, symbols.CheckFile)] = checkFile
+					}
+				}
 				actions = append(actions, a)
 			}
 		}
 	}
 	return actions, nil
+}
+
+// symbolContract returns the contract made of symbols of the
+// configuration, nil for the accessor/element one, and writes its check
+// file (the same for every version) where the overlays take it from.
+func symbolContract(opts Options) (*symbols.Contract, string, error) {
+	if len(opts.Repo.Symbols) == 0 {
+		return nil, "", nil
+	}
+	sc := &symbols.Contract{Package: opts.Repo.Contract, Symbols: opts.Repo.Symbols, Imports: opts.Repo.Imports}
+	file := filepath.Join(opts.Dist, filepath.FromSlash(workDir), "contract", symbols.CheckFile)
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return nil, "", err
+	}
+	if _, err := artifact.WriteFileIfChanged(file, []byte(sc.CheckSource()), 0o644); err != nil {
+		return nil, "", fmt.Errorf("writing the contract's check file: %w", err)
+	}
+	return sc, file, nil
 }
 
 // plan decides the action for release r of p, from src (relative to the
@@ -302,8 +337,9 @@ func overlay(files, tree map[string]string, virtual string) map[string]string {
 
 // versionFiles lists the files of a source folder that make the plugin
 // (base name -> absolute real path), and checks that the main package
-// declares versionVar.
-func versionFiles(root, src string) (map[string]string, error) {
+// declares versionVar if versioned (the accessor/element contract, whose
+// Version() must return it; a contract made of symbols has no Version).
+func versionFiles(root, src string, versioned bool) (map[string]string, error) {
 	srcDir := filepath.Join(root, filepath.FromSlash(src))
 	entries, err := os.ReadDir(srcDir)
 	if err != nil {
@@ -322,6 +358,9 @@ func versionFiles(root, src string) (map[string]string, error) {
 		}
 	}
 	sort.Strings(goFiles)
+	if !versioned {
+		return files, nil
+	}
 	if err := checkVersionVar(root, src, goFiles); err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package build
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -18,6 +19,7 @@ import (
 	"github.com/plugship/plugship/internal/artifact"
 	"github.com/plugship/plugship/internal/fingerprint"
 	"github.com/plugship/plugship/tool/internal/progress"
+	"github.com/plugship/plugship/tool/internal/symbols"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -260,6 +262,11 @@ func execute(ctx context.Context, a *Action, opts Options, outs *outputs) Result
 		if ctx.Err() != nil {
 			return fail(fmt.Errorf("cancelled: %w", ctx.Err()))
 		}
+		if sc := a.SymbolContract; sc != nil {
+			if probs := sc.CheckErrors(compiler.String()); len(probs) > 0 {
+				return fail(symbolProblems(a, probs))
+			}
+		}
 		return fail(fmt.Errorf("go build (%s): %v\n%s", a.Target.Env.Describe(), err, a.realPaths(opts.Root, compiler.String())))
 	}
 	fp, err := fingerprint.Read(a.Staging)
@@ -273,6 +280,14 @@ func execute(ctx context.Context, a *Action, opts Options, outs *outputs) Result
 		// Built against a host's module graph: another host of the same
 		// ABI may link other versions, so the name says which graph.
 		r.ABI = artifact.WithGraph(r.ABI, h.Graph)
+	}
+	if sc := a.SymbolContract; sc != nil {
+		for _, sym := range sc.Symbols {
+			if !sym.Var() && !fp.Funcs[sym.Name] {
+				return fail(fmt.Errorf("exports %s as a variable, and the host asserts the function type %s (plugin.Lookup returns a variable's address, a *%s): declare func %s, or write the type as *%s in plugship.yaml contract.symbols if the host wants a variable",
+					sym.Name, sym.Type, sym.Type, sym.Name, sym.Type))
+			}
+		}
 	}
 	if len(a.Symbols) > 0 && !slices.ContainsFunc(a.Symbols, func(s string) bool { return fp.Exports[s] }) {
 		return fail(fmt.Errorf("exports neither %s: hosts look up these names (plugship.yaml contract.accessor and contract.element) and would refuse it; declare func %s() or var %s of the contract's type from %s",
@@ -387,4 +402,16 @@ func gitRevision(ctx context.Context, root string) revision {
 	status, err := exec.CommandContext(ctx, "git", "-C", root, "status", "--porcelain", "--untracked-files=no").Output()
 	r.dirty = err != nil || len(bytes.TrimSpace(status)) > 0
 	return r
+}
+
+// symbolProblems is the error of a version whose symbols do not fit the
+// contract made of symbols: one line per symbol, naming the type found
+// and the type wanted.
+func symbolProblems(a *Action, probs []symbols.Problem) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "does not fit the contract of %s (plugship.yaml contract.symbols), so the host would refuse it:", a.Contract)
+	for _, p := range probs {
+		fmt.Fprintf(&b, "\n  %s", p.Msg)
+	}
+	return errors.New(b.String())
 }

@@ -12,6 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/plugship/plugship/internal/artifact"
+	"github.com/plugship/plugship/loader"
 	"github.com/plugship/plugship/tool/internal/profile"
 )
 
@@ -44,6 +45,17 @@ type HostConfig struct {
 	// whose every file must load into the host, or must not.
 	MustAccept []string `yaml:"must_accept"`
 	MustReject []string `yaml:"must_reject"`
+	// Check is the host's own command for trying plugins, such as
+	// ["{host}", "check", "--runtime.path", "{dir}"]: the matrix runs it
+	// instead of the loader's probe, on a fresh folder ({dir}) that holds
+	// only the candidate, named File ({file} is its path), and its exit
+	// status decides the cell (see loader.Options.Check). Default none:
+	// the host answers the loader's probe (loader.HandleProbe), or, for a
+	// host binary that does not, a stand-in does.
+	Check []string `yaml:"check"`
+	// File is the name the candidate takes in Check's folder; default
+	// "{plugin}.so". It may hold {plugin} and {version}.
+	File string `yaml:"file"`
 }
 
 // Duration is a time.Duration written as "10s".
@@ -150,6 +162,18 @@ func ParseConfig(data []byte) (*Config, error) {
 				bad("flags", "%s is not a go build flag", artifact.Quote(f))
 			}
 		}
+		if h.Check != nil {
+			if err := checkCommand(h.Check); err != nil {
+				bad("check", "%v", err)
+			}
+		}
+		if h.File != "" {
+			if h.Check == nil {
+				bad("file", "file names the candidate for the host's check command, and there is none: add check, or remove file")
+			} else if strings.ContainsAny(h.File, `/\`) || h.File == "." || h.File == ".." || strings.Contains(h.File, "{dir}") || strings.Contains(h.File, "{file}") || strings.Contains(h.File, "{host}") {
+				bad("file", "%s: want a file name, such as \"{plugin}.so\" (it may hold {plugin} and {version})", artifact.Quote(h.File))
+			}
+		}
 		for field, sels := range map[string][]string{"must_accept": h.MustAccept, "must_reject": h.MustReject} {
 			for _, s := range sels {
 				if err := checkSelector(s); err != nil {
@@ -162,6 +186,30 @@ func ParseConfig(data []byte) (*Config, error) {
 		return nil, profile.WithLines(data, flatten(errs))
 	}
 	return &c, nil
+}
+
+// checkCommand checks a host's check command: a program and arguments,
+// with known placeholders only, that is given the candidate.
+func checkCommand(cmd []string) error {
+	example := `["{host}", "check", "--runtime.path", "{dir}"]`
+	if len(cmd) == 0 || cmd[0] == "" {
+		return fmt.Errorf("empty: write the program and its arguments as a list, such as %s", example)
+	}
+	given := false
+	for _, a := range cmd {
+		rest := a
+		for _, ph := range loader.CheckPlaceholders() {
+			rest = strings.ReplaceAll(rest, ph, "")
+		}
+		if i := strings.Index(rest, "{"); i >= 0 && strings.Contains(rest[i:], "}") {
+			return fmt.Errorf("%s holds an unknown placeholder: the known ones are %s", artifact.Quote(a), strings.Join(loader.CheckPlaceholders(), ", "))
+		}
+		given = given || strings.Contains(a, "{dir}") || strings.Contains(a, "{file}")
+	}
+	if !given {
+		return fmt.Errorf("%s never names the candidate: give the host {dir} (the folder that holds only the candidate) or {file} (its path), such as %s", artifact.Quote(strings.Join(cmd, " ")), example)
+	}
+	return nil
 }
 
 func checkSelector(s string) error {

@@ -2,6 +2,7 @@ package compat
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/plugship/plugship/internal/artifact"
 	"github.com/plugship/plugship/internal/fingerprint"
+	"github.com/plugship/plugship/loader"
 	"github.com/plugship/plugship/tool/internal/matrix"
 	"github.com/plugship/plugship/tool/internal/profile"
 	"github.com/plugship/plugship/tool/internal/progress"
@@ -86,6 +88,9 @@ func buildHosts(ctx context.Context, opts Options, cfg *Config, out io.Writer) (
 			if probe != "" {
 				hosts[i].Probe, hosts[i].ProbeSHA256 = "stand-in", probe
 			}
+			if len(h.Check) > 0 {
+				hosts[i].Check, hosts[i].CheckFile = h.Check, cmp.Or(h.File, loader.DefaultCheckFile)
+			}
 			return nil
 		})
 	}
@@ -115,7 +120,7 @@ func binaryHost(ctx context.Context, opts Options, env *profile.Env, h HostConfi
 	if abi, err = fp.HostABI(opts.Repo.Contract); err != nil {
 		return "", "", "", false, err
 	}
-	if _, ok := fp.Packages[loaderPackage]; !ok {
+	if _, ok := fp.Packages[loaderPackage]; needsStandIn(opts, h) || !ok && len(h.Check) == 0 {
 		if probe, built, err = buildStandIn(ctx, opts, env, h); err != nil {
 			return "", "", "", false, err
 		}
@@ -136,6 +141,13 @@ func binaryHost(ctx context.Context, opts Options, env *profile.Env, h HostConfi
 		return "", "", "", false, err
 	}
 	return sum, abi, probe, true, nil
+}
+
+// needsStandIn says whether a host's cells are tried in a stand-in, of
+// any host: one with a contract made of symbols and no check command of
+// its own (no host can answer the loader's probe for such a contract).
+func needsStandIn(opts Options, h HostConfig) bool {
+	return len(opts.Repo.Symbols) > 0 && len(h.Check) == 0
 }
 
 // buildHost builds one host with its profile's toolchain in its profile's
@@ -166,15 +178,20 @@ func buildHost(ctx context.Context, opts Options, env *profile.Env, h HostConfig
 	if abi, err = fp.HostABI(opts.Repo.Contract); err != nil {
 		return "", "", "", false, err
 	}
+	if needsStandIn(opts, h) {
+		if probe, built, err = buildStandIn(ctx, opts, env, h); err != nil {
+			return "", "", "", false, err
+		}
+	}
 	sum, _, err = artifact.HashFile(staging)
 	if err != nil {
 		return "", "", "", false, err
 	}
 	if old, _, err := artifact.HashFile(final); err == nil && old == sum {
-		return sum, abi, "", false, nil
+		return sum, abi, probe, built, nil
 	}
 	if err := artifact.CopyFileAtomic(final, staging, 0o755); err != nil {
 		return "", "", "", false, err
 	}
-	return sum, abi, "", true, nil
+	return sum, abi, probe, true, nil
 }

@@ -94,7 +94,7 @@ func sigKey(path string) string {
 
 // cacheKey identifies everything a cell's result depends on.
 func cacheKey(p matrix.Plugin, h matrix.Host, sig, policy string, timeout time.Duration) string {
-	sum := sha256.Sum256([]byte(fmt.Sprintf("v2\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%v\n%s", p.SHA256, h.SHA256, sig, policy, p.ID(), h.Name, p.File, timeout, h.ProbeSHA256)))
+	sum := sha256.Sum256([]byte(fmt.Sprintf("v3\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%v\n%s\n%q\n%s", p.SHA256, h.SHA256, sig, policy, p.ID(), h.Name, p.File, timeout, h.ProbeSHA256, h.Check, h.CheckFile)))
 	return hex.EncodeToString(sum[:])
 }
 
@@ -375,7 +375,13 @@ func runCell(ctx context.Context, opts Options, policy *trust.Policy, p matrix.P
 		ProbeTimeout: timeout,
 	}
 	evidence := matrix.EvidenceProbe
-	if h.Probe != "" {
+	switch {
+	case len(h.Check) > 0:
+		lo.Check, lo.CheckFile, evidence = h.Check, h.CheckFile, matrix.EvidenceHostCheck
+	case h.Probe != "" && len(opts.Repo.Symbols) > 0:
+		// The stand-in of a contract made of symbols is a check command.
+		lo.Check, evidence = []string{StandInPath(opts.Dist, h.Name), "{dir}"}, matrix.EvidenceStandIn
+	case h.Probe != "":
 		lo.Probe, evidence = StandInPath(opts.Dist, h.Name), matrix.EvidenceStandIn
 	}
 	d := loader.Try(ctx, file, lo)

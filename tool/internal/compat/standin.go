@@ -15,6 +15,7 @@ import (
 
 	"github.com/plugship/plugship/internal/artifact"
 	"github.com/plugship/plugship/tool/internal/profile"
+	"github.com/plugship/plugship/tool/internal/symbols"
 )
 
 // standInDir is the virtual package, inside the plugin repository's
@@ -57,9 +58,16 @@ func main() {
 // probe themselves. It returns the stand-in's digest and whether its bytes
 // changed.
 func buildStandIn(ctx context.Context, opts Options, env *profile.Env, h HostConfig) (sum string, built bool, err error) {
-	typ, err := contractType(ctx, env, opts.Repo.Contract)
-	if err != nil {
-		return "", false, err
+	var code string
+	if len(opts.Repo.Symbols) > 0 {
+		sc := symbols.Contract{Package: opts.Repo.Contract, Symbols: opts.Repo.Symbols, Imports: opts.Repo.Imports}
+		code = sc.StandInSource()
+	} else {
+		typ, err := contractType(ctx, env, opts.Repo.Contract)
+		if err != nil {
+			return "", false, err
+		}
+		code = fmt.Sprintf(standInSource, opts.Repo.Contract, typ, opts.Repo.Accessor, opts.Repo.Element)
 	}
 	work, err := filepath.Abs(filepath.Join(opts.Dist, filepath.FromSlash(workDir), h.Name+".standin"))
 	if err != nil {
@@ -69,7 +77,6 @@ func buildStandIn(ctx context.Context, opts Options, env *profile.Env, h HostCon
 		return "", false, err
 	}
 	src := filepath.Join(work, "main.go")
-	code := fmt.Sprintf(standInSource, opts.Repo.Contract, typ, opts.Repo.Accessor, opts.Repo.Element)
 	if _, err := artifact.WriteFileIfChanged(src, []byte(code), 0o644); err != nil {
 		return "", false, err
 	}
@@ -83,15 +90,24 @@ func buildStandIn(ctx context.Context, opts Options, env *profile.Env, h HostCon
 		return "", false, err
 	}
 	staging := filepath.Join(work, "probe")
-	args := []string{"build", "-buildvcs=false", "-modfile=" + env.Host.Modfile, "-overlay=" + ovl}
+	args := []string{"build", "-buildvcs=false", "-overlay=" + ovl}
+	given := "the host " + h.Name
+	if env.Host != nil {
+		args = append(args, "-modfile="+env.Host.Modfile)
+		given = "the host binary " + env.Host.Given
+	}
 	args = append(args, env.Flags...)
 	args = append(args, "-o", staging, "./"+filepath.ToSlash(filepath.Join(standInDir, h.Name)))
 	cmd := env.Command(ctx, args...)
 	var output bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &output, &output
 	if err := cmd.Run(); err != nil {
-		return "", false, fmt.Errorf("the host binary %s does not answer the loader's probe (it does not call loader.HandleProbe), and building a stand-in probe with its module graph failed: go %s (%s): %v\n%s",
-			env.Host.Given, strings.Join(args, " "), env.Describe(), err, output.String())
+		why := "does not answer the loader's probe (it does not call loader.HandleProbe)"
+		if len(opts.Repo.Symbols) > 0 {
+			why = "has no check command (compat/hosts.yaml check) for the contract made of symbols"
+		}
+		return "", false, fmt.Errorf("%s %s, and building a stand-in with its module graph failed: go %s (%s): %v\n%s",
+			given, why, strings.Join(args, " "), env.Describe(), err, output.String())
 	}
 	if sum, _, err = artifact.HashFile(staging); err != nil {
 		return "", false, err

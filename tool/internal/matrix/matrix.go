@@ -75,10 +75,15 @@ type Host struct {
 	// in a program built with the host's Go release, flags and module
 	// graph, of digest ProbeSHA256, while the preflight compared against
 	// the host itself. "" when the host ran its own probes.
-	Probe       string   `json:"probe,omitempty"`
-	ProbeSHA256 string   `json:"probe_sha256,omitempty"`
-	MustAccept  []string `json:"must_accept,omitempty"` // selectors: "*", "team", "team/plugin"
-	MustReject  []string `json:"must_reject,omitempty"`
+	Probe       string `json:"probe,omitempty"`
+	ProbeSHA256 string `json:"probe_sha256,omitempty"`
+	// Check is the host's own check command (compat/hosts.yaml check),
+	// which tried the cells instead of the loader's probe, and CheckFile
+	// the name the candidate took for it.
+	Check      []string `json:"check,omitempty"`
+	CheckFile  string   `json:"check_file,omitempty"`
+	MustAccept []string `json:"must_accept,omitempty"` // selectors: "*", "team", "team/plugin"
+	MustReject []string `json:"must_reject,omitempty"`
 }
 
 // Plugin is one plugin file.
@@ -130,6 +135,9 @@ const (
 	// then the plugin was opened and called in the host's stand-in probe
 	// (see Host.Probe).
 	EvidenceStandIn = "stand-in probe"
+	// EvidenceHostCheck: the preflight passed against the host executable,
+	// then the host's own check command (Host.Check) tried the plugin.
+	EvidenceHostCheck = "host check"
 )
 
 // Key identifies a cell's position in the matrix.

@@ -154,6 +154,7 @@ var words = map[string]string{
 	"wrong-type":         "wrong type",
 	"version-mismatch":   "version mismatch",
 	"not-acceptable":     "not acceptable",
+	"host-check":         "refused by the host's check",
 	"quarantined":        "quarantined",
 }
 
