@@ -75,6 +75,12 @@ type Options struct {
 	// with the same placeholders; default DefaultCheckFile ({plugin}.so).
 	CheckFile string
 
+	// PreflightOnly makes Try stop after verification and the preflight
+	// when Check is not set: for a host that can be neither probed (it
+	// does not call HandleProbe: re-executing it would start it) nor
+	// checked. Load ignores it.
+	PreflightOnly bool
+
 	// Symbols are the names to look up; default DefaultSymbols. A host
 	// whose plugship.yaml names other symbols sets them, and calls
 	// HandleProbe with the same names.
@@ -211,9 +217,11 @@ func Load[T Contract](ctx context.Context, dir, plugin string, opts Options) (T,
 
 // Try runs, for one plugin file, every check Load runs before opening a
 // file in the host: verification, preflight against opts.Host, and the
-// probe, in a child process of opts.Host (which must call HandleProbe or
-// HandleProbeFor). It never opens the file in this process; opts.InProcess
-// is ignored. The compatibility matrix calls it once per (file, host).
+// probe, in a child process of opts.Host (which must call HandleProbe),
+// or of opts.Probe; or, with opts.Check, the host's own check command in
+// place of the probe; or nothing more with opts.PreflightOnly. It never
+// opens the file in this process; opts.InProcess is ignored. The
+// compatibility matrix and plugship install call it once per (file, host).
 func Try(ctx context.Context, file string, opts Options) *Decision {
 	opts.InProcess = false
 	opts, hostErr := opts.withDefaults()
@@ -282,6 +290,10 @@ func decide[T Contract](ctx context.Context, c Candidate, host *fingerprint.Fing
 	}
 	if _, bad := poisoned.Load(c.File); bad {
 		return fail(Crashed, CausePanic, "crashed while loading earlier in this process; reopening it would hang")
+	}
+	if opts.PreflightOnly && len(opts.Check) == 0 && !open {
+		d.Outcome, d.Cause = Chosen, CauseOK
+		return none, false
 	}
 	if len(opts.Check) > 0 && !opts.InProcess {
 		t := time.Now()

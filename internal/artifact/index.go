@@ -59,7 +59,11 @@ type Entry struct {
 
 // ABI is the part of the build a host must match.
 type ABI struct {
-	Tag       string `json:"tag"` // the ABI tag of the file name, see CheckABI
+	Tag string `json:"tag"` // the ABI tag of the file name, see CheckABI
+	// Contract is the import path of the contract package whose
+	// fingerprint the tag covers: a host computes its own tag with it
+	// (plugship install reads it here). Empty in older indexes.
+	Contract  string `json:"contract,omitempty"`
 	GoVersion string `json:"go_version"`
 	GOOS      string `json:"goos"`
 	GOARCH    string `json:"goarch"`

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/plugship/plugship/internal/artifact"
+	"github.com/plugship/plugship/internal/fingerprint"
 	"github.com/plugship/plugship/trust"
 )
 
@@ -46,15 +47,27 @@ type Options struct {
 	// ABI selects the files by the ABI tag in their names; empty fetches
 	// every ABI. A host fetching for itself sets its own (OwnABI).
 	ABI string
+	// Host, when set and ABI is empty, selects the files built for that
+	// host executable: its ABI computed with the contract package the
+	// index names for each file (what plugship install does for a host it
+	// does not run). Files the index names no contract for are skipped.
+	Host string
 }
 
 // Result is what Plugins did with one published file.
 type Result struct {
 	File    string `json:"file"`
 	Version string `json:"version"`
-	Outcome string `json:"outcome"` // "fetched", "present" or "refused"
+	Outcome string `json:"outcome"` // "fetched", "present", "refused", or OtherABI
 	Reason  string `json:"reason,omitempty"`
+	// Contract is the contract package the index names for the file,
+	// whose fingerprint its ABI tag covers ("" in older indexes).
+	Contract string `json:"contract,omitempty"`
 }
+
+// OtherABI is the outcome of a file that Options.Host did not select: it
+// is built for another host; nothing was downloaded.
+const OtherABI = "other-abi"
 
 // ErrNoTrust is returned by Plugins when Options has no Trust: nothing is
 // downloaded that could not be verified.
@@ -96,13 +109,45 @@ func Plugins(ctx context.Context, opts Options) ([]Result, error) {
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, err
 	}
+	var host *fingerprint.Fingerprint
+	if opts.Host != "" && opts.ABI == "" {
+		if host, err = fingerprint.Read(opts.Host); err != nil {
+			return nil, fmt.Errorf("the host: %w", err)
+		}
+	}
+	hostABIs := map[string]string{} // by contract
 	var results []Result
 	var refused []string
 	for _, e := range ix.Entries {
 		if e.Plugin != opts.Plugin || e.ABI.GOOS != opts.GOOS || e.ABI.GOARCH != opts.GOARCH || opts.ABI != "" && !artifact.MatchABI(e.ABI.Tag, opts.ABI) {
 			continue
 		}
-		r := Result{File: e.File, Version: e.Version}
+		if host != nil {
+			skip := func(format string, args ...any) {
+				results = append(results, Result{File: e.File, Version: e.Version, Contract: e.ABI.Contract, Outcome: OtherABI, Reason: fmt.Sprintf(format, args...)})
+			}
+			if e.ABI.Contract == "" {
+				skip("the index names no contract package for it (published by an older plugship): republish it")
+				continue
+			}
+			abi, ok := hostABIs[e.ABI.Contract]
+			if !ok {
+				abi, err = host.HostABI(e.ABI.Contract)
+				if err != nil {
+					abi = "-" // matches nothing
+				}
+				hostABIs[e.ABI.Contract] = abi
+			}
+			if abi == "-" {
+				skip("the host %s does not link its contract package %s: not a host of this plugin", opts.Host, e.ABI.Contract)
+				continue
+			}
+			if !artifact.MatchABI(e.ABI.Tag, abi) {
+				skip("built for ABI %s; the host takes %s (its Go release, flags or module graph differ): build the plugin for this host", e.ABI.Tag, abi)
+				continue
+			}
+		}
+		r := Result{File: e.File, Version: e.Version, Contract: e.ABI.Contract}
 		outcome, err := src.fetch(ctx, e)
 		if err != nil {
 			r.Outcome, r.Reason = "refused", err.Error()
