@@ -30,6 +30,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 
 	"github.com/plugship/plugship/tool/internal/scaffold"
 )
@@ -46,6 +47,11 @@ const usage = `usage: plugship <command> [flags]
 commands:
   init [-dir folder] [-version vX.Y.Z] [-replace checkout] <module path>
         write a new plugin repository into an empty or new folder
+  init -host nakama -host-binary URL -host-sha256 HEX [flags] <module path>
+        the same, for plugins of a host someone else releases
+
+plugship install, which runs where hosts run, is in the root module:
+  go run github.com/plugship/plugship/cmd/plugship@VERSION install ...
 
 Run plugship <command> -h for its flags.
 Exit status: 0 done, 1 failure, 2 bad usage.
@@ -82,10 +88,18 @@ func runInit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	dir := fs.String("dir", ".", "the `folder` to write into: it must be empty or not exist")
 	version := fs.String("version", "", "the plugship `version` go.mod requires (default: this plugship's version)")
 	replace := fs.String("replace", "", "a plugship `checkout` that go.mod's replace directive points at")
+	hostKind := fs.String("host", "", "make a repository of plugins for a host someone else releases: `kind` is one of "+strings.Join(scaffold.PresetNames(), ", "))
+	hostBinary := fs.String("host-binary", "", "with -host: the host's release executable, by `URL` (or a path in the new repository)")
+	hostSHA := fs.String("host-sha256", "", "with -host: the executable's `SHA-256`")
+	hostRelease := fs.String("host-release", "", "with -host: the host's `release`, for names (default: the preset's)")
+	contractMod := fs.String("contract-module", "", "with -host: the host's contract `module@version`, the version its release links (default: the preset's)")
 	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), "usage: plugship init [-dir folder] [-version vX.Y.Z] [-replace checkout] <module path>\n\n"+
+		fmt.Fprint(fs.Output(), "usage: plugship init [-dir folder] [-version vX.Y.Z] [-replace checkout] <module path>\n"+
+			"       plugship init -host nakama -host-binary URL -host-sha256 HEX [flags] <module path>\n\n"+
 			"Writes a new plugin repository for the module path, e.g. example.com/acme,\n"+
-			"into an empty or new folder, then runs go mod tidy there.\n\n")
+			"into an empty or new folder, then runs go mod tidy there. With -host, the\n"+
+			"repository's plugins are for a host someone else releases: its contract is\n"+
+			"the host's symbols, and they are built against the host's release binary.\n\n")
 		fs.PrintDefaults()
 	}
 	// Flags may come before and after the module path.
@@ -114,7 +128,31 @@ func runInit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		*version = v
 	}
-	err := scaffold.Init(ctx, scaffold.Options{Dir: *dir, Module: module, Version: *version, Replace: *replace, Out: stdout})
+	var host *scaffold.Host
+	if *hostKind != "" {
+		preset, ok := scaffold.Presets[*hostKind]
+		if !ok {
+			fmt.Fprintf(stderr, "plugship init: -host %q: want one of %s\n", *hostKind, strings.Join(scaffold.PresetNames(), ", "))
+			return exitUsage
+		}
+		host = &preset
+		host.Binary, host.SHA256 = *hostBinary, *hostSHA
+		if *hostRelease != "" {
+			host.Release = *hostRelease
+		}
+		if *contractMod != "" {
+			m, v, ok := strings.Cut(*contractMod, "@")
+			if !ok {
+				fmt.Fprintf(stderr, "plugship init: -contract-module %q: want module@version, such as %s@%s\n", *contractMod, preset.ContractModule, preset.ContractVersion)
+				return exitUsage
+			}
+			host.ContractModule, host.ContractVersion = m, v
+		}
+	} else if *hostBinary != "" || *hostSHA != "" || *hostRelease != "" || *contractMod != "" {
+		fmt.Fprintln(stderr, "plugship init: -host-binary, -host-sha256, -host-release and -contract-module go with -host")
+		return exitUsage
+	}
+	err := scaffold.Init(ctx, scaffold.Options{Dir: *dir, Module: module, Version: *version, Replace: *replace, Out: stdout, Host: host})
 	if err != nil {
 		fmt.Fprintln(stderr, "plugship init:", err)
 		return exitFailure

@@ -73,22 +73,41 @@ type Options struct {
 	Replace string
 	// Out receives what Init wrote and the next commands. Default: nowhere.
 	Out io.Writer
+	// Host, when set, makes a repository of plugins for a host that
+	// someone else releases (see Presets): no contract or reference host
+	// of its own, but the host's contract module at the host's version, a
+	// contract made of its symbols, a binary profile of the host's
+	// executable, its check command and a Dockerfile that runs plugship
+	// install. Default: a repository with a contract of its own.
+	Host *Host
 
 	// skipTidy leaves go mod tidy out (for unit tests without a network).
 	skipTidy bool
 }
 
-//go:embed all:template
+//go:embed all:template all:template-host
 var templates embed.FS
 
-// templateDir is the root of the templates in the embedded files.
-const templateDir = "template"
+// templateDir is the root of the templates in the embedded files, and
+// hostTemplateDir that of the templates a repository for a host someone
+// else releases has instead of or beside them.
+const (
+	templateDir     = "template"
+	hostTemplateDir = "template-host"
+)
+
+// ownOnly are the templates (paths relative to templateDir, or folders
+// ending in "/") that only a repository with a contract of its own has.
+var ownOnly = []string{"contract/", "compat/hosts/", "plugin_sources/", "plugship.yaml.tmpl", "compat/hosts.yaml.tmpl", "README.md.tmpl"}
 
 // data is what the templates see.
 type data struct {
-	Module string // the module path
-	Name   string // its last element, a name for prose
-	Go     string // the Go release running init, without "go" (1.26.8): CI pins it
+	Module  string // the module path
+	Name    string // its last element, a name for prose
+	Go      string // the Go release running init, without "go" (1.26.8): CI pins it
+	Host    *Host  // the host someone else releases; nil for a contract of its own
+	Version string // the plugship version go.mod requires, for go run ...@version
+	Index   string // where the index is published: the GitHub repository's URL, or a placeholder
 }
 
 // file is one file to write: a slash path relative to the folder.
@@ -120,7 +139,12 @@ func Init(ctx context.Context, opts Options) error {
 	if err := checkEmpty(dir); err != nil {
 		return err
 	}
-	files, err := render(opts.Module, version, replace)
+	if opts.Host != nil {
+		if err := opts.Host.check(); err != nil {
+			return err
+		}
+	}
+	files, err := render(opts.Module, version, replace, opts.Host)
 	if err != nil {
 		return err
 	}
@@ -134,14 +158,23 @@ func Init(ctx context.Context, opts Options) error {
 	}
 	if !opts.skipTidy {
 		fmt.Fprintln(out, "running go mod tidy ...")
-		if err := tidy(ctx, dir); err != nil {
+		if err := tidy(ctx, dir, opts.Host == nil); err != nil {
 			return err
 		}
-		fmt.Fprintln(out, "  go.sum, contract/go.sum, magefiles/go.sum (go mod tidy)")
+		if opts.Host == nil {
+			fmt.Fprintln(out, "  go.sum, contract/go.sum, magefiles/go.sum (go mod tidy)")
+		} else {
+			fmt.Fprintln(out, "  go.sum, magefiles/go.sum (go mod tidy)")
+		}
 	}
 	fmt.Fprintf(out, "\nNext, in %s:\n", dir)
 	fmt.Fprintln(out, "  go run mage.go all   # build and sign the plugins, run the compatibility matrix, publish to dist/channel/")
-	fmt.Fprintln(out, "  go run mage.go test  # every module (root, contract/, magefiles/) tidy, and the tests of each")
+	if opts.Host == nil {
+		fmt.Fprintln(out, "  go run mage.go test  # every module (root, contract/, magefiles/) tidy, and the tests of each")
+	} else {
+		fmt.Fprintln(out, "  go run mage.go test  # every module (root, magefiles/) tidy, and the tests of each")
+		fmt.Fprintln(out, "  then, where the server runs: plugship install (see README.md and Dockerfile)")
+	}
 	return nil
 }
 
@@ -232,43 +265,71 @@ func checkEmpty(dir string) error {
 }
 
 // render makes every file, sorted by path: the templates, and go.mod.
-func render(mod, version, replace string) ([]file, error) {
-	d := data{Module: mod, Name: path.Base(mod), Go: goRelease()}
+func render(mod, version, replace string, host *Host) ([]file, error) {
+	d := data{Module: mod, Name: path.Base(mod), Go: goRelease(), Host: host, Version: cmp.Or(version, "latest"), Index: "https://github.com/OWNER/REPO"}
+	if version == replaceVersion {
+		d.Version = "latest"
+	}
+	if strings.HasPrefix(mod, "github.com/") && strings.Count(mod, "/") >= 2 {
+		d.Index = "https://" + strings.Join(strings.SplitN(mod, "/", 4)[:3], "/")
+	}
 	var files []file
-	err := fs.WalkDir(templates, templateDir, func(p string, e fs.DirEntry, err error) error {
-		if err != nil || e.IsDir() {
-			return err
-		}
-		name, ok := strings.CutSuffix(strings.TrimPrefix(p, templateDir+"/"), ".tmpl")
-		if !ok {
-			return fmt.Errorf("template %s: want a name ending in .tmpl", p)
-		}
-		src, err := templates.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		// [[ ]] instead of {{ }}: GitHub Actions' ${{ }} stays as it is.
-		t, err := template.New(name).Delims("[[", "]]").Option("missingkey=error").Parse(string(src))
-		if err != nil {
-			return fmt.Errorf("template %s: %w", p, err)
-		}
-		var b bytes.Buffer
-		if err := t.Execute(&b, d); err != nil {
-			return fmt.Errorf("template %s: %w", p, err)
-		}
-		files = append(files, file{Path: name, Data: b.Bytes()})
-		return nil
-	})
-	if err != nil {
+	walk := func(root string, skip func(rel string) bool) error {
+		return fs.WalkDir(templates, root, func(p string, e fs.DirEntry, err error) error {
+			if err != nil || e.IsDir() {
+				return err
+			}
+			rel := strings.TrimPrefix(p, root+"/")
+			if skip(rel) {
+				return nil
+			}
+			f, err := renderOne(p, rel, d)
+			if err != nil {
+				return err
+			}
+			files = append(files, f)
+			return nil
+		})
+	}
+	if err := walk(templateDir, func(rel string) bool {
+		return host != nil && slices.ContainsFunc(ownOnly, func(o string) bool { return rel == o || strings.HasSuffix(o, "/") && strings.HasPrefix(rel, o) })
+	}); err != nil {
 		return nil, err
 	}
-	mods, err := goMods(mod, version, replace)
+	if host != nil {
+		if err := walk(hostTemplateDir, func(string) bool { return false }); err != nil {
+			return nil, err
+		}
+	}
+	mods, err := goMods(mod, version, replace, host)
 	if err != nil {
 		return nil, err
 	}
 	files = append(files, mods...)
 	slices.SortFunc(files, func(a, b file) int { return strings.Compare(a.Path, b.Path) })
 	return files, nil
+}
+
+// renderOne renders the template at p (rel inside its template folder).
+func renderOne(p, rel string, d data) (file, error) {
+	name, ok := strings.CutSuffix(rel, ".tmpl")
+	if !ok {
+		return file{}, fmt.Errorf("template %s: want a name ending in .tmpl", p)
+	}
+	src, err := templates.ReadFile(p)
+	if err != nil {
+		return file{}, err
+	}
+	// [[ ]] instead of {{ }}: GitHub Actions' ${{ }} stays as it is.
+	t, err := template.New(name).Delims("[[", "]]").Option("missingkey=error").Parse(string(src))
+	if err != nil {
+		return file{}, fmt.Errorf("template %s: %w", p, err)
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, d); err != nil {
+		return file{}, fmt.Errorf("template %s: %w", p, err)
+	}
+	return file{Path: name, Data: b.Bytes()}, nil
 }
 
 // goMods writes the three go.mod files, each with its module, go line,
@@ -278,7 +339,29 @@ func render(mod, version, replace string) ([]file, error) {
 //     the hosts' loader, and mage as a tool for mage.go;
 //   - contract/go.mod, the contract's module, required by hosts elsewhere;
 //   - magefiles/go.mod, plugship's tool module and nothing else.
-func goMods(mod, version, replace string) ([]file, error) {
+//
+// A repository for a host someone else releases has no contract/ module:
+// its go.mod requires the host's contract module at the host's version,
+// and mage; nothing of plugship's (the host does not link it).
+func goMods(mod, version, replace string, host *Host) ([]file, error) {
+	mage, err := modFile(mod+"/magefiles", func(f *modfile.File) error {
+		f.AddNewRequire(ToolModule, version, false)
+		return replaceWith(f, replace, PlugshipModule, KeylessModule, ToolModule)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if host != nil {
+		root, err := modFile(mod, func(f *modfile.File) error {
+			f.AddNewRequire(host.ContractModule, host.ContractVersion, false)
+			f.AddNewRequire("github.com/magefile/mage", MageVersion, true)
+			return f.AddTool("github.com/magefile/mage")
+		})
+		if err != nil {
+			return nil, err
+		}
+		return []file{{"go.mod", root}, {"magefiles/go.mod", mage}}, nil
+	}
 	contract := mod + "/contract"
 	root, err := modFile(mod, func(f *modfile.File) error {
 		f.AddNewRequire(contract, ContractVersion, false)
@@ -296,13 +379,6 @@ func goMods(mod, version, replace string) ([]file, error) {
 		return nil, err
 	}
 	contractMod, err := modFile(contract, func(*modfile.File) error { return nil })
-	if err != nil {
-		return nil, err
-	}
-	mage, err := modFile(mod+"/magefiles", func(f *modfile.File) error {
-		f.AddNewRequire(ToolModule, version, false)
-		return replaceWith(f, replace, PlugshipModule, KeylessModule, ToolModule)
-	})
 	if err != nil {
 		return nil, err
 	}
@@ -390,9 +466,14 @@ func write(dir string, files []file) (err error) {
 }
 
 // tidy runs go mod tidy, outside any go.work, in each of the new
-// repository's modules: the contract, the root, the magefiles.
-func tidy(ctx context.Context, dir string) error {
-	for _, sub := range []string{"contract", ".", "magefiles"} {
+// repository's modules: the contract (if it has one), the root, the
+// magefiles.
+func tidy(ctx context.Context, dir string, contract bool) error {
+	subs := []string{".", "magefiles"}
+	if contract {
+		subs = append([]string{"contract"}, subs...)
+	}
+	for _, sub := range subs {
 		cmd := exec.CommandContext(ctx, "go", "mod", "tidy")
 		cmd.Dir = filepath.Join(dir, sub)
 		cmd.Env = append(os.Environ(), "GOWORK=off")
