@@ -55,8 +55,7 @@ func hostCheck(ctx context.Context, opts Options, c Candidate, plugin string) (O
 	for i, a := range opts.Check {
 		args[i] = expandCheck(a, opts.Host, dir, placed, plugin, c.Version)
 	}
-	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
-	cmd.Dir = dir
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...) // in this process's folder: a check may be a script of the repository's
 	cmd.Env = os.Environ()
 	output := &tailBuffer{max: maxProbeOutput}
 	cmd.Stdout, cmd.Stderr = output, output

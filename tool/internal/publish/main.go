@@ -113,7 +113,7 @@ func Main(ctx context.Context, opts Options, out io.Writer) error {
 			counts["unchanged"]++
 		}
 		if err == nil {
-			entries = append(entries, entry(v, locs))
+			entries = append(entries, entry(v, locs, opts.Repo.Contract))
 		}
 	}
 	if opts.DryRun {
@@ -210,7 +210,7 @@ func updateMatrix(ctx context.Context, store Store, file string) error {
 }
 
 // entry describes a published version for the index.
-func entry(v *Version, all map[string]string) artifact.Entry {
+func entry(v *Version, all map[string]string, contract string) artifact.Entry {
 	m := v.Meta
 	locations := map[string]string{}
 	for _, a := range v.Assets {
@@ -220,7 +220,7 @@ func entry(v *Version, all map[string]string) artifact.Entry {
 	}
 	return artifact.Entry{
 		Team: m.Team, Plugin: m.Plugin, Version: m.Version, Tag: cmp.Or(v.Release, v.Tag), File: m.File, SHA256: m.SHA256, Size: m.Size,
-		ABI: artifact.ABI{Tag: m.ABI, GoVersion: m.GoVersion, GOOS: m.GOOS, GOARCH: m.GOARCH,
+		ABI: artifact.ABI{Tag: m.ABI, Contract: contract, GoVersion: m.GoVersion, GOOS: m.GOOS, GOARCH: m.GOARCH,
 			Trimpath: m.Settings["-trimpath"] == "true", Race: m.Settings["-race"] == "true", CGO: m.Settings["CGO_ENABLED"] == "1"},
 		Hosts:  v.Hosts,
 		Assets: locations,
