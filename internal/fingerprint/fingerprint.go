@@ -191,7 +191,7 @@ func Compare(host, plugin *Fingerprint) []Difference {
 	}
 	for _, m := range sortedKeys(plugin.Modules) {
 		h, ok := host.Modules[m]
-		if !ok || h == plugin.Modules[m] {
+		if !ok || sameModule(h, plugin.Modules[m]) {
 			continue
 		}
 		for _, p := range shared {
@@ -207,6 +207,16 @@ func Compare(host, plugin *Fingerprint) []Difference {
 		}
 	}
 	return ds
+}
+
+// sameModule reports whether two "version sum" entries of Modules name the
+// same module version: equal versions, and equal sums where both have one.
+// A binary built with -mod=vendor (Nakama's release) records no sums; the
+// package fingerprints still compare the code itself.
+func sameModule(a, b string) bool {
+	va, sa, _ := strings.Cut(a, " ")
+	vb, sb, _ := strings.Cut(b, " ")
+	return va == vb && (sa == "" || sb == "" || sa == sb)
 }
 
 // minor is the Go release series of a version: go1.26.8 -> go1.26. Patch

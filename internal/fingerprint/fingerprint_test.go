@@ -88,3 +88,23 @@ func TestReadRefusesWhatIsNotAPluginOrHost(t *testing.T) {
 		}
 	}
 }
+
+// A host built with -mod=vendor records module versions without sums; the
+// same version is the same module, while two different sums are not.
+func TestSameModule(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want bool
+	}{
+		{"v1.47.0 h1:abc=", "v1.47.0", true},
+		{"v1.47.0", "v1.47.0 h1:abc=", true},
+		{"v1.47.0 h1:abc=", "v1.47.0 h1:abc=", true},
+		{"v1.47.0 h1:abc=", "v1.47.0 h1:xyz=", false},
+		{"v1.47.0", "v1.48.0", false},
+		{"v1.47.0 h1:abc=", "v1.48.0", false},
+	} {
+		if got := sameModule(c.a, c.b); got != c.want {
+			t.Errorf("sameModule(%q, %q) = %v, want %v", c.a, c.b, got, c.want)
+		}
+	}
+}

@@ -442,10 +442,10 @@ func Report(w io.Writer, plans []*Plan, dryRun bool) {
 		switch {
 		case p.Chosen == nil:
 			fmt.Fprintf(w, "%s: no version fits this host\n", p.Plugin)
-		case dryRun:
-			fmt.Fprintf(w, "%s: would %s version %s as %s (dry run: nothing changed)\n", p.Plugin, p.Change, p.Chosen.Version, p.Target)
 		case p.Change == "up-to-date":
 			fmt.Fprintf(w, "%s: version %s is installed as %s, up to date\n", p.Plugin, p.Chosen.Version, p.Target)
+		case dryRun:
+			fmt.Fprintf(w, "%s: would %s version %s as %s (dry run: nothing changed)\n", p.Plugin, p.Change, p.Chosen.Version, p.Target)
 		default:
 			from := ""
 			if p.Installed != "" {

@@ -28,7 +28,7 @@ type Host struct {
 	// The host's contract: the module and package its symbols' types come
 	// from, at the version the release links, and the symbols.
 	ContractModule, ContractVersion, ContractPackage string
-	Symbols                                         []string
+	Symbols                                          []string
 	// Check is the host's own command for trying plugins.
 	Check []string
 	// PluginDir is where the host reads plugins in its image, Image that
