@@ -344,7 +344,7 @@ func (c Contract) CheckErrors(output string) []Problem {
 		}
 		seen[i] = true
 		s := c.Symbols[i]
-		msg := unalias(strings.TrimSpace(m[2]))
+		msg := c.unalias(strings.TrimSpace(m[2]))
 		p := Problem{Symbol: s}
 		switch {
 		case strings.HasPrefix(msg, "undefined: "):
@@ -355,7 +355,7 @@ func (c Contract) CheckErrors(output string) []Problem {
 			p.Msg = fmt.Sprintf("does not export %s: the host looks it up and asserts %s; declare %s in its main package", s.Name, s.Type, kind)
 		case wrongTypeRE.MatchString(msg):
 			sm := wrongTypeRE.FindStringSubmatch(msg)
-			p.Found = sm[1]
+			p.Found = withoutNames(sm[1])
 			if s.Var() && !strings.HasPrefix(p.Found, "*") {
 				p.Found = "*" + p.Found
 			}
@@ -368,8 +368,45 @@ func (c Contract) CheckErrors(output string) []Problem {
 	return out
 }
 
-// unalias removes the generated files' import aliases from a message.
-func unalias(s string) string { return strings.ReplaceAll(s, "plugship_", "") }
+// unalias removes the generated files' import aliases from a message, and
+// writes the packages the compiler names by path ("example.com/x".T, when
+// two packages of one name are in sight) by their qualifiers.
+func (c Contract) unalias(s string) string {
+	for q, p := range c.Imports {
+		s = strings.ReplaceAll(s, strconv.Quote(p)+".", q+".")
+	}
+	return strings.ReplaceAll(s, "plugship_", "")
+}
+
+// withoutNames writes a function type without its parameter and result
+// names, as plugship.yaml writes types: func(ctx context.Context) error
+// is func(context.Context) error. Anything else is returned as it is.
+func withoutNames(typ string) string {
+	e, err := parser.ParseExpr(typ)
+	if err != nil {
+		return typ
+	}
+	ast.Inspect(e, func(n ast.Node) bool {
+		ft, ok := n.(*ast.FuncType)
+		if !ok {
+			return true
+		}
+		for _, fl := range []*ast.FieldList{ft.Params, ft.Results} {
+			if fl == nil {
+				continue
+			}
+			var list []*ast.Field
+			for _, f := range fl.List {
+				for range max(1, len(f.Names)) {
+					list = append(list, &ast.Field{Type: f.Type})
+				}
+			}
+			fl.List = list
+		}
+		return true
+	})
+	return types.ExprString(e)
+}
 
 // StandInSource returns the main package of a stand-in for a host's own
 // check: "standin DIR" opens every *.so under DIR, in lexical order, looks

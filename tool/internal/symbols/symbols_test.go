@@ -131,7 +131,7 @@ func main() {}
 	if len(probs) != 2 {
 		t.Fatalf("CheckErrors found %d problems, want 2 (InitModule, Missing):\n%+v\ncompiler:\n%s", len(probs), probs, out)
 	}
-	if p := probs[0]; p.Symbol.Name != "InitModule" || p.Found != "func(ctx context.Context, logger api.Logger) error" ||
+	if p := probs[0]; p.Symbol.Name != "InitModule" || p.Found != "func(context.Context, api.Logger) error" ||
 		!strings.Contains(p.Msg, "want func(context.Context, api.Logger, *sql.DB) error") {
 		t.Errorf("InitModule: %+v", p)
 	}
