@@ -86,7 +86,10 @@ func buildHosts(ctx context.Context, opts Options, cfg *Config, out io.Writer) (
 				}
 			}
 			if probe != "" {
-				hosts[i].Probe, hosts[i].ProbeSHA256 = "stand-in", probe
+				hosts[i].Probe, hosts[i].ProbeSHA256 = matrix.StandInProbe, probe
+				if len(opts.Repo.Symbols) > 0 {
+					hosts[i].Probe = matrix.StandInCheck
+				}
 			}
 			if len(h.Check) > 0 {
 				hosts[i].Check, hosts[i].CheckFile = h.Check, cmp.Or(h.File, loader.DefaultCheckFile)

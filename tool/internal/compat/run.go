@@ -21,6 +21,7 @@ import (
 	"github.com/plugship/plugship/keyless"
 	"github.com/plugship/plugship/loader"
 	"github.com/plugship/plugship/tool/internal/matrix"
+	"github.com/plugship/plugship/tool/internal/symbols"
 	"github.com/plugship/plugship/tool/internal/progress"
 	"github.com/plugship/plugship/tool/internal/stale"
 	"github.com/plugship/plugship/tool/internal/teams"
@@ -378,7 +379,7 @@ func runCell(ctx context.Context, opts Options, policy *trust.Policy, p matrix.P
 	switch {
 	case len(h.Check) > 0:
 		lo.Check, lo.CheckFile, evidence = h.Check, h.CheckFile, matrix.EvidenceHostCheck
-	case h.Probe != "" && len(opts.Repo.Symbols) > 0:
+	case h.Probe == matrix.StandInCheck:
 		// The stand-in of a contract made of symbols is a check command.
 		lo.Check, evidence = []string{StandInPath(opts.Dist, h.Name), "{dir}"}, matrix.EvidenceStandIn
 	case h.Probe != "":
@@ -394,6 +395,15 @@ func runCell(ctx context.Context, opts Options, policy *trust.Policy, p matrix.P
 	}
 	if d.Outcome == loader.Passed {
 		cell.Outcome, cell.Detail = matrix.OK, ""
+	}
+	if evidence == matrix.EvidenceStandIn && d.Cause == loader.CauseHostCheck {
+		// The stand-in check names the cause its failure line starts with.
+		for _, c := range symbols.StandInCauses {
+			if i := strings.Index(d.Reason, c+": "); i >= 0 {
+				cell.Outcome, cell.Detail = c, "in the stand-in: "+d.Reason[i+len(c)+2:]
+				break
+			}
+		}
 	}
 	for _, df := range d.Differences {
 		cell.Differences = append(cell.Differences, df.String())

@@ -70,11 +70,13 @@ type Host struct {
 	// and go.mod) or "binary <path or URL>" (an executable as given); ""
 	// for a host built from this repository.
 	Source string `json:"source,omitempty"`
-	// Probe is "stand-in" when the host executable does not answer the
+	// Probe is StandInProbe when the host executable does not answer the
 	// loader's probe (it does not call loader.HandleProbe): the probes ran
 	// in a program built with the host's Go release, flags and module
 	// graph, of digest ProbeSHA256, while the preflight compared against
-	// the host itself. "" when the host ran its own probes.
+	// the host itself; StandInCheck when the contract is made of symbols
+	// and the host has no check command of its own. "" when the host ran
+	// its own probes or its own check.
 	Probe       string `json:"probe,omitempty"`
 	ProbeSHA256 string `json:"probe_sha256,omitempty"`
 	// Check is the host's own check command (compat/hosts.yaml check),
@@ -85,6 +87,16 @@ type Host struct {
 	MustAccept []string `json:"must_accept,omitempty"` // selectors: "*", "team", "team/plugin"
 	MustReject []string `json:"must_reject,omitempty"`
 }
+
+// The kinds of stand-in (Host.Probe).
+const (
+	// StandInProbe answers the loader's probe for the contract's interface
+	// type, for a host that does not call loader.HandleProbe.
+	StandInProbe = "stand-in"
+	// StandInCheck opens each plugin and asserts the types of a contract
+	// made of symbols, for a host with no check command of its own.
+	StandInCheck = "stand-in check"
+)
 
 // Plugin is one plugin file.
 type Plugin struct {

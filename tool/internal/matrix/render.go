@@ -439,12 +439,13 @@ var evidenceWords = map[string]string{
 }
 
 // evidenceLine counts the cells by evidence when a host was probed by a
-// stand-in, so that a reader knows which cells ran in the host itself:
-// "evidence: 3 cells probed in a stand-in of host plain, 1 probed in its
-// host, 2 decided by the preflight". "" when every probe ran in its host.
+// stand-in or tried by its own check command, so that a reader knows which
+// cells ran in the host itself: "evidence: 3 cells probed in a stand-in of
+// host plain, 1 probed in its host, 2 decided by the preflight". "" when
+// every probe ran in its host.
 func (m *Matrix) evidenceLine() string {
 	standIns := map[string]int{}
-	var probe, pre int
+	var probe, pre, check int
 	for _, c := range m.Cells {
 		switch c.Evidence {
 		case EvidenceStandIn:
@@ -453,16 +454,25 @@ func (m *Matrix) evidenceLine() string {
 			probe++
 		case EvidencePreflight:
 			pre++
+		case EvidenceHostCheck:
+			check++
 		}
 	}
-	if len(standIns) == 0 {
+	if len(standIns) == 0 && check == 0 {
 		return ""
 	}
 	var parts []string
 	for _, h := range m.Hosts {
 		if n := standIns[h.Name]; n > 0 {
-			parts = append(parts, fmt.Sprintf("%s probed in a stand-in of host %s (it does not answer the loader's probe)", plural(n, "cell"), h.Name))
+			why := "it does not answer the loader's probe"
+			if h.Probe == StandInCheck {
+				why = "it has no check command of its own"
+			}
+			parts = append(parts, fmt.Sprintf("%s probed in a stand-in of host %s (%s)", plural(n, "cell"), h.Name, why))
 		}
+	}
+	if check > 0 {
+		parts = append(parts, fmt.Sprintf("%s tried by their host's own check command", plural(check, "cell")))
 	}
 	return fmt.Sprintf("evidence: %s; %d probed in their host, %d decided by the preflight", strings.Join(parts, ", "), probe, pre)
 }

@@ -340,7 +340,54 @@ func TestHostYouDontControlRefusals(t *testing.T) {
 	if hasLine(stdout+stderr, "FAILED", "core/hello") {
 		t.Errorf("core/hello failed too:\n%s", stdout)
 	}
+
+	// The matrix refuses it too: built by hand, as a careless team would
+	// outside plugship (go1.26.5, -trimpath, the server's module versions,
+	// so that the preflight passes), named for the server's ABI and
+	// signed. The server's own check refuses it with its message, and a
+	// reference host without a check command of its own (the stand-in,
+	// which asserts the contract's types) names both types.
+	hostsYAML := mustRead(t, filepath.Join(dir, "compat/hosts.yaml"))
+	writeFiles(t, dir, map[string]string{"compat/hosts.yaml": hostsYAML + "\n  - name: nakama-standin\n    profile: nakama-3-40-0\n    must_accept: [core]\n"})
+	abi, err := plugtest.HostABIOf(server, nakamatest.Contract)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod := t.TempDir()
+	nakamatest.PluginModule(t, mod, nakamatest.Plugin{Path: "example.com/wrongsig", Source: wrongSigPlugin})
+	file := filepath.Join(dir, "dist/plugins/games/wrongsig", plugtest.FileName("wrongsig", "0.1.0", abi))
+	nakamatest.BuildPlugin(t, mod, nakamatest.GoVersion, file)
+	if err := plugtest.WriteMetadata(file, "games"); err != nil {
+		t.Fatal(err)
+	}
+	if stdout, stderr, err := command(mageCtx, dir, env, "go", "run", "mage.go", "sign"); err != nil {
+		t.Fatalf("go run mage.go sign: %v\n%s\n%s", err, stdout, stderr)
+	}
+	stdout, stderr, err = command(mageCtx, dir, env, "go", "run", "mage.go", "compat")
+	t.Logf("go run mage.go compat with a hand-built wrongsig (%v):\n%s", err, stdout)
+	cells := map[string]struct{ Outcome, Detail, Evidence string }{}
+	var m struct {
+		Cells []struct{ Plugin, Host, Outcome, Detail, Evidence string } `json:"cells"`
+	}
+	if err := json.Unmarshal([]byte(mustRead(t, filepath.Join(dir, "dist/compat/matrix.json"))), &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range m.Cells {
+		if strings.HasPrefix(c.Plugin, "games/wrongsig@") {
+			cells[c.Host] = struct{ Outcome, Detail, Evidence string }{c.Outcome, c.Detail, c.Evidence}
+		} else if c.Outcome != "ok" {
+			t.Errorf("%s × %s: %s: %s", c.Plugin, c.Host, c.Outcome, c.Detail)
+		}
+	}
+	if c := cells["nakama"]; c.Outcome != "host-check" || c.Evidence != "host check" || !strings.Contains(c.Detail, "Error reading InitModule function in Go module") {
+		t.Errorf("wrongsig × nakama: %+v; want refused by the server's check, with its message", c)
+	}
+	if c := cells["nakama-standin"]; c.Outcome != "wrong-type" || c.Evidence != "stand-in probe" ||
+		!strings.Contains(c.Detail, "InitModule is a func(context.Context, runtime.Logger, *sql.DB, runtime.NakamaModule) error, want func(context.Context, runtime.Logger, *sql.DB, runtime.NakamaModule, runtime.Initializer) error") {
+		t.Errorf("wrongsig × nakama-standin: %+v; want a wrong type in the stand-in, both types named", c)
+	}
 	os.RemoveAll(filepath.Join(dir, "teams/games"))
+	os.RemoveAll(filepath.Join(dir, "dist/plugins/games"))
 
 	// protobuf v1.36.12 in go.mod: above the server's v1.36.11.
 	if stdout, stderr, err := command(ctx, dir, env, "go", "get", "google.golang.org/protobuf@v1.36.12"); err != nil {
