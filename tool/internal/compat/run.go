@@ -21,9 +21,9 @@ import (
 	"github.com/plugship/plugship/keyless"
 	"github.com/plugship/plugship/loader"
 	"github.com/plugship/plugship/tool/internal/matrix"
-	"github.com/plugship/plugship/tool/internal/symbols"
 	"github.com/plugship/plugship/tool/internal/progress"
 	"github.com/plugship/plugship/tool/internal/stale"
+	"github.com/plugship/plugship/tool/internal/symbols"
 	"github.com/plugship/plugship/tool/internal/teams"
 	"github.com/plugship/plugship/trust"
 )
