@@ -113,7 +113,7 @@ func runInstall(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	var trustFile, check string
 	var rollback, asJSON bool
 	fs.StringVar(&o.Host, "host", "", "the host executable: its ABI and build decide which files fit (required)")
-	fs.StringVar(&o.Index, "index", "", "the published index: a channel's index.json, its URL, or a GitHub repository's URL (required)")
+	fs.StringVar(&o.Index, "index", "", "the published index: a channel folder or its index.json, its URL, or a GitHub repository's URL (required)")
 	fs.StringVar(&trustFile, "trust", "", "the trust policy, trust.json (required): only files its teams signed are installed")
 	fs.StringVar(&o.Dir, "dir", "", "the host's plugin folder (required)")
 	fs.StringVar(&o.Name, "name", install.DefaultName, "the file name a plugin takes in the folder; may hold {plugin} and {version}")

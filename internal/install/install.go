@@ -33,7 +33,7 @@ const StateDir = ".plugship"
 // Options say what to install where.
 type Options struct {
 	Host    string   // the host executable: its ABI and fingerprint decide
-	Index   string   // the published index (see fetch.Options.Index)
+	Index   string   // the published index (see fetch.Options.Index), or a channel folder holding it
 	Plugins []string // the plugins to install, by name
 	Dir     string   // the host's plugin folder
 	// Name is the file name a plugin takes in Dir; default DefaultName. It
@@ -110,6 +110,9 @@ func (o Options) withDefaults() (Options, error) {
 		return o, errors.New("no trust policy (-trust): nothing unverified is installed")
 	case len(o.Plugins) == 0:
 		return o, errors.New("no plugin named: name the plugins to install")
+	}
+	if st, err := os.Stat(o.Index); err == nil && st.IsDir() {
+		o.Index = filepath.Join(o.Index, artifact.IndexFile) // a channel folder
 	}
 	for _, p := range o.Plugins {
 		if err := artifact.CheckName(p); err != nil {

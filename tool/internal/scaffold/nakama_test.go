@@ -201,7 +201,7 @@ func TestHostYouDontControl(t *testing.T) {
 	modules := filepath.Join(t.TempDir(), "modules")
 	install := func(t *testing.T, wantErr bool, args ...string) string {
 		t.Helper()
-		args = append([]string{"run", "./cmd/plugship", "install", "-host", server, "-index", filepath.Join(dir, "dist/channel/index.json"),
+		args = append([]string{"run", "./cmd/plugship", "install", "-host", server, "-index", filepath.Join(dir, "dist/channel"),
 			"-trust", filepath.Join(dir, "dist/trust.json"), "-dir", modules, "-cache", filepath.Join(dir, "cache"),
 			"-check", "{host} check --runtime.path {dir}"}, args...)
 		stdout, stderr, err := command(ctx, root, env, "go", args...)
