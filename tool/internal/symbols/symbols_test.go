@@ -1,6 +1,8 @@
 package symbols
 
 import (
+	"go/parser"
+	"go/token"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -167,4 +169,37 @@ func cmd2(dir string) *exec.Cmd {
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GOFLAGS=", "GOTOOLCHAIN=local")
 	return cmd
+}
+
+// Parse never panics, and what it accepts it writes in a form it reads
+// back as the same symbol; the check and stand-in sources of an accepted
+// symbol are Go.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{
+		"InitModule func(context.Context, runtime.Logger, *sql.DB, runtime.NakamaModule, runtime.Initializer) error",
+		"Config *map[string][]api.Value", "New func() any", "X func(...int) (a, b chan<- struct{ F api.T })",
+		"Y interface{ M(x int) string }", "Z [4]api.T", "G api.List[api.T, int]", "Bad", "bad func()", "X func(",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		s, quals, err := Parse(in)
+		if err != nil {
+			return
+		}
+		again, quals2, err := Parse(s.String())
+		if err != nil || again.String() != s.String() || strings.Join(quals, ",") != strings.Join(quals2, ",") {
+			t.Fatalf("Parse(%q) = %q, which reads back as %q, %v", in, s, again, err)
+		}
+		imports := map[string]string{}
+		for _, q := range quals {
+			imports[q] = "example.com/" + q
+		}
+		c := Contract{Package: "example.com/api", Symbols: []Symbol{s}, Imports: imports}
+		for _, src := range []string{c.CheckSource(), c.StandInSource()} {
+			if _, err := parser.ParseFile(token.NewFileSet(), "x.go", src, 0); err != nil {
+				t.Fatalf("the generated source of %q does not parse: %v\n%s", in, err, src)
+			}
+		}
+	})
 }
