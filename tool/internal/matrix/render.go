@@ -472,7 +472,7 @@ func (m *Matrix) evidenceLine() string {
 		}
 	}
 	if check > 0 {
-		parts = append(parts, fmt.Sprintf("%s tried by their host's own check command", plural(check, "cell")))
+		parts = append(parts, fmt.Sprintf("%s tried by the host's own check command", plural(check, "cell")))
 	}
 	return fmt.Sprintf("evidence: %s; %d probed in their host, %d decided by the preflight", strings.Join(parts, ", "), probe, pre)
 }
