@@ -175,11 +175,29 @@ func Install(ctx context.Context, opts Options) ([]*Plan, error) {
 // decide fetches a plugin's files for the host into the cache and tries
 // them, newest first, until one passes.
 func decide(ctx context.Context, opts Options, plugin string) (*Plan, error) {
+	// The newest version first, then twice as many, and so on: a plugin
+	// with many published versions costs one download when its newest
+	// fits.
+	for n := 1; ; n *= 2 {
+		p, versions, err := decideAmong(ctx, opts, plugin, n)
+		if err != nil || p.Chosen != nil || versions < n {
+			return p, err
+		}
+	}
+}
+
+// decideAmong decides among the n newest published versions of a plugin
+// for the host, and says how many versions there were to try.
+func decideAmong(ctx context.Context, opts Options, plugin string, n int) (*Plan, int, error) {
 	p := &Plan{Plugin: plugin}
 	cache := filepath.Join(opts.Cache, cacheKey(opts.Index), plugin)
-	results, ferr := fetch.Plugins(ctx, fetch.Options{Index: opts.Index, Plugin: plugin, Dir: cache, Trust: opts.Trust, Token: opts.Token, Host: opts.Host})
+	results, ferr := fetch.Plugins(ctx, fetch.Options{Index: opts.Index, Plugin: plugin, Dir: cache, Trust: opts.Trust, Token: opts.Token, Host: opts.Host, Newest: n})
 	if ferr != nil && len(results) == 0 {
-		return nil, ferr
+		return nil, 0, ferr
+	}
+	versions := map[string]bool{}
+	for _, r := range results {
+		versions[r.Version] = true
 	}
 	contract := opts.Contract
 	for _, r := range results {
@@ -200,7 +218,7 @@ func decide(ctx context.Context, opts Options, plugin string) (*Plan, error) {
 	// Newest first, as the loader orders them.
 	cands, _, err := loader.Discover(cache, plugin, runtime.GOOS, runtime.GOARCH, "")
 	if err != nil && len(tried) > 0 {
-		return nil, err
+		return nil, 0, err
 	}
 	fetched := map[string]bool{}
 	for _, r := range tried {
@@ -222,7 +240,7 @@ func decide(ctx context.Context, opts Options, plugin string) (*Plan, error) {
 		if d.Outcome == loader.Passed {
 			sum, _, err := artifact.HashFile(c.File)
 			if err != nil {
-				return nil, err
+				return nil, 0, err
 			}
 			chosen := cand
 			p.Chosen, p.source, p.sha256 = &chosen, c.File, sum
@@ -231,10 +249,10 @@ func decide(ctx context.Context, opts Options, plugin string) (*Plan, error) {
 	}
 	p.Candidates = append(decided, p.Candidates...)
 	if p.Chosen == nil {
-		return p, nil
+		return p, len(versions), nil
 	}
 	if p.Target, err = opts.target(plugin, p.Chosen.Version); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	p.Change = "install"
 	if st, err := readState(opts, plugin); err == nil {
@@ -252,7 +270,7 @@ func decide(ctx context.Context, opts Options, plugin string) (*Plan, error) {
 			}
 		}
 	}
-	return p, nil
+	return p, len(versions), nil
 }
 
 // cacheKey names an index's folder in the cache.

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -52,6 +53,11 @@ type Options struct {
 	// index names for each file (what plugship install does for a host it
 	// does not run). Files the index names no contract for are skipped.
 	Host string
+	// Newest, when positive, fetches only the files of that many of the
+	// newest versions the other options select (semver order); files of
+	// older versions are neither fetched nor listed. plugship install
+	// starts with 1 and asks for more only when none passes.
+	Newest int
 }
 
 // Result is what Plugins did with one published file.
@@ -118,7 +124,11 @@ func Plugins(ctx context.Context, opts Options) ([]Result, error) {
 	hostABIs := map[string]string{} // by contract
 	var results []Result
 	var refused []string
+	keep := newest(ix.Entries, opts)
 	for _, e := range ix.Entries {
+		if keep != nil && !keep[e.Version] {
+			continue
+		}
 		if e.Plugin != opts.Plugin || e.ABI.GOOS != opts.GOOS || e.ABI.GOARCH != opts.GOARCH || opts.ABI != "" && !artifact.MatchABI(e.ABI.Tag, opts.ABI) {
 			continue
 		}
@@ -164,6 +174,28 @@ func Plugins(ctx context.Context, opts Options) ([]Result, error) {
 		return results, fmt.Errorf("%d files refused: %s", len(refused), strings.Join(refused, ", "))
 	}
 	return results, nil
+}
+
+// newest returns the opts.Newest newest versions of opts.Plugin for the
+// platform in entries, nil for every version.
+func newest(entries []artifact.Entry, opts Options) map[string]bool {
+	if opts.Newest <= 0 {
+		return nil
+	}
+	var versions []string
+	seen := map[string]bool{}
+	for _, e := range entries {
+		if e.Plugin == opts.Plugin && e.ABI.GOOS == opts.GOOS && e.ABI.GOARCH == opts.GOARCH && !seen[e.Version] {
+			seen[e.Version] = true
+			versions = append(versions, e.Version)
+		}
+	}
+	slices.SortFunc(versions, func(a, b string) int { return artifact.CompareVersions(b, a) })
+	keep := map[string]bool{}
+	for _, v := range versions[:min(opts.Newest, len(versions))] {
+		keep[v] = true
+	}
+	return keep
 }
 
 type source struct{ opts Options }

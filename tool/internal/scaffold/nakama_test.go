@@ -255,9 +255,14 @@ func TestHostYouDontControl(t *testing.T) {
 	if stdout, stderr, err := command(mageCtx, dir, env, "go", "run", "mage.go", "all"); err != nil {
 		t.Fatalf("go run mage.go all with hello 0.2.0: %v\n%s\n%s", err, stdout, stderr)
 	}
+	os.RemoveAll(filepath.Join(dir, "cache"))
 	out = install(t, false, "hello")
 	if !strings.Contains(out, "hello: upgraded to version 0.2.0") || !strings.Contains(out, "(was 0.1.0)") {
 		t.Errorf("upgrade:\n%s", out)
+	}
+	// Only the version chosen was downloaded: the newest fitted.
+	if got, _ := filepath.Glob(filepath.Join(dir, "cache", "*", "hello", "*.so")); len(got) != 1 || !strings.Contains(got[0], "hello_v0.2.0_") {
+		t.Errorf("the upgrade downloaded %v, want hello 0.2.0 alone", got)
 	}
 	assertFolder(t, modules, "hello.so", "scores.so")
 	rpc := func(want string) {
