@@ -75,16 +75,20 @@ type Plan struct {
 
 // state is <plugin>.json in StateDir.
 type state struct {
-	Plugin   string `json:"plugin"`
-	Version  string `json:"version"`
-	File     string `json:"file"`   // the published file's name
-	Target   string `json:"target"` // its name in the host's folder
-	SHA256   string `json:"sha256"`
-	Previous *struct {
-		Version string `json:"version"`
-		File    string `json:"file"`
-		SHA256  string `json:"sha256"`
-	} `json:"previous,omitempty"`
+	Plugin   string    `json:"plugin"`
+	Version  string    `json:"version"`
+	File     string    `json:"file"`   // the published file's name
+	Target   string    `json:"target"` // its name in the host's folder
+	SHA256   string    `json:"sha256"`
+	Previous *previous `json:"previous,omitempty"`
+}
+
+// previous is the file an install replaced, kept as <plugin>.previous.
+type previous struct {
+	Version string `json:"version"`
+	File    string `json:"file"`   // the published file's name
+	Target  string `json:"target"` // its name in the host's folder
+	SHA256  string `json:"sha256"`
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -340,11 +344,7 @@ func apply(opts Options, p *Plan) error {
 			if err := copyAtomic(previousFile(opts, p.Plugin), cur, 0o644); err != nil {
 				return fmt.Errorf("keeping %s for rollback: %w", cur, err)
 			}
-			st.Previous = &struct {
-				Version string `json:"version"`
-				File    string `json:"file"`
-				SHA256  string `json:"sha256"`
-			}{old.Version, old.File, sum}
+			st.Previous = &previous{Version: old.Version, File: old.File, Target: old.Target, SHA256: sum}
 		}
 	}
 	if err := copyAtomic(p.Target, p.source, 0o755); err != nil {
@@ -382,25 +382,28 @@ func Rollback(opts Options) ([]string, error) {
 		if err != nil {
 			return done, fmt.Errorf("plugin %s: %w", plugin, err)
 		}
+		// The previous file takes its own name back (a -name with
+		// {version} gave it another); the current one becomes the previous.
+		back := filepath.Join(opts.Dir, cmp.Or(st.Previous.Target, st.Target))
 		swap := filepath.Join(opts.Dir, StateDir, "."+plugin+".swap")
 		if err := copyAtomic(swap, cur, 0o644); err != nil {
 			return done, err
 		}
-		if err := copyAtomic(cur, prev, 0o755); err != nil {
+		if err := copyAtomic(back, prev, 0o755); err != nil {
 			return done, err
+		}
+		if back != cur {
+			os.Remove(cur)
 		}
 		if err := os.Rename(swap, prev); err != nil {
 			return done, err
 		}
-		next := *st
-		prevState := *st.Previous
-		next.Previous = &prevState
-		next.Version, next.File, next.SHA256 = st.Previous.Version, st.Previous.File, st.Previous.SHA256
-		next.Previous.Version, next.Previous.File, next.Previous.SHA256 = st.Version, st.File, curSum
+		next := state{Plugin: plugin, Version: st.Previous.Version, File: st.Previous.File, Target: filepath.Base(back), SHA256: st.Previous.SHA256,
+			Previous: &previous{Version: st.Version, File: st.File, Target: st.Target, SHA256: curSum}}
 		if err := writeState(opts, next); err != nil {
 			return done, err
 		}
-		done = append(done, fmt.Sprintf("%s: %s -> %s (%s)", plugin, st.Version, next.Version, cur))
+		done = append(done, fmt.Sprintf("%s: %s -> %s (%s)", plugin, st.Version, next.Version, back))
 	}
 	return done, nil
 }
