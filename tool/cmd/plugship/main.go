@@ -90,7 +90,8 @@ func runInit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	replace := fs.String("replace", "", "a plugship `checkout` that go.mod's replace directive points at")
 	hostKind := fs.String("host", "", "make a repository of plugins for a host someone else releases: `kind` is one of "+strings.Join(scaffold.PresetNames(), ", "))
 	hostBinary := fs.String("host-binary", "", "with -host: the host's release executable, by `URL` (or a path in the new repository)")
-	hostSHA := fs.String("host-sha256", "", "with -host: the executable's `SHA-256`")
+	hostSHA := fs.String("host-sha256", "", "with -host: the `SHA-256` of the file -host-binary names")
+	hostMember := fs.String("host-member", "", "with -host and a release archive (.tar.gz, .tgz, .zip) as -host-binary: the executable's `path` inside it (default: the preset's, nakama)")
 	hostRelease := fs.String("host-release", "", "with -host: the host's `release`, for names (default: the preset's)")
 	contractMod := fs.String("contract-module", "", "with -host: the host's contract `module@version`, the version its release links (default: the preset's)")
 	fs.Usage = func() {
@@ -137,6 +138,9 @@ func runInit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		host = &preset
 		host.Binary, host.SHA256 = *hostBinary, *hostSHA
+		if *hostMember != "" {
+			host.Member = *hostMember
+		}
 		if *hostRelease != "" {
 			host.Release = *hostRelease
 		}
@@ -148,8 +152,8 @@ func runInit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 			host.ContractModule, host.ContractVersion = m, v
 		}
-	} else if *hostBinary != "" || *hostSHA != "" || *hostRelease != "" || *contractMod != "" {
-		fmt.Fprintln(stderr, "plugship init: -host-binary, -host-sha256, -host-release and -contract-module go with -host")
+	} else if *hostBinary != "" || *hostSHA != "" || *hostMember != "" || *hostRelease != "" || *contractMod != "" {
+		fmt.Fprintln(stderr, "plugship init: -host-binary, -host-sha256, -host-member, -host-release and -contract-module go with -host")
 		return exitUsage
 	}
 	err := scaffold.Init(ctx, scaffold.Options{Dir: *dir, Module: module, Version: *version, Replace: *replace, Out: stdout, Host: host})

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/plugship/plugship/internal/artifact"
 	"github.com/plugship/plugship/tool/internal/config"
 )
 
@@ -109,12 +110,35 @@ func Prepare(ctx context.Context, root, dist, sources string, p Profile) (*Env, 
 			}
 			p.Binary = file
 		}
+		if p.Member != "" {
+			// The archive is checked against sha256 (downloadBinary did for
+			// a URL), then its member is the binary.
+			archive := p.Binary
+			if !filepath.IsAbs(archive) {
+				archive = filepath.Join(root, filepath.FromSlash(archive))
+			}
+			if !IsURL(given) && p.SHA256 != "" {
+				if sum, _, err := artifact.HashFile(archive); err != nil {
+					return nil, fmt.Errorf("profile %s: archive %s: %w", p.Name, given, err)
+				} else if sum != p.SHA256 {
+					return nil, fmt.Errorf("profile %s: archive %s: SHA-256 %s, but the profile's sha256 is %s: the file is not the archive the configuration names", p.Name, given, sum, p.SHA256)
+				}
+			}
+			file, err := extractMember(dist, Profile{Name: p.Name, Binary: given, Member: p.Member}, archive)
+			if err != nil {
+				return nil, err
+			}
+			p.Binary, p.SHA256 = file, ""
+		}
 		var err error
 		if p, host, err = readBinary(root, p); err != nil {
 			return nil, err
 		}
 		host.Module, host.Built = built, rebuilt
-		if IsURL(given) {
+		switch {
+		case p.Member != "":
+			host.Given = p.Member + " in " + given
+		case IsURL(given):
 			host.Given = given
 		}
 	}

@@ -59,6 +59,11 @@ type Profile struct {
 	Binary string `yaml:"binary"`
 	// SHA256 is the binary's expected digest (hex), checked before use.
 	SHA256 string `yaml:"sha256"`
+	// Member, when binary is an archive (.tar.gz, .tgz, .zip: a release
+	// archive such as Nakama's), is the executable's path inside it; sha256
+	// is then the archive's. The executable is extracted once into
+	// dist/.cache/hostbin/<profile>/.
+	Member string `yaml:"member"`
 	// Module is the module path of a host built elsewhere, fetched at
 	// Version through the module proxy (GOPROXY), or from Git: plugship
 	// builds its Main package from the module's own go.mod with the
@@ -140,6 +145,16 @@ func Check(ps []Profile) ([]Profile, error) {
 			} else if strings.Contains(p.Binary, "://") && !IsURL(p.Binary) {
 				bad("binary", "%s: want an http:// or https:// URL, or a path", artifact.Quote(p.Binary))
 			}
+			switch {
+			case IsArchive(p.Binary) && p.Member == "":
+				bad("member", "profile %s's binary %s is an archive: add member: <the executable's path inside it, such as nakama>", p.Name, p.Binary)
+			case !IsArchive(p.Binary) && p.Member != "":
+				bad("member", "profile %s's binary %s is not an archive (.tar.gz, .tgz or .zip): remove member, or give the archive", p.Name, p.Binary)
+			case p.Member != "" && (strings.ContainsAny(p.Member, "\n\x00") || strings.HasSuffix(p.Member, "/")):
+				bad("member", "%s: want the path of a file inside the archive, such as bin/gateway", artifact.Quote(p.Member))
+			}
+		} else if p.Member != "" {
+			bad("member", "only a profile with binary (an archive) has a member: add binary, or remove member")
 		}
 		if p.Module != "" {
 			for _, f := range []struct {

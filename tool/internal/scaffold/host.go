@@ -11,6 +11,7 @@ import (
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/semver"
 
+	"github.com/plugship/plugship/tool/internal/profile"
 	"github.com/plugship/plugship/tool/internal/symbols"
 )
 
@@ -25,6 +26,9 @@ type Host struct {
 	// plugins are built against. Required: only the host's own release
 	// binary says which Go, flags and module versions its plugins need.
 	Binary, SHA256 string
+	// Member is the executable's path inside Binary when that is a
+	// release archive (.tar.gz, .tgz, .zip): SHA256 is the archive's.
+	Member string
 	// The host's contract: the module and package its symbols' types come
 	// from, at the version the release links, and the symbols.
 	ContractModule, ContractVersion, ContractPackage string
@@ -48,6 +52,7 @@ var Presets = map[string]Host{
 		ContractPackage: "github.com/heroiclabs/nakama-common/runtime",
 		Symbols:         []string{"InitModule func(context.Context, runtime.Logger, *sql.DB, runtime.NakamaModule, runtime.Initializer) error"},
 		Check:           []string{"{host}", "check", "--runtime.path", "{dir}"},
+		Member:          "nakama",
 		PluginDir:       "/nakama/data/modules",
 		Image:           "heroiclabs/nakama:3.40.0",
 	},
@@ -77,6 +82,10 @@ func (h *Host) CheckYAML() string {
 	}
 	return "[" + strings.Join(quoted, ", ") + "]"
 }
+
+// Archive reports whether Binary is a release archive, whose Member is
+// the executable.
+func (h *Host) Archive() bool { return profile.IsArchive(h.Binary) }
 
 // CheckShell is the check command as install's -check flag takes it.
 func (h *Host) CheckShell() string { return strings.Join(h.Check, " ") }

@@ -65,6 +65,19 @@ func TestInitHost(t *testing.T) {
 		!slices.Equal(h.Check, []string{"{host}", "check", "--runtime.path", "{dir}"}) {
 		t.Errorf("compat/hosts.yaml hosts: %+v", hosts.Hosts)
 	}
+	if strings.Contains(read(t, filepath.Join(dir, "compat/hosts.yaml")), "member:") {
+		t.Errorf("compat/hosts.yaml names a member of an executable that is no archive")
+	}
+	// The release archive by URL: the profile names the executable in it.
+	archived := host
+	archived.Binary = "https://github.com/heroiclabs/nakama/releases/download/v3.40.0/nakama-3.40.0-linux-amd64.tar.gz"
+	adir := t.TempDir()
+	if err := initOffline(t, Options{Dir: adir, Module: mod, Version: "v1.2.3", Host: &archived}); err != nil {
+		t.Fatal(err)
+	}
+	if ah, err := compat.ParseConfig([]byte(read(t, filepath.Join(adir, "compat/hosts.yaml")))); err != nil || ah.Profiles[0].Member != "nakama" || ah.Profiles[0].Binary != archived.Binary {
+		t.Errorf("compat/hosts.yaml of an archive: %+v, %v", ah, err)
+	}
 	if _, problems := teams.Parse("teams/core/team.yaml", []byte(read(t, filepath.Join(dir, "teams/core/team.yaml")))); len(problems) > 0 {
 		t.Errorf("teams/core/team.yaml: %v", problems)
 	}

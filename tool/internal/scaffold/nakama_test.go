@@ -1,8 +1,15 @@
 package scaffold
 
 import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -317,7 +324,8 @@ func TestHostYouDontControlRefusals(t *testing.T) {
 	root := plugshipRoot(t)
 	ctx := context.Background()
 	server := nakamatest.Build(t)
-	url, sum := nakamatest.Serve(t, server)
+	// The server as its release ships it: an archive, served over HTTP.
+	url, sum := serveArchive(t, server)
 	dir := t.TempDir()
 	host := Presets["nakama"]
 	host.Binary, host.SHA256 = url, sum
@@ -439,4 +447,40 @@ func assertFolder(t *testing.T, dir string, want ...string) {
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("%s holds %v, want %v", dir, got, want)
 	}
+}
+
+// serveArchive serves a release archive holding the server as nakama (and
+// a README) over loopback HTTP, and returns its URL and SHA-256.
+func serveArchive(t *testing.T, server string) (string, string) {
+	t.Helper()
+	bin, err := os.ReadFile(server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	gz := gzip.NewWriter(&b)
+	tw := tar.NewWriter(gz)
+	for name, data := range map[string][]byte{"README.md": []byte("Nakama\n"), "nakama": bin} {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(data))}); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write(data)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := gz.Close(); err != nil {
+		t.Fatal(err)
+	}
+	const path = "/heroiclabs/nakama/releases/download/v3.40.0/nakama-3.40.0-linux-amd64.tar.gz"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != path {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write(b.Bytes())
+	}))
+	t.Cleanup(srv.Close)
+	sum := sha256.Sum256(b.Bytes())
+	return srv.URL + path, hex.EncodeToString(sum[:])
 }
