@@ -226,23 +226,33 @@ func Selects(selector string, p Plugin) bool {
 
 // Check marks each cell's requirement and sets m.Violations: a
 // must-accept cell that is not OK, a must-reject cell that is. A host's
-// must_accept covers the files built for its ABI; every file built for
-// another ABI must be refused (its tag says the runtime would refuse it,
-// or worse), and one that loads means the tags are wrong.
+// must_accept covers the files built for its ABI, and of a version with a
+// build against the host's own module graph, that build alone: it is the
+// file the host takes. Every file built for another ABI must be refused
+// (its tag says the runtime would refuse it, or worse), and one that
+// loads means the tags are wrong.
 func (m *Matrix) Check() {
 	hosts := map[string]Host{}
 	for _, h := range m.Hosts {
 		hosts[h.Name] = h
 	}
 	plugins := map[string]Plugin{}
+	own := map[string]bool{} // version + "\x00" + ABI: the version has a build tagged so
 	for _, p := range m.Plugins {
 		plugins[p.ID()] = p
+		own[p.VersionID()+"\x00"+p.ABI] = true
 	}
 	m.Violations = []string{}
 	for i := range m.Cells {
 		c := &m.Cells[i]
 		h, p := hosts[c.Host], plugins[c.Plugin]
 		c.Required = requirement(h, p)
+		if c.Required == "accept" && p.ABI != h.ABI && own[p.VersionID()+"\x00"+h.ABI] {
+			// The host's file of this version is the one built against
+			// its own module graph (the loader takes it first); the build
+			// from this repository's go.mod need not load as well.
+			c.Required = ""
+		}
 		if !violates(c) {
 			continue
 		}

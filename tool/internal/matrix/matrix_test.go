@@ -217,3 +217,54 @@ func TestShards(t *testing.T) {
 		t.Errorf("different hosts: %v", err)
 	}
 }
+
+// A version built from this repository (ABI without a graph part) and
+// against each external host's module graph: each external host's file
+// is its own graph's build, so the repository's build failing there is no
+// violation (issue: the matrix required it in every external column), and
+// a build against another host's graph that loads (it links none of the
+// modules that differ) is allowed, and said so, not called a violation.
+func TestEachHostItsOwnBuild(t *testing.T) {
+	const base, g1, g2 = abiA, abiA + "-11111111", abiA + "-22222222"
+	m := &Matrix{Schema: Schema, Platform: "linux/amd64", Hosts: []Host{
+		{Name: "local", ABI: base, MustAccept: []string{"*"}},
+		{Name: "gateway-1", ABI: g1, MustAccept: []string{"*"}},
+		{Name: "gateway-2", ABI: g2, MustAccept: []string{"*"}},
+	}}
+	for _, abi := range []string{base, g1, g2} {
+		m.Plugins = append(m.Plugins, Plugin{Team: "core", Plugin: "units", Version: "1.0.0", ABI: abi, SHA256: abi})
+	}
+	m.Plugins = append(m.Plugins, Plugin{Team: "core", Plugin: "plain", Version: "2.0.0", ABI: base, SHA256: "p"})
+	for _, p := range m.Plugins {
+		for _, h := range m.Hosts {
+			c := Cell{Plugin: p.ID(), Host: h.Name, Outcome: OK}
+			// The repository's build links example.org/units v1.0.0; the
+			// gateways link v1.1.0 and v1.2.0.
+			if p.Plugin == "units" && p.ABI != h.ABI {
+				c.Outcome, c.Detail = "build-mismatch", "built differently from this host: module example.org/units"
+			}
+			m.Cells = append(m.Cells, c)
+		}
+	}
+	m.Sort()
+	m.Judge()
+	if !m.Verdict.Ready || len(m.Violations) != 0 {
+		t.Fatalf("verdict %q, violations %q; want ready: each host's own build loads", m.Verdict.Line, m.Violations)
+	}
+	if c := m.Cell("core/units@1.0.0 "+base, "gateway-1"); c.Required != "" {
+		t.Errorf("the repository's build in gateway-1: required %q, want nothing (gateway-1 takes its own graph's build)", c.Required)
+	}
+	if c := m.Cell("core/units@1.0.0 "+g1, "gateway-1"); c.Required != "accept" {
+		t.Errorf("gateway-1's own build: required %q, want accept", c.Required)
+	}
+	if c := m.Cell("core/plain@2.0.0 "+base, "gateway-2"); c.Required != "accept" {
+		t.Errorf("a version with no build for gateway-2's graph: required %q, want accept (the repository's build is its file)", c.Required)
+	}
+	// A build for gateway-2's graph that loads into gateway-1: allowed.
+	m.Cell("core/units@1.0.0 "+g2, "gateway-1").Outcome, m.Cell("core/units@1.0.0 "+g2, "gateway-1").Detail = OK, ""
+	m.Judge()
+	line := newView(m).otherABILine()
+	if !m.Verdict.Ready || strings.Contains(line, "violations") || !strings.Contains(line, "1 build for another host's module graph loaded, as allowed") {
+		t.Errorf("verdict %q, other-ABI line %q", m.Verdict.Line, line)
+	}
+}

@@ -184,8 +184,12 @@ type view struct {
 	counts       map[string]int
 	otherRefused int // cells of files of another ABI than the host's, refused
 	otherLoaded  int // ... that loaded: violations
-	plugins      map[string]Plugin
-	hosts        map[string]Host
+	// otherGraphLoaded counts the cells of files built against another
+	// host's module graph of the host's ABI that loaded: they link none of
+	// the modules that differ, which is allowed.
+	otherGraphLoaded int
+	plugins          map[string]Plugin
+	hosts            map[string]Host
 }
 
 type viewRow struct {
@@ -232,10 +236,15 @@ func newView(m *Matrix) *view {
 			continue
 		}
 		if !artifact.MatchABI(p.ABI, m.Hosts[j].ABI) {
-			if c.Outcome == OK {
-				v.otherLoaded++
-			} else {
+			switch {
+			case c.Outcome != OK:
 				v.otherRefused++
+			case artifact.BaseABI(p.ABI) == artifact.BaseABI(m.Hosts[j].ABI):
+				// Built against another host's module graph, it links
+				// none of the modules that differ: allowed.
+				v.otherGraphLoaded++
+			default:
+				v.otherLoaded++
 			}
 			continue
 		}
@@ -318,6 +327,9 @@ func (v *view) otherABILine() string {
 	}
 	if v.otherLoaded > 0 {
 		s += fmt.Sprintf("; %d loaded: violations, listed above", v.otherLoaded)
+	}
+	if v.otherGraphLoaded > 0 {
+		s += fmt.Sprintf("; %s for another host's module graph loaded, as allowed (they link none of the modules that differ)", plural(v.otherGraphLoaded, "build"))
 	}
 	return s
 }
