@@ -75,8 +75,10 @@ type Refusal struct {
 }
 
 // Discover lists the files of plugin in dir built for goos/goarch and a
-// host of ABI tag abi (any ABI when abi is empty; see OwnABI), newest
-// version first (semver: a pre-release sorts below its release, build
+// host of ABI tag abi (any ABI when abi is empty; see OwnABI), one per
+// version for a host (a version's build against the host's own module
+// graph, when it has one, leaves out its other builds), newest version
+// first (semver: a pre-release sorts below its release, build
 // metadata does not count; equal versions by file name). Files being
 // written (hidden, .tmp, .part), metadata, and other plugins', other
 // platforms' or other ABIs' files are ignored. Files named like the plugin's that cannot
@@ -123,7 +125,24 @@ func Discover(dir, plugin, goos, goarch, abi string) ([]Candidate, []Refusal, er
 		}
 		return strings.Compare(a.File, b.File)
 	})
+	if abi != "" && artifact.BaseABI(abi) != abi {
+		cands = ownBuilds(cands, abi)
+	}
 	return cands, refused, nil
+}
+
+// ownBuilds keeps, of each version that has a file built against the
+// host's own module graph (tagged abi exactly), that file alone: it is
+// the version's file for this host, and the build from the plugins'
+// repository, which may link other module versions, is not tried too.
+func ownBuilds(cands []Candidate, abi string) []Candidate {
+	own := map[string]bool{}
+	for _, c := range cands {
+		if c.ABI == abi {
+			own[c.Version] = true
+		}
+	}
+	return slices.DeleteFunc(cands, func(c Candidate) bool { return own[c.Version] && c.ABI != abi })
 }
 
 // checkRegularInside reports why file is not a regular file inside realDir

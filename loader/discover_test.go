@@ -83,3 +83,30 @@ func TestDiscover(t *testing.T) {
 		t.Errorf("missing folder: %v", err)
 	}
 }
+
+// A version built both from the plugins' repository and against the
+// host's own module graph is one candidate for that host: its own graph's
+// build. A version with the repository's build alone keeps it.
+func TestDiscoverOwnGraph(t *testing.T) {
+	dir := t.TempDir()
+	const base = "go1.26.8-1a2b3c4d"
+	own, other := base+"-11111111", base+"-22222222"
+	for _, f := range []string{fileName("fx", "2.0.0", base), fileName("fx", "2.0.0", own), fileName("fx", "2.0.0", other), fileName("fx", "1.0.0", base)} {
+		os.WriteFile(filepath.Join(dir, f), []byte("x"), 0o755)
+	}
+	cands, _, err := loader.Discover(dir, "fx", runtime.GOOS, runtime.GOARCH, own)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range cands {
+		got = append(got, c.Version+" "+c.ABI)
+	}
+	if want := "2.0.0 " + own + ", 1.0.0 " + base; strings.Join(got, ", ") != want {
+		t.Errorf("candidates %s, want %s", strings.Join(got, ", "), want)
+	}
+	// A host built from the repository (no graph part) takes its builds.
+	if cands, _, _ := loader.Discover(dir, "fx", runtime.GOOS, runtime.GOARCH, base); len(cands) != 2 {
+		t.Errorf("the repository's host: %d candidates, want 2 (2.0.0 and 1.0.0 of ABI %s)", len(cands), base)
+	}
+}
