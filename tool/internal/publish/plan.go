@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/plugship/plugship/internal/artifact"
@@ -223,6 +224,9 @@ func check(v *Version, f string, policy *trust.Policy, mx *matrix.Matrix, mxErr 
 			return fmt.Errorf("the compatibility matrix fails it: %s", viol)
 		}
 	}
+	if err := loadsSomewhere(mx, tested); err != nil {
+		return err
+	}
 	var rows []string
 	for _, c := range mx.Cells {
 		if c.Plugin != id {
@@ -240,6 +244,55 @@ func check(v *Version, f string, policy *trust.Policy, mx *matrix.Matrix, mxErr 
 	v.Notes = fmt.Sprintf("%s %s by team %s.\n\n`%s`: sha256 `%s`, built by %s for %s/%s, ABI %s (profiles %s).\n\n%s\n\n### Compatibility matrix\n\n| host | result | host sha256 |\n| --- | --- | --- |\n%s\n",
 		v.Meta.Plugin, v.Meta.Version, v.Meta.Team, v.Meta.File, v.Meta.SHA256, v.Meta.GoVersion, v.Meta.GOOS, v.Meta.GOARCH, v.Meta.ABI, strings.Join(v.Meta.Profiles, ", "), acceptance(mx, tested), strings.Join(rows, "\n"))
 	return nil
+}
+
+// loadsSomewhere refuses to publish a file that no reference host of its
+// ABI would ever take: every such host must reject it, or none loads it
+// (a cell is ok, or not acceptable, which is the host's environment's
+// call and not the file's). A file whose ABI no reference host has is
+// published untested, as before: its hosts are not in the matrix.
+func loadsSomewhere(mx *matrix.Matrix, p matrix.Plugin) error {
+	abi := map[string]bool{}
+	for _, h := range mx.Hosts {
+		if artifact.MatchABI(p.ABI, h.ABI) {
+			abi[h.Name] = true
+		}
+	}
+	if len(abi) == 0 {
+		return nil
+	}
+	rejected, loads := true, false
+	var why []string
+	for _, c := range mx.Cells {
+		if c.Plugin != p.ID() || !abi[c.Host] {
+			continue
+		}
+		if c.Required != "reject" {
+			rejected = false
+		}
+		if c.Outcome == matrix.OK || c.Outcome == "not-acceptable" {
+			loads = true
+		} else {
+			why = append(why, c.Host+": "+matrix.Words(c.Outcome))
+		}
+	}
+	switch {
+	case rejected:
+		return fmt.Errorf("every reference host of its ABI must reject it (must_reject in %s): not published", hostList(abi))
+	case !loads:
+		return fmt.Errorf("no reference host of its ABI loads it (%s): not published; fix it, or remove the version from its team.yaml", strings.Join(why, "; "))
+	}
+	return nil
+}
+
+// hostList lists host names, sorted, for messages.
+func hostList(hosts map[string]bool) string {
+	names := make([]string, 0, len(hosts))
+	for h := range hosts {
+		names = append(names, h)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
 }
 
 // acceptance says, for release notes, which hosts accept p and whether

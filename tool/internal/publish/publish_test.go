@@ -535,3 +535,56 @@ func TestNewABIJoinsPublishedRelease(t *testing.T) {
 	}
 	checkPublished(t, srv)
 }
+
+// A file that no reference host of its ABI loads, or that every one must
+// reject, is not published (issue 24: refused everywhere, published
+// anyway); the others are. A file that loads but is not acceptable to a
+// host's environment (IsAcceptable) still is: acceptability is the host's
+// call at run time.
+func TestPublishOnlyWhatSomeHostLoads(t *testing.T) {
+	d := dist(t)
+	path := filepath.Join(d, matrix.Dir, matrix.JSONFile)
+	m, err := matrix.Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ledger, uptime, fraud := "payments/ledger@2.0.1 "+abi, "labs/uptime@1.0.0 "+abi, "payments/fraud@1.3.0 "+abi
+	for i := range m.Cells {
+		c := &m.Cells[i]
+		switch c.Plugin {
+		case ledger:
+			if c.Outcome == matrix.OK {
+				c.Outcome, c.Detail, c.Required = "wrong-type", "Showcase is a func() int", ""
+			}
+		case uptime:
+			c.Required = "reject"
+			if c.Outcome == matrix.OK {
+				c.Outcome, c.Detail = "not-acceptable", "IsAcceptable() returned false"
+			}
+		case fraud:
+			if c.Outcome == matrix.OK {
+				c.Outcome, c.Detail = "not-acceptable", "IsAcceptable() returned false"
+			}
+		}
+	}
+	data, _ := m.Marshal()
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	err = publish.Main(context.Background(), publish.Options{Root: root, Dist: d, Getenv: func(string) string { return "" }}, &out)
+	if err == nil {
+		t.Fatalf("publishing succeeded:\n%s", out.String())
+	}
+	for _, want := range []string{
+		"REFUSED    payments/ledger@2.0.1 " + abi,
+		"no reference host of its ABI loads it (contract-v2: missing symbol; showcase: wrong type): not published",
+		"REFUSED    labs/uptime@1.0.0 " + abi,
+		"every reference host of its ABI must reject it (must_reject in contract-v2, showcase): not published",
+		"published  payments/fraud@1.3.0 " + abi,
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("publish output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
