@@ -13,6 +13,7 @@ import (
 
 	"github.com/plugship/plugship/internal/artifact"
 	"github.com/plugship/plugship/loader"
+	"github.com/plugship/plugship/tool/internal/matrix"
 	"github.com/plugship/plugship/tool/internal/profile"
 )
 
@@ -176,7 +177,7 @@ func ParseConfig(data []byte) (*Config, error) {
 		}
 		for field, sels := range map[string][]string{"must_accept": h.MustAccept, "must_reject": h.MustReject} {
 			for _, s := range sels {
-				if err := checkSelector(s); err != nil {
+				if err := matrix.CheckSelector(s); err != nil {
 					bad(field, "%v", err)
 				}
 			}
@@ -212,13 +213,3 @@ func checkCommand(cmd []string) error {
 	return nil
 }
 
-func checkSelector(s string) error {
-	if s == "*" {
-		return nil
-	}
-	team, plugin, both := strings.Cut(s, "/")
-	if artifact.CheckName(team) != nil || both && artifact.CheckName(plugin) != nil {
-		return fmt.Errorf("selector %s: want \"*\", a team or team/plugin", artifact.Quote(s))
-	}
-	return nil
-}

@@ -219,9 +219,95 @@ func (m *Matrix) Cell(plugin, host string) *Cell {
 	return nil
 }
 
-// Selects reports whether a selector ("*", "team" or "team/plugin") covers p.
+// Selects reports whether a selector covers p: "*", "team",
+// "team/plugin", or "team/plugin@versions", where versions is a version
+// (2.0.0) or comparisons that must all hold, separated by spaces or
+// commas (">=1.2.0 <2.0.0"). A selector CheckSelector refuses selects
+// nothing.
 func Selects(selector string, p Plugin) bool {
-	return selector == "*" || selector == p.Team || selector == p.Team+"/"+p.Plugin
+	name, versions, ranged := strings.Cut(selector, "@")
+	if !(name == "*" && !ranged || name == p.Team && !ranged || name == p.Team+"/"+p.Plugin) {
+		return false
+	}
+	if !ranged {
+		return true
+	}
+	conds, err := parseVersions(versions)
+	if err != nil {
+		return false
+	}
+	for _, c := range conds {
+		if !c.holds(p.Version) {
+			return false
+		}
+	}
+	return true
+}
+
+// CheckSelector says what is wrong with a selector of must_accept or
+// must_reject, or nil.
+func CheckSelector(s string) error {
+	if s == "*" {
+		return nil
+	}
+	name, versions, ranged := strings.Cut(s, "@")
+	team, plugin, both := strings.Cut(name, "/")
+	if artifact.CheckName(team) != nil || both && artifact.CheckName(plugin) != nil || ranged && !both {
+		return fmt.Errorf("selector %s: want \"*\", a team, team/plugin, or team/plugin@versions (team/plugin@2.0.0, team/plugin@\">=1.2.0 <2.0.0\")", artifact.Quote(s))
+	}
+	if ranged {
+		if _, err := parseVersions(versions); err != nil {
+			return fmt.Errorf("selector %s: %v", artifact.Quote(s), err)
+		}
+	}
+	return nil
+}
+
+// versionCond is one comparison of a selector's versions.
+type versionCond struct {
+	op, version string
+}
+
+func (c versionCond) holds(v string) bool {
+	cmp := artifact.CompareVersions(v, c.version)
+	switch c.op {
+	case "<":
+		return cmp < 0
+	case "<=":
+		return cmp <= 0
+	case ">":
+		return cmp > 0
+	case ">=":
+		return cmp >= 0
+	case "!=":
+		return cmp != 0
+	}
+	return cmp == 0
+}
+
+// parseVersions reads a selector's versions: comparisons separated by
+// spaces or commas, each an operator (=, !=, <, <=, >, >=; none is =) and
+// a version without "v".
+func parseVersions(s string) ([]versionCond, error) {
+	var conds []versionCond
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' }) {
+		op := ""
+		for _, o := range []string{"<=", ">=", "!=", "<", ">", "="} {
+			if strings.HasPrefix(f, o) {
+				op = o
+				break
+			}
+		}
+		v := strings.TrimPrefix(f[len(op):], "v")
+		if artifact.CheckVersion(v) != nil {
+			return nil, fmt.Errorf("%s is not a version comparison: want such as 2.0.0, >=1.2.0 or <2.0.0", artifact.Quote(f))
+		}
+		conds = append(conds, versionCond{op, v})
+	}
+	if len(conds) == 0 {
+		return nil, fmt.Errorf("no versions after \"@\": want such as 2.0.0, or \">=1.2.0 <2.0.0\"")
+	}
+	return conds, nil
 }
 
 // Check marks each cell's requirement and sets m.Violations: a

@@ -268,3 +268,38 @@ func TestEachHostItsOwnBuild(t *testing.T) {
 		t.Errorf("verdict %q, other-ABI line %q", m.Verdict.Line, line)
 	}
 }
+
+// must_accept and must_reject may name versions: a release manager who
+// knows that 2.0.0 is not acceptable on purpose rejects that version, not
+// the whole plugin.
+func TestSelectsVersions(t *testing.T) {
+	p := func(v string) Plugin { return Plugin{Team: "payments", Plugin: "fraud", Version: v} }
+	for _, c := range []struct {
+		sel, version string
+		want         bool
+	}{
+		{"*", "1.0.0", true}, {"payments", "1.0.0", true}, {"payments/fraud", "1.0.0", true}, {"payments/ledger", "1.0.0", false},
+		{"payments/fraud@2.0.0", "2.0.0", true}, {"payments/fraud@2.0.0", "2.0.1", false}, {"payments/fraud@v2.0.0", "2.0.0", true},
+		{"payments/fraud@>=1.2.0 <2.0.0", "1.10.0", true}, {"payments/fraud@>=1.2.0 <2.0.0", "2.0.0", false}, {"payments/fraud@>=1.2.0,<2.0.0", "1.1.9", false},
+		{"payments/fraud@<2.0.0", "2.0.0-rc.1", true}, {"payments/fraud@!=1.3.0", "1.3.0", false}, {"payments/fraud@>1.3.0", "1.3.1", true},
+		{"payments/ledger@2.0.0", "2.0.0", false},
+	} {
+		if got := Selects(c.sel, p(c.version)); got != c.want {
+			t.Errorf("Selects(%q, %s) = %v, want %v", c.sel, c.version, got, c.want)
+		}
+		if err := CheckSelector(c.sel); err != nil {
+			t.Errorf("CheckSelector(%q): %v", c.sel, err)
+		}
+	}
+	for sel, want := range map[string]string{
+		"payments@2.0.0":        "team/plugin@versions",
+		"payments/fraud@":       `no versions after "@"`,
+		"payments/fraud@>=two":  `">=two" is not a version comparison`,
+		"payments/fraud@~1.2.0": `"~1.2.0" is not a version comparison`,
+		"Payments":              "want \"*\", a team",
+	} {
+		if err := CheckSelector(sel); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("CheckSelector(%q) = %v, want %q", sel, err, want)
+		}
+	}
+}
