@@ -212,4 +212,3 @@ func checkCommand(cmd []string) error {
 	}
 	return nil
 }
-
