@@ -390,7 +390,10 @@ func summarize(diffs []fingerprint.Difference) string {
 		}
 		parts = append(parts, d.String())
 	}
-	if len(pkgs) > 0 {
+	switch {
+	case len(pkgs) == 1:
+		parts = append(parts, "1 package differs: "+pkgs[0])
+	case len(pkgs) > 1:
 		parts = append(parts, fmt.Sprintf("%d packages differ: %s", len(pkgs), strings.Join(pkgs, ", ")))
 	}
 	return strings.Join(parts, "; ")
