@@ -85,7 +85,14 @@ func Read(path string) (*Fingerprint, error) {
 	}
 	for _, d := range append([]*debug.Module{&bi.Main}, bi.Deps...) {
 		path := d.Path
-		if d.Replace != nil {
+		switch {
+		case d.Replace != nil && (d.Replace.Version == "" || d.Replace.Version == "(devel)"):
+			// A folder replacement: -trimpath records its files as the
+			// required version's (path@version/...), so it compares as that
+			// version, with no sum; the package fingerprints compare the
+			// code.
+			d = &debug.Module{Version: d.Version}
+		case d.Replace != nil:
 			d = d.Replace
 		}
 		if path != "" {

@@ -16,6 +16,12 @@ func TestAttention(t *testing.T) {
 	host := matrix.Host{Name: "main", ABI: "go1.26.8-aaaa", MustAccept: []string{"acme"}}
 	free := matrix.Host{Name: "free", ABI: "go1.26.8-aaaa"}
 	refuser := matrix.Host{Name: "refuser", ABI: "go1.26.8-aaaa", MustReject: []string{"acme/fx"}}
+	// The version is also built against the gateway's own module graph:
+	// there, that build is the one required, not the repository's.
+	gateway := matrix.Host{Name: "gateway", ABI: "go1.26.8-aaaa-cccc", MustAccept: []string{"*"}}
+	own := p
+	own.ABI = gateway.ABI
+	req := matrix.NewRequirements([]matrix.Plugin{p, other, own})
 	cell := func(p matrix.Plugin, h matrix.Host, outcome string) matrix.Cell {
 		return matrix.Cell{Plugin: p.ID(), Host: h.Name, Outcome: outcome, Detail: "first line\nsecond line"}
 	}
@@ -37,13 +43,15 @@ func TestAttention(t *testing.T) {
 		{"no requirement, changed", p, free, "missing-symbol", matrix.OK, "CHANGED (was ok)"},
 		{"required, regressed", p, host, "panic", matrix.OK, "UNEXPECTED (must load), CHANGED (was ok)"},
 		{"required, fixed", p, host, matrix.OK, "panic", "CHANGED (was panic)"},
+		{"the repository's build, refused by a host with its own", p, gateway, "build-mismatch", "", ""},
+		{"the host's own build, refused", own, gateway, "build-mismatch", "", "UNEXPECTED (must load)"},
 	} {
 		c := cell(tc.p, tc.h, tc.outcome)
 		previous := map[string]string{}
 		if tc.previous != "" {
 			previous[c.Key()] = tc.previous
 		}
-		a := attend(tc.p, tc.h, c, previous)
+		a := attend(req, tc.p, tc.h, c, previous)
 		if got := a.note(); got != tc.note {
 			t.Errorf("%s: note %q, want %q", tc.name, got, tc.note)
 		}

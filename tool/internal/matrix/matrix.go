@@ -323,22 +323,15 @@ func (m *Matrix) Check() {
 		hosts[h.Name] = h
 	}
 	plugins := map[string]Plugin{}
-	own := map[string]bool{} // version + "\x00" + ABI: the version has a build tagged so
 	for _, p := range m.Plugins {
 		plugins[p.ID()] = p
-		own[p.VersionID()+"\x00"+p.ABI] = true
 	}
+	req := NewRequirements(m.Plugins)
 	m.Violations = []string{}
 	for i := range m.Cells {
 		c := &m.Cells[i]
 		h, p := hosts[c.Host], plugins[c.Plugin]
-		c.Required = requirement(h, p)
-		if c.Required == "accept" && p.ABI != h.ABI && own[p.VersionID()+"\x00"+h.ABI] {
-			// The host's file of this version is the one built against
-			// its own module graph (the loader takes it first); the build
-			// from this repository's go.mod need not load as well.
-			c.Required = ""
-		}
+		c.Required = req.Of(h, p)
 		if !violates(c) {
 			continue
 		}
@@ -353,6 +346,40 @@ func (m *Matrix) Check() {
 		}
 		m.Violations = append(m.Violations, v)
 	}
+}
+
+// Requirements says what each host requires of each plugin file of a
+// matrix (see Check), for code that judges cells one at a time, such as
+// the console while the cells run. It is safe for concurrent use.
+type Requirements struct {
+	own map[string]bool // version + "\x00" + ABI: the version has a build tagged so
+}
+
+// NewRequirements returns the requirements of a matrix of these plugin
+// files.
+func NewRequirements(plugins []Plugin) *Requirements {
+	r := &Requirements{own: map[string]bool{}}
+	for _, p := range plugins {
+		r.own[p.VersionID()+"\x00"+p.ABI] = true
+	}
+	return r
+}
+
+// Of is what h's policy says of p: "accept", "reject" or "". Of a version
+// with a build against h's own module graph, that build is h's file: the
+// build from this repository's go.mod (the loader does not take it there)
+// need not load as well.
+func (r *Requirements) Of(h Host, p Plugin) string {
+	req := requirement(h, p)
+	if req == "accept" && p.ABI != h.ABI && r.own[p.VersionID()+"\x00"+h.ABI] {
+		return ""
+	}
+	return req
+}
+
+// Violates reports whether a cell of that requirement breaks it.
+func Violates(required, outcome string) bool {
+	return required == "accept" && outcome != OK || required == "reject" && outcome == OK
 }
 
 // requirement is what h's policy says of p: "accept", "reject" or "".

@@ -150,9 +150,7 @@ func (g ABIGroup) describe() string {
 	return fmt.Sprintf("%d plugin files, %s; %s", g.Files, hosts, profiles)
 }
 
-func violates(c *Cell) bool {
-	return c.Required == "accept" && c.Outcome != OK || c.Required == "reject" && c.Outcome == OK
-}
+func violates(c *Cell) bool { return Violates(c.Required, c.Outcome) }
 
 // The Markdown marks of the classes.
 var mdMarks = map[string]string{
