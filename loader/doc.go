@@ -83,6 +83,19 @@
 // searches its process's memory for the key can find it, which is why
 // only signed files are ever probed.
 //
+// # A host's own check
+//
+// A host that someone else releases (a Nakama server) does not call
+// HandleProbe, and re-executing it would start it. For such a host,
+// Options.Check names the host's own command for trying plugins, such as
+// {host} check --runtime.path {dir}: [Try] runs it on a fresh folder that
+// holds only a copy of the candidate, named as the host expects
+// (Options.CheckFile), with the probe's containment and timeout, and its
+// exit status decides (outcome CheckFailed, its last lines of output the
+// reason). Options.PreflightOnly stops Try after verification and the
+// preflight, for a host that can be neither probed nor checked. The
+// compatibility matrix and plugship install use both.
+//
 // # Warnings
 //
 // Plugins cannot be unloaded. A file is opened in the host only after it
