@@ -8,6 +8,15 @@
 // requires github.com/plugship/plugship at [Options.Version], or at v0.0.0
 // replaced by a local checkout ([Options.Replace]).
 //
+// With [Options.Host] (plugship init -host nakama, see [Presets]), the
+// repository is one of plugins for a host someone else releases: no
+// contract or reference host of its own, a go.mod that requires the
+// host's contract module at the host's version and nothing of plugship's,
+// the contract made of the host's symbols, a binary profile of the host's
+// executable (or release archive) with its sha256, the host's check
+// command, and a Dockerfile that runs plugship install. Those templates
+// are in template-host/, beside the ones of template/ they share.
+//
 // The files come from text/template templates embedded from template/ (each
 // named after the file it makes, plus ".tmpl", so Go tooling does not
 // compile them); go.mod is written with golang.org/x/mod/modfile.
