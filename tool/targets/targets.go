@@ -199,8 +199,8 @@ func Bench(ctx context.Context) error { return testenv.Bench(ctx, ".", os.Stdout
 // Clean removes what the targets wrote and downloaded.
 type Clean mg.Namespace
 
-// Dist removes dist/ (builds, reports, channel, trees of profiles at a git ref) and the toolchains profiles downloaded (also mage clean).
-// The Go build cache, shared with every Go build, is kept: clean:all empties it too.
+// Dist removes dist/ (builds, reports, channel, trees of profiles at a git ref, hosts of profiles): what belongs to this repository (also mage clean).
+// The Go toolchains profiles downloaded and the Go build cache, shared with every checkout on the machine, are kept: clean:all removes them too.
 func (Clean) Dist(ctx context.Context) error {
 	if err := writesDist(ctx); err != nil {
 		return err
@@ -208,7 +208,8 @@ func (Clean) Dist(ctx context.Context) error {
 	return profile.CleanMain(ctx, ".", false, os.Stdout)
 }
 
-// All removes what clean:dist removes and empties the Go build cache (go clean -cache).
+// All removes what clean:dist removes, the Go toolchains profiles downloaded (from the module cache) and empties the Go build cache (go clean -cache).
+// Those are shared with every checkout on the machine; it names each as it removes it.
 func (Clean) All(ctx context.Context) error {
 	if err := writesDist(ctx); err != nil {
 		return err

@@ -21,7 +21,9 @@ type Cache struct {
 	Path  string
 	More  []string // other paths that belong to it (a toolchain's download)
 	Bytes int64
-	// Toolchain marks a profile's downloaded toolchain, which Clean removes.
+	// Toolchain marks a profile's downloaded toolchain. It lives in the
+	// module cache, which every checkout on the machine shares: only Clean
+	// with all removes it.
 	Toolchain bool
 	// Shared caches are used by every Go build on the machine, not only
 	// plugship's: only Clean with all empties them.
@@ -72,9 +74,12 @@ func Caches(ctx context.Context, dist string, ps []Profile) []Cache {
 	return cs
 }
 
-// Clean removes dist/ (builds, reports, exported trees) and the toolchains
-// the profiles downloaded, except the one running; with all, it also
-// empties the Go build cache (go clean -cache). It prints what it freed.
+// Clean removes dist/ (builds, reports, exported trees, the hosts and
+// modfiles of profiles): what belongs to this repository. With all, it
+// also removes the toolchains the profiles downloaded (except the one
+// running) and empties the Go build cache (go clean -cache), which every
+// checkout on the machine shares, naming each first. It prints what it
+// freed and what it kept.
 func Clean(ctx context.Context, dist string, ps []Profile, all bool, out io.Writer) error {
 	caches := Caches(ctx, dist, ps)
 	var freed int64
@@ -86,6 +91,10 @@ func Clean(ctx context.Context, dist string, ps []Profile, all bool, out io.Writ
 	freed += distBytes
 	for _, c := range caches {
 		switch {
+		case c.Toolchain && !all:
+			if c.Bytes > 0 {
+				fmt.Fprintf(out, "kept %s: %s (%s), shared with every checkout on this machine; clean:all removes it\n", c.What, c.Path, human(c.Bytes))
+			}
 		case c.Toolchain:
 			if c.Bytes == 0 {
 				continue
