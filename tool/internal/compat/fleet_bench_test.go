@@ -174,11 +174,11 @@ func timePublish(ctx context.Context, mod string) (time.Duration, string, error)
 // checking the number of cells and of those from the cache.
 func cellSeconds(b *testing.B, out string, cells, cached int) float64 {
 	b.Helper()
-	m := regexp.MustCompile(`(?m)^(\d+) cells \((\d+) from cache\) in ([0-9.]+)s`).FindStringSubmatch(out)
-	if m == nil || m[1] != strconv.Itoa(cells) || m[2] != strconv.Itoa(cached) {
+	m := regexp.MustCompile(`(?m)^tried (\d+) cells in ([0-9.]+)s \((\d+) from cache\)`).FindStringSubmatch(out)
+	if m == nil || m[1] != strconv.Itoa(cells) || m[3] != strconv.Itoa(cached) {
 		b.Fatalf("want a summary line of %d cells, %d from cache, in:\n%s", cells, cached, out)
 	}
-	sec, _ := strconv.ParseFloat(m[3], 64)
+	sec, _ := strconv.ParseFloat(m[2], 64)
 	return sec
 }
 

@@ -244,7 +244,7 @@ func runCells(ctx context.Context, opts Options, cfg *Config, m *matrix.Matrix, 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	fmt.Fprintln(out, tally.summary(time.Since(start)))
+	fmt.Fprintln(out, tally.summary(time.Since(start), verbose))
 	m.Cells = cells
 	return c.write(filepath.Join(opts.Dist, filepath.FromSlash(CacheFile)))
 }
@@ -335,9 +335,15 @@ func (t *cellTally) add(c matrix.Cell, a attention) {
 	t.outcomes[c.Outcome]++
 }
 
-// summary is one line: "64 cells (60 from cache) in 1.2s: 14 ok, 50 refused
-// (32 toolchain-mismatch, 8 build-mismatch, ...); 0 unexpected, 0 changed".
-func (t *cellTally) summary(d time.Duration) string {
+// summary is one line: "tried 64 cells in 1.2s (60 from cache); 0
+// unexpected, 0 changed since the last run". The verdict that follows
+// counts the cells by what each host requires; the raw outcomes ("14 ok,
+// 50 refused (32 toolchain-mismatch, ...)", most of them refusals of files
+// built for other hosts, as required) are for verbose runs only.
+func (t *cellTally) summary(d time.Duration, verbose bool) string {
+	if !verbose {
+		return fmt.Sprintf("tried %d cells in %.1fs (%d from cache); %d unexpected, %d changed since the last run", t.cells, d.Seconds(), t.cached, t.unexpected, t.changed)
+	}
 	refused := t.cells - t.outcomes[matrix.OK]
 	type count struct {
 		outcome string

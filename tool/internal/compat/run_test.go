@@ -74,7 +74,13 @@ func TestCellSummary(t *testing.T) {
 	add(8, "missing-symbol", false, attention{was: matrix.OK})
 	add(2, "not-acceptable", false, attention{unexpected: "must load"})
 	want := "64 cells (46 from cache) in 1.5s: 14 ok, 50 refused (32 toolchain-mismatch, 8 build-mismatch, 8 missing-symbol, 2 not-acceptable); 2 unexpected, 8 changed since the last run"
-	if got := tally.summary(1500 * time.Millisecond); got != want {
+	if got := tally.summary(1500*time.Millisecond, true); got != want {
+		t.Errorf("verbose summary:\n got %s\nwant %s", got, want)
+	}
+	// Quiet: one count of cells, the verdict's, follows; no "50 refused"
+	// that reads as a failure.
+	want = "tried 64 cells in 1.5s (46 from cache); 2 unexpected, 8 changed since the last run"
+	if got := tally.summary(1500*time.Millisecond, false); got != want {
 		t.Errorf("summary:\n got %s\nwant %s", got, want)
 	}
 }
