@@ -112,9 +112,14 @@ type Signer struct {
 	Development bool   // a development key generated under dist/
 }
 
-// Describe says which key signs, for output.
+// Describe says which key signs, for output: a team key with where it
+// came from; a development key by its ID alone (the sign step says once
+// where development keys are and what they are for).
 func (s *Signer) Describe() string {
-	return describe(s.KeyID, s.Development) + " (" + s.Source + ")"
+	if s.Development {
+		return describe(s.KeyID, true)
+	}
+	return describe(s.KeyID, false) + " (" + s.Source + ")"
 }
 
 func describe(id string, development bool) string {

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -146,6 +147,9 @@ func Main(ctx context.Context, opts Options, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "%d signed, %d up to date, %d failed, of %d plugin files in %.1fs; trust policy %s\n",
 		counts[Signed], counts[UpToDate], counts[Failed], len(files), time.Since(start).Seconds(), filepath.Join(filepath.Base(opts.Dist), TrustFile))
+	if n := devNotice(opts.Dist, results); n != "" {
+		fmt.Fprintln(out, n)
+	}
 	var errs []error
 	if len(failed) > 0 {
 		errs = append(errs, fmt.Errorf("%d of %d plugin files not signed: %s", len(failed), len(files), strings.Join(failed, ", ")))
@@ -154,6 +158,38 @@ func Main(ctx context.Context, opts Options, out io.Writer) error {
 		errs = append(errs, fmt.Errorf("writing the trust policy: %w", policyErr))
 	}
 	return errors.Join(append(errs, loadErr)...)
+}
+
+// devNotice says once what the files signed with development keys mean,
+// or "" when there are none: the per-file lines only name the key.
+func devNotice(dist string, results []Result) string {
+	n := 0
+	var teams []string
+	for _, r := range results {
+		if r.Outcome == Failed || !strings.HasPrefix(r.Key, "DEVELOPMENT key") {
+			continue
+		}
+		n++
+		if rel, err := filepath.Rel(filepath.Join(dist, artifact.PluginsDir), r.File); err == nil {
+			if team, _, ok := strings.Cut(filepath.ToSlash(rel), "/"); ok && !slices.Contains(teams, team) {
+				teams = append(teams, team)
+			}
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	slices.Sort(teams)
+	files := "1 file"
+	if n > 1 {
+		files = fmt.Sprintf("%d files", n)
+	}
+	who := "team " + strings.Join(teams, ", ")
+	if len(teams) > 1 {
+		who = "teams " + strings.Join(teams, ", ")
+	}
+	return fmt.Sprintf("development keys (%s) signed %s of %s: fine for trying things here; strict verification (PLUGSHIP_STRICT=1) and the release refuse them. A team's own key: go run mage.go keys:generate <team>",
+		filepath.Join(filepath.Base(dist), "keys", "dev"), files, who)
 }
 
 // formatResult is the console line of one file (two for a failure, the

@@ -97,6 +97,11 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 		!strings.Contains(out, "signed     plugins/keyless/beta/") || !strings.Contains(out, "with DEVELOPMENT key") {
 		t.Errorf("sign output:\n%s", out)
 	}
+	// What development keys mean is said once, not on every file's line.
+	if strings.Count(out, "development keys (dist/keys/dev) signed") != 1 || strings.Contains(out, "keys/dev/") ||
+		!strings.Contains(out, "signed 1 file of team keyless: fine for trying things here; strict verification (PLUGSHIP_STRICT=1) and the release refuse them. A team's own key: go run mage.go keys:generate <team>") {
+		t.Errorf("sign output does not say once what development keys mean:\n%s", out)
+	}
 	alpha, beta := files(mod)
 	for _, f := range []string{alpha, beta} {
 		for _, suffix := range []string{trust.SignatureSuffix, attest.BundleSuffix, attest.ProvenanceSuffix} {
