@@ -155,7 +155,36 @@ func Command(pkgs []string) string {
 	if os.Geteuid() == 0 {
 		sudo = ""
 	}
-	return fmt.Sprintf("%sapt-get update && %sapt-get install -y %s", sudo, sudo, strings.Join(pkgs, " "))
+	return fmt.Sprintf("%sapt-get update && %sapt-get install -y --no-install-recommends %s", sudo, sudo, strings.Join(pkgs, " "))
+}
+
+// AptCommands are the commands Install runs for pkgs, in order: the
+// package lists, a simulation that says what would change, and the
+// install itself, of the packages and what they depend on only (no
+// recommended packages: a daemon, a print server), upgrading no package
+// that is already installed unless a dependency needs it.
+func AptCommands(pkgs []string) (update, simulate, install []string) {
+	update = []string{"apt-get", "update", "-qq"}
+	simulate = append([]string{"apt-get", "install", "--simulate", "--no-install-recommends", "--no-upgrade"}, pkgs...)
+	install = append([]string{"apt-get", "install", "-y", "-qq", "--no-install-recommends", "--no-upgrade"}, pkgs...)
+	return update, simulate, install
+}
+
+// aptPlan reads a simulation's "Inst" lines: the packages apt would
+// install, and those it would upgrade ("Inst name [old] (new ...)").
+func aptPlan(simulation string) (install, upgrade []string) {
+	for _, line := range strings.Split(simulation, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || f[0] != "Inst" {
+			continue
+		}
+		if len(f) > 2 && strings.HasPrefix(f[2], "[") {
+			upgrade = append(upgrade, f[1])
+		} else {
+			install = append(install, f[1])
+		}
+	}
+	return install, upgrade
 }
 
 // packages returns the Debian packages of tools, and the tools without one.
@@ -206,14 +235,22 @@ func (n *Needs) Install(ctx context.Context, inst Installer, out io.Writer) erro
 	if !inst.CanInstall || len(unknown) > 0 {
 		return Stop(missing, inst)
 	}
-	fmt.Fprintf(out, "installing %s: %s\n", strings.Join(pkgs, " "), Command(pkgs))
-	for _, args := range [][]string{{"apt-get", "update", "-qq"}, append([]string{"apt-get", "install", "-y", "-qq"}, pkgs...)} {
+	fmt.Fprintf(out, "installing %s for the tests (%s)\n", strings.Join(pkgs, " "), Command(pkgs))
+	update, simulate, install := AptCommands(pkgs)
+	for i, args := range [][]string{update, simulate, install} {
 		args = append(append(slices.Clip(inst.Prefix), "env", "DEBIAN_FRONTEND=noninteractive"), args...)
 		cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 		var output bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &output, &output
 		if err := cmd.Run(); err != nil {
 			return fmt.Errorf("%s: %v\n%s\ninstall them yourself (%s), then run go run mage.go test again", strings.Join(args, " "), err, strings.TrimSpace(output.String()), Command(pkgs))
+		}
+		if i == 1 {
+			adds, ups := aptPlan(output.String())
+			fmt.Fprintf(out, "  apt-get installs %d packages: %s\n", len(adds), strings.Join(adds, " "))
+			if len(ups) > 0 {
+				fmt.Fprintf(out, "  and upgrades %d installed ones their dependencies need: %s\n", len(ups), strings.Join(ups, " "))
+			}
 		}
 	}
 	if still := n.Missing(); len(still) > 0 {
