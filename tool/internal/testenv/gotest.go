@@ -280,7 +280,13 @@ func read(r io.Reader, out io.Writer) *Result {
 				switch {
 				case e.Action == "pass":
 					res.Passed = append(res.Passed, e.Package)
-					fmt.Fprintf(out, "ok    %s %.1fs\n", e.Package, e.Elapsed)
+					// go test's own "ok  pkg (cached)": the result came
+					// from its test cache, nothing ran.
+					if strings.Contains(text(key(e.Package, "")), "(cached)") {
+						fmt.Fprintf(out, "ok    %s (cached)\n", e.Package)
+					} else {
+						fmt.Fprintf(out, "ok    %s %.1fs\n", e.Package, e.Elapsed)
+					}
 				case e.Action == "skip":
 					res.NoTests = append(res.NoTests, e.Package)
 				default:

@@ -177,6 +177,11 @@ func TestRun(t *testing.T) {
 		t.Errorf("the parent of a failed subtest is shown too:\n%s", s)
 	}
 
+	// A second run of a: its result comes from go test's cache, and says so.
+	out.Reset()
+	if _, err := Run(context.Background(), dir, []string{"./a"}, &out); err != nil || !strings.Contains(out.String(), "ok    example.com/m/a (cached)\n") {
+		t.Errorf("a cached result: %v\n%s", err, out.String())
+	}
 	out.Reset()
 	if _, err := Run(context.Background(), dir, []string{"./a", "./c"}, &out); err == nil || !strings.Contains(err.Error(), "1 test skipped") {
 		t.Errorf("a skip: %v\n%s", err, out.String())
