@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/zip"
@@ -71,6 +72,9 @@ func SharedModule(version string) map[string]string {
 // checksum database and no workspace. Pair it with a GOMODCACHE of the
 // test's own, so that the proxy's fake modules never reach the user's.
 func OfflineEnv(proxyDir string) (map[string]string, error) {
+	if err := moduleGraph(); err != nil {
+		return nil, err
+	}
 	out, err := exec.Command("go", "env", "GOMODCACHE").Output()
 	if err != nil {
 		return nil, fmt.Errorf("go env GOMODCACHE: %w", err)
@@ -83,4 +87,32 @@ func OfflineEnv(proxyDir string) (map[string]string, error) {
 		"GONOSUMDB": "example.com",
 		"GOWORK":    "off",
 	}, nil
+}
+
+var (
+	graphOnce sync.Once
+	graphErr  error
+)
+
+// moduleGraph puts the go.mod of every module in plugship's module graph
+// into the module cache once per test process (go list -m all, through
+// the module proxy): the offline proxy falls back to the module cache, and
+// a test that changes requirements reads go.mod files no build reads. go
+// run mage.go test does the same first; this makes a plain go test work
+// as well.
+func moduleGraph() error {
+	graphOnce.Do(func() {
+		root, err := Root()
+		if err != nil {
+			graphErr = err
+			return
+		}
+		cmd := exec.Command("go", "list", "-m", "all")
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "GOWORK=off")
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			graphErr = fmt.Errorf("go list -m all in %s (the module graph's go.mod files, for the tests' offline module proxy): %v: %s; check that this machine reaches the module proxy, or run go run mage.go test, which says what is missing", root, err, strings.TrimSpace(string(msg)))
+		}
+	})
+	return graphErr
 }
