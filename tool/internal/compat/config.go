@@ -57,6 +57,10 @@ type HostConfig struct {
 	// File is the name the candidate takes in Check's folder; default
 	// "{plugin}.so". It may hold {plugin} and {version}.
 	File string `yaml:"file"`
+	// Note says why the host is there, for readers of the matrix, such as
+	// "built without -trimpath on purpose: the preflight must refuse every
+	// build"; the reports show it beside the host's name. Optional.
+	Note string `yaml:"note"`
 }
 
 // Duration is a time.Duration written as "10s".

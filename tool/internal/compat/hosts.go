@@ -78,7 +78,7 @@ func buildHosts(ctx context.Context, opts Options, cfg *Config, out io.Writer) (
 			}
 			hosts[i] = matrix.Host{Name: h.Name, Package: h.Package, Flags: h.Flags, SHA256: sum,
 				Profile: h.Profile, Toolchain: env.GoVersion, Ref: env.Ref, ABI: abi,
-				MustAccept: h.MustAccept, MustReject: h.MustReject}
+				MustAccept: h.MustAccept, MustReject: h.MustReject, Note: h.Note}
 			if env.Host != nil {
 				hosts[i].Source = "binary " + env.Host.Given
 				if env.Host.Module != "" {

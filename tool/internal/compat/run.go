@@ -42,8 +42,15 @@ func plugins(opts Options) ([]matrix.Plugin, error) {
 	if err != nil {
 		return nil, err
 	}
+	notes := map[string]string{} // team/plugin -> note
 	if dist == opts.Repo.DistDir() {
-		files, _ = stale.New(teams.LoadDirs(opts.Root, opts.Repo.Teams, opts.Repo.Sources)).Split(dist, files)
+		reg, loadErr := teams.LoadDirs(opts.Root, opts.Repo.Teams, opts.Repo.Sources)
+		if reg != nil {
+			for _, p := range reg.Plugins() {
+				notes[p.Team+"/"+p.Name] = p.Note
+			}
+		}
+		files, _ = stale.New(reg, loadErr).Split(dist, files)
 	}
 	var ps []matrix.Plugin
 	for _, f := range files {
@@ -61,7 +68,7 @@ func plugins(opts Options) ([]matrix.Plugin, error) {
 		if m, err := artifact.ReadMetadata(f + artifact.MetadataSuffix); err == nil {
 			profiles = m.Profiles
 		}
-		ps = append(ps, matrix.Plugin{Team: team, Plugin: n.Plugin, Version: n.Version, ABI: n.ABI, File: filepath.ToSlash(rel), SHA256: sum, Profiles: profiles})
+		ps = append(ps, matrix.Plugin{Team: team, Plugin: n.Plugin, Version: n.Version, ABI: n.ABI, File: filepath.ToSlash(rel), SHA256: sum, Profiles: profiles, Note: notes[team+"/"+n.Plugin]})
 	}
 	return ps, nil
 }

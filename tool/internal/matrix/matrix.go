@@ -84,8 +84,10 @@ type Host struct {
 	// the name the candidate took for it.
 	Check      []string `json:"check,omitempty"`
 	CheckFile  string   `json:"check_file,omitempty"`
-	MustAccept []string `json:"must_accept,omitempty"` // selectors: "*", "team", "team/plugin"
+	MustAccept []string `json:"must_accept,omitempty"` // selectors: "*", "team", "team/plugin", "team/plugin@versions"
 	MustReject []string `json:"must_reject,omitempty"`
+	// Note says why the host is there (compat/hosts.yaml note).
+	Note string `json:"note,omitempty"`
 }
 
 // The kinds of stand-in (Host.Probe).
@@ -108,6 +110,8 @@ type Plugin struct {
 	SHA256  string `json:"sha256"`
 	// Profiles are the host profiles it was built for (its metadata).
 	Profiles []string `json:"profiles,omitempty"`
+	// Note says why the plugin is there (team.yaml note).
+	Note string `json:"note,omitempty"`
 }
 
 // ID names the plugin file in reports: team/plugin@version abi.

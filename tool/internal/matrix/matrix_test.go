@@ -303,3 +303,36 @@ func TestSelectsVersions(t *testing.T) {
 		}
 	}
 }
+
+// Hosts and plugins that look broken on purpose say so: their notes, and
+// for a host no file is built for, that fact, in the console, matrix.md
+// and the HTML page.
+func TestNotes(t *testing.T) {
+	m := sample()
+	m.Hosts[2].Note = "built without -trimpath on purpose"
+	m.Hosts = append(m.Hosts, Host{Name: "future", ABI: "go1.26.8-cccccccc", MustReject: []string{"*"}, Note: "looks up a future contract"})
+	for i := range m.Plugins {
+		if m.Plugins[i].Plugin == "hwgate" {
+			m.Plugins[i].Note = "not acceptable on purpose"
+		}
+	}
+	m.Sort()
+	m.Judge()
+	var console bytes.Buffer
+	m.Grid(&console)
+	html, err := m.HTML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for where, text := range map[string]string{"console": console.String(), "matrix.md": m.Markdown(), "matrix.html": string(html)} {
+		for _, want := range []string{
+			"host untrimmed", "built without -trimpath on purpose",
+			"host future", "no plugin file is built for its ABI go1.26.8-cccccccc; looks up a future contract",
+			"plugin labs/hwgate", "not acceptable on purpose",
+		} {
+			if !strings.Contains(text, want) {
+				t.Errorf("%s lacks %q:\n%s", where, want, text)
+			}
+		}
+	}
+}

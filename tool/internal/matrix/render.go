@@ -10,6 +10,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"unicode/utf8"
+
+	"github.com/plugship/plugship/internal/artifact"
 )
 
 // The reports share an order: the verdict's line; when the release is not
@@ -94,6 +96,54 @@ func (m *Matrix) Grid(w io.Writer) {
 	if line := m.evidenceLine(); line != "" {
 		fmt.Fprintln(w, line)
 	}
+	if notes := m.Notes(); len(notes) > 0 {
+		fmt.Fprintln(w, "notes:")
+		for _, n := range notes {
+			fmt.Fprintf(w, "  %s: %s\n", n.Name, n.Note)
+		}
+	}
+}
+
+// Note is what a reader should know of a host or a plugin that looks
+// broken on purpose.
+type Note struct {
+	Name string // "host untrimmed" or "plugin showcase/showcase-invalid"
+	Note string
+}
+
+// Notes are the hosts' and plugins' notes (compat/hosts.yaml and team.yaml
+// note), hosts first, and for each host that no plugin file is built for,
+// that fact: a column of n/a is then not a failure.
+func (m *Matrix) Notes() []Note {
+	var notes []Note
+	for _, h := range m.Hosts {
+		text := h.Note
+		if !m.served(h) {
+			text = strings.TrimSuffix("no plugin file is built for its ABI "+h.ABI+"; "+text, "; ")
+		}
+		if text != "" {
+			notes = append(notes, Note{"host " + h.Name, text})
+		}
+	}
+	seen := map[string]bool{}
+	for _, p := range m.Plugins {
+		id := p.Team + "/" + p.Plugin
+		if p.Note != "" && !seen[id] {
+			seen[id] = true
+			notes = append(notes, Note{"plugin " + id, p.Note})
+		}
+	}
+	return notes
+}
+
+// served reports whether some plugin file is built for h's ABI.
+func (m *Matrix) served(h Host) bool {
+	for _, p := range m.Plugins {
+		if artifact.MatchABI(p.ABI, h.ABI) {
+			return true
+		}
+	}
+	return false
 }
 
 func (vc viewCell) consoleText() string {
@@ -355,6 +405,12 @@ func (m *Matrix) Markdown() string {
 			mdCode(h.Package), mdText(flags), mdCode(h.ABI), mdText(h.SHA256), mdText(policy))
 	}
 	b.WriteString("\n")
+	if notes := m.Notes(); len(notes) > 0 {
+		b.WriteString("\nNotes:\n\n")
+		for _, n := range notes {
+			fmt.Fprintf(&b, "- %s: %s\n", mdText(n.Name), mdText(n.Note))
+		}
+	}
 	return b.String()
 }
 

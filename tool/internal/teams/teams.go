@@ -89,7 +89,11 @@ type Plugin struct {
 	Version  string    // semver without a leading "v"
 	Source   string    // main package folder, relative to the sources folder (plugin_sources/, configurable in plugship.yaml)
 	Previous []Release // older releases still built, newest first
-	Line     int       // line of the plugin's entry in the manifest
+	// Note says why the plugin is there, for readers of the matrix, such
+	// as "built not acceptable on purpose, to show hosts falling back";
+	// the matrix shows it beside the plugin's rows. Optional.
+	Note string
+	Line int // line of the plugin's entry in the manifest
 
 	field string // "plugins[2]", for problems found after parsing
 }
@@ -355,11 +359,16 @@ func (p *parser) signing(n *yaml.Node) (Signing, bool) {
 }
 
 func (p *parser) plugin(field string, n *yaml.Node) *Plugin {
-	fields := p.mapping(n, field, "name", "source", "version", "previous")
+	fields := p.mapping(n, field, "name", "source", "version", "previous", "note")
 	if fields == nil {
 		return nil
 	}
 	pl := &Plugin{Line: n.Line, field: field}
+	if _, found := fields["note"]; found {
+		if note, ok := p.scalar(fields, n, field, "note"); ok {
+			pl.Note = strings.Join(strings.Fields(note), " ")
+		}
+	}
 	ok := true
 	var okName, okVersion, okSource bool
 	if pl.Name, okName = p.scalar(fields, n, field, "name"); okName {

@@ -65,7 +65,7 @@ func TestParseProblems(t *testing.T) {
 		{name: "two documents", yaml: good + "---\nname: x\n", want: []string{"more than one YAML document"}, team: true, plugins: 2, previous: 2},
 		{name: "unknown top-level field", yaml: good + "ownrs: []\n", want: []string{":17: ownrs: unknown field (known fields: name, owners, plugins, signing)"}, team: true, plugins: 2, previous: 2},
 		{name: "unknown plugin field", yaml: strings.Replace(good, "    source: payments/ledger", "    source: payments/ledger\n    sorce: x", 1),
-			want: []string{":16: plugins[1].sorce: unknown field (known fields: name, source, version, previous)"}, team: true, plugins: 2, previous: 2},
+			want: []string{":16: plugins[1].sorce: unknown field (known fields: name, source, version, previous, note)"}, team: true, plugins: 2, previous: 2},
 		{name: "missing name", yaml: strings.Replace(good, "name: payments\n", "", 1), want: []string{"teams/payments/team.yaml:1: name: missing"}},
 		{name: "name with separator", yaml: strings.Replace(good, "name: payments", "name: pay/ments", 1), want: []string{`:1: name: "pay/ments" must be 1-64 characters`}},
 		{name: "name traversal", yaml: strings.Replace(good, "name: payments", "name: ..", 1), want: []string{`name: ".." must be`}},
