@@ -111,7 +111,7 @@ func TestStop(t *testing.T) {
 	if os.Geteuid() == 0 {
 		sudo = ""
 	}
-	if got, want := Command([]string{"chromium"}), sudo+"apt-get update && "+sudo+"apt-get install -y chromium"; got != want {
+	if got, want := Command([]string{"chromium"}), sudo+"apt-get update && "+sudo+"apt-get install -y --no-install-recommends chromium"; got != want {
 		t.Errorf("Command = %q, want %q", got, want)
 	}
 }
