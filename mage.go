@@ -71,6 +71,11 @@ func run(inv mage.Invocation, errlog *log.Logger) int {
 	}
 	inv.Stdin, inv.Stdout, inv.Stderr = os.Stdin, os.Stdout, os.Stderr
 	exe, own := filepath.Join(dir, "mage"), filepath.Join(dir, fmt.Sprintf("mage.%d", os.Getpid()))
+	if _, err := os.Stat(exe); err != nil {
+		// The one long silence of a first run, otherwise: go downloads
+		// plugship's tool module and compiles the targets.
+		errlog.Println("compiling the targets: a first run downloads and builds plugship's tool (a minute or two) ...")
+	}
 	inv.CompileOut, inv.Force = exe, true // compile only; go build relinks only what changed
 	if code := mage.Invoke(inv); code != 0 {
 		return code

@@ -93,8 +93,7 @@ func TestParallelStarts(t *testing.T) {
 
 // TestDistWaits: a target that writes dist/ (sign, which fails at once
 // in a checkout where nothing was built) waits while another process holds
-// dist/'s lock, names that process, and runs once it lets go. (Not clean:
-// it removes the toolchains of the profiles from the shared module cache.)
+// dist/'s lock, names that process, and runs once it lets go.
 func TestDistWaits(t *testing.T) {
 	dir, env := checkout(t)
 	ctx := context.Background()
@@ -153,5 +152,25 @@ func TestDistWaits(t *testing.T) {
 	}
 	if len(after) == 0 || !strings.Contains(after[0], " is free: going on after ") {
 		t.Errorf("after the first run let go it said:\n%s", strings.Join(after, "\n"))
+	}
+}
+
+// TestFirstCompileSaysSo: the first go run mage.go in a checkout, which
+// downloads and compiles the targets for a minute or two on a cold
+// machine, says so before that silence; later runs say nothing of it.
+func TestFirstCompileSaysSo(t *testing.T) {
+	dir, env := checkout(t)
+	const notice = "compiling the targets: a first run downloads and builds plugship's tool"
+	for run, want := range []bool{true, false} {
+		cmd := exec.Command("go", "run", "mage.go", "-l")
+		cmd.Dir, cmd.Env = dir, env
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if out, err := cmd.Output(); err != nil || !strings.Contains(string(out), "build:all") {
+			t.Fatalf("run %d: %v\n%s\n%s", run+1, err, out, stderr.String())
+		}
+		if got := strings.Contains(stderr.String(), notice); got != want {
+			t.Errorf("run %d: the first-compile notice shown: %v, want %v\n%s", run+1, got, want, stderr.String())
+		}
 	}
 }
