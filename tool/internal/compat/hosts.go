@@ -51,10 +51,15 @@ func buildHosts(ctx context.Context, opts Options, cfg *Config, out io.Writer) (
 	}
 	hosts := make([]matrix.Host, len(cfg.Hosts))
 	var mu sync.Mutex
+	// A first build of a host takes minutes (go build of the loader's and
+	// the host's packages); the bar says so while nothing else would.
+	bar := progress.New(out, "reference hosts built or checked", len(cfg.Hosts))
+	defer bar.Finish()
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(opts.Jobs)
 	for i, h := range cfg.Hosts {
 		g.Go(func() error {
+			defer bar.Done(1)
 			start := time.Now()
 			env := envs[h.Profile]
 			build := buildHost
@@ -66,7 +71,7 @@ func buildHosts(ctx context.Context, opts Options, cfg *Config, out io.Writer) (
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				fmt.Fprintf(out, "  FAILED     host %s\n      %s\n", h.Name, strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", "\n      "))
+				bar.Line("  FAILED     host %s\n      %s\n", h.Name, strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", "\n      "))
 				return fmt.Errorf("host %s: %w", h.Name, err)
 			}
 			outcome := "up-to-date"
@@ -74,7 +79,7 @@ func buildHosts(ctx context.Context, opts Options, cfg *Config, out io.Writer) (
 				outcome = "built"
 			}
 			if built || progress.Verbose() {
-				fmt.Fprintf(out, "  %-10s host %-16s %5.1fs  %s %s [%s: %s] ABI %s\n", outcome, h.Name, time.Since(start).Seconds(), h.Package, strings.Join(h.Flags, " "), h.Profile, env.Describe(), abi)
+				bar.Line("  %-10s host %-16s %5.1fs  %s %s [%s: %s] ABI %s\n", outcome, h.Name, time.Since(start).Seconds(), h.Package, strings.Join(h.Flags, " "), h.Profile, env.Describe(), abi)
 			}
 			hosts[i] = matrix.Host{Name: h.Name, Package: h.Package, Flags: h.Flags, SHA256: sum,
 				Profile: h.Profile, Toolchain: env.GoVersion, Ref: env.Ref, ABI: abi,

@@ -169,6 +169,15 @@ func Prepare(ctx context.Context, root, dist, sources string, p Profile) (*Env, 
 			return nil, fmt.Errorf("profile %s: exporting %s (tree %s): %w", p.Name, p.Ref, tree[:12], err)
 		}
 	}
+	if p.Go != "" {
+		// The go command fetches the release silently (this step captures
+		// its output): a first run would otherwise pause here with no word.
+		if paths := toolchainPaths(goEnv(ctx, "GOMODCACHE"), p); len(paths) > 0 {
+			if _, err := os.Stat(paths[0]); err != nil {
+				fmt.Fprintf(os.Stderr, "downloading Go %s for profile %s through the module proxy (once per machine, about 70 MB) ...\n", p.Go, p.Name)
+			}
+		}
+	}
 	var stderr bytes.Buffer
 	cmd := e.Command(ctx, "env", "GOVERSION", "GOOS", "GOARCH")
 	cmd.Stderr = &stderr
