@@ -54,6 +54,7 @@ func buildHosts(ctx context.Context, opts Options, cfg *Config, out io.Writer) (
 	// A first build of a host takes minutes (go build of the loader's and
 	// the host's packages); the bar says so while nothing else would.
 	bar := progress.New(out, "reference hosts built or checked", len(cfg.Hosts))
+	bar.Heartbeat()
 	defer bar.Finish()
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(opts.Jobs)

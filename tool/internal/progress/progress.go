@@ -45,6 +45,7 @@ type Progress struct {
 	shown    bool // a status line is drawn on the terminal
 	finished bool
 	now      func() time.Time
+	stop     chan struct{} // closed by Finish when a Heartbeat runs
 }
 
 // New starts reporting on total items of what ("plugin builds", "cells")
@@ -112,7 +113,47 @@ func (p *Progress) Finish() {
 	if p.tty && p.shown {
 		io.WriteString(p.out, "\r\x1b[K")
 	}
+	if p.stop != nil && !p.finished {
+		close(p.stop)
+	}
 	p.shown, p.finished = false, true
+}
+
+// Heartbeat shows the status every Interval (redrawn on a terminal) until
+// Finish, even while no item is done: for work of few items that each take
+// long (a first build of a host), which would otherwise be silent.
+func (p *Progress) Heartbeat() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stop != nil || p.finished {
+		return
+	}
+	p.stop = make(chan struct{})
+	every := p.Interval
+	if p.tty {
+		every = time.Second
+	}
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-p.stop:
+				return
+			case <-t.C:
+			}
+			p.mu.Lock()
+			if now := p.now(); !p.finished && p.done < p.total {
+				if p.tty {
+					p.draw(now)
+				} else if now.Sub(p.last) >= p.Interval {
+					p.last = now
+					fmt.Fprintf(p.out, "  %s\n", p.status(now))
+				}
+			}
+			p.mu.Unlock()
+		}
+	}()
 }
 
 // Elapsed is the time since New.

@@ -202,3 +202,41 @@ func Example() {
 	//   FAILED     b.so: disk full
 	// 2 signed, 1 failed, of 3 files
 }
+
+// A heartbeat shows the status while no item is done yet (a first host
+// build takes minutes), and stops at Finish.
+func TestHeartbeat(t *testing.T) {
+	var out syncBuffer
+	p := New(&out, "reference hosts", 2)
+	p.Interval = 20 * time.Millisecond
+	p.Heartbeat()
+	time.Sleep(150 * time.Millisecond)
+	p.Finish()
+	got := out.String()
+	if n := strings.Count(got, "reference hosts: 0/2"); n < 2 {
+		t.Errorf("%d status lines while nothing was done, want several:\n%s", n, got)
+	}
+	time.Sleep(60 * time.Millisecond)
+	if after := out.String(); after != got {
+		t.Errorf("status lines after Finish:\n%s", after[len(got):])
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the heartbeat's goroutine and the
+// test's reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
