@@ -117,8 +117,28 @@ func Clean(ctx context.Context, dist string, ps []Profile, all bool, out io.Writ
 			fmt.Fprintf(out, "kept the %s: %s (%s); clean:all empties it\n", c.What, c.Path, human(c.Bytes))
 		}
 	}
+	if all {
+		if dir := mageCache(); dir != "" {
+			if n := size(dir); n > 0 {
+				fmt.Fprintf(out, "kept mage's cache: %s (%s), the compiled targets this run is; remove it by hand after it ends to free it\n", dir, human(n))
+			}
+		}
+	}
 	fmt.Fprintf(out, "freed %s\n", human(freed))
 	return nil
+}
+
+// mageCache is where mage keeps compiled targets: MAGEFILE_CACHE, else
+// ~/.magefile.
+func mageCache() string {
+	if dir := os.Getenv("MAGEFILE_CACHE"); dir != "" {
+		return dir
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(home, ".magefile")
 }
 
 // binaryGo is the Go release that built a binary profile's host, if its

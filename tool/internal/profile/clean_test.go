@@ -19,6 +19,11 @@ func TestCleanKeepsSharedToolchains(t *testing.T) {
 	modcache, gocache := t.TempDir(), t.TempDir()
 	t.Setenv("GOMODCACHE", modcache)
 	t.Setenv("GOCACHE", gocache)
+	mage := t.TempDir()
+	t.Setenv("MAGEFILE_CACHE", mage)
+	if err := os.WriteFile(filepath.Join(mage, "mage"), []byte("compiled targets"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	const release = "go1.25.5"
 	toolchain := filepath.Join(modcache, "golang.org", "toolchain@v0.0.1-"+release+"."+runtime.GOOS+"-"+runtime.GOARCH)
 	if err := os.MkdirAll(filepath.Join(toolchain, "bin"), 0o755); err != nil {
@@ -51,5 +56,8 @@ func TestCleanKeepsSharedToolchains(t *testing.T) {
 	}
 	if _, err := os.Stat(toolchain); err == nil || !strings.Contains(out.String(), "removed toolchain "+release+" of profile old: "+toolchain) {
 		t.Errorf("clean:all kept %s (%v):\n%s", toolchain, err, out.String())
+	}
+	if !strings.Contains(out.String(), "kept mage's cache: "+mage) {
+		t.Errorf("clean:all does not name mage's cache %s:\n%s", mage, out.String())
 	}
 }
