@@ -324,6 +324,16 @@ func TestNotes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	m.Hosts[len(m.Hosts)-1].Note += ", and a note long enough to wrap: " + strings.Repeat("words that go on ", 10)
+	var wrapped bytes.Buffer
+	m.Grid(&wrapped)
+	for _, l := range strings.Split(wrapped.String(), "\n") {
+		if strings.HasPrefix(l, "  host ") || strings.HasPrefix(l, "    ") {
+			if n := len([]rune(l)); n > 100 {
+				t.Errorf("a note line of %d columns, over 100:\n%s", n, l)
+			}
+		}
+	}
 	for where, text := range map[string]string{"console": console.String(), "matrix.md": m.Markdown(), "matrix.html": string(html)} {
 		for _, want := range []string{
 			"host untrimmed", "built without -trimpath on purpose",

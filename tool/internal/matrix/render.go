@@ -99,9 +99,34 @@ func (m *Matrix) Grid(w io.Writer) {
 	if notes := m.Notes(); len(notes) > 0 {
 		fmt.Fprintln(w, "notes:")
 		for _, n := range notes {
-			fmt.Fprintf(w, "  %s: %s\n", n.Name, n.Note)
+			fmt.Fprintf(w, "  %s:\n", n.Name)
+			for _, l := range wrap(n.Note, 100-4) {
+				fmt.Fprintf(w, "    %s\n", l)
+			}
 		}
 	}
+}
+
+// wrap breaks s into lines of at most width columns at spaces (a word
+// longer than width stays whole).
+func wrap(s string, width int) []string {
+	var lines []string
+	line := ""
+	for _, word := range strings.Fields(s) {
+		switch {
+		case line == "":
+			line = word
+		case utf8.RuneCountInString(line)+1+utf8.RuneCountInString(word) > width:
+			lines = append(lines, line)
+			line = word
+		default:
+			line += " " + word
+		}
+	}
+	if line != "" {
+		lines = append(lines, line)
+	}
+	return lines
 }
 
 // Note is what a reader should know of a host or a plugin that looks

@@ -188,7 +188,9 @@ func devNotice(dist string, results []Result) string {
 	if len(teams) > 1 {
 		who = "teams " + strings.Join(teams, ", ")
 	}
-	return fmt.Sprintf("development keys (%s) signed %s of %s: fine for trying things here; strict verification (PLUGSHIP_STRICT=1) and the release refuse them. A team's own key: go run mage.go keys:generate <team>",
+	return fmt.Sprintf("development keys (%s) signed %s of %s:\n"+
+		"  fine for trying things here; strict verification (PLUGSHIP_STRICT=1) and the release refuse them.\n"+
+		"  A team's own key: go run mage.go keys:generate <team>",
 		filepath.Join(filepath.Base(dist), "keys", "dev"), files, who)
 }
 

@@ -99,7 +99,7 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 	}
 	// What development keys mean is said once, not on every file's line.
 	if strings.Count(out, "development keys (dist/keys/dev) signed") != 1 || strings.Contains(out, "keys/dev/") ||
-		!strings.Contains(out, "signed 1 file of team keyless: fine for trying things here; strict verification (PLUGSHIP_STRICT=1) and the release refuse them. A team's own key: go run mage.go keys:generate <team>") {
+		!strings.Contains(out, "signed 1 file of team keyless:\n  fine for trying things here; strict verification (PLUGSHIP_STRICT=1) and the release refuse them.\n  A team's own key: go run mage.go keys:generate <team>\n") {
 		t.Errorf("sign output does not say once what development keys mean:\n%s", out)
 	}
 	alpha, beta := files(mod)
