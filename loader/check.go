@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/plugship/plugship/internal/artifact"
 )
 
 // DefaultCheckFile is the name a candidate takes in the folder of a host
@@ -48,7 +49,7 @@ func hostCheck(ctx context.Context, opts Options, c Candidate, plugin string) (O
 		return CheckFailed, fmt.Errorf("the check's file name %q (Options.CheckFile %q) is not a file name", name, opts.CheckFile)
 	}
 	placed := filepath.Join(dir, name)
-	if err := copyFile(placed, c.File); err != nil {
+	if err := artifact.CopyFileAtomic(placed, c.File, 0o755); err != nil {
 		return CheckFailed, fmt.Errorf("placing the candidate in the check's folder: %w", err)
 	}
 	args := make([]string, len(opts.Check))
@@ -105,23 +106,4 @@ func colon(s string) string {
 		return ""
 	}
 	return ": " + s
-}
-
-// copyFile copies src to a new file dst: a host's check must not be able
-// to change the candidate itself.
-func copyFile(dst, src string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o755)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }

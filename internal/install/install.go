@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/renameio/v2"
+
 	"github.com/plugship/plugship/internal/artifact"
 	"github.com/plugship/plugship/loader"
 	"github.com/plugship/plugship/loader/fetch"
@@ -313,7 +315,7 @@ func writeState(opts Options, st state) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(stateFile(opts, st.Plugin), append(data, '\n'), 0o644)
+	return renameio.WriteFile(stateFile(opts, st.Plugin), append(data, '\n'), 0o644)
 }
 
 // apply puts a plan's chosen file into the folder: the file it replaces
@@ -341,13 +343,13 @@ func apply(opts Options, p *Plan) error {
 	if old != nil {
 		cur := filepath.Join(opts.Dir, old.Target)
 		if sum, _, err := artifact.HashFile(cur); err == nil {
-			if err := copyAtomic(previousFile(opts, p.Plugin), cur, 0o644); err != nil {
+			if err := artifact.CopyFileAtomic(previousFile(opts, p.Plugin), cur, 0o644); err != nil {
 				return fmt.Errorf("keeping %s for rollback: %w", cur, err)
 			}
 			st.Previous = &previous{Version: old.Version, File: old.File, Target: old.Target, SHA256: sum}
 		}
 	}
-	if err := copyAtomic(p.Target, p.source, 0o755); err != nil {
+	if err := artifact.CopyFileAtomic(p.Target, p.source, 0o755); err != nil {
 		return err
 	}
 	if old != nil && old.Target != filepath.Base(p.Target) {
@@ -386,10 +388,10 @@ func Rollback(opts Options) ([]string, error) {
 		// {version} gave it another); the current one becomes the previous.
 		back := filepath.Join(opts.Dir, cmp.Or(st.Previous.Target, st.Target))
 		swap := filepath.Join(opts.Dir, StateDir, "."+plugin+".swap")
-		if err := copyAtomic(swap, cur, 0o644); err != nil {
+		if err := artifact.CopyFileAtomic(swap, cur, 0o644); err != nil {
 			return done, err
 		}
-		if err := copyAtomic(back, prev, 0o755); err != nil {
+		if err := artifact.CopyFileAtomic(back, prev, 0o755); err != nil {
 			return done, err
 		}
 		if back != cur {
@@ -406,57 +408,6 @@ func Rollback(opts Options) ([]string, error) {
 		done = append(done, fmt.Sprintf("%s: %s -> %s (%s)", plugin, st.Version, next.Version, back))
 	}
 	return done, nil
-}
-
-// copyAtomic copies src to dst through a hidden temporary file in dst's
-// folder (no .so suffix, so no host opens it half written) and a rename.
-func copyAtomic(dst, src string, mode os.FileMode) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := io.Copy(tmp, in); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), dst)
-}
-
-func writeAtomic(dst string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), dst)
 }
 
 // Report writes the plans for people: per plugin, the decision, then one
