@@ -5,10 +5,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/plugship/plugship/internal/artifact"
@@ -278,21 +278,11 @@ func loadsSomewhere(mx *matrix.Matrix, p matrix.Plugin) error {
 	}
 	switch {
 	case rejected:
-		return fmt.Errorf("every reference host of its ABI must reject it (must_reject in %s): not published", hostList(abi))
+		return fmt.Errorf("every reference host of its ABI must reject it (must_reject in %s): not published", strings.Join(slices.Sorted(maps.Keys(abi)), ", "))
 	case !loads:
 		return fmt.Errorf("no reference host of its ABI loads it (%s): not published; fix it, or remove the version from its team.yaml", strings.Join(why, "; "))
 	}
 	return nil
-}
-
-// hostList lists host names, sorted, for messages.
-func hostList(hosts map[string]bool) string {
-	names := make([]string, 0, len(hosts))
-	for h := range hosts {
-		names = append(names, h)
-	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
 }
 
 // acceptance says, for release notes, which hosts accept p and whether

@@ -177,7 +177,7 @@ func TestHostYouDontControl(t *testing.T) {
 			Plugin, Host, Outcome, Detail, Evidence, Required string
 		} `json:"cells"`
 	}
-	if err := json.Unmarshal([]byte(mustRead(t, filepath.Join(dir, "dist/compat/matrix.json"))), &m); err != nil {
+	if err := json.Unmarshal([]byte(read(t, filepath.Join(dir, "dist/compat/matrix.json"))), &m); err != nil {
 		t.Fatal(err)
 	}
 	seen := 0
@@ -250,13 +250,13 @@ func TestHostYouDontControl(t *testing.T) {
 	// A newer hello: 0.2.0, from a folder of its own (0.1.0's bytes stay
 	// what was published), is installed atomically in place of 0.1.0, and
 	// -rollback brings 0.1.0 back.
-	team := mustRead(t, filepath.Join(dir, "teams/core/team.yaml"))
+	team := read(t, filepath.Join(dir, "teams/core/team.yaml"))
 	upgraded := strings.Replace(strings.Replace(team, "source: core/hello ", "source: core/hello-0.2 ", 1), "version: 0.1.0 ", "version: 0.2.0\n    previous:\n      - version: 0.1.0\n        source: core/hello\n    #", 1)
 	if upgraded == team {
 		t.Fatalf("the scaffold's team.yaml changed; update the test:\n%s", team)
 	}
 	writeFiles(t, dir, map[string]string{
-		"plugin_sources/core/hello-0.2/main.go": strings.Replace(mustRead(t, filepath.Join(dir, "plugin_sources/core/hello/main.go")), `"hello, " + payload`, `"hello again, " + payload`, 1),
+		"plugin_sources/core/hello-0.2/main.go": strings.Replace(read(t, filepath.Join(dir, "plugin_sources/core/hello/main.go")), `"hello, " + payload`, `"hello again, " + payload`, 1),
 		"teams/core/team.yaml":                  upgraded,
 	})
 	if stdout, stderr, err := command(mageCtx, dir, env, "go", "run", "mage.go", "all"); err != nil {
@@ -363,7 +363,7 @@ func TestHostYouDontControlRefusals(t *testing.T) {
 	// signed. The server's own check refuses it with its message, and a
 	// reference host without a check command of its own (the stand-in,
 	// which asserts the contract's types) names both types.
-	hostsYAML := mustRead(t, filepath.Join(dir, "compat/hosts.yaml"))
+	hostsYAML := read(t, filepath.Join(dir, "compat/hosts.yaml"))
 	writeFiles(t, dir, map[string]string{"compat/hosts.yaml": hostsYAML + "\n  - name: nakama-standin\n    profile: nakama-3-40-0\n    must_accept: [core]\n"})
 	abi, err := plugtest.HostABIOf(server, nakamatest.Contract)
 	if err != nil {
@@ -385,7 +385,7 @@ func TestHostYouDontControlRefusals(t *testing.T) {
 	var m struct {
 		Cells []struct{ Plugin, Host, Outcome, Detail, Evidence string } `json:"cells"`
 	}
-	if err := json.Unmarshal([]byte(mustRead(t, filepath.Join(dir, "dist/compat/matrix.json"))), &m); err != nil {
+	if err := json.Unmarshal([]byte(read(t, filepath.Join(dir, "dist/compat/matrix.json"))), &m); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range m.Cells {
@@ -419,15 +419,6 @@ func TestHostYouDontControlRefusals(t *testing.T) {
 			t.Errorf("the build's refusal of protobuf v1.36.12 lacks %q:\n%s\n%s", want, stdout, stderr)
 		}
 	}
-}
-
-func mustRead(t *testing.T, file string) string {
-	t.Helper()
-	data, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(data)
 }
 
 // assertFolder checks that the host's folder holds exactly these plugin
