@@ -75,6 +75,7 @@ var observed = struct {
 var (
 	tmpPath   = regexp.MustCompile(`/tmp/[^\s:'"]*?/\d{3}`)
 	longHex   = regexp.MustCompile(`\b[0-9a-f]{12,}\b`)
+	keyID     = regexp.MustCompile(`\bkey [0-9a-f]{12}\b`) // a key id may be all digits
 	tempSufx  = regexp.MustCompile(`\.\d{6,}(\.part|\.tmp)?\b`)
 	glued     = regexp.MustCompile(`([a-z])\d{9,}\b`) // renameio's temporary names: <name><random digits>
 	stamp     = regexp.MustCompile(`\b\d{8}-\d{6}\b`)
@@ -109,6 +110,7 @@ func normalize(s string) string {
 		}
 		return "<abi>"
 	})
+	s = keyID.ReplaceAllString(s, "key <hex>")
 	s = longHex.ReplaceAllStringFunc(s, func(h string) string {
 		if strings.Trim(h, "0123456789") == "" { // a number, not a digest
 			return h
