@@ -191,7 +191,7 @@ func TestAbsurdSignatureFiles(t *testing.T) {
 		if err != nil || fi.Size() >= 1<<20 {
 			t.Errorf("%s: %v; size %d after signing", kind, err, fi.Size())
 		}
-		record(t, kind, "sign", Replaced, around(out.String(), "plugins/ok/"+k.plugin+"/")+"; the file is written anew, the old one never read")
+		record(t, kind, "sign", Replaced, k.plugin+"_"+around(out.String(), "signed     "+k.plugin+"_")+"; the file is written anew, the old one never read")
 	}
 	out.Reset()
 	if err := verify.Main(ctx, verify.Options{Root: f.mod}, &out); err != nil {

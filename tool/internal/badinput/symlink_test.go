@@ -117,10 +117,10 @@ func TestSymlinkedSources(t *testing.T) {
 
 	// Signed and loaded like any plugin.
 	out.Reset()
-	if err := sign.Main(context.Background(), sign.Options{Root: mod}, &out); err == nil || !strings.Contains(out.String(), "signed     plugins/ok/inside/") {
+	if err := sign.Main(context.Background(), sign.Options{Root: mod}, &out); err == nil || !strings.Contains(out.String(), "signed     inside_v1.0.0_") {
 		t.Errorf("sign: %v\n%s", err, out.String())
 	}
-	record(t, "symlink-source-inside", "sign", Accepted, strings.TrimSpace(linesWith(out.String(), "plugins/ok/inside/")))
+	record(t, "symlink-source-inside", "sign", Accepted, strings.TrimSpace(linesWith(out.String(), "signed     inside_")))
 	f := &fleet{dist: dist}
 	d := f.try(t, file, f.policy(t))
 	if d.Outcome != loader.Passed {

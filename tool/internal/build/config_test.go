@@ -55,7 +55,7 @@ plugins:
 	if err := Main(ctx, Selection{}, Options{Root: mod}, &out); err != nil {
 		t.Fatalf("build: %v\n%s", err, out.String())
 	}
-	for _, want := range []string{"target renamed", "built      acme/good v1.0.0", "out/plugins/acme/good/good_v1.0.0_"} {
+	for _, want := range []string{"target renamed", "built      acme/good v1.0.0", "files: out/plugins/<team>/<plugin>/"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("build output lacks %q:\n%s", want, out.String())
 		}
@@ -72,7 +72,7 @@ plugins:
 	if err := sign.Main(ctx, sign.Options{Root: mod}, &out); err != nil {
 		t.Fatalf("sign: %v\n%s", err, out.String())
 	}
-	if !strings.Contains(out.String(), "signed     plugins/acme/good/") || strings.Contains(out.String(), "DEVELOPMENT") {
+	if !strings.Contains(out.String(), "signed     good_v1.0.0_") || strings.Contains(out.String(), "DEVELOPMENT") {
 		t.Errorf("sign did not use the key committed in squads/:\n%s", out.String())
 	}
 	for _, f := range []string{file + trust.SignatureSuffix, filepath.Join(mod, "out", artifact.TrustFile)} {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/plugship/plugship/internal/artifact"
 	"github.com/plugship/plugship/tool/internal/profile"
+	"github.com/plugship/plugship/tool/internal/progress"
 	"github.com/plugship/plugship/tool/internal/teams"
 )
 
@@ -58,7 +59,7 @@ func Main(ctx context.Context, sel Selection, opts Options, out io.Writer) error
 	}
 	fmt.Fprintf(out, "building %d plugin builds (%d per target), %d at a time:\n", len(actions), len(actions)/len(targets), opts.Jobs)
 	for _, t := range targets {
-		fmt.Fprintf(out, "  target %-12s %s (profiles %s)\n", t.Name(), t.Env.Describe(), strings.Join(t.Profiles, ", "))
+		fmt.Fprint(out, progress.Paragraph(fmt.Sprintf("%-12s %s (profiles %s)", t.Name(), t.Env.Describe(), strings.Join(t.Profiles, ", ")), "  target ", "      "))
 	}
 	s := Run(ctx, actions, opts, out)
 	if profileErr == nil {

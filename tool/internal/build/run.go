@@ -146,37 +146,50 @@ func Run(ctx context.Context, actions []*Action, opts Options, out io.Writer) Su
 		}
 		if err := r.state.record(r.Action.StateFile); err != nil {
 			// The file is good; the next run builds it again.
-			fmt.Fprintf(out, "  %s: %v (the next build runs go build for it again; check that %s is writable)\n", r.Action.ID(), err, filepath.Dir(r.Action.StateFile))
+			fmt.Fprint(out, progress.Fit("  "+r.Action.ID()+": "+err.Error(), fmt.Sprintf("(the next build runs go build for it again; check that %s is writable)", filepath.Dir(r.Action.StateFile))))
 		}
 	}
 	s := Summary{Results: results, Time: time.Since(start)}
 	fmt.Fprintf(out, "%d built, %d up to date, %d failed, of %d plugin builds in %.1fs\n",
 		s.Count(Built), s.Count(UpToDate), s.Count(Failed), len(results), s.Time.Seconds())
+	if s.Count(Built) > 0 && !verbose {
+		plugins := filepath.Dir(filepath.Dir(actions[0].OutDir))
+		if rel, err := filepath.Rel(opts.Root, plugins); err == nil && !strings.HasPrefix(rel, "..") {
+			plugins = rel
+		}
+		fmt.Fprintf(out, "files: %s/<team>/<plugin>/<plugin>_v<version>_<os>_<arch>_<ABI>.so\n", plugins)
+	}
 	return s
 }
 
 // formatResult is the console line of one action, and for a failure the
-// error's lines below it, indented; it ends in a newline.
+// error's lines below it, indented; it ends in a newline. The line names
+// the built file's ABI rather than its path, which follows from the
+// action and the ABI (see [Summary]); PLUGSHIP_VERBOSE=1 adds the path
+// and the input that changed.
 func formatResult(root string, r Result) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "  %-10s %-46s %5.1fs", r.Outcome, r.Action.ID(), r.Time.Seconds())
-	if r.Outcome != Failed {
-		rel, err := filepath.Rel(root, r.File)
-		if err != nil {
-			rel = r.File
+	head := fmt.Sprintf("  %-10s %-42s %5.1fs", r.Outcome, r.Action.ID(), r.Time.Seconds())
+	if r.Outcome == Failed {
+		var b strings.Builder
+		b.WriteString(head + "\n")
+		for _, line := range strings.Split(strings.TrimRight(r.Err.Error(), "\n"), "\n") {
+			fmt.Fprintf(&b, "      %s\n", line)
 		}
-		fmt.Fprintf(&b, "  %s", rel)
-		if r.Why != "" && progress.Verbose() {
-			fmt.Fprintf(&b, "  (changed: %s)", strings.ReplaceAll(r.Why, root+string(filepath.Separator), ""))
-		}
-		b.WriteString("\n")
 		return b.String()
 	}
-	b.WriteString("\n")
-	for _, line := range strings.Split(strings.TrimRight(r.Err.Error(), "\n"), "\n") {
-		fmt.Fprintf(&b, "      %s\n", line)
+	line := progress.Fit(head, "ABI "+r.ABI)
+	if !progress.Verbose() {
+		return line
 	}
-	return b.String()
+	rel, err := filepath.Rel(root, r.File)
+	if err != nil {
+		rel = r.File
+	}
+	line += "      " + rel + "\n"
+	if r.Why != "" {
+		line += progress.Indent("changed: "+strings.ReplaceAll(r.Why, root+string(filepath.Separator), ""), "      ")
+	}
+	return line
 }
 
 // outputs are the final files of a run, by path: builds for two targets

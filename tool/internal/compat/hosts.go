@@ -80,7 +80,7 @@ func buildHosts(ctx context.Context, opts Options, cfg *Config, out io.Writer) (
 				outcome = "built"
 			}
 			if built || progress.Verbose() {
-				bar.Line("  %-10s host %-16s %5.1fs  %s %s [%s: %s] ABI %s\n", outcome, h.Name, time.Since(start).Seconds(), h.Package, strings.Join(h.Flags, " "), h.Profile, env.Describe(), abi)
+				bar.Line("%s", hostLine(outcome, h, env, abi, time.Since(start)))
 			}
 			hosts[i] = matrix.Host{Name: h.Name, Package: h.Package, Flags: h.Flags, SHA256: sum,
 				Profile: h.Profile, Toolchain: env.GoVersion, Ref: env.Ref, ABI: abi,
@@ -104,6 +104,15 @@ func buildHosts(ctx context.Context, opts Options, cfg *Config, out io.Writer) (
 		})
 	}
 	return hosts, g.Wait()
+}
+
+// hostLine is the console line of a host built or up to date: its name,
+// time and ABI, then what it was built from and with, below it and
+// wrapped within progress.Width.
+func hostLine(outcome string, h HostConfig, env *profile.Env, abi string, took time.Duration) string {
+	from := strings.TrimSpace(h.Package + " " + strings.Join(h.Flags, " "))
+	return fmt.Sprintf("  %-10s host %-18s %5.1fs  ABI %s\n", outcome, h.Name, took.Seconds(), abi) +
+		progress.Indent(fmt.Sprintf("%s (profile %s: %s)", from, h.Profile, env.Describe()), "      ")
 }
 
 // HostPath is where a host's binary goes.

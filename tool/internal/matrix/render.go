@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/plugship/plugship/internal/artifact"
+	"github.com/plugship/plugship/tool/internal/progress"
 )
 
 // The reports share an order: the verdict's line; when the release is not
@@ -59,7 +60,12 @@ func (m *Matrix) Grid(w io.Writer) {
 			}
 		}
 	}
-	fmt.Fprintf(w, "%s (%s)\n", v.summary(len(m.Hosts)), m.Platform)
+	if line := fmt.Sprintf("%s (%s)", v.summary(len(m.Hosts)), m.Platform); utf8.RuneCountInString(line) <= progress.Width {
+		fmt.Fprintln(w, line)
+	} else { // the counts below what they count
+		what, counts, _ := strings.Cut(v.summary(len(m.Hosts)), ": ")
+		fmt.Fprintf(w, "%s (%s):\n%s", what, m.Platform, progress.Indent(counts, "  "))
+	}
 	fmt.Fprintln(w, v.otherABILine())
 	quiet := v.quietRows()
 	if quiet < len(v.rows) {
@@ -81,7 +87,8 @@ func (m *Matrix) Grid(w io.Writer) {
 			fmt.Fprintln(tw)
 		}
 		tw.Flush()
-		fmt.Fprintln(w, "(!) unexpected: a violation or a regression; (~) not ok, not required; n/a: no build for the host's ABI; other failures: refused as required")
+		fmt.Fprintln(w, "(!) unexpected: a violation or a regression; (~) not ok, not required;")
+		fmt.Fprintln(w, "n/a: no build for the host's ABI; other failures: refused as required")
 	}
 	switch {
 	case len(v.rows) == 0:
@@ -100,33 +107,11 @@ func (m *Matrix) Grid(w io.Writer) {
 		fmt.Fprintln(w, "notes:")
 		for _, n := range notes {
 			fmt.Fprintf(w, "  %s:\n", n.Name)
-			for _, l := range wrap(n.Note, 100-4) {
+			for _, l := range progress.Wrap(n.Note, progress.Width-4) {
 				fmt.Fprintf(w, "    %s\n", l)
 			}
 		}
 	}
-}
-
-// wrap breaks s into lines of at most width columns at spaces (a word
-// longer than width stays whole).
-func wrap(s string, width int) []string {
-	var lines []string
-	line := ""
-	for _, word := range strings.Fields(s) {
-		switch {
-		case line == "":
-			line = word
-		case utf8.RuneCountInString(line)+1+utf8.RuneCountInString(word) > width:
-			lines = append(lines, line)
-			line = word
-		default:
-			line += " " + word
-		}
-	}
-	if line != "" {
-		lines = append(lines, line)
-	}
-	return lines
 }
 
 // Note is what a reader should know of a host or a plugin that looks

@@ -240,3 +240,36 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+func TestFit(t *testing.T) {
+	short := Fit("  built      acme/good v1.0.0", "ABI go1.26.8-166835a9")
+	if short != "  built      acme/good v1.0.0  ABI go1.26.8-166835a9\n" {
+		t.Errorf("Fit of a short line = %q", short)
+	}
+	tail := strings.Repeat("word ", 40)
+	long := Fit("  built      host contract-v2", tail)
+	lines := strings.Split(strings.TrimSuffix(long, "\n"), "\n")
+	if len(lines) < 3 || lines[0] != "  built      host contract-v2" {
+		t.Fatalf("Fit of a long tail = %q, want the head alone and the tail below it", long)
+	}
+	for _, l := range lines {
+		if len(l) > Width {
+			t.Errorf("line of %d columns: %q", len(l), l)
+		}
+	}
+	for _, l := range lines[1:] {
+		if !strings.HasPrefix(l, "      word") {
+			t.Errorf("tail line not indented by six: %q", l)
+		}
+	}
+	if got := Wrap("a-word-longer-than-the-width b", 5); len(got) != 2 || got[0] != "a-word-longer-than-the-width" {
+		t.Errorf("Wrap kept a long word = %q", got)
+	}
+}
+
+func TestParagraphKeepsLines(t *testing.T) {
+	got := Paragraph("first reason\nsecond reason", "  ", "    ")
+	if got != "  first reason\n    second reason\n" {
+		t.Errorf("Paragraph = %q", got)
+	}
+}

@@ -153,7 +153,11 @@ func (o Options) store() (Store, error) {
 		gh.RetryBase = o.RetryBase
 		return gh, nil
 	}
-	return &Channel{Dir: filepath.Join(o.Dist, ChannelDir)}, nil
+	ch := &Channel{Dir: filepath.Join(o.Dist, ChannelDir)}
+	if rel, err := filepath.Rel(o.Root, ch.Dir); err == nil && filepath.IsLocal(rel) {
+		ch.Shown = rel
+	}
+	return ch, nil
 }
 
 // where names the release that holds v: its tag, or its follow-up's.

@@ -1,6 +1,7 @@
 package publish
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -38,10 +39,13 @@ func changedErr(v *Version, so Asset, sum string) error {
 }
 
 // Channel is the local channel: dist/channel/<team>/<plugin>/v<version>/.
-type Channel struct{ Dir string }
+type Channel struct {
+	Dir   string
+	Shown string // how Describe names Dir (relative to the repository); Dir when empty
+}
 
 // Describe names the channel.
-func (c *Channel) Describe() string { return "local channel " + c.Dir }
+func (c *Channel) Describe() string { return "local channel " + cmp.Or(c.Shown, c.Dir) }
 
 func (c *Channel) versionDir(v *Version) string {
 	return filepath.Join(c.Dir, v.Meta.Team, v.Meta.Plugin, "v"+v.Meta.Version)

@@ -58,7 +58,7 @@ func TestKeylessSigning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "signed     plugins/keyless/gamma/") || !strings.Contains(out.String(), "with a keyless certificate from "+s.FulcioURL()) {
+	if !strings.Contains(out.String(), "signed     gamma_v3.0.0_") || !strings.Contains(out.String(), "a keyless certificate from "+s.FulcioURL()) {
 		t.Errorf("the sign step's output does not say it signed keylessly")
 	}
 	if _, err := os.Stat(file + trust.SignatureSuffix); err == nil {

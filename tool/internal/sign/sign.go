@@ -195,16 +195,18 @@ func devNotice(dist string, results []Result) string {
 }
 
 // formatResult is the console line of one file (two for a failure, the
-// error indented below); it ends in a newline.
+// error indented below); it ends in a newline. A signed file is named by
+// its file name, which names its plugin, version and ABI, and the key;
+// a failure by its path in dist/.
 func formatResult(dist string, r Result) string {
-	rel, err := filepath.Rel(dist, r.File)
-	if err != nil {
-		rel = r.File
-	}
 	if r.Outcome == Failed {
+		rel, err := filepath.Rel(dist, r.File)
+		if err != nil {
+			rel = r.File
+		}
 		return fmt.Sprintf("  %-10s %s\n      %v\n", r.Outcome, rel, r.Err)
 	}
-	return fmt.Sprintf("  %-10s %s  with %s\n", r.Outcome, rel, r.Key)
+	return progress.Fit(fmt.Sprintf("  %-10s %s", r.Outcome, filepath.Base(r.File)), r.Key)
 }
 
 // signFile signs one file after checking its metadata and owner.

@@ -93,8 +93,8 @@ func verifyAll(mod string, strict bool) (string, error) {
 func TestSignVerifyRoundTrip(t *testing.T) {
 	mod := module(t)
 	out := signAll(t, mod)
-	if !strings.Contains(out, "signed     plugins/keyed/alpha/") || !strings.Contains(out, "with key ") ||
-		!strings.Contains(out, "signed     plugins/keyless/beta/") || !strings.Contains(out, "with DEVELOPMENT key") {
+	if !strings.Contains(out, "signed     alpha_v1.0.0_") || !strings.Contains(out, "  key ") ||
+		!strings.Contains(out, "signed     beta_v2.0.0_") || !strings.Contains(out, "  DEVELOPMENT key") {
 		t.Errorf("sign output:\n%s", out)
 	}
 	// What development keys mean is said once, not on every file's line.
@@ -134,7 +134,7 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 		t.Errorf("second sign: want a summary and no line per up-to-date file:\n%s", out)
 	}
 	t.Setenv(progress.VerboseEnv, "1")
-	if out := signAll(t, mod); strings.Count(out, "up-to-date plugins/") != 2 {
+	if out := signAll(t, mod); strings.Count(out, "up-to-date ") != 2 {
 		t.Errorf("verbose sign: want a line per up-to-date file:\n%s", out)
 	}
 	t.Setenv(progress.VerboseEnv, "")

@@ -194,7 +194,7 @@ func TestStaleFiles(t *testing.T) {
 		t.Errorf("build has %d stale lines, want 4:\n%s", n, b)
 	}
 	lacks(t, "sign", sg, "skipped", "FAILED")
-	contains(t, "sign", sg, "signed     plugins/pay/books/")
+	contains(t, "sign", sg, "signed     books_v2.0.0_")
 	contains(t, "verify", v, "2 of 2 artifacts verified")
 	lacks(t, "verify", v, "skipped")
 	for _, gone := range []string{"plugins/gone", "plugins/pay/ledger", "plugins/pay/old"} {
