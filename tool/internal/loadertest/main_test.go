@@ -276,7 +276,7 @@ func buildKeylessHost(mod, out string) error {
 // test. A plugin it builds would kill a go1.26 host in plugin.Open
 // ("fatal error: runtime: no plugin module data") if the preflight let it
 // through.
-const otherGo = "go1.25.5"
+const otherGo = plugtest.OtherGo
 
 // buildWithOtherGo builds the notrim fixture with otherGo and -trimpath, as
 // fx 1.6.0, in a module of its own with no requirements, so that nothing

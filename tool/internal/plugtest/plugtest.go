@@ -130,6 +130,12 @@ func FileName(plugin, version, abi string) string {
 	return artifact.Name{Plugin: plugin, Version: version, GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, ABI: abi}.String()
 }
 
+// OtherGo is a Go release of another minor version than the one the
+// tests run with: tests build plugins with it to show a toolchain
+// mismatch (a go1.26 host dies in plugin.Open on its plugins). go run
+// mage.go test fetches it before the tests run (testenv).
+const OtherGo = "go1.25.5"
+
 // AnyABI is a well-formed ABI tag for files whose ABI does not matter.
 const AnyABI = "go1.0.0-00000000"
 

@@ -46,6 +46,15 @@ type Progress struct {
 	finished bool
 	now      func() time.Time
 	stop     chan struct{} // closed by Finish when a Heartbeat runs
+	doing    string        // what is under way, after the counts; see Doing
+}
+
+// Doing sets what is under way now ("running scaffold, nakamatest"),
+// shown after the counts of the next status line; "" shows nothing.
+func (p *Progress) Doing(s string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.doing = s
 }
 
 // New starts reporting on total items of what ("plugin builds", "cells")
@@ -185,6 +194,9 @@ func (p *Progress) status(now time.Time) string {
 	if p.done > 0 && p.done < p.total {
 		left := time.Duration(float64(elapsed) / float64(p.done) * float64(p.total-p.done))
 		s += ", about " + duration(left) + " left"
+	}
+	if p.doing != "" {
+		s += "; " + p.doing
 	}
 	return s
 }

@@ -273,3 +273,15 @@ func TestParagraphKeepsLines(t *testing.T) {
 		t.Errorf("Paragraph = %q", got)
 	}
 }
+
+func TestDoing(t *testing.T) {
+	var out bytes.Buffer
+	c := &clock{}
+	p := fake(New(&out, "test packages", 3), c)
+	p.Doing("running build, sign")
+	c.advance(6 * time.Second)
+	p.Done(1)
+	if !strings.Contains(out.String(), "test packages: 1/3 (33%) in 6.0s, about 12s left; running build, sign") {
+		t.Errorf("status = %q", out.String())
+	}
+}

@@ -3,6 +3,7 @@ package testenv
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -11,6 +12,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/plugship/plugship/tool/internal/progress"
 )
 
 // Provide makes sure this machine has what the tests of the repository at
@@ -41,23 +44,80 @@ func Provide(ctx context.Context, root string, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(out, "plugins: built and opened one")
+	// A toolchain not yet in the module cache is a download of some 70 MB:
+	// the bar says so while it runs.
+	bar := progress.New(out, "Go toolchains fetched", len(n.Toolchains))
+	bar.Heartbeat()
+	defer bar.Finish()
 	for _, v := range slices.Sorted(maps.Keys(n.Toolchains)) {
 		got, err := toolchain(ctx, v)
+		bar.Done(1)
 		if err != nil {
 			return fmt.Errorf("cannot fetch Go toolchain %s through the module proxy (GOPROXY=%s), which %s needs: %v\ncheck that this machine reaches the proxy (GOTOOLCHAIN=%s go version must work), then run go run mage.go test again", v, env.GOPROXY, n.Toolchains[v], err, v)
 		}
-		fmt.Fprintf(out, "toolchain %s: %s\n", v, got)
+		bar.Line("%s", progress.Paragraph(fmt.Sprintf("%s (%s), for %s", v, strings.TrimPrefix(got, "go version "+v+" "), n.Toolchains[v]), "toolchain ", "  "))
 	}
-	// Tests that change a module's requirements run the go command
-	// offline, against a file:// proxy of their own backed by the module
-	// cache (plugtest.OfflineEnv): the go.mod of every module in the
-	// graph must be there, not only those a build reads.
-	cmd := exec.CommandContext(ctx, "go", "list", "-m", "all")
-	cmd.Dir = root
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go list -m all (the module graph's go.mod files, for the tests' offline module proxy): %v: %s\ncheck that this machine reaches the module proxy (GOPROXY=%s), then run go run mage.go test again", err, bytes.TrimSpace(msg), env.GOPROXY)
+	bar.Finish()
+	return downloadModules(ctx, root, n.Modules, env.GOPROXY, out)
+}
+
+// downloadModules fetches into the module cache every module the tests
+// build: each module graph of the checkout at root (go mod download in
+// each module), and extra (path@version). Tests that change a module's
+// requirements run the go command offline, against a file:// proxy of
+// their own backed by the module cache (plugtest.OtherGo), so the go.mod
+// of every module in the root's graph must be there too (go list -m all).
+func downloadModules(ctx context.Context, root string, extra []string, proxy string, out io.Writer) error {
+	mods, err := Modules(root)
+	if err != nil {
+		return err
 	}
-	fmt.Fprintln(out, "module graph: in the module cache")
+	type job struct {
+		dir, what string
+		args      []string
+	}
+	var jobs []job
+	for _, m := range mods {
+		jobs = append(jobs, job{filepath.Join(root, m), "the module graph of " + m, []string{"mod", "download", "-json"}})
+	}
+	jobs = append(jobs, job{root, "the go.mod files of the root's whole graph", []string{"list", "-m", "all"}})
+	if len(extra) > 0 {
+		jobs = append(jobs, job{os.TempDir(), "modules the tests fetch", append([]string{"mod", "download", "-json"}, extra...)})
+	}
+	fmt.Fprintf(out, "modules: fetching into the module cache what the tests build (the graphs of %d modules, %d more)\n", len(mods), len(extra))
+	bar := progress.New(out, "module graphs", len(jobs))
+	bar.Heartbeat()
+	seen, size := map[string]bool{}, int64(0)
+	for _, j := range jobs {
+		cmd := exec.CommandContext(ctx, "go", j.args...)
+		cmd.Dir = j.dir
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		stdout, err := cmd.Output()
+		if err != nil {
+			bar.Finish()
+			return fmt.Errorf("go %s (%s): %v: %s\ncheck that this machine reaches the module proxy (GOPROXY=%s), then run go run mage.go test again", strings.Join(j.args, " "), j.what, err, bytes.TrimSpace(stderr.Bytes()), proxy)
+		}
+		if j.args[0] == "mod" {
+			dec := json.NewDecoder(bytes.NewReader(stdout))
+			for {
+				var m struct{ Path, Version, Zip string }
+				if dec.Decode(&m) != nil {
+					break
+				}
+				if seen[m.Path+"@"+m.Version] {
+					continue
+				}
+				seen[m.Path+"@"+m.Version] = true
+				if fi, err := os.Stat(m.Zip); err == nil {
+					size += fi.Size()
+				}
+			}
+		}
+		bar.Done(1)
+	}
+	bar.Finish()
+	fmt.Fprintf(out, "modules: %d in the module cache (%.0f MB of zips)\n", len(seen), float64(size)/(1<<20))
 	return nil
 }
 

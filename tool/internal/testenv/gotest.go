@@ -15,6 +15,9 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
+
+	"github.com/plugship/plugship/tool/internal/progress"
 )
 
 // event is one line of go test -json (cmd/test2json).
@@ -66,11 +69,25 @@ func Run(ctx context.Context, dir string, args []string, out io.Writer) (*Result
 	total := &Result{Output: map[string]string{}}
 	var waitErr error
 	var stderr strings.Builder
+	runs := map[string][]string{} // module folder -> its package arguments
+	count := 0
 	for _, mod := range mods {
 		modArgs := pkgs[mod]
 		if len(pkgs) == 0 && mod != magefiles {
 			modArgs = []string{"./..."}
 		}
+		if len(modArgs) > 0 {
+			runs[mod] = modArgs
+			count += countPackages(ctx, filepath.Join(dir, mod), modArgs)
+		}
+	}
+	// A cold run of plugship's tests takes minutes, some packages more
+	// than one: the bar says how far along it is and what runs.
+	bar := progress.New(out, "test packages", count)
+	bar.Interval = 20 * time.Second
+	bar.Heartbeat()
+	for _, mod := range mods {
+		modArgs := runs[mod]
 		if len(modArgs) == 0 {
 			continue
 		}
@@ -79,7 +96,7 @@ func Run(ctx context.Context, dir string, args []string, out io.Writer) (*Result
 		if mod != "." {
 			where = " (in " + mod + "/)"
 		}
-		fmt.Fprintf(out, "go %s%s\n", strings.Join(cmdline, " "), where)
+		bar.Line("go %s%s\n", strings.Join(cmdline, " "), where)
 		cmd := exec.CommandContext(ctx, "go", cmdline...)
 		cmd.Dir = filepath.Join(dir, mod)
 		cmd.Stderr = io.MultiWriter(&stderr, os.Stderr)
@@ -90,11 +107,12 @@ func Run(ctx context.Context, dir string, args []string, out io.Writer) (*Result
 		if err := cmd.Start(); err != nil {
 			return nil, err
 		}
-		total.add(read(stdout, out))
+		total.add(read(stdout, bar))
 		if err := cmd.Wait(); err != nil && waitErr == nil {
 			waitErr = fmt.Errorf("%s: %w", mod, err)
 		}
 	}
+	bar.Finish()
 	r := total
 	r.Summary(out)
 	short := slices.ContainsFunc(args, func(a string) bool { return a == "-short" || a == "-test.short" || strings.HasPrefix(a, "-short=t") })
@@ -240,8 +258,15 @@ func isPackageArg(a string) bool {
 }
 
 // read reads go test -json events from r, printing a line per package as
-// it ends.
-func read(r io.Reader, out io.Writer) *Result {
+// it ends through bar, which counts it done and says what still runs.
+func read(r io.Reader, bar *progress.Progress) *Result {
+	var running []string // packages started and not ended, by short name
+	short := func(pkg string) string { return pkg[strings.LastIndex(pkg, "/")+1:] }
+	ended := func(pkg string) {
+		running = slices.DeleteFunc(running, func(p string) bool { return p == short(pkg) })
+		bar.Doing(doing(running))
+		bar.Done(1)
+	}
 	res := &Result{Output: map[string]string{}}
 	outputs := map[string]*strings.Builder{} // by "package TestName", package, or build import path
 	key := func(pkg, test string) string {
@@ -261,10 +286,13 @@ func read(r io.Reader, out io.Writer) *Result {
 	for sc.Scan() {
 		var e event
 		if json.Unmarshal(sc.Bytes(), &e) != nil {
-			fmt.Fprintln(out, sc.Text()) // not an event: pass it on
+			bar.Line("%s", sc.Text()) // not an event: pass it on
 			continue
 		}
 		switch e.Action {
+		case "start":
+			running = append(running, short(e.Package))
+			bar.Doing(doing(running))
 		case "output", "build-output":
 			k := key(e.Package, e.Test)
 			if e.Action == "build-output" {
@@ -283,15 +311,15 @@ func read(r io.Reader, out io.Writer) *Result {
 					// go test's own "ok  pkg (cached)": the result came
 					// from its test cache, nothing ran.
 					if strings.Contains(text(key(e.Package, "")), "(cached)") {
-						fmt.Fprintf(out, "ok    %s (cached)\n", e.Package)
+						bar.Line("ok    %s (cached)\n", e.Package)
 					} else {
-						fmt.Fprintf(out, "ok    %s %.1fs\n", e.Package, e.Elapsed)
+						bar.Line("ok    %s %.1fs\n", e.Package, e.Elapsed)
 					}
 				case e.Action == "skip":
 					res.NoTests = append(res.NoTests, e.Package)
 				default:
 					res.Failed = append(res.Failed, e.Package)
-					fmt.Fprintf(out, "FAIL  %s %.1fs\n", e.Package, e.Elapsed)
+					bar.Line("FAIL  %s %.1fs\n", e.Package, e.Elapsed)
 					// The build's output, then that of tests that never
 					// ended (a panic, a timeout), then the package's.
 					var all strings.Builder
@@ -313,6 +341,7 @@ func read(r io.Reader, out io.Writer) *Result {
 					res.Output[e.Package] = all.String()
 				}
 				delete(outputs, k)
+				ended(e.Package)
 				continue
 			}
 			switch e.Action {
@@ -326,6 +355,30 @@ func read(r io.Reader, out io.Writer) *Result {
 		}
 	}
 	return res
+}
+
+// doing is what the test bar says runs: "running a, b", at most three
+// named.
+func doing(running []string) string {
+	switch {
+	case len(running) == 0:
+		return ""
+	case len(running) > 3:
+		return fmt.Sprintf("running %s and %d more", strings.Join(running[:3], ", "), len(running)-3)
+	}
+	return "running " + strings.Join(running, ", ")
+}
+
+// countPackages is how many packages go test reports on for args in the
+// module at dir (0 if go list fails: go test then says why).
+func countPackages(ctx context.Context, dir string, args []string) int {
+	cmd := exec.CommandContext(ctx, "go", append([]string{"list", "-e", "-f", "{{.ImportPath}}"}, args...)...)
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil {
+		return 0
+	}
+	return len(strings.Fields(string(out)))
 }
 
 // skipReason is the message of a skipped test's output.

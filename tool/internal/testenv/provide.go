@@ -20,6 +20,23 @@ import (
 // plugshipModule is plugship's own module, whose tests need more tools.
 const plugshipModule = "github.com/plugship/plugship"
 
+// What plugship's own tests fetch through the module proxy besides the
+// module graphs of the checkout, so that go run mage.go test fetches it
+// before the tests run, saying so, rather than a test in the middle of the
+// run. They are plugtest.OtherGo, nakamatest.GoVersion and the modules of
+// the Nakama test host (TestTestFetches keeps them equal); the tool that
+// runs the tests does not link those test helpers.
+var (
+	testToolchains = map[string]string{
+		"go1.25.5": "plugins of another Go release (plugtest.OtherGo)",
+		"go1.26.5": "the Nakama 3.40.0 test host (nakamatest)",
+	}
+	testModules = []string{
+		"github.com/heroiclabs/nakama-common@v1.47.0", // nakamatest: the contract Nakama 3.40.0 links
+		"google.golang.org/protobuf@v1.36.11",         // nakamatest: the protobuf it requires
+	}
+)
+
 // Tool is a command the tests need on PATH.
 type Tool struct {
 	Command string // looked up on PATH
@@ -39,6 +56,7 @@ func (t Tool) String() string {
 type Needs struct {
 	Tools      []Tool
 	Toolchains map[string]string // Go release, e.g. go1.25.5 -> why
+	Modules    []string          // path@version of modules outside the checkout's graphs
 }
 
 // goEnv is what Needs reads of go env.
@@ -85,6 +103,10 @@ func Find(ctx context.Context, root string) (*Needs, error) {
 		}
 	}
 	if c.Module == plugshipModule {
+		for v, why := range testToolchains {
+			n.Toolchains[v] = why
+		}
+		n.Modules = testModules
 		n.add(Tool{Command: "gcc", Package: "gcc", Why: "tests build a C library with gcc"})
 		n.add(Tool{Command: "chromium", Package: "chromium", Why: "TestHTMLRendersInChromium renders the matrix page in it"})
 		switch env.GOARCH {

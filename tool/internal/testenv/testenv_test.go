@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/plugship/plugship/tool/internal/nakamatest"
 	"github.com/plugship/plugship/tool/internal/plugtest"
 )
 
@@ -257,5 +258,22 @@ func TestTidy(t *testing.T) {
 	out.Reset()
 	if err := Tidy(context.Background(), dir, &out); err != nil {
 		t.Errorf("tidy modules: %v\n%s", err, out.String())
+	}
+}
+
+// TestTestFetches keeps what go run mage.go test fetches first equal to
+// what the tests use.
+func TestTestFetches(t *testing.T) {
+	for _, v := range []string{plugtest.OtherGo, nakamatest.GoVersion} {
+		if testToolchains[v] == "" {
+			t.Errorf("tests build with %s, which testToolchains lacks: the tests would fetch it themselves, silently", v)
+		}
+	}
+	if len(testToolchains) != 2 {
+		t.Errorf("testToolchains = %v, want plugtest.OtherGo and nakamatest.GoVersion only", testToolchains)
+	}
+	want := []string{nakamatest.NakamaCommon + "@" + nakamatest.NakamaCommonVersion, nakamatest.Protobuf + "@" + nakamatest.ProtobufVersion}
+	if !slices.Equal(testModules, want) {
+		t.Errorf("testModules = %v, want %v", testModules, want)
 	}
 }
