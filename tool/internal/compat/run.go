@@ -233,12 +233,16 @@ func runCells(ctx context.Context, opts Options, cfg *Config, m *matrix.Matrix, 
 				if hit {
 					from = " (cached)"
 				}
-				line := fmt.Sprintf("  [%*d/%d] %-40s %-14s %-18s %6.1f ms%s", len(fmt.Sprint(len(jobs))), tally.cells, len(jobs), j.p.ID(), j.h.Name, cell.Outcome, cell.Millis, from)
-				if note != "" {
-					line += "  " + note
+				// A quiet run shows only the cells to look at, without
+				// their times, so that the line and its note fit in
+				// progress.Width; the detail goes below.
+				line := fmt.Sprintf("  [%*d/%d] %-36s %-12s %-16s", len(fmt.Sprint(len(jobs))), tally.cells, len(jobs), j.p.ID(), j.h.Name, cell.Outcome)
+				if verbose {
+					line += fmt.Sprintf(" %6.1f ms%s", cell.Millis, from)
 				}
+				line = progress.Fit(line, note)
 				if a.detail != "" {
-					line += "\n      " + a.detail
+					line += progress.Indent(a.detail, "      ")
 				}
 				bar.Line("%s", line)
 			}
@@ -342,14 +346,22 @@ func (t *cellTally) add(c matrix.Cell, a attention) {
 	t.outcomes[c.Outcome]++
 }
 
-// summary is one line: "tried 64 cells in 1.2s (60 from cache); 0
+// summary is one line: "matrix tried in 1.2s, 93% from cache; 0
 // unexpected, 0 changed since the last run". The verdict that follows
-// counts the cells by what each host requires; the raw outcomes ("14 ok,
-// 50 refused (32 toolchain-mismatch, ...)", most of them refusals of files
-// built for other hosts, as required) are for verbose runs only.
+// holds the one count of cells, by what each host requires; the number
+// tried and the raw outcomes ("64 cells ...: 14 ok, 50 refused (32
+// toolchain-mismatch, ...)", most of them refusals of files built for
+// other hosts, as required) are for verbose runs only.
 func (t *cellTally) summary(d time.Duration, verbose bool) string {
 	if !verbose {
-		return fmt.Sprintf("tried %d cells in %.1fs (%d from cache); %d unexpected, %d changed since the last run", t.cells, d.Seconds(), t.cached, t.unexpected, t.changed)
+		cache := fmt.Sprintf("%d%% from cache", min(max(t.cached*100/max(t.cells, 1), 1), 99))
+		switch t.cached {
+		case 0:
+			cache = "nothing from cache"
+		case t.cells:
+			cache = "all from cache"
+		}
+		return fmt.Sprintf("matrix tried in %.1fs, %s; %d unexpected, %d changed since the last run", d.Seconds(), cache, t.unexpected, t.changed)
 	}
 	refused := t.cells - t.outcomes[matrix.OK]
 	type count struct {

@@ -79,7 +79,7 @@ func TestCellSummary(t *testing.T) {
 	}
 	// Quiet: one count of cells, the verdict's, follows; no "50 refused"
 	// that reads as a failure.
-	want = "tried 64 cells in 1.5s (46 from cache); 2 unexpected, 8 changed since the last run"
+	want = "matrix tried in 1.5s, 71% from cache; 2 unexpected, 8 changed since the last run"
 	if got := tally.summary(1500*time.Millisecond, false); got != want {
 		t.Errorf("summary:\n got %s\nwant %s", got, want)
 	}
