@@ -24,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/magefile/mage/mage"
 )
@@ -71,13 +72,17 @@ func run(inv mage.Invocation, errlog *log.Logger) int {
 	}
 	inv.Stdin, inv.Stdout, inv.Stderr = os.Stdin, os.Stdout, os.Stderr
 	exe, own := filepath.Join(dir, "mage"), filepath.Join(dir, fmt.Sprintf("mage.%d", os.Getpid()))
+	done := make(chan struct{})
 	if _, err := os.Stat(exe); err != nil {
 		// The one long silence of a first run, otherwise: go downloads
 		// plugship's tool module and compiles the targets.
 		errlog.Println("compiling the targets: a first run downloads and builds plugship's tool (a minute or two) ...")
+		go stillCompiling(done)
 	}
 	inv.CompileOut, inv.Force = exe, true // compile only; go build relinks only what changed
-	if code := mage.Invoke(inv); code != 0 {
+	code := mage.Invoke(inv)
+	close(done)
+	if code != 0 {
 		return code
 	}
 	_ = os.Remove(own)
@@ -89,4 +94,35 @@ func run(inv mage.Invocation, errlog *log.Logger) int {
 	lock.Close()
 	inv.CompileOut = ""
 	return mage.RunCompiled(inv, own, errlog)
+}
+
+// stillCompiling says every few seconds, until done is closed, how long
+// the first compile has taken: on a terminal by redrawing one line, in a
+// log by a line each 8s.
+func stillCompiling(done <-chan struct{}) {
+	fi, err := os.Stderr.Stat()
+	terminal := err == nil && fi.Mode()&os.ModeCharDevice != 0
+	every := 8 * time.Second
+	if terminal {
+		every = time.Second
+	}
+	start := time.Now()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			if terminal {
+				fmt.Fprint(os.Stderr, "\r\x1b[K")
+			}
+			return
+		case <-t.C:
+			line := fmt.Sprintf("  still compiling the targets: %s", time.Since(start).Round(time.Second))
+			if terminal {
+				fmt.Fprint(os.Stderr, "\r"+line+"\x1b[K")
+			} else {
+				fmt.Fprintln(os.Stderr, line)
+			}
+		}
+	}
 }

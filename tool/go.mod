@@ -166,6 +166,7 @@ require (
 )
 
 require (
+	github.com/creack/pty v1.1.24
 	github.com/plugship/plugship v0.0.0-00010101000000-000000000000
 	github.com/plugship/plugship/keyless v0.0.0-00010101000000-000000000000
 )
