@@ -26,7 +26,7 @@ const maxSignature = 4 << 10
 
 // Policy says which keys may sign which plugins.
 type Policy struct {
-	Schema  string            `json:"schema"`
+	Schema  string            `json:"schema" jsonschema:"enum=plugship.trust/v1"` // Schema
 	Teams   map[string]*Team  `json:"teams"`
 	Plugins map[string]string `json:"plugins"` // plugin name -> owning team
 	// SigstoreRoot is Sigstore's trusted root (JSON: Fulcio certificate

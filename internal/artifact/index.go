@@ -35,7 +35,7 @@ const IndexSchema = "plugship.index/v2"
 
 // Index is the catalogue of published plugin versions.
 type Index struct {
-	Schema  string  `json:"schema"`
+	Schema  string  `json:"schema" jsonschema:"enum=plugship.index/v2"` // IndexSchema
 	Entries []Entry `json:"plugins"`
 }
 
@@ -46,8 +46,8 @@ type Entry struct {
 	Version string `json:"version"`
 	Tag     string `json:"tag"`
 	File    string `json:"file"`
-	SHA256  string `json:"sha256"`
-	Size    int64  `json:"size"`
+	SHA256  string `json:"sha256" jsonschema:"pattern=^[0-9a-f]{64}$"`
+	Size    int64  `json:"size" jsonschema:"minimum=1"`
 	// ABI is what a host must match to load it.
 	ABI ABI `json:"abi"`
 	// Hosts are the reference hosts it passed in the compatibility matrix.

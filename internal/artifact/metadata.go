@@ -39,12 +39,12 @@ func PluginDir(dist, team, plugin string) string {
 // Metadata describes one plugin file. The build writes it beside the file;
 // later steps read it instead of re-deriving what was built.
 type Metadata struct {
-	Schema  string `json:"schema"`
+	Schema  string `json:"schema" jsonschema:"enum=plugship.build/v2"` // MetadataSchema
 	Team    string `json:"team"`
 	Plugin  string `json:"plugin"`
 	Version string `json:"version"`
 	File    string `json:"file"` // base name, see Name
-	SHA256  string `json:"sha256"`
+	SHA256  string `json:"sha256" jsonschema:"pattern=^[0-9a-f]{64}$"`
 	Size    int64  `json:"size"`
 
 	GoVersion string `json:"go_version"`

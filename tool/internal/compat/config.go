@@ -27,14 +27,14 @@ type Config struct {
 	// profile); default one, the working tree with the go on PATH.
 	Profiles []profile.Profile `yaml:"profiles"`
 	// Timeout bounds each probe; default 10s.
-	Timeout Duration     `yaml:"timeout"`
+	Timeout Duration     `yaml:"timeout" jsonschema:"default=10s"`
 	Hosts   []HostConfig `yaml:"hosts"`
 }
 
 // HostConfig is one reference host.
 type HostConfig struct {
-	Name    string `yaml:"name"`    // a-z, 0-9, "-"
-	Profile string `yaml:"profile"` // the profile it is built with; default the first
+	Name    string `yaml:"name" jsonschema:"required,pattern=^[a-z0-9][a-z0-9-]{0\\,63}$"` // a-z, 0-9, "-"
+	Profile string `yaml:"profile"`                                                        // the profile it is built with; default the first
 	// Package is the host's main package, ./compat/hosts/<dir>. A host of a
 	// profile with binary or module leaves it out: the binary (built from
 	// the module) itself is the host, and must call loader.HandleProbe.

@@ -228,14 +228,6 @@ func Parse(file string, data []byte, module string) (*Config, teams.Problems) {
 // maxProblems is how many problems Parse lists.
 const maxProblems = 50
 
-// The known fields, by section ("" is the top level).
-var known = map[string][]string{
-	"":         {"version", "contract", "folders", "sigstore"},
-	"contract": {"package", "accessor", "element", "symbols", "imports"},
-	"folders":  {"teams", "sources", "hosts", "dist"},
-	"sigstore": {"fulcio", "rekor", "trusted_root"},
-}
-
 // synonyms are names people write for a known field.
 var synonyms = map[string]string{
 	"contract.module": "contract.package", "contract.import": "contract.package", "contract.path": "contract.package",

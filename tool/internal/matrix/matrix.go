@@ -37,7 +37,7 @@ const OK = "ok"
 
 // Matrix is a complete or partial (one shard's) compatibility matrix.
 type Matrix struct {
-	Schema string `json:"schema"`
+	Schema string `json:"schema" jsonschema:"enum=plugship.compat/v3,enum=plugship.compat/v2"` // Schema or SchemaV2
 	// Verdict says whether the release can ship; Judge sets it. It comes
 	// first so that the JSON, as every report, opens with it.
 	Verdict *Verdict `json:"verdict,omitempty"`

@@ -31,10 +31,10 @@ var DefaultFlags = []string{"-trimpath"}
 
 // Profile is one host ABI that plugins are built for.
 type Profile struct {
-	Name string `yaml:"name"` // a-z, 0-9, "-"
+	Name string `yaml:"name" jsonschema:"required,pattern=^[a-z0-9][a-z0-9-]{0\\,63}$"` // a-z, 0-9, "-"
 	// Go is the toolchain, e.g. go1.25.5; empty means the go command on
 	// PATH.
-	Go     string `yaml:"go"`
+	Go     string `yaml:"go" jsonschema:"pattern=^go1\\.[0-9]{1\\,3}(\\.[0-9]{1\\,3}|rc[0-9]{1\\,2})?$"`
 	GOOS   string `yaml:"goos"`   // empty: the toolchain's default
 	GOARCH string `yaml:"goarch"` // empty: the toolchain's default
 	// CC is the C compiler for cgo, which plugins need: another platform
@@ -58,7 +58,7 @@ type Profile struct {
 	// profile's own (see binary.go).
 	Binary string `yaml:"binary"`
 	// SHA256 is the binary's expected digest (hex), checked before use.
-	SHA256 string `yaml:"sha256"`
+	SHA256 string `yaml:"sha256" jsonschema:"pattern=^[0-9a-f]{64}$"`
 	// Member, when binary is an archive (.tar.gz, .tgz, .zip: a release
 	// archive such as Nakama's), is the executable's path inside it; sha256
 	// is then the archive's. The executable is extracted once into

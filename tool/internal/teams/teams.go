@@ -233,7 +233,7 @@ func (p *parser) team(data []byte) *Team {
 		return nil
 	}
 	root := doc.Content[0]
-	fields := p.mapping(root, "", "name", "owners", "plugins", "signing")
+	fields := p.mapping(root, "", teamFields...)
 	if fields == nil {
 		return nil
 	}
@@ -304,7 +304,7 @@ func (p *parser) team(data []byte) *Team {
 // signing parses the signing: section.
 func (p *parser) signing(n *yaml.Node) (Signing, bool) {
 	var sg Signing
-	fields := p.mapping(n, "signing", "keyless", "identities")
+	fields := p.mapping(n, "signing", signingFields...)
 	if fields == nil {
 		return sg, false
 	}
@@ -329,7 +329,7 @@ func (p *parser) signing(n *yaml.Node) (Signing, bool) {
 	}
 	for i, in := range ids.Content {
 		field := fmt.Sprintf("signing.identities[%d]", i)
-		f := p.mapping(in, field, "issuer", "subject", "subject_regexp", "repository", "ref")
+		f := p.mapping(in, field, identityFields...)
 		if f == nil {
 			ok = false
 			continue
@@ -359,7 +359,7 @@ func (p *parser) signing(n *yaml.Node) (Signing, bool) {
 }
 
 func (p *parser) plugin(field string, n *yaml.Node) *Plugin {
-	fields := p.mapping(n, field, "name", "source", "version", "previous", "note")
+	fields := p.mapping(n, field, pluginFields...)
 	if fields == nil {
 		return nil
 	}
@@ -391,7 +391,7 @@ func (p *parser) plugin(field string, n *yaml.Node) *Plugin {
 		versions := map[string]bool{pl.Version: true}
 		for i, rn := range prev.Content {
 			rf := fmt.Sprintf("%s.previous[%d]", field, i)
-			rfields := p.mapping(rn, rf, "version", "source")
+			rfields := p.mapping(rn, rf, releaseFields...)
 			if rfields == nil {
 				continue
 			}
