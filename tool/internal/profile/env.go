@@ -174,7 +174,7 @@ func Prepare(ctx context.Context, root, dist, sources string, p Profile) (*Env, 
 		// its output): a first run would otherwise pause here with no word.
 		if paths := toolchainPaths(goEnv(ctx, "GOMODCACHE"), p); len(paths) > 0 {
 			if _, err := os.Stat(paths[0]); err != nil {
-				fmt.Fprintf(os.Stderr, "downloading Go %s for profile %s through the module proxy (once per machine, about 70 MB) ...\n", p.Go, p.Name)
+				fmt.Fprintf(os.Stderr, "downloading Go %s for profile %s (once per machine, about 70 MB) ...\n", p.Go, p.Name)
 			}
 		}
 	}

@@ -138,7 +138,10 @@ func (p *Progress) Heartbeat() {
 		return
 	}
 	p.stop = make(chan struct{})
-	every := p.Interval
+	// Ticks a fifth of Interval apart, so that a status line is at most
+	// that late: a tick exactly Interval after the last line can come a
+	// hair too early and wait for the next.
+	every := max(p.Interval/5, time.Millisecond)
 	if p.tty {
 		every = time.Second
 	}
