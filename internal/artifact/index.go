@@ -112,6 +112,11 @@ func (ix *Index) Marshal() ([]byte, error) {
 		}
 		return a.File < b.File
 	})
+	for i := range ix.Entries { // a file that passed no host has hosts_passed [], not null
+		if ix.Entries[i].Hosts == nil {
+			ix.Entries[i].Hosts = []string{}
+		}
+	}
 	data, err := json.MarshalIndent(ix, "", "  ")
 	return append(data, '\n'), err
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -16,8 +17,10 @@ import (
 
 	"github.com/creack/pty"
 
+	"github.com/plugship/plugship/internal/artifact"
 	"github.com/plugship/plugship/tool/internal/plugtest"
 	"github.com/plugship/plugship/tool/internal/progress"
+	"github.com/plugship/plugship/tool/internal/schema"
 )
 
 // maxSilence is the longest a newcomer waits with nothing printed.
@@ -71,6 +74,9 @@ func TestMainJobConsole(t *testing.T) {
 			}
 			if n := strings.Count(text, "strict verification (PLUGSHIP_STRICT=1) and the release refuse them"); n != 1 {
 				t.Errorf("the development-key notice appears %d times, want once:\n%s", n, text)
+			}
+			if !terminal {
+				checkOutputs(t, root, dir)
 			}
 			if terminal && !strings.Contains(chunkText(chunks), "\r") {
 				t.Errorf("on a terminal no status line was redrawn: is the pseudo-terminal seen as one?")
@@ -199,4 +205,38 @@ func checkSilences(t *testing.T, start, end time.Time, chunks []chunk) (time.Dur
 func lastLine(s string) string {
 	s = strings.TrimRight(s, "\r\n")
 	return s[strings.LastIndexAny(s, "\r\n")+1:]
+}
+
+// checkOutputs validates the JSON files the main job wrote in dir's dist/
+// that other programs read against their committed schemas (those of the
+// repository at root).
+func checkOutputs(t *testing.T, root, dir string) {
+	t.Helper()
+	v, err := schema.NewValidator(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dist := filepath.Join(dir, "dist")
+	files := map[string]schema.Schema{
+		filepath.Join(dist, "compat", "matrix.json"): schema.Matrix,
+		filepath.Join(dist, "channel", "index.json"): schema.Index,
+		filepath.Join(dist, "trust.json"):            schema.Trust,
+	}
+	metadata, err := filepath.Glob(filepath.Join(dist, "plugins", "*", "*", "*.so"+artifact.MetadataSuffix))
+	if err != nil || len(metadata) == 0 {
+		t.Fatalf("no build metadata in %s/plugins: %v", dist, err)
+	}
+	for _, m := range metadata {
+		files[m] = schema.Metadata
+	}
+	for file, s := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		if err := v.Validate(s, data); err != nil {
+			t.Errorf("%s does not pass %s: %v", file, s.File, err)
+		}
+	}
 }
