@@ -18,4 +18,12 @@
 // and validate every such file of the repository, the scaffold and the
 // main job against its schema with a real validator, which must also
 // reject each of a set of bad files that plugship's own parsers reject.
+//
+// testdata/editor-check.mjs shows an editor using them: it drives
+// yaml-language-server (VS Code's YAML language server, from npm) over LSP
+// on a plugship.yaml that starts with the scaffold's line, with the schema
+// URLs served from schemas/ on loopback, and checks that it completes the
+// missing fields and the contract's, and reports a misspelt field. It is
+// run by hand (npm install yaml-language-server@1, then node
+// editor-check.mjs <repository root> [<file>]); the tests need no Node.
 package schema
