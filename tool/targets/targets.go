@@ -221,7 +221,7 @@ func (Clean) All(ctx context.Context) error {
 func Caches(ctx context.Context) error { return profile.CachesMain(ctx, ".", os.Stdout) }
 
 // Config prints this repository's plugship configuration: every field of plugship.yaml, its value and its default.
-// The file sits at the module root and every field is optional; plugship's README lists them ("Configure: plugship.yaml").
+// The file sits at the module root and every field is optional; docs/reference/plugship.yaml.md lists them.
 func Config() error { return config.Print(".", os.Stdout) }
 
 // Check compares this repository's plugins with a host executable built elsewhere, and aligns go.mod with it.

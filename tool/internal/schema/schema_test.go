@@ -233,3 +233,32 @@ func TestBadFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestReferencePages fails when a page of docs/reference/ differs from
+// what its schema renders; -update rewrites them.
+func TestReferencePages(t *testing.T) {
+	root := repoRoot(t)
+	for _, s := range All {
+		generated, err := Generate(root, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Reference(generated)
+		if err != nil {
+			t.Fatal(err)
+		}
+		file := filepath.Join(root, filepath.FromSlash(s.Page()))
+		if *update {
+			if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if want, err := os.ReadFile(file); err != nil || string(want) != got {
+			t.Errorf("%s differs from what %s renders (%v); if the change is intended, run go test ./internal/schema -args -update in tool/ and commit it", s.Page(), s.File, err)
+		}
+	}
+}
