@@ -59,7 +59,7 @@ func Main(ctx context.Context, sel Selection, opts Options, out io.Writer) error
 	}
 	fmt.Fprintf(out, "building %d plugin builds (%d per target), %d at a time:\n", len(actions), len(actions)/len(targets), opts.Jobs)
 	for _, t := range targets {
-		fmt.Fprint(out, progress.Paragraph(fmt.Sprintf("%-12s %s (profiles %s)", t.Name(), t.Env.Describe(), strings.Join(t.Profiles, ", ")), "  target ", "      "))
+		fmt.Fprint(out, progress.Wrapped(fmt.Sprintf("  target %-12s %s (profiles %s)", t.Name(), t.Env.Describe(), strings.Join(t.Profiles, ", ")), "      "))
 	}
 	s := Run(ctx, actions, opts, out)
 	if profileErr == nil {

@@ -285,3 +285,13 @@ func TestDoing(t *testing.T) {
 		t.Errorf("status = %q", out.String())
 	}
 }
+
+func TestWrapped(t *testing.T) {
+	if got := Wrapped("  target current      go1.26.8", "      "); got != "  target current      go1.26.8\n" {
+		t.Errorf("a line that fits lost its spaces: %q", got)
+	}
+	long := Wrapped(strings.Repeat("word ", 30), "      ")
+	if lines := strings.Split(strings.TrimSuffix(long, "\n"), "\n"); len(lines) != 2 || !strings.HasPrefix(lines[1], "      word") {
+		t.Errorf("a long line = %q", long)
+	}
+}

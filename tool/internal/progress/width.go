@@ -64,3 +64,14 @@ func Paragraph(s, first, rest string) string {
 	}
 	return b.String()
 }
+
+// Wrapped is line as it is, when it fits in Width; otherwise wrapped at
+// spaces, the lines after the first starting with rest. It ends in a
+// newline. Unlike Paragraph it keeps the spaces of a line that fits, such
+// as those that align columns.
+func Wrapped(line, rest string) string {
+	if utf8.RuneCountInString(line) <= Width {
+		return line + "\n"
+	}
+	return Paragraph(line, "", rest)
+}
