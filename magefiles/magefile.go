@@ -1,7 +1,7 @@
 //go:build mage
 
 // plugship builds, signs, checks and ships Go plugins.
-// Run go run mage.go <target> (or mage <target>); go run mage.go -h <target> explains one.
+// Run go run mage.go <target> (or mage <target>); go run mage.go -h <target> explains one; docs/reference/targets.md lists them all.
 package main
 
 // This file is exactly what a repository that adopts plugship writes: the

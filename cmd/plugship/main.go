@@ -67,6 +67,7 @@ plugship init, which makes a plugin repository, is in the tool module:
 
 Run plugship <command> -h for its flags.
 Exit status: 0 done, 1 failure, 2 bad usage.
+Docs: https://github.com/plugship/plugship/blob/main/docs/hosts-you-dont-control.md
 `
 
 func main() {

@@ -55,6 +55,7 @@ plugship install, which runs where hosts run, is in the root module:
 
 Run plugship <command> -h for its flags.
 Exit status: 0 done, 1 failure, 2 bad usage.
+Docs: https://github.com/plugship/plugship/blob/main/docs/adopting.md
 `
 
 func main() {

@@ -160,3 +160,29 @@ func TestTargets(t *testing.T) {
 		t.Errorf("only %d uses of go run mage.go checked: is the pattern still right?", checked)
 	}
 }
+
+// TestHelpLinks: the pages that the commands' help and the magefiles name
+// exist.
+func TestHelpLinks(t *testing.T) {
+	root, err := plugtest.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := regexp.MustCompile(`(?:github\.com/plugship/plugship/blob/main/)?\b(docs/[\w./-]+\.md)`)
+	found := 0
+	for _, file := range []string{"cmd/plugship/main.go", "tool/cmd/plugship/main.go", "magefiles/magefile.go", "tool/internal/scaffold/template/magefiles/magefile.go.tmpl", "tool/targets/targets.go"} {
+		data, err := os.ReadFile(filepath.Join(root, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range named.FindAllStringSubmatch(string(data), -1) {
+			found++
+			if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(m[1]))); err != nil {
+				t.Errorf("%s names %s: %v", file, m[1], err)
+			}
+		}
+	}
+	if found < 5 {
+		t.Errorf("%d pages named in the help, want one in each command's and magefile's, and plugship.yaml's in config's", found)
+	}
+}
