@@ -127,9 +127,11 @@ func toolchain(ctx context.Context, v string) (string, error) {
 	cmd := exec.CommandContext(ctx, "go", "version")
 	cmd.Dir = os.TempDir()
 	cmd.Env = append(os.Environ(), "GOTOOLCHAIN="+v)
-	out, err := cmd.CombinedOutput()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr // "go: downloading go1.25.5 (linux/amd64)" on a first fetch
+	out, err := cmd.Output()
 	if err != nil {
-		return "", fmt.Errorf("%v: %s", err, bytes.TrimSpace(out))
+		return "", fmt.Errorf("%v: %s", err, bytes.TrimSpace(append(stderr.Bytes(), out...)))
 	}
 	return string(bytes.TrimSpace(out)), nil
 }
