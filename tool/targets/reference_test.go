@@ -157,9 +157,45 @@ func args(f *ast.FuncDecl) string {
 	return strings.Join(as, " ")
 }
 
-// help is a doc comment as mage shows it: without the leading Go name.
+// docsLine is the last line of a target's help: where it is explained.
+const docsLine = "Docs: https://github.com/plugship/plugship/blob/main/" + referencePage + "#"
+
+// help is a doc comment as mage shows it, without the leading Go name, and
+// without the line that links to the page it is shown on.
 func help(name, d string) string {
-	return strings.TrimPrefix(d, name+" ")
+	d = strings.TrimPrefix(d, name+" ")
+	if i := strings.Index(d, docsLine); i >= 0 {
+		d = d[:i]
+	}
+	return d
+}
+
+// TestHelpLinks: every target's help (go run mage.go -h <target>) ends
+// with the link to its section of the reference page.
+func TestHelpLinks(t *testing.T) {
+	fset := token.NewFileSet()
+	pkgs, err := parser.ParseDir(fset, ".", func(fi os.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, parser.ParseComments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := doc.New(pkgs["targets"], "github.com/plugship/plugship/tool/targets", 0)
+	check := func(name string, f *doc.Func) {
+		if !f.Decl.Name.IsExported() || !returnsError(f.Decl) {
+			return
+		}
+		want := docsLine + anchor(name) + "\n"
+		if !strings.HasSuffix(f.Doc, want) {
+			t.Errorf("the help of %s does not end with %q", name, strings.TrimSpace(want))
+		}
+	}
+	for _, f := range p.Funcs {
+		check(mageName(f.Name), f)
+	}
+	for _, ty := range p.Types {
+		for _, m := range ty.Methods {
+			check(mageName(ty.Name)+":"+mageName(m.Name), m)
+		}
+	}
 }
 
 // mageName is how mage spells a Go name: its first letter lower-case.

@@ -30,16 +30,19 @@ type Build mg.Namespace
 
 // All builds and signs every plugin version of every team (also mage build).
 // Each version gets its own plugin path; unchanged plugins are not relinked or re-signed.
+// Docs: https://github.com/plugship/plugship/blob/main/docs/reference/targets.md#buildall
 func (Build) All(ctx context.Context) error {
 	return buildAndSign(ctx, build.Selection{})
 }
 
 // Team builds and signs the plugins of one team: mage build:team payments.
+// Docs: https://github.com/plugship/plugship/blob/main/docs/reference/targets.md#buildteam
 func (Build) Team(ctx context.Context, team string) error {
 	return buildAndSign(ctx, build.Selection{Team: team})
 }
 
 // Plugin builds and signs every version of one plugin: mage build:plugin payments/fraud.
+// Docs: https://github.com/plugship/plugship/blob/main/docs/reference/targets.md#buildplugin
 func (Build) Plugin(ctx context.Context, plugin string) error {
 	sel, err := build.ParseSelection(plugin)
 	if err != nil {
@@ -51,6 +54,7 @@ func (Build) Plugin(ctx context.Context, plugin string) error {
 // Shard builds one slice of the plugin versions, for CI job matrices, without signing: mage build:shard 2/3.
 // Versions are dealt round-robin (a version's builds for every profile stay together); gather the shards' dist/plugins
 // and dist/.work/build into one dist/, then build:merge.
+// Docs: https://github.com/plugship/plugship/blob/main/docs/reference/targets.md#buildshard
 func (Build) Shard(ctx context.Context, shard string) error {
 	s, err := matrix.ParseShard(shard)
 	if err != nil {
@@ -64,6 +68,7 @@ func (Build) Shard(ctx context.Context, shard string) error {
 
 // Merge completes and signs the build that build:shard jobs made, once their outputs are gathered in dist/.
 // It builds what no shard built (the action keys find the rest up to date: no go build for them) and signs everything once.
+// Docs: https://github.com/plugship/plugship/blob/main/docs/reference/targets.md#buildmerge
 func (Build) Merge(ctx context.Context) error {
 	return buildAndSign(ctx, build.Selection{})
 }
@@ -80,6 +85,7 @@ func buildAndSign(ctx context.Context, sel build.Selection) error {
 
 // Sign signs every built plugin with its team's key, or keylessly for a team with signing.keyless, and writes dist/trust.json.
 // Beside each .so: .sig (cosign sign-blob format; none when keyless), .sigstore.json (bundle), .intoto.json (provenance).
+// Docs: https://github.com/plugship/plugship/blob/main/docs/reference/targets.md#sign
 func Sign(ctx context.Context) error {
 	if err := writesDist(ctx); err != nil {
 		return err
@@ -89,12 +95,14 @@ func Sign(ctx context.Context) error {
 
 // Verify checks every signed plugin against its team's keys or keyless identities and prints a table.
 // PLUGSHIP_STRICT=1 refuses development keys.
+// Docs: https://github.com/plugship/plugship/blob/main/docs/reference/targets.md#verify
 func Verify(ctx context.Context) error {
 	return verify.Main(ctx, verify.Options{Strict: os.Getenv(verify.StrictEnv) == "1"}, os.Stdout)
 }
 
 // All builds and signs every plugin, runs the compatibility matrix and publishes: the main job.
 // With no GitHub settings it publishes to the local channel dist/channel/.
+// Docs: https://github.com/plugship/plugship/blob/main/docs/reference/targets.md#all
 func All(ctx context.Context) error {
 	if err := buildAndSign(ctx, build.Selection{}); err != nil {
 		return err
@@ -111,6 +119,7 @@ type Publish mg.Namespace
 
 // Run publishes to GitHub Releases (GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL), else to dist/channel/ (also mage publish).
 // Each plugin version is one release tagged team/plugin/vX.Y.Z; index.json lists them all.
+// Docs: https://github.com/plugship/plugship/blob/main/docs/reference/targets.md#publishrun
 func (Publish) Run(ctx context.Context) error {
 	if err := writesDist(ctx); err != nil {
 		return err
@@ -119,6 +128,7 @@ func (Publish) Run(ctx context.Context) error {
 }
 
 // Dry prints what publish would do, calling nothing.
+// Docs: https://github.com/plugship/plugship/blob/main/docs/reference/targets.md#publishdry
 func (Publish) Dry(ctx context.Context) error {
 	return publish.Main(ctx, publish.Options{DryRun: true}, os.Stdout)
 }
@@ -129,6 +139,7 @@ type Compat mg.Namespace
 // Run builds the hosts in compat/hosts.yaml and tries every plugin file in each (also mage compat).
 // Reports go to dist/compat/matrix.{json,md,html}, verdict first; a violation or a regression fails the run.
 // Changes are reported against $PLUGSHIP_COMPARE_WITH (a matrix.json file or URL), else the matrix of the last publish (beside index.json).
+// Docs: https://github.com/plugship/plugship/blob/main/docs/reference/targets.md#compatrun
 func (Compat) Run(ctx context.Context) error {
 	return compared(ctx, func() error { return compat.Main(ctx, compat.Options{}, os.Stdout) })
 }
@@ -148,6 +159,7 @@ func compared(ctx context.Context, step func() error) error {
 }
 
 // Shard runs one slice of the matrix, for CI job matrices: mage compat:shard 2/3.
+// Docs: https://github.com/plugship/plugship/blob/main/docs/reference/targets.md#compatshard
 func (Compat) Shard(ctx context.Context, shard string) error {
 	s, err := matrix.ParseShard(shard)
 	if err != nil {
@@ -161,17 +173,20 @@ func (Compat) Shard(ctx context.Context, shard string) error {
 
 // Diff prints what changed between two matrices (files or URLs of matrix.json): mage compat:diff old.json dist/compat/matrix.json.
 // New and gone plugin versions and hosts, then every cell whose outcome changed, regressions first; a regression fails it.
+// Docs: https://github.com/plugship/plugship/blob/main/docs/reference/targets.md#compatdiff
 func (Compat) Diff(ctx context.Context, old, new string) error {
 	return compat.Diff(ctx, old, new, os.Stdout)
 }
 
 // Merge combines the shard results in dist/compat/shards/ into the reports.
+// Docs: https://github.com/plugship/plugship/blob/main/docs/reference/targets.md#compatmerge
 func (Compat) Merge(ctx context.Context) error {
 	return compared(ctx, func() error { return compat.Merge(ctx, compat.Options{}, os.Stdout) })
 }
 
 // Release builds, signs, checks and publishes the plugin version a tag names: mage release payments/fraud/v1.3.0.
 // The release workflow runs it on every tag; PLUGSHIP_RELEASE_KEY may hold the team's key.
+// Docs: https://github.com/plugship/plugship/blob/main/docs/reference/targets.md#release
 func Release(ctx context.Context, tag string) error {
 	if err := writesDist(ctx); err != nil {
 		return err
@@ -184,6 +199,7 @@ type Keys mg.Namespace
 
 // Generate creates a team's key pair: mage keys:generate payments.
 // The private key goes to .keys/<team>/cosign.key, encrypted with PLUGSHIP_KEY_PASSWORD; commit teams/<team>/cosign.pub.
+// Docs: https://github.com/plugship/plugship/blob/main/docs/reference/targets.md#keysgenerate
 func (Keys) Generate(team string) error {
 	pub, priv, err := keys.Generate(".", team, []byte(keys.Password(team)))
 	if err == nil {
@@ -194,6 +210,7 @@ func (Keys) Generate(team string) error {
 
 // Bench runs every Go benchmark of the repository 3 times, in every module (go test with -bench and -benchtime 3x, no tests).
 // In plugship's own repository those are the benchmarks of BENCHMARKS.md: build, signing, selection and matrix against the plain alternatives.
+// Docs: https://github.com/plugship/plugship/blob/main/docs/reference/targets.md#bench
 func Bench(ctx context.Context) error { return testenv.Bench(ctx, ".", os.Stdout) }
 
 // Clean removes what the targets wrote and downloaded.
@@ -201,6 +218,7 @@ type Clean mg.Namespace
 
 // Dist removes dist/ (builds, reports, channel, trees of profiles at a git ref, hosts of profiles): what belongs to this repository (also mage clean).
 // The Go toolchains profiles downloaded and the Go build cache, shared with every checkout on the machine, are kept: clean:all removes them too.
+// Docs: https://github.com/plugship/plugship/blob/main/docs/reference/targets.md#cleandist
 func (Clean) Dist(ctx context.Context) error {
 	if err := writesDist(ctx); err != nil {
 		return err
@@ -210,6 +228,7 @@ func (Clean) Dist(ctx context.Context) error {
 
 // All removes what clean:dist removes, the Go toolchains profiles downloaded (from the module cache) and empties the Go build cache (go clean -cache).
 // Those are shared with every checkout on the machine; it names each as it removes it.
+// Docs: https://github.com/plugship/plugship/blob/main/docs/reference/targets.md#cleanall
 func (Clean) All(ctx context.Context) error {
 	if err := writesDist(ctx); err != nil {
 		return err
@@ -218,10 +237,12 @@ func (Clean) All(ctx context.Context) error {
 }
 
 // Caches lists where builds keep data between runs (trees, toolchains, build cache) and their disk use.
+// Docs: https://github.com/plugship/plugship/blob/main/docs/reference/targets.md#caches
 func Caches(ctx context.Context) error { return profile.CachesMain(ctx, ".", os.Stdout) }
 
 // Config prints this repository's plugship configuration: every field of plugship.yaml, its value and its default.
 // The file sits at the module root and every field is optional; docs/reference/plugship.yaml.md lists them.
+// Docs: https://github.com/plugship/plugship/blob/main/docs/reference/targets.md#config
 func Config() error { return config.Print(".", os.Stdout) }
 
 // Check compares this repository's plugins with a host executable built elsewhere, and aligns go.mod with it.
@@ -231,6 +252,7 @@ type Check mg.Namespace
 // It reads the host's build info (no code runs) and prints, verdict first, every module a plugin shares with the host at another version,
 // which side is newer, and whether the Go release and the flags that must match (-trimpath, -race, -msan, -asan, CGO_ENABLED, GOOS, GOARCH) agree.
 // Any difference fails it.
+// Docs: https://github.com/plugship/plugship/blob/main/docs/reference/targets.md#checkhost
 func (Check) Host(ctx context.Context, host string) error {
 	if err := writesDist(ctx); err != nil { // a profile's host is prepared under dist/.cache
 		return err
@@ -241,6 +263,7 @@ func (Check) Host(ctx context.Context, host string) error {
 
 // Hosts checks every plugin against the host of every profile with binary or module in compat/hosts.yaml, as check:host does for one.
 // A module profile's host is built (or taken from dist/.cache/hostbin/) and a binary URL downloaded first. Any difference fails it.
+// Docs: https://github.com/plugship/plugship/blob/main/docs/reference/targets.md#checkhosts
 func (Check) Hosts(ctx context.Context) error {
 	if err := writesDist(ctx); err != nil {
 		return err
@@ -251,6 +274,7 @@ func (Check) Hosts(ctx context.Context) error {
 // Align writes a host executable's versions of the modules it shares with the plugins into go.mod: mage check:align path/to/host (or profile).
 // One go get of every differing module at the host's version, then go mod tidy; it prints what changed in go.mod.
 // A module plugship itself needs at a newer version than the host links is left as it is, with the reason.
+// Docs: https://github.com/plugship/plugship/blob/main/docs/reference/targets.md#checkalign
 func (Check) Align(ctx context.Context, host string) error {
 	if err := writesDist(ctx); err != nil {
 		return err
@@ -260,10 +284,12 @@ func (Check) Align(ctx context.Context, host string) error {
 
 // Test provides what the tests need, checks that every module of the checkout is tidy, then runs the tests of every module; a skipped test fails it.
 // It installs the missing Debian packages (C compilers, chromium in plugship's repository) as root or through sudo -n,
-// else stops with the command to run; Go toolchains of compat/hosts.yaml come through the module proxy.
+// else stops with the command to run; the Go toolchains and modules the tests need come through the module proxy first, each said.
+// Docs: https://github.com/plugship/plugship/blob/main/docs/reference/targets.md#test
 func Test(ctx context.Context) error { return testenv.Main(ctx, ".", nil, os.Stdout) }
 
 // TestWith runs test with go test arguments: mage testWith "-run TestCrossProfile ./tool/internal/build" (-short allows skips).
+// Docs: https://github.com/plugship/plugship/blob/main/docs/reference/targets.md#testwith
 func TestWith(ctx context.Context, args string) error {
 	return testenv.Main(ctx, ".", strings.Fields(args), os.Stdout)
 }

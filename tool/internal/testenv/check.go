@@ -65,7 +65,7 @@ func Provide(ctx context.Context, root string, out io.Writer) error {
 // build: each module graph of the checkout at root (go mod download in
 // each module), and extra (path@version). Tests that change a module's
 // requirements run the go command offline, against a file:// proxy of
-// their own backed by the module cache (plugtest.OtherGo), so the go.mod
+// their own backed by the module cache (plugtest.OfflineEnv), so the go.mod
 // of every module in the root's graph must be there too (go list -m all).
 func downloadModules(ctx context.Context, root string, extra []string, proxy string, out io.Writer) error {
 	mods, err := Modules(root)
