@@ -3,11 +3,11 @@ package targets
 import (
 	"flag"
 	"fmt"
-	"maps"
 	"go/ast"
 	"go/doc"
 	"go/parser"
 	"go/token"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
