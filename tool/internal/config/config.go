@@ -74,6 +74,10 @@ type Config struct {
 	Fulcio      string // sigstore.fulcio; default DefaultFulcio
 	Rekor       string // sigstore.rekor; default DefaultRekor
 	TrustedRoot string // sigstore.trusted_root: a file relative to Root; default "": Sigstore's public-good root, fetched through its TUF repository when signing
+	// Registry (publish.registry) is an OCI registry repository to publish
+	// to, oci://<registry>/<repository>; default "": GitHub Releases in
+	// Actions, else the local channel. PLUGSHIP_REGISTRY overrides it.
+	Registry string
 }
 
 // Default is the configuration of a module without plugship.yaml. Root is
@@ -299,7 +303,7 @@ func (p *parser) parse(data []byte) {
 			p.add(n.Line, "version", "%s is not a known version: only version 1 exists; write version: 1", artifact.Quote(v))
 		}
 	}
-	for _, section := range []string{"contract", "folders", "sigstore"} {
+	for _, section := range []string{"contract", "folders", "sigstore", "publish"} {
 		n := fields[section]
 		if n == nil || isNull(resolve(n)) {
 			continue
@@ -436,6 +440,7 @@ func (p *parser) field(name string, n *yaml.Node) {
 		"sigstore.fulcio":       DefaultFulcio,
 		"sigstore.rekor":        DefaultRekor,
 		"sigstore.trusted_root": "trust/sigstore-root.json",
+		"publish.registry":      "oci://ghcr.io/acme/plugins",
 	}[name]
 	v, ok := p.scalar(n, name, example)
 	if !ok {
@@ -470,6 +475,13 @@ func (p *parser) field(name string, n *yaml.Node) {
 		} else {
 			p.c.Rekor = strings.TrimSuffix(v, "/")
 		}
+	case "publish.registry":
+		host, repo, ok := strings.Cut(strings.TrimPrefix(v, "oci://"), "/")
+		if !strings.HasPrefix(v, "oci://") || !ok || host == "" || repo == "" || strings.ContainsAny(v, " \t@") {
+			p.add(line, name, "%s: want an OCI registry repository, oci://<registry>/<repository>, such as %s", artifact.Quote(v), example)
+			return
+		}
+		p.c.Registry = v
 	case "sigstore.trusted_root":
 		if v == "" || path.IsAbs(v) || path.Clean(v) != v || v == ".." || strings.HasPrefix(v, "../") || strings.ContainsAny(v, "\\\x00") {
 			p.add(line, name, "%s: want a file inside the repository, as a clean slash path relative to the module root, such as %s", artifact.Quote(v), example)

@@ -87,7 +87,7 @@ func TestParseProblems(t *testing.T) {
 		// YAML
 		{"bad syntax", "contract:\n  package: a\n   accessor: b: c\n", []want{{3, "", "not valid YAML: mapping values are not allowed"}}},
 		{"two documents", "version: 1\n---\nversion: 1\n", []want{{2, "", "more than one YAML document"}}},
-		{"root is a list", "- version: 1\n", []want{{1, "", "want a mapping with version, contract, folders, sigstore, found a list"}}},
+		{"root is a list", "- version: 1\n", []want{{1, "", "want a mapping with version, contract, folders, sigstore, publish, found a list"}}},
 		{"root is a value", "hello\n", []want{{1, "", "found a single value"}}},
 
 		// keys
@@ -99,7 +99,7 @@ func TestParseProblems(t *testing.T) {
 		{"unknown key, a top-level one nested", "folders:\n  version: 1\n", []want{{2, "folders.version", "version belongs at the top level"}}},
 		{"sigstore", "sigstore:\n  fulcio: http://fulcio.example.com\n  rekor: https://rekor.internal.example/\n  trusted_root: ../root.json\n",
 			[]want{{2, "sigstore.fulcio", `"http://fulcio.example.com": want an https:// URL (http:// only on loopback)`}, {4, "sigstore.trusted_root", `"../root.json": want a file inside the repository`}}},
-		{"unknown key, nothing close", "colour: red\n", []want{{1, "colour", "unknown field (known fields: version, contract, folders, sigstore)"}}},
+		{"unknown key, nothing close", "colour: red\n", []want{{1, "colour", "unknown field (known fields: version, contract, folders, sigstore, publish)"}}},
 		{"unknown key, an anchor", "contract:\n  accessor: &a Greeter\nx: *a\n", []want{{3, "x", "unknown field"}}},
 		{"merge key", "base: &b {dist: out}\nfolders:\n  <<: *b\n", []want{{1, "base", "unknown field"}, {3, "folders.<<", "merge keys are not supported"}}},
 		{"duplicate key", "version: 1\nfolders:\n  dist: out\n  dist: build\n", []want{{4, "folders.dist", "duplicate field (first at line 3): keep one of them"}}},
@@ -513,5 +513,17 @@ contract:
 				}
 			}
 		})
+	}
+}
+
+func TestPublishRegistry(t *testing.T) {
+	c, problems := config.Parse("plugship.yaml", []byte("publish:\n  registry: oci://ghcr.io/acme/plugins\n"), "example.com/acme")
+	if len(problems) > 0 || c.Registry != "oci://ghcr.io/acme/plugins" {
+		t.Errorf("publish.registry: %q, %v", c.Registry, problems)
+	}
+	for _, bad := range []string{"ghcr.io/acme/plugins", "oci://ghcr.io", "oci:///plugins", "oci://ghcr.io/acme/plugins@sha256:ab"} {
+		if _, problems := config.Parse("plugship.yaml", []byte("publish:\n  registry: "+bad+"\n"), "example.com/acme"); len(problems) == 0 || !strings.Contains(problems.Error(), "oci://<registry>/<repository>") {
+			t.Errorf("publish.registry %s: %v, want a problem naming the form", bad, problems)
+		}
 	}
 }

@@ -24,6 +24,8 @@ type Document struct {
 	Folders FoldersDocument `yaml:"folders"`
 	// The Sigstore instance of keyless signing.
 	Sigstore SigstoreDocument `yaml:"sigstore"`
+	// Where publish puts the plugins besides the defaults.
+	Publish PublishDocument `yaml:"publish"`
 }
 
 // ContractDocument is plugship.yaml's contract section.
@@ -74,6 +76,16 @@ type SigstoreDocument struct {
 	TrustedRoot string `yaml:"trusted_root" jsonschema:"minLength=1"`
 }
 
+// PublishDocument is plugship.yaml's publish section.
+type PublishDocument struct {
+	// An OCI registry repository to publish to instead of GitHub Releases
+	// or the local channel: oci://<registry>/<repository>, such as
+	// oci://ghcr.io/acme/plugins. Credentials come from Docker's
+	// config.json and its helpers, or GITHUB_TOKEN for ghcr.io;
+	// PLUGSHIP_REGISTRY overrides it.
+	Registry string `yaml:"registry" jsonschema:"pattern=^oci://[^/]+/.+$"`
+}
+
 // known are the fields of plugship.yaml by section ("" is the top level),
 // in the order of Document's fields.
 var known = map[string][]string{
@@ -81,6 +93,7 @@ var known = map[string][]string{
 	"contract": yamlFields(ContractDocument{}),
 	"folders":  yamlFields(FoldersDocument{}),
 	"sigstore": yamlFields(SigstoreDocument{}),
+	"publish":  yamlFields(PublishDocument{}),
 }
 
 // yamlFields are the yaml names of v's fields.

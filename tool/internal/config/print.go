@@ -31,10 +31,13 @@ func Print(root string, out io.Writer) error {
 		{"sigstore.fulcio", c.Fulcio, d.Fulcio},
 		{"sigstore.rekor", c.Rekor, d.Rekor},
 		{"sigstore.trusted_root", c.TrustedRoot, d.TrustedRoot},
+		{"publish.registry", c.Registry, d.Registry},
 	} {
 		note := "(default)"
 		if f.field == "sigstore.trusted_root" && f.value == "" {
 			f.value, note = "-", "(default: Sigstore's public-good root, through TUF)"
+		} else if f.field == "publish.registry" && f.value == "" {
+			f.value, note = "-", "(default: GitHub Releases in Actions, else dist/channel/)"
 		} else if f.value != f.def {
 			note = "(default " + f.def + ")"
 		}

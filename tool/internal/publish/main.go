@@ -1,6 +1,7 @@
 package publish
 
 import (
+	"net"
 	"cmp"
 	"context"
 	"errors"
@@ -139,11 +140,20 @@ func Main(ctx context.Context, opts Options, out io.Writer) error {
 	return errors.Join(errs...)
 }
 
-// store is opts.Store, else GitHub when the environment says so, else the
-// local channel.
+// RegistryEnv names an OCI registry repository to publish to,
+// oci://<registry>/<repository>; it overrides publish.registry of
+// plugship.yaml.
+const RegistryEnv = "PLUGSHIP_REGISTRY"
+
+// store is opts.Store, else the OCI registry of PLUGSHIP_REGISTRY or
+// plugship.yaml's publish.registry, else GitHub when the environment says
+// so, else the local channel.
 func (o Options) store() (Store, error) {
 	if o.Store != nil {
 		return o.Store, nil
+	}
+	if ref := cmp.Or(o.Getenv(RegistryEnv), o.Repo.Registry); ref != "" {
+		return NewRegistry(ref, o.Getenv, loopback(ref))
 	}
 	gh, err := GitHubFromEnv(o.Getenv)
 	if err != nil {
@@ -261,4 +271,15 @@ func FetchMatrix(ctx context.Context, opts Options, out io.Writer) error {
 	}
 	_, err = artifact.WriteFileIfChanged(file, data, 0o644)
 	return err
+}
+
+// loopback reports whether the registry of ref (oci://host[:port]/...) is
+// on this machine, which is talked to over plain http://.
+func loopback(ref string) bool {
+	host, _, _ := strings.Cut(strings.TrimPrefix(ref, "oci://"), "/")
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	ip := net.ParseIP(host)
+	return host == "localhost" || ip != nil && ip.IsLoopback()
 }

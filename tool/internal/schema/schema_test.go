@@ -193,6 +193,7 @@ func TestBadFiles(t *testing.T) {
 		{Plugship, "empty folder", "folders:\n  dist: \"\"\n"},
 		{Plugship, "folders not a mapping", "folders: dist\n"},
 		{Plugship, "unknown field in a section", "sigstore:\n  tlog: https://rekor.example\n"},
+		{Plugship, "registry not oci://", "publish:\n  registry: ghcr.io/acme/plugins\n"},
 		{Team, "no owners", "name: acme\nplugins: []\n"},
 		{Team, "empty owners", strings.Replace(team, "[\"@acme\"]", "[]", 1)},
 		{Team, "name not a name", strings.Replace(team, "name: acme", "name: Acme", 1)},

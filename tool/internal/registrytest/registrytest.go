@@ -1,0 +1,105 @@
+package registrytest
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/distribution/distribution/v3/configuration"
+	"github.com/distribution/distribution/v3/registry/handlers"
+	_ "github.com/distribution/distribution/v3/registry/storage/driver/filesystem" // the storage driver
+	"github.com/sirupsen/logrus"
+)
+
+// Server is a registry on loopback.
+type Server struct {
+	URL  string // http://127.0.0.1:<port>
+	Host string // 127.0.0.1:<port>, as references name it
+
+	srv *httptest.Server
+	app *handlers.App
+
+	mu       sync.Mutex
+	requests map[string]int // "PUT blob", "POST upload", "PUT manifest", "GET manifest", ...
+	fail     func(r *http.Request) int
+}
+
+// Start starts a registry storing into a temporary folder of t, stopped
+// when t ends.
+func Start(t *testing.T) *Server {
+	t.Helper()
+	t.Setenv("OTEL_TRACES_EXPORTER", "none") // the registry would export traces to localhost:4318
+	logrus.SetOutput(io.Discard)             // it logs every 404 a client asks for on purpose
+	cfg := &configuration.Configuration{}
+	cfg.Storage = configuration.Storage{
+		"filesystem":  configuration.Parameters{"rootdirectory": t.TempDir()},
+		"maintenance": configuration.Parameters{"uploadpurging": map[any]any{"enabled": false}},
+	}
+	cfg.Log.Level = "error"
+	cfg.Log.AccessLog.Disabled = true
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{app: handlers.NewApp(ctx, cfg), requests: map[string]int{}}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.URL = s.srv.URL
+	s.Host = strings.TrimPrefix(s.URL, "http://")
+	t.Cleanup(func() {
+		s.srv.Close()
+		s.app.Shutdown()
+		cancel()
+	})
+	return s
+}
+
+// Fail makes the registry answer a request with the status f returns for
+// it (0: answer it as usual); nil stops that.
+func (s *Server) Fail(f func(r *http.Request) int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fail = f
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.requests[r.Method+" "+kind(r.URL.Path)]++
+	fail := s.fail
+	s.mu.Unlock()
+	if fail != nil {
+		if code := fail(r); code != 0 {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(code)
+			io.WriteString(w, `{"errors":[{"code":"UNKNOWN","message":"injected by the test"}]}`)
+			return
+		}
+	}
+	s.app.ServeHTTP(w, r)
+}
+
+// kind is what a request's path addresses: blob, upload, manifest, tags
+// or base.
+func kind(path string) string {
+	switch {
+	case strings.Contains(path, "/blobs/uploads"):
+		return "upload"
+	case strings.Contains(path, "/blobs/"):
+		return "blob"
+	case strings.Contains(path, "/manifests/"):
+		return "manifest"
+	case strings.Contains(path, "/tags/"):
+		return "tags"
+	}
+	return "base"
+}
+
+// Requests returns how many requests of each kind ("PUT blob", "POST
+// upload", "PUT manifest", ...) the registry answered, and resets them.
+func (s *Server) Requests() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.requests
+	s.requests = map[string]int{}
+	return r
+}
