@@ -1,12 +1,12 @@
 package publish
 
 import (
-	"net"
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
