@@ -296,6 +296,9 @@ func (r *Registry) explain(tag string, err error) error {
 		return nil
 	}
 	where := r.Ref + ":" + tag
+	if errors.Is(err, auth.ErrBasicCredentialNotFound) {
+		return fmt.Errorf("%s: the registry wants credentials (401): docker login %s, or set GITHUB_TOKEN for ghcr.io", where, r.repo.Reference.Registry)
+	}
 	var resp *errcode.ErrorResponse
 	if errors.As(err, &resp) {
 		switch resp.StatusCode {

@@ -3,11 +3,17 @@ package publish_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2/registry/remote"
 
 	"github.com/plugship/plugship/internal/artifact"
 	"github.com/plugship/plugship/tool/internal/plugtest"
@@ -16,15 +22,16 @@ import (
 	"github.com/plugship/plugship/tool/internal/sign"
 )
 
-// publishTo publishes d to the registry reg (repository acme/plugins).
-func publishTo(t *testing.T, d string, reg *registrytest.Server) (string, error) {
+// publishTo publishes d to the registry reg (repository acme/plugins),
+// named as users name it: PLUGSHIP_REGISTRY. env adds to the environment.
+func publishTo(t *testing.T, d string, reg *registrytest.Server, env ...string) (string, error) {
 	t.Helper()
-	store, err := publish.NewRegistry("oci://"+reg.Host+"/acme/plugins", func(string) string { return "" }, true)
-	if err != nil {
-		t.Fatal(err)
+	vars := map[string]string{publish.RegistryEnv: "oci://" + reg.Host + "/acme/plugins"}
+	for i := 0; i+1 < len(env); i += 2 {
+		vars[env[i]] = env[i+1]
 	}
 	var out bytes.Buffer
-	err = publish.Main(context.Background(), publish.Options{Root: root, Dist: d, Store: store, Getenv: func(string) string { return "" }}, &out)
+	err := publish.Main(context.Background(), publish.Options{Root: root, Dist: d, Getenv: func(k string) string { return vars[k] }}, &out)
 	return out.String(), err
 }
 
@@ -118,4 +125,111 @@ func TestRegistryErrors(t *testing.T) {
 	if out, err := publishTo(t, d, reg); err != nil || !strings.Contains(out, "16 published") {
 		t.Errorf("after the faults: %v\n%s", err, out)
 	}
+}
+
+// TestRegistryCredentials: a registry that asks for a password gets the
+// one of Docker's config.json (DOCKER_CONFIG), which is never printed;
+// without it the run says what to do.
+func TestRegistryCredentials(t *testing.T) {
+	const user, password = "ci", "s3cret-registry-password"
+	reg := registrytest.StartWithPassword(t, user, password)
+	d := dist(t)
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	out, err := publishTo(t, d, reg)
+	if err == nil || !strings.Contains(out, "the registry wants credentials (401): docker login "+reg.Host) {
+		t.Errorf("without credentials: %v\n%s", err, out)
+	}
+	config := `{"auths":{"` + reg.Host + `":{"auth":"` + base64.StdEncoding.EncodeToString([]byte(user+":"+password)) + `"}}}`
+	if err := os.WriteFile(filepath.Join(os.Getenv("DOCKER_CONFIG"), "config.json"), []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err = publishTo(t, d, reg)
+	if err != nil || !strings.Contains(out, "16 published") {
+		t.Fatalf("with docker login's credentials: %v\n%s", err, out)
+	}
+	if strings.Contains(out, password) || strings.Contains(out, base64.StdEncoding.EncodeToString([]byte(user+":"+password))) {
+		t.Errorf("the password appears in the output:\n%s", out)
+	}
+	if leaked, _ := exec.Command("grep", "-rl", password, d).Output(); len(leaked) > 0 {
+		t.Errorf("the password was written into dist/: %s", leaked)
+	}
+}
+
+// TestRegistryInterrupted: a registry that stops answering partway
+// through a publish leaves no tag on partial content, and the next run
+// completes it.
+func TestRegistryInterrupted(t *testing.T) {
+	reg := registrytest.Start(t)
+	d := dist(t)
+	var puts atomic.Int32
+	reg.Fail(func(r *http.Request) int {
+		if r.Method == http.MethodPut && puts.Add(1) > 60 {
+			return http.StatusServiceUnavailable
+		}
+		return 0
+	})
+	out, err := publishTo(t, d, reg)
+	if err == nil {
+		t.Fatalf("a publish with the registry failing partway succeeded:\n%s", out)
+	}
+	reg.Fail(nil)
+	cut := referrersByTag(t, reg)
+	if len(cut) == 0 || len(cut) >= 16 {
+		t.Fatalf("the cut-off run tagged %d plugin files: the fault came too early or too late to test anything", len(cut))
+	}
+	t.Logf("the cut-off run tagged %d plugin files", len(cut))
+	out, err = publishTo(t, d, reg)
+	if err != nil || !strings.Contains(out, "0 refused, 0 failed, of 16 plugin versions") {
+		t.Fatalf("the run after the fault: %v\n%s", err, out)
+	}
+	// Every tag the cut-off run set pointed at a complete plugin file: its
+	// signatures were all there, as after the complete run.
+	done := referrersByTag(t, reg)
+	if len(done) != 16 {
+		t.Errorf("%d plugin files tagged after the second run, want 16", len(done))
+	}
+	for tag, n := range cut {
+		if n != done[tag] || n < 3 {
+			t.Errorf("%s had %d referrers after the cut-off run, %d when complete", tag, n, done[tag])
+		}
+	}
+	out, err = publishTo(t, d, reg)
+	if err != nil || !strings.Contains(out, "0 published, 16 unchanged") {
+		t.Errorf("a third run: %v\n%s", err, out)
+	}
+}
+
+// referrersByTag returns the number of referrers (signatures, bundle,
+// provenance, sums) of each plugin file tagged in reg, read with oras-go
+// as any client would.
+func referrersByTag(t *testing.T, reg *registrytest.Server) map[string]int {
+	t.Helper()
+	ctx := context.Background()
+	repo, err := remote.NewRepository(reg.Host + "/acme/plugins")
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo.PlainHTTP = true
+	counts := map[string]int{}
+	err = repo.Tags(ctx, "", func(tags []string) error {
+		for _, tag := range tags {
+			if strings.HasPrefix(tag, "plugship.") || strings.HasPrefix(tag, "sha256-") {
+				continue
+			}
+			desc, err := repo.Resolve(ctx, tag)
+			if err != nil {
+				return err
+			}
+			n := 0
+			if err := repo.Referrers(ctx, desc, "", func(rs []ocispec.Descriptor) error { n += len(rs); return nil }); err != nil {
+				return err
+			}
+			counts[tag] = n
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return counts
 }

@@ -5,14 +5,18 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/distribution/distribution/v3/configuration"
+	_ "github.com/distribution/distribution/v3/registry/auth/htpasswd" // the basic-auth access controller
 	"github.com/distribution/distribution/v3/registry/handlers"
 	_ "github.com/distribution/distribution/v3/registry/storage/driver/filesystem" // the storage driver
 	"github.com/sirupsen/logrus"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // Server is a registry on loopback.
@@ -29,8 +33,17 @@ type Server struct {
 }
 
 // Start starts a registry storing into a temporary folder of t, stopped
-// when t ends.
-func Start(t *testing.T) *Server {
+// when t ends. It lets anyone push and pull.
+func Start(t *testing.T) *Server { return start(t, "", "") }
+
+// StartWithPassword starts a registry as Start does that asks for HTTP
+// basic authentication (Distribution's htpasswd access controller) as
+// user with password.
+func StartWithPassword(t *testing.T, user, password string) *Server {
+	return start(t, user, password)
+}
+
+func start(t *testing.T, user, password string) *Server {
 	t.Helper()
 	t.Setenv("OTEL_TRACES_EXPORTER", "none") // the registry would export traces to localhost:4318
 	logrus.SetOutput(io.Discard)             // it logs every 404 a client asks for on purpose
@@ -38,6 +51,17 @@ func Start(t *testing.T) *Server {
 	cfg.Storage = configuration.Storage{
 		"filesystem":  configuration.Parameters{"rootdirectory": t.TempDir()},
 		"maintenance": configuration.Parameters{"uploadpurging": map[any]any{"enabled": false}},
+	}
+	if user != "" {
+		hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		file := filepath.Join(t.TempDir(), "htpasswd")
+		if err := os.WriteFile(file, []byte(user+":"+string(hash)+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg.Auth = configuration.Auth{"htpasswd": configuration.Parameters{"realm": "plugship-test", "path": file}}
 	}
 	cfg.Log.Level = "error"
 	cfg.Log.AccessLog.Disabled = true
