@@ -1,8 +1,11 @@
 // Package publish is the publishing step: it takes every built, signed
 // plugin version that the compatibility matrix approved and publishes it,
 // to GitHub Releases or, with no GitHub settings, to a local channel in
-// dist/channel/ (dist/ is configurable in plugship.yaml). Either way it
-// keeps index.json, the catalogue hosts fetch from (see package loader/fetch).
+// dist/channel/ (dist/ is configurable in plugship.yaml), or to an OCI
+// registry repository (PLUGSHIP_REGISTRY or publish.registry:
+// oci://<registry>/<repository>; see Registry, registry.go, for the
+// layout). Each way it keeps index.json, the catalogue hosts fetch from
+// (see package loader/fetch).
 //
 // On GitHub each plugin version is one release, tagged
 // <team>/<plugin>/v<version>, created as a draft, given its assets (the .so,
