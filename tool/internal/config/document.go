@@ -1,9 +1,6 @@
 package config
 
-import (
-	"reflect"
-	"strings"
-)
+import "github.com/plugship/plugship/tool/internal/teams"
 
 // Document is plugship.yaml as written, every field optional: the fields
 // Parse knows, which it reads into a Config with the defaults filled in,
@@ -89,20 +86,9 @@ type PublishDocument struct {
 // known are the fields of plugship.yaml by section ("" is the top level),
 // in the order of Document's fields.
 var known = map[string][]string{
-	"":         yamlFields(Document{}),
-	"contract": yamlFields(ContractDocument{}),
-	"folders":  yamlFields(FoldersDocument{}),
-	"sigstore": yamlFields(SigstoreDocument{}),
-	"publish":  yamlFields(PublishDocument{}),
-}
-
-// yamlFields are the yaml names of v's fields.
-func yamlFields(v any) []string {
-	t := reflect.TypeOf(v)
-	var names []string
-	for i := range t.NumField() {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
-		names = append(names, name)
-	}
-	return names
+	"":         teams.YAMLFields(Document{}),
+	"contract": teams.YAMLFields(ContractDocument{}),
+	"folders":  teams.YAMLFields(FoldersDocument{}),
+	"sigstore": teams.YAMLFields(SigstoreDocument{}),
+	"publish":  teams.YAMLFields(PublishDocument{}),
 }

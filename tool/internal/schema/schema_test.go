@@ -31,20 +31,26 @@ func TestCommitted(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		file := filepath.Join(root, Dir, s.File)
-		if *update {
-			if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
+		golden(t, root, Dir+"/"+s.File, got)
+	}
+}
+
+// golden fails when the file rel (a slash path from root) differs from
+// got, what the code makes of it; -update writes got there instead.
+func golden(t *testing.T, root, rel, got string) {
+	t.Helper()
+	file := filepath.Join(root, filepath.FromSlash(rel))
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+			t.Fatal(err)
 		}
-		want, err := os.ReadFile(file)
-		if err != nil || got != string(want) {
-			t.Errorf("%s/%s differs from what the code generates (%v); if the change is intended, run go test ./internal/schema -args -update in tool/ and commit it", Dir, s.File, err)
+		if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
 		}
+		return
+	}
+	if want, err := os.ReadFile(file); err != nil || string(want) != got {
+		t.Errorf("%s differs from what the code makes of it (%v); if the change is intended, run go test ./internal/schema -args -update in tool/ and commit it", rel, err)
 	}
 }
 
@@ -248,18 +254,6 @@ func TestReferencePages(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		file := filepath.Join(root, filepath.FromSlash(s.Page()))
-		if *update {
-			if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		if want, err := os.ReadFile(file); err != nil || string(want) != got {
-			t.Errorf("%s differs from what %s renders (%v); if the change is intended, run go test ./internal/schema -args -update in tool/ and commit it", s.Page(), s.File, err)
-		}
+		golden(t, root, s.Page(), got)
 	}
 }

@@ -83,15 +83,16 @@ type IdentityDocument struct {
 
 // The fields of each mapping of a manifest, in the order of the types'.
 var (
-	teamFields     = yamlFields(Document{})
-	pluginFields   = yamlFields(PluginDocument{})
-	releaseFields  = yamlFields(ReleaseDocument{})
-	signingFields  = yamlFields(SigningDocument{})
-	identityFields = yamlFields(IdentityDocument{})
+	teamFields     = YAMLFields(Document{})
+	pluginFields   = YAMLFields(PluginDocument{})
+	releaseFields  = YAMLFields(ReleaseDocument{})
+	signingFields  = YAMLFields(SigningDocument{})
+	identityFields = YAMLFields(IdentityDocument{})
 )
 
-// yamlFields are the yaml names of v's fields.
-func yamlFields(v any) []string {
+// YAMLFields are the yaml names of the fields of v, a struct: the fields
+// a parser of a file described by v's type knows (config's too).
+func YAMLFields(v any) []string {
 	t := reflect.TypeOf(v)
 	var names []string
 	for i := range t.NumField() {
