@@ -16,6 +16,8 @@ import (
 	"testing"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/plugship/plugship/tool/internal/plugtest"
 )
 
 var update = flag.Bool("update", false, "rewrite docs/reference/targets.md from the targets' help")
@@ -35,20 +37,7 @@ func TestReferencePage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	file := filepath.Join(root, filepath.FromSlash(referencePage))
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(file)
-	if err != nil || string(want) != got {
-		t.Errorf("%s differs from the targets' help (%v); if the change is intended, run go test ./targets -args -update in tool/ and commit it", referencePage, err)
-	}
+	plugtest.Golden(t, filepath.Join(root, filepath.FromSlash(referencePage)), got, *update, "go test ./targets -args -update in tool/")
 }
 
 // A target is one mage target: its name as typed, its arguments, its help.

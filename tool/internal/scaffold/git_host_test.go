@@ -44,6 +44,23 @@ func main() {
 }
 `
 
+// initWithContract makes a repository of module example.com/acme with
+// plugship init (replacing plugship with the checkout at root) in a
+// temporary folder, and returns it with its contract module's files, as
+// the repository's tag contract/v0.1.0 would publish them on a proxy.
+func initWithContract(t *testing.T, root string) (dir string, contract map[string]string) {
+	t.Helper()
+	dir = filepath.Join(t.TempDir(), "acme")
+	if err := Init(context.Background(), Options{Dir: dir, Module: "example.com/acme", Replace: root}); err != nil {
+		t.Fatal(err)
+	}
+	contract = map[string]string{}
+	for _, f := range []string{"go.mod", "contract.go", "doc.go"} {
+		contract[f] = read(t, filepath.Join(dir, "contract", f))
+	}
+	return dir, contract
+}
+
 // TestHostFromGitRequiresTheContract: a host in a git repository of its
 // own, at a tag, requires the scaffolded repository's contract module at
 // v0.1.0 (from a module proxy, as the repository's tag contract/v0.1.0
@@ -57,17 +74,10 @@ func TestHostFromGitRequiresTheContract(t *testing.T) {
 		t.Skip("builds a host and plugins")
 	}
 	root := plugshipRoot(t)
-	dir := filepath.Join(t.TempDir(), "acme")
 	ctx := context.Background()
-	if err := Init(ctx, Options{Dir: dir, Module: "example.com/acme", Replace: root}); err != nil {
-		t.Fatal(err)
-	}
+	dir, contract := initWithContract(t, root)
 
 	// The contract at v0.1.0 on a proxy, and the host's repository.
-	contract := map[string]string{}
-	for _, f := range []string{"go.mod", "contract.go", "doc.go"} {
-		contract[f] = read(t, filepath.Join(dir, "contract", f))
-	}
 	plugtest.UseProxy(t, map[string]map[string]map[string]string{"example.com/acme/contract": {"v0.1.0": contract}})
 	gitDir := filepath.Join(t.TempDir(), "greetd.git")
 	plugtest.GitRepo(t, gitDir, []plugtest.Commit{{Tag: "v1.0.0", Files: map[string]string{

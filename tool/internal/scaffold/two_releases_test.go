@@ -87,15 +87,8 @@ func TestTwoHostReleasesFromGit(t *testing.T) {
 		t.Skip("builds hosts and plugins")
 	}
 	root := plugshipRoot(t)
-	dir := filepath.Join(t.TempDir(), "acme")
 	ctx := context.Background()
-	if err := Init(ctx, Options{Dir: dir, Module: "example.com/acme", Replace: root}); err != nil {
-		t.Fatal(err)
-	}
-	contract := map[string]string{}
-	for _, f := range []string{"go.mod", "contract.go", "doc.go"} {
-		contract[f] = read(t, filepath.Join(dir, "contract", f))
-	}
+	dir, contract := initWithContract(t, root)
 	plugtest.UseProxy(t, map[string]map[string]map[string]string{
 		"example.com/acme/contract": {"v0.1.0": contract},
 		"example.com/shared":        {"v1.0.0": plugtest.SharedModule("v1.0.0"), "v1.1.0": plugtest.SharedModule("v1.1.0")},

@@ -39,19 +39,7 @@ func TestCommitted(t *testing.T) {
 // got, what the code makes of it; -update writes got there instead.
 func golden(t *testing.T, root, rel, got string) {
 	t.Helper()
-	file := filepath.Join(root, filepath.FromSlash(rel))
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	if want, err := os.ReadFile(file); err != nil || string(want) != got {
-		t.Errorf("%s differs from what the code makes of it (%v); if the change is intended, run go test ./internal/schema -args -update in tool/ and commit it", rel, err)
-	}
+	plugtest.Golden(t, filepath.Join(root, filepath.FromSlash(rel)), got, *update, "go test ./internal/schema -args -update in tool/")
 }
 
 func repoRoot(t *testing.T) string {
