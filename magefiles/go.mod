@@ -62,6 +62,7 @@ require (
 	github.com/pkg/errors v0.9.1 // indirect
 	github.com/plugship/plugship v0.0.0-00010101000000-000000000000 // indirect
 	github.com/plugship/plugship/keyless v0.0.0-00010101000000-000000000000 // indirect
+	github.com/plugship/plugship/oci v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sassoftware/relic v7.2.1+incompatible // indirect
 	github.com/secure-systems-lab/go-securesystemslib v0.11.1 // indirect
 	github.com/shibumi/go-pathspec v1.3.0 // indirect
@@ -105,5 +106,6 @@ require (
 replace (
 	github.com/plugship/plugship => ../
 	github.com/plugship/plugship/keyless => ../keyless
+	github.com/plugship/plugship/oci => ../oci
 	github.com/plugship/plugship/tool => ../tool
 )

@@ -214,6 +214,7 @@ require (
 	github.com/opencontainers/image-spec v1.1.1
 	github.com/plugship/plugship v0.0.0-00010101000000-000000000000
 	github.com/plugship/plugship/keyless v0.0.0-00010101000000-000000000000
+	github.com/plugship/plugship/oci v0.0.0-00010101000000-000000000000
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
 	github.com/sirupsen/logrus v1.9.4
 	golang.org/x/crypto v0.55.0
@@ -225,4 +226,5 @@ require (
 replace (
 	github.com/plugship/plugship => ../
 	github.com/plugship/plugship/keyless => ../keyless
+	github.com/plugship/plugship/oci => ../oci
 )

@@ -247,3 +247,16 @@ func Dirs(root, dist string) (string, string) {
 	}
 	return root, dist
 }
+
+// Entry is the index entry of the file m describes, built for a host
+// whose contract package is contract, with no hosts passed and no
+// locations yet.
+func (m *Metadata) Entry(contract string) Entry {
+	return Entry{
+		Team: m.Team, Plugin: m.Plugin, Version: m.Version, File: m.File, SHA256: m.SHA256, Size: m.Size,
+		ABI: ABI{Tag: m.ABI, Contract: contract, GoVersion: m.GoVersion, GOOS: m.GOOS, GOARCH: m.GOARCH,
+			Trimpath: m.Settings["-trimpath"] == "true", Race: m.Settings["-race"] == "true", CGO: m.Settings["CGO_ENABLED"] == "1"},
+		Hosts:  []string{},
+		Assets: map[string]string{},
+	}
+}

@@ -25,7 +25,11 @@ import (
 // Options say where to fetch plugins from and where to put them.
 type Options struct {
 	// Index is the published catalogue: a path to a channel's index.json
-	// (plugship's publish step writes dist/channel/index.json), or its URL.
+	// (plugship's publish step writes dist/channel/index.json), or its URL;
+	// or an OCI registry's repository, oci://<registry>/<repository> (its
+	// tag plugship.index), or one plugin file in it by tag or digest
+	// (oci://<registry>/<repository>:<tag> or @sha256:<digest>), which
+	// needs Registry.
 	// For GitHub that is <repository>/raw/plugship-index/index.json on a
 	// repository with immutable releases (the index is kept on the branch
 	// plugship-index), else <repository>/releases/download/plugship-index/index.json
@@ -41,6 +45,10 @@ type Options struct {
 	Trust *trust.Policy
 	// Token, if set, is sent to the index's host (private repositories).
 	Token string
+	// Registry reads oci:// indexes and locations. This package links no
+	// OCI client: the module github.com/plugship/plugship/oci provides
+	// one (oci.New). Without it an oci:// index is an error (ErrNoRegistry).
+	Registry Registry
 	// HTTP fetches URLs; default a client with a 10 minute timeout.
 	HTTP *http.Client
 	// GOOS and GOARCH select the files; default this process's.
@@ -70,6 +78,23 @@ type Result struct {
 	// whose fingerprint its ABI tag covers ("" in older indexes).
 	Contract string `json:"contract,omitempty"`
 }
+
+// Registry reads plugship's artifacts in OCI registries; see package
+// github.com/plugship/plugship/oci, which implements it with oras-go.
+type Registry interface {
+	// Index returns the index.json of ref: the one tagged plugship.index
+	// in a repository (oci://<registry>/<repository>), or one that lists
+	// just the plugin file a tag or digest names, with the signatures and
+	// provenance attached to it.
+	Index(ctx context.Context, ref string) ([]byte, error)
+	// Open opens the blob at loc, oci://<registry>/<repository>@<digest>;
+	// reading it to the end fails unless its content has that digest.
+	Open(ctx context.Context, loc string) (io.ReadCloser, error)
+}
+
+// ErrNoRegistry is returned for an oci:// index or location when
+// Options has no Registry.
+var ErrNoRegistry = errors.New("fetch: reading an OCI registry needs Options.Registry: go get github.com/plugship/plugship/oci and set it to oci.New()")
 
 // OtherABI is the outcome of a file that Options.Host did not select: it
 // is built for another host; nothing was downloaded.
@@ -318,6 +343,12 @@ const (
 // segments, owner and name) it reads the index on the branch, else the
 // one in the index release, and from then on uses the URL it read.
 func (s *source) readIndex(ctx context.Context) ([]byte, error) {
+	if isOCI(s.opts.Index) {
+		if s.opts.Registry == nil {
+			return nil, ErrNoRegistry
+		}
+		return s.opts.Registry.Index(ctx, s.opts.Index)
+	}
 	u := s.index()
 	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
 	if !isHTTP(u) || len(parts) != 2 || parts[0] == "" || parts[1] == "" || strings.HasSuffix(u.Path, ".json") {
@@ -363,6 +394,9 @@ func (s source) index() *url.URL {
 
 func isHTTP(u *url.URL) bool { return u.Scheme == "http" || u.Scheme == "https" }
 
+// isOCI reports whether loc is in an OCI registry: oci://...
+func isOCI(loc string) bool { return strings.HasPrefix(loc, "oci://") }
+
 // read returns a location's content, at most limit bytes.
 func (s source) read(ctx context.Context, u *url.URL, limit int64) ([]byte, error) {
 	rc, err := s.open(ctx, u)
@@ -401,6 +435,12 @@ func (s source) download(ctx context.Context, u *url.URL, w io.Writer, size int6
 // open opens a location: a GET for an http(s) URL (with the token if it
 // is on the index's host), else the file at its path.
 func (s source) open(ctx context.Context, u *url.URL) (io.ReadCloser, error) {
+	if u.Scheme == "oci" {
+		if s.opts.Registry == nil {
+			return nil, ErrNoRegistry
+		}
+		return s.opts.Registry.Open(ctx, u.String())
+	}
 	if !isHTTP(u) {
 		f, err := os.Open(u.Path)
 		if err != nil {
@@ -430,8 +470,11 @@ func (s source) open(ctx context.Context, u *url.URL) (io.ReadCloser, error) {
 // resolve turns a location into a URL: absolute URLs as they are, others
 // relative to the index (a file path or a URL).
 func (s source) resolve(loc string) (*url.URL, error) {
-	if u, err := url.Parse(loc); err == nil && isHTTP(u) {
+	if u, err := url.Parse(loc); err == nil && (isHTTP(u) || u.Scheme == "oci") {
 		return u, nil
+	}
+	if isOCI(s.opts.Index) {
+		return nil, errors.New("location " + artifact.Quote(loc) + " of an index in a registry is not an oci:// reference")
 	}
 	if base := s.index(); isHTTP(base) {
 		return base.Parse(loc)

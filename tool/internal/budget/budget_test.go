@@ -85,6 +85,19 @@ func init() {
 		"trust.Load(", "keyless.Load(").Replace(hosts["loader"])
 }
 
+// The registry host is the loader host that fetches its plugins from an
+// OCI registry first (package oci, oras-go).
+func init() {
+	hosts["oci"] = strings.NewReplacer(
+		`"github.com/plugship/plugship/loader"`, `"github.com/plugship/plugship/loader"
+	"github.com/plugship/plugship/loader/fetch"
+	"github.com/plugship/plugship/oci"`,
+		"	p, report, err :=", `	if _, err := fetch.Plugins(context.Background(), fetch.Options{Index: os.Args[3], Registry: oci.New(), Plugin: "showcase", Dir: os.Args[2], Trust: policy}); err != nil {
+		fmt.Println(err)
+	}
+	p, report, err :=`).Replace(hosts["loader"])
+}
+
 // host is one measured host executable.
 type host struct {
 	size    int64
@@ -98,8 +111,8 @@ func buildHost(t *testing.T, root, kind string) host {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), kind)
 	gomod := "module example.com/host\n\ngo 1.25.8\n\nrequire github.com/plugship/plugship v0.0.0\n\nreplace github.com/plugship/plugship => " + root + "\n"
-	if kind == "keyless" {
-		gomod += "\nrequire github.com/plugship/plugship/keyless v0.0.0\n\nreplace github.com/plugship/plugship/keyless => " + filepath.Join(root, "keyless") + "\n"
+	if kind == "keyless" || kind == "oci" {
+		gomod += "\nrequire github.com/plugship/plugship/" + kind + " v0.0.0\n\nreplace github.com/plugship/plugship/" + kind + " => " + filepath.Join(root, kind) + "\n"
 	}
 	if err := plugtest.WriteFile(filepath.Join(dir, "go.mod"), gomod); err != nil {
 		t.Fatal(err)
@@ -201,7 +214,7 @@ func TestLoaderHostBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	measured := map[string]host{}
-	for _, kind := range []string{"bare", "loader", "keyless"} {
+	for _, kind := range []string{"bare", "loader", "keyless", "oci"} {
 		measured[kind] = buildHost(t, root, kind)
 		t.Logf("%-8s host: %5.2f MB, %3d modules linked besides the standard library, its own and plugship's", kind, float64(measured[kind].size)/1e6, len(measured[kind].modules))
 	}
@@ -215,6 +228,9 @@ func TestLoaderHostBudget(t *testing.T) {
 	}
 	if k := measured["keyless"]; len(k.modules) <= len(l.modules) {
 		t.Errorf("the keyless host links %d modules, the loader host %d: keyless verification is supposed to be what brings sigstore-go", len(k.modules), len(l.modules))
+	}
+	if o := measured["oci"]; len(o.modules) <= len(l.modules) {
+		t.Errorf("the registry host links %d modules, the loader host %d: fetching from a registry is supposed to be what brings oras-go", len(o.modules), len(l.modules))
 	}
 }
 

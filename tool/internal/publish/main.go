@@ -6,13 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/plugship/plugship/internal/artifact"
+	"github.com/plugship/plugship/oci"
 	"github.com/plugship/plugship/tool/internal/config"
 	"github.com/plugship/plugship/tool/internal/matrix"
 	"github.com/plugship/plugship/tool/internal/progress"
@@ -153,7 +153,12 @@ func (o Options) store() (Store, error) {
 		return o.Store, nil
 	}
 	if ref := cmp.Or(o.Getenv(RegistryEnv), o.Repo.Registry); ref != "" {
-		return NewRegistry(ref, o.Getenv, loopback(ref))
+		reg, err := NewRegistry(ref, o.Getenv, oci.Loopback(ref))
+		if err != nil {
+			return nil, err
+		}
+		reg.Contract = o.Repo.Contract
+		return reg, nil
 	}
 	gh, err := GitHubFromEnv(o.Getenv)
 	if err != nil {
@@ -225,20 +230,17 @@ func updateMatrix(ctx context.Context, store Store, file string) error {
 
 // entry describes a published version for the index.
 func entry(v *Version, all map[string]string, contract string) artifact.Entry {
-	m := v.Meta
-	locations := map[string]string{}
+	e := v.Meta.Entry(contract)
+	e.Tag = cmp.Or(v.Release, v.Tag)
+	if v.Hosts != nil {
+		e.Hosts = v.Hosts
+	}
 	for _, a := range v.Assets {
 		if loc, ok := all[a.Name]; ok {
-			locations[a.Name] = loc
+			e.Assets[a.Name] = loc
 		}
 	}
-	return artifact.Entry{
-		Team: m.Team, Plugin: m.Plugin, Version: m.Version, Tag: cmp.Or(v.Release, v.Tag), File: m.File, SHA256: m.SHA256, Size: m.Size,
-		ABI: artifact.ABI{Tag: m.ABI, Contract: contract, GoVersion: m.GoVersion, GOOS: m.GOOS, GOARCH: m.GOARCH,
-			Trimpath: m.Settings["-trimpath"] == "true", Race: m.Settings["-race"] == "true", CGO: m.Settings["CGO_ENABLED"] == "1"},
-		Hosts:  v.Hosts,
-		Assets: locations,
-	}
+	return e
 }
 
 // FetchMatrix copies the matrix of the last publish (the matrix.json
@@ -271,15 +273,4 @@ func FetchMatrix(ctx context.Context, opts Options, out io.Writer) error {
 	}
 	_, err = artifact.WriteFileIfChanged(file, data, 0o644)
 	return err
-}
-
-// loopback reports whether the registry of ref (oci://host[:port]/...) is
-// on this machine, which is talked to over plain http://.
-func loopback(ref string) bool {
-	host, _, _ := strings.Cut(strings.TrimPrefix(ref, "oci://"), "/")
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	ip := net.ParseIP(host)
-	return host == "localhost" || ip != nil && ip.IsLoopback()
 }

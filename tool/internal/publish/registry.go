@@ -2,7 +2,6 @@ package publish
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"regexp"
 	"strings"
 
 	"github.com/opencontainers/go-digest"
@@ -20,50 +18,29 @@ import (
 	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry/remote"
 	"oras.land/oras-go/v2/registry/remote/auth"
-	"oras.land/oras-go/v2/registry/remote/credentials"
 	"oras.land/oras-go/v2/registry/remote/errcode"
-	"oras.land/oras-go/v2/registry/remote/retry"
+
+	"github.com/plugship/plugship/oci"
 )
 
-// The artifact layout in a registry, one repository per publish target.
-//
-// Each plugin file (one ABI of one version) is a manifest of artifact
-// type ArtifactPlugin, tagged <team>.<plugin>.v<version>.<abi> ("+" of a
-// semantic version's build metadata as "_", which a tag cannot hold):
-// its layers are the .so and its build metadata, its config the empty
-// descriptor. Its signature, keyless bundle, provenance and SHA256SUMS
-// are referrers (OCI 1.1 subject), pushed before the tag, so that a tag
-// never points at content whose signatures are not there yet. The index
-// (index.json) and the approving matrix (matrix.json) are artifacts of
-// their own, tagged plugship.index and plugship.matrix.
-const (
-	ArtifactPlugin    = "application/vnd.plugship.plugin.v1"
-	ArtifactSignature = "application/vnd.plugship.signature.v1"
-	ArtifactIndex     = "application/vnd.plugship.index.v1"
-
-	MediaTypePlugin   = "application/vnd.plugship.plugin.v1+so"
-	MediaTypeMetadata = "application/vnd.plugship.metadata.v1+json"
-
-	// Annotations of a plugin manifest, besides the OCI ones (title of a
-	// layer; source, revision and created of the manifest).
-	AnnotationTeam    = "dev.plugship.team"
-	AnnotationPlugin  = "dev.plugship.plugin"
-	AnnotationVersion = "dev.plugship.version"
-	AnnotationABI     = "dev.plugship.abi"
-)
+// The artifact layout in a registry is package oci's (see its
+// documentation): a manifest per plugin file, tagged oci.Tag, with its
+// signatures as referrers pushed before the tag, so that a tag never
+// points at content whose signatures are not there yet; the index and the
+// matrix tagged oci.IndexTag and oci.MatrixTag.
 
 // created is every manifest's creation time: a fixed one, so that the
 // same files always make the same manifest, and publishing them again is
 // a no-op.
 const created = "1970-01-01T00:00:00Z"
 
-// tagRE is what a tag may be (OCI distribution-spec).
-var tagRE = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
-
 // Registry is a repository in an OCI registry: oci://<registry>/<repository>.
 type Registry struct {
-	Ref  string // as given, oci://...
-	repo *remote.Repository
+	Ref string // as given, oci://...
+	// Contract is the contract package of the repository's host, which
+	// each plugin manifest names (oci.AnnotationContract).
+	Contract string
+	repo     *remote.Repository
 }
 
 // NewRegistry opens the publish target ref, oci://<registry>/<repository>,
@@ -71,51 +48,30 @@ type Registry struct {
 // (docker login, or DOCKER_CONFIG), and for ghcr.io GITHUB_TOKEN when
 // there are none. plainHTTP talks http:// (a registry on loopback).
 func NewRegistry(ref string, getenv func(string) string, plainHTTP bool) (*Registry, error) {
-	name, ok := strings.CutPrefix(ref, "oci://")
-	if !ok {
-		return nil, fmt.Errorf("publish target %s: want oci://<registry>/<repository>, such as oci://ghcr.io/acme/plugins", ref)
-	}
-	repo, err := remote.NewRepository(name)
+	client := &oci.Registry{Getenv: getenv, PlainHTTP: func(string) bool { return plainHTTP }}
+	repo, err := client.Repository(ref)
 	if err != nil {
-		return nil, fmt.Errorf("publish target %s: %v; want oci://<registry>/<repository>, such as oci://ghcr.io/acme/plugins", ref, err)
+		return nil, fmt.Errorf("publish target %w", err)
 	}
 	if repo.Reference.Reference != "" {
 		return nil, fmt.Errorf("publish target %s: a repository, without a tag or digest (plugship tags each plugin file)", ref)
 	}
-	repo.PlainHTTP = plainHTTP
 	// A registry without the referrers API (Distribution 3.1, older
 	// Harbors) keeps a referrers index under the tag sha256-<digest>; each
 	// new referrer replaces it, and deleting the one it replaced needs
 	// delete rights many registries do not give: the old index is left.
 	repo.SkipReferrersGC = true
-	store, err := credentials.NewStoreFromDocker(credentials.StoreOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("publish target %s: reading Docker's credentials: %w", ref, err)
-	}
-	host := repo.Reference.Registry
-	repo.Client = &auth.Client{
-		Client: retry.DefaultClient,
-		Cache:  auth.NewCache(),
-		Credential: func(ctx context.Context, hostport string) (auth.Credential, error) {
-			c, err := credentials.Credential(store)(ctx, hostport)
-			if err == nil && c == auth.EmptyCredential && host == "ghcr.io" && getenv("GITHUB_TOKEN") != "" {
-				// In GitHub Actions: the workflow's token, with packages: write.
-				return auth.Credential{Username: cmp.Or(getenv("GITHUB_ACTOR"), "plugship"), Password: getenv("GITHUB_TOKEN")}, nil
-			}
-			return c, err
-		},
-	}
 	return &Registry{Ref: ref, repo: repo}, nil
 }
 
 // Describe names the registry repository.
 func (r *Registry) Describe() string { return "registry " + r.Ref }
 
-// Tag is the tag of v's file: <team>.<plugin>.v<version>.<abi>.
+// Tag is the tag of v's file: <team>.<plugin>.v<version>.<abi> (oci.Tag).
 func (r *Registry) Tag(v *Version) (string, error) {
-	tag := strings.ReplaceAll(fmt.Sprintf("%s.%s.v%s.%s", v.Meta.Team, v.Meta.Plugin, v.Meta.Version, v.Meta.ABI), "+", "_")
-	if !tagRE.MatchString(tag) {
-		return "", fmt.Errorf("%s: the tag %s is not a valid OCI tag (at most 128 characters of a-z, A-Z, 0-9, '.', '_' and '-'): shorten the team or plugin name", v.Tag, tag)
+	tag, err := oci.Tag(v.Meta.Team, v.Meta.Plugin, v.Meta.Version, v.Meta.ABI)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", v.Tag, err)
 	}
 	return tag, nil
 }
@@ -133,7 +89,7 @@ func (r *Registry) Release(ctx context.Context, v *Version) (map[string]string, 
 	so := v.Assets[0]
 	locations := map[string]string{}
 	for _, a := range v.Assets {
-		locations[a.Name] = r.Ref + "@sha256:" + a.SHA256
+		locations[a.Name] = oci.Location(r.Ref, a.SHA256)
 	}
 	if published, err := r.repo.Resolve(ctx, tag); err == nil {
 		sum, err := r.soDigest(ctx, published, so.Name)
@@ -152,9 +108,9 @@ func (r *Registry) Release(ctx context.Context, v *Version) (map[string]string, 
 		mediaType := "application/octet-stream"
 		switch {
 		case a.Name == so.Name:
-			mediaType = MediaTypePlugin
+			mediaType = oci.MediaTypePlugin
 		case a.Name == so.Name+".json":
-			mediaType = MediaTypeMetadata
+			mediaType = oci.MediaTypeMetadata
 		case strings.HasSuffix(a.Name, ".json"):
 			mediaType = "application/json"
 		}
@@ -166,15 +122,18 @@ func (r *Registry) Release(ctx context.Context, v *Version) (map[string]string, 
 	}
 	annotations := map[string]string{
 		ocispec.AnnotationCreated: created,
-		AnnotationTeam:            v.Meta.Team,
-		AnnotationPlugin:          v.Meta.Plugin,
-		AnnotationVersion:         v.Meta.Version,
-		AnnotationABI:             v.Meta.ABI,
+		oci.AnnotationTeam:        v.Meta.Team,
+		oci.AnnotationPlugin:      v.Meta.Plugin,
+		oci.AnnotationVersion:     v.Meta.Version,
+		oci.AnnotationABI:         v.Meta.ABI,
+	}
+	if r.Contract != "" {
+		annotations[oci.AnnotationContract] = r.Contract
 	}
 	if v.Meta.Revision != "" {
 		annotations[ocispec.AnnotationRevision] = v.Meta.Revision
 	}
-	plugin, err := oras.PackManifest(ctx, r.repo, oras.PackManifestVersion1_1, ArtifactPlugin, oras.PackManifestOptions{
+	plugin, err := oras.PackManifest(ctx, r.repo, oras.PackManifestVersion1_1, oci.ArtifactPlugin, oras.PackManifestOptions{
 		Layers:              []ocispec.Descriptor{layers[so.Name], layers[so.Name+".json"]},
 		ManifestAnnotations: annotations,
 	})
@@ -185,7 +144,7 @@ func (r *Registry) Release(ctx context.Context, v *Version) (map[string]string, 
 		if a.Name == so.Name || a.Name == so.Name+".json" {
 			continue
 		}
-		_, err := oras.PackManifest(ctx, r.repo, oras.PackManifestVersion1_1, ArtifactSignature, oras.PackManifestOptions{
+		_, err := oras.PackManifest(ctx, r.repo, oras.PackManifestVersion1_1, oci.ArtifactSignature, oras.PackManifestOptions{
 			Subject:             &plugin,
 			Layers:              []ocispec.Descriptor{layers[a.Name]},
 			ManifestAnnotations: map[string]string{ocispec.AnnotationCreated: created, ocispec.AnnotationTitle: a.Name},
@@ -242,7 +201,10 @@ func (r *Registry) soDigest(ctx context.Context, desc ocispec.Descriptor, name s
 // indexTag is the tag of a file of the index: plugship.index for
 // index.json, plugship.matrix for matrix.json.
 func indexTag(name string) string {
-	return "plugship." + strings.TrimSuffix(name, ".json")
+	if name == IndexFile {
+		return oci.IndexTag
+	}
+	return oci.MatrixTag
 }
 
 // ReadIndex returns the file of the index called name, or nil if the
@@ -279,7 +241,7 @@ func (r *Registry) WriteIndex(ctx context.Context, name string, data []byte) err
 	if err != nil {
 		return r.explain(tag, err)
 	}
-	desc, err := oras.PackManifest(ctx, r.repo, oras.PackManifestVersion1_1, ArtifactIndex, oras.PackManifestOptions{
+	desc, err := oras.PackManifest(ctx, r.repo, oras.PackManifestVersion1_1, oci.ArtifactIndex, oras.PackManifestOptions{
 		Layers:              []ocispec.Descriptor{layer},
 		ManifestAnnotations: map[string]string{ocispec.AnnotationCreated: created},
 	})

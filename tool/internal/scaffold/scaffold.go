@@ -38,6 +38,10 @@ const ToolModule = PlugshipModule + "/tool"
 // checkout's copy is replaced in along with the others (Options.Replace).
 const KeylessModule = PlugshipModule + "/keyless"
 
+// OCIModule is the module that reads OCI registries (oras-go), which the
+// tool module requires for publishing to one; replaced in like the others.
+const OCIModule = PlugshipModule + "/oci"
+
 // ContractVersion is the version a new repository's root module requires
 // its contract module at. The contract is a module of its own so that
 // hosts built in other repositories can require it at a version, as the
@@ -210,7 +214,7 @@ func requirement(version, replace string) (string, string, error) {
 	if err != nil {
 		return "", "", err
 	}
-	for _, m := range []string{PlugshipModule, ToolModule, KeylessModule} {
+	for _, m := range []string{PlugshipModule, ToolModule, KeylessModule, OCIModule} {
 		gomod := filepath.Join(abs, moduleFolder(m), "go.mod")
 		content, err := os.ReadFile(gomod)
 		if err != nil {
@@ -346,7 +350,7 @@ func renderOne(p, rel string, d data) (file, error) {
 func goMods(mod, version, replace string, host *Host) ([]file, error) {
 	mage, err := modFile(mod+"/magefiles", func(f *modfile.File) error {
 		f.AddNewRequire(ToolModule, version, false)
-		return replaceWith(f, replace, PlugshipModule, KeylessModule, ToolModule)
+		return replaceWith(f, replace, PlugshipModule, KeylessModule, OCIModule, ToolModule)
 	})
 	if err != nil {
 		return nil, err

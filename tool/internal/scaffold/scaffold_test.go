@@ -169,7 +169,7 @@ func TestInitReplace(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantReplaces := PlugshipModule + " => " + root + ", " + KeylessModule + " => " + filepath.Join(root, "keyless") + ", " + ToolModule + " => " + filepath.Join(root, "tool")
+		wantReplaces := PlugshipModule + " => " + root + ", " + KeylessModule + " => " + filepath.Join(root, "keyless") + ", " + OCIModule + " => " + filepath.Join(root, "oci") + ", " + ToolModule + " => " + filepath.Join(root, "tool")
 		if requires(mage) != ToolModule+" "+want || replaces(mage) != wantReplaces {
 			t.Errorf("version %q: magefiles/go.mod does not require %s %s with %s:\n%s", version, ToolModule, want, wantReplaces, read(t, filepath.Join(dir, "magefiles/go.mod")))
 		}
