@@ -23,6 +23,17 @@
 // changes nothing, says why for each candidate and exits 1. -dry-run
 // prints the decision and changes nothing.
 //
+// INDEX is a channel folder or its index.json, its URL, a GitHub
+// repository's URL, or an OCI registry's repository,
+// oci://<registry>/<repository> (one file of it with :<tag> or
+// @sha256:<digest>), read with Docker's credentials (docker login). Files
+// signed with a team's key and files signed keylessly (Sigstore) are both
+// verified.
+//
+// It is a module of its own, github.com/plugship/plugship/cmd/plugship,
+// which links the keyless and oci modules: nothing of theirs enters the
+// module graph of hosts that import github.com/plugship/plugship.
+//
 // The commands that make and build plugin repositories (plugship init)
 // are in the tool module: go run github.com/plugship/plugship/tool/cmd/plugship.
 //
@@ -43,7 +54,8 @@ import (
 	"time"
 
 	"github.com/plugship/plugship/internal/install"
-	"github.com/plugship/plugship/trust"
+	"github.com/plugship/plugship/keyless"
+	"github.com/plugship/plugship/oci"
 )
 
 // The exit statuses.
@@ -114,7 +126,7 @@ func runInstall(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	var trustFile, check string
 	var rollback, asJSON bool
 	fs.StringVar(&o.Host, "host", "", "the host executable: its ABI and build decide which files fit (required)")
-	fs.StringVar(&o.Index, "index", "", "the published index: a channel folder or its index.json, its URL, or a GitHub repository's URL (required)")
+	fs.StringVar(&o.Index, "index", "", "the published index (required): a channel folder or its index.json, its URL, a GitHub repository's URL, or an OCI registry's repository oci://<registry>/<repository> (or one file of it, :<tag> or @sha256:<digest>)")
 	fs.StringVar(&trustFile, "trust", "", "the trust policy, trust.json (required): only files its teams signed are installed")
 	fs.StringVar(&o.Dir, "dir", "", "the host's plugin folder (required)")
 	fs.StringVar(&o.Name, "name", install.DefaultName, "the file name a plugin takes in the folder; may hold {plugin} and {version}")
@@ -158,12 +170,13 @@ func runInstall(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintln(stderr, "plugship install: no trust policy: pass -trust trust.json (the policy the plugins' repository publishes, dist/trust.json): nothing unverified is installed")
 		return exitUsage
 	}
-	policy, err := trust.Load(trustFile)
+	policy, err := keyless.Load(trustFile) // key signatures and keyless ones
 	if err != nil {
 		fmt.Fprintf(stderr, "plugship install: the trust policy: %v\n", err)
 		return exitFailure
 	}
 	o.Trust = policy
+	o.Registry = oci.New()
 	plans, err := install.Install(ctx, o)
 	if asJSON {
 		enc := json.NewEncoder(stdout)

@@ -50,6 +50,8 @@ type Options struct {
 	Contract string
 	Trust    *trust.Policy
 	Token    string        // sent to the index's host (private repositories)
+	// Registry reads oci:// indexes (see fetch.Options.Registry).
+	Registry fetch.Registry
 	Cache    string        // where files are downloaded to; default the user cache folder's plugship/install
 	Timeout  time.Duration // bounds each check; default loader.DefaultProbeTimeout
 	DryRun   bool          // decide and report, change nothing
@@ -197,7 +199,7 @@ func decide(ctx context.Context, opts Options, plugin string) (*Plan, error) {
 func decideAmong(ctx context.Context, opts Options, plugin string, n int) (*Plan, int, error) {
 	p := &Plan{Plugin: plugin}
 	cache := filepath.Join(opts.Cache, cacheKey(opts.Index), plugin)
-	results, ferr := fetch.Plugins(ctx, fetch.Options{Index: opts.Index, Plugin: plugin, Dir: cache, Trust: opts.Trust, Token: opts.Token, Host: opts.Host, Newest: n})
+	results, ferr := fetch.Plugins(ctx, fetch.Options{Index: opts.Index, Plugin: plugin, Dir: cache, Trust: opts.Trust, Token: opts.Token, Registry: opts.Registry, Host: opts.Host, Newest: n})
 	if ferr != nil && len(results) == 0 {
 		return nil, 0, ferr
 	}

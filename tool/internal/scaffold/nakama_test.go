@@ -203,18 +203,18 @@ func TestHostYouDontControl(t *testing.T) {
 		t.Errorf("%d cells tried, want 6 (hello, scores and broken in 2 hosts):\n%+v", seen, m.Cells)
 	}
 
-	// plugship install, as a Dockerfile's RUN step runs it: the root
-	// module's command, no mage, no repository.
+	// plugship install, as a Dockerfile's RUN step runs it: the command's
+	// own module, no mage, no repository.
 	modules := filepath.Join(t.TempDir(), "modules")
 	install := func(t *testing.T, wantErr bool, args ...string) string {
 		t.Helper()
 		given := strings.Join(args, " ")
-		args = append([]string{"run", "./cmd/plugship", "install", "-host", server, "-index", filepath.Join(dir, "dist/channel"),
+		args = append([]string{"run", "-C", "cmd/plugship", ".", "install", "-host", server, "-index", filepath.Join(dir, "dist/channel"),
 			"-trust", filepath.Join(dir, "dist/trust.json"), "-dir", modules, "-cache", filepath.Join(dir, "cache"),
 			"-check", "{host} check --runtime.path {dir}"}, args...)
 		began := time.Now()
 		stdout, stderr, err := command(ctx, root, env, "go", args...)
-		t.Logf("go run ./cmd/plugship install ... %s: %s", given, time.Since(began).Round(time.Millisecond))
+		t.Logf("go run -C cmd/plugship . install ... %s: %s", given, time.Since(began).Round(time.Millisecond))
 		if (err != nil) != wantErr {
 			t.Fatalf("go %s: %v (want error: %v)\n%s\n%s", strings.Join(args, " "), err, wantErr, stdout, stderr)
 		}
