@@ -49,7 +49,7 @@ type Options struct {
 	// indexes); default the index's.
 	Contract string
 	Trust    *trust.Policy
-	Token    string        // sent to the index's host (private repositories)
+	Token    string // sent to the index's host (private repositories)
 	// Registry reads oci:// indexes (see fetch.Options.Registry).
 	Registry fetch.Registry
 	Cache    string        // where files are downloaded to; default the user cache folder's plugship/install
