@@ -3,8 +3,10 @@ package publish_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,6 +21,7 @@ import (
 	"github.com/plugship/plugship/keyless"
 	"github.com/plugship/plugship/loader/fetch"
 	"github.com/plugship/plugship/oci"
+	"github.com/plugship/plugship/tool/internal/compat"
 	"github.com/plugship/plugship/tool/internal/plugtest"
 	"github.com/plugship/plugship/tool/internal/registrytest"
 )
@@ -224,5 +227,57 @@ func TestRegistryReferrerSwapped(t *testing.T) {
 	}
 	if names := files(t, dir); len(names) != 0 {
 		t.Errorf("the folder holds %v after a refused fetch", names)
+	}
+}
+
+// TestInstallFromRegistry: plugship install, the command a Dockerfile
+// runs, installs the newest showcase version that fits the showcase host
+// from a registry that asks for a password, with the credentials of
+// docker login (DOCKER_CONFIG); without them it says what to do.
+func TestInstallFromRegistry(t *testing.T) {
+	const user, password = "deploy", "s3cret-pull-password"
+	reg := registrytest.StartWithPassword(t, user, password)
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	config := `{"auths":{"` + reg.Host + `":{"auth":"` + base64.StdEncoding.EncodeToString([]byte(user+":"+password)) + `"}}}`
+	if err := os.WriteFile(filepath.Join(os.Getenv("DOCKER_CONFIG"), "config.json"), []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := dist(t)
+	if out, err := publishTo(t, d, reg); err != nil {
+		t.Fatalf("publish: %v\n%s", err, out)
+	}
+	bin := filepath.Join(t.TempDir(), "plugship")
+	if err := plugtest.Go(filepath.Join(root, "cmd", "plugship"), "build", "-o", bin, "."); err != nil {
+		t.Fatal(err)
+	}
+	folder := filepath.Join(t.TempDir(), "modules")
+	install := func(env ...string) (string, error) {
+		cmd := exec.Command(bin, "install", "-host", compat.HostPath(built, "showcase"), "-index", "oci://"+reg.Host+"/acme/plugins",
+			"-trust", filepath.Join(d, "trust.json"), "-dir", folder, "-cache", filepath.Join(t.TempDir(), "cache"), "showcase")
+		cmd.Env = append(os.Environ(), env...)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	reg.Requests()
+	out, err := install()
+	if err != nil || !strings.Contains(out, "showcase: installed version 0.2.0 as ") {
+		t.Fatalf("plugship install from the registry: %v\n%s", err, out)
+	}
+	t.Logf("plugship install from the registry: requests %v", reg.Requests())
+	got, err := os.ReadFile(filepath.Join(folder, "showcase.so"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(filepath.Join(d, "plugins/showcase/showcase", plugtest.FileName("showcase", "0.2.0", abi)))
+	if err != nil || !bytes.Equal(got, want) {
+		t.Errorf("showcase.so is not the published 0.2.0 file for the host's ABI (%v)", err)
+	}
+	if strings.Contains(out, password) {
+		t.Errorf("the password appears in the output:\n%s", out)
+	}
+
+	out, err = install("DOCKER_CONFIG=" + t.TempDir())
+	if err == nil || !strings.Contains(out, "oci://"+reg.Host+"/acme/plugins: the registry wants credentials (401): docker login "+reg.Host) {
+		t.Errorf("without credentials: %v\n%s", err, out)
 	}
 }
