@@ -257,7 +257,7 @@ func (r *Registry) fileIndex(ctx context.Context, repo *remote.Repository, desc 
 				continue // not one of plugship's
 			}
 			title := sm.Layers[0].Annotations[ocispec.AnnotationTitle]
-			if !strings.HasPrefix(title, md.File+".") && title != "SHA256SUMS" {
+			if !strings.HasPrefix(title, md.File+".") && title != "SHA256SUMS-"+md.ABI {
 				continue
 			}
 			if prev, ok := attached[title]; ok && prev != rd.Digest.String() {

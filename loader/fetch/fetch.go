@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/plugship/plugship/internal/artifact"
 	"github.com/plugship/plugship/internal/fingerprint"
+	"github.com/plugship/plugship/internal/location"
 	"github.com/plugship/plugship/trust"
 )
 
@@ -94,7 +94,7 @@ type Registry interface {
 
 // ErrNoRegistry is returned for an oci:// index or location when
 // Options has no Registry.
-var ErrNoRegistry = errors.New("fetch: reading an OCI registry needs Options.Registry: go get github.com/plugship/plugship/oci and set it to oci.New()")
+var ErrNoRegistry = location.ErrNoRegistry
 
 // OtherABI is the outcome of a file that Options.Host did not select: it
 // is built for another host; nothing was downloaded.
@@ -127,12 +127,13 @@ func Plugins(ctx context.Context, opts Options) ([]Result, error) {
 	if opts.HTTP == nil {
 		opts.HTTP = &http.Client{Timeout: 10 * time.Minute}
 	}
-	src := source{opts: opts}
-	data, err := src.readIndex(ctx)
+	src := source{opts: opts, loc: &location.Reader{Index: opts.Index, Token: opts.Token, HTTP: opts.HTTP, Registry: opts.Registry}}
+	data, err := src.loc.ReadIndex(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading the index %s: %w", opts.Index, err)
 	}
-	opts = src.opts
+	opts.Index = src.loc.Index
+	src.opts = opts
 	ix, err := artifact.ParseIndex(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", opts.Index, err)
@@ -223,7 +224,10 @@ func newest(entries []artifact.Entry, opts Options) map[string]bool {
 	return keep
 }
 
-type source struct{ opts Options }
+type source struct {
+	opts Options
+	loc  *location.Reader
+}
 
 // fetch brings one published file into the folder.
 func (s source) fetch(ctx context.Context, e artifact.Entry) (string, error) {
@@ -247,11 +251,11 @@ func (s source) fetch(ctx context.Context, e artifact.Entry) (string, error) {
 	if soLoc == "" || sigLoc == "" {
 		return "", fmt.Errorf("the index lists no location for %s or its signature", e.File)
 	}
-	sigURL, err := s.resolve(sigLoc)
+	sigURL, err := s.loc.Resolve(sigLoc)
 	if err != nil {
 		return "", err
 	}
-	soURL, err := s.resolve(soLoc)
+	soURL, err := s.loc.Resolve(soLoc)
 	if err != nil {
 		return "", err
 	}
@@ -259,7 +263,7 @@ func (s source) fetch(ctx context.Context, e artifact.Entry) (string, error) {
 	if keyless {
 		sigSuffix, sigLimit = trust.BundleSuffix, 1<<20
 	}
-	sig, err := s.read(ctx, sigURL, sigLimit)
+	sig, err := s.loc.Read(ctx, sigURL, sigLimit)
 	if err != nil {
 		return "", fmt.Errorf("signature: %w", err)
 	}
@@ -269,7 +273,7 @@ func (s source) fetch(ctx context.Context, e artifact.Entry) (string, error) {
 	}
 	defer os.Remove(tmp.Name())
 	h := sha256.New()
-	err = s.download(ctx, soURL, io.MultiWriter(tmp, h), e.Size)
+	err = s.loc.Download(ctx, soURL, io.MultiWriter(tmp, h), e.Size)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -298,11 +302,11 @@ func (s source) fetch(ctx context.Context, e artifact.Entry) (string, error) {
 	if provLoc == "" {
 		return "", fmt.Errorf("the index lists no provenance for %s: refused, nothing binds the file to its name", e.File)
 	}
-	provURL, err := s.resolve(provLoc)
+	provURL, err := s.loc.Resolve(provLoc)
 	if err != nil {
 		return "", err
 	}
-	prov, err := s.read(ctx, provURL, 4<<20)
+	prov, err := s.loc.Read(ctx, provURL, 4<<20)
 	if err != nil {
 		return "", fmt.Errorf("provenance: %w", err)
 	}
@@ -329,158 +333,4 @@ func (s source) fetch(ctx context.Context, e artifact.Entry) (string, error) {
 		return "", err
 	}
 	return "fetched", nil
-}
-
-// indexBranch and indexTag are where plugship's publish keeps index.json
-// in a GitHub repository: on this branch when its releases are immutable,
-// else in the release with this tag (artifact.IndexBranch, IndexTag).
-const (
-	indexBranch = artifact.IndexBranch
-	indexTag    = artifact.IndexTag
-)
-
-// readIndex reads the index. For a GitHub repository's URL (two path
-// segments, owner and name) it reads the index on the branch, else the
-// one in the index release, and from then on uses the URL it read.
-func (s *source) readIndex(ctx context.Context) ([]byte, error) {
-	if isOCI(s.opts.Index) {
-		if s.opts.Registry == nil {
-			return nil, ErrNoRegistry
-		}
-		return s.opts.Registry.Index(ctx, s.opts.Index)
-	}
-	u := s.index()
-	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
-	if !isHTTP(u) || len(parts) != 2 || parts[0] == "" || parts[1] == "" || strings.HasSuffix(u.Path, ".json") {
-		return s.read(ctx, u, maxIndex)
-	}
-	base := strings.TrimSuffix(u.String(), "/")
-	var errs []error
-	for _, loc := range []string{base + "/raw/" + indexBranch + "/" + artifact.IndexFile, base + "/releases/download/" + indexTag + "/" + artifact.IndexFile} {
-		c, err := url.Parse(loc)
-		if err != nil {
-			return nil, err
-		}
-		data, err := s.read(ctx, c, maxIndex)
-		var st *statusError
-		if errors.As(err, &st) && st.code == http.StatusNotFound {
-			errs = append(errs, err)
-			continue
-		}
-		if err == nil {
-			s.opts.Index = loc
-		}
-		return data, err
-	}
-	return nil, fmt.Errorf("no plugship index in repository %s: %w (publish to it first)", u.Redacted(), errors.Join(errs...))
-}
-
-// statusError is an HTTP answer other than 200.
-type statusError struct {
-	url    string
-	status string
-	code   int
-}
-
-func (e *statusError) Error() string { return "GET " + e.url + ": " + e.status }
-
-// index is the index's location as a URL (a file URL for a path).
-func (s source) index() *url.URL {
-	if u, err := url.Parse(s.opts.Index); err == nil && isHTTP(u) {
-		return u
-	}
-	return &url.URL{Path: s.opts.Index}
-}
-
-func isHTTP(u *url.URL) bool { return u.Scheme == "http" || u.Scheme == "https" }
-
-// isOCI reports whether loc is in an OCI registry: oci://...
-func isOCI(loc string) bool { return strings.HasPrefix(loc, "oci://") }
-
-// read returns a location's content, at most limit bytes.
-func (s source) read(ctx context.Context, u *url.URL, limit int64) ([]byte, error) {
-	rc, err := s.open(ctx, u)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", u.Redacted(), limit)
-	}
-	return data, nil
-}
-
-// download writes a location's content, which must be exactly size bytes,
-// to w.
-func (s source) download(ctx context.Context, u *url.URL, w io.Writer, size int64) error {
-	rc, err := s.open(ctx, u)
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	n, err := io.Copy(w, io.LimitReader(rc, size+1))
-	if err != nil {
-		return err
-	}
-	if n != size {
-		return fmt.Errorf("got %d bytes, the index says %d", n, size)
-	}
-	return nil
-}
-
-// open opens a location: a GET for an http(s) URL (with the token if it
-// is on the index's host), else the file at its path.
-func (s source) open(ctx context.Context, u *url.URL) (io.ReadCloser, error) {
-	if u.Scheme == "oci" {
-		if s.opts.Registry == nil {
-			return nil, ErrNoRegistry
-		}
-		return s.opts.Registry.Open(ctx, u.String())
-	}
-	if !isHTTP(u) {
-		f, err := os.Open(u.Path)
-		if err != nil {
-			return nil, err // not a typed nil *os.File
-		}
-		return f, nil
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Accept", "application/octet-stream")
-	if s.opts.Token != "" && s.index().Host == u.Host {
-		req.Header.Set("Authorization", "Bearer "+s.opts.Token)
-	}
-	resp, err := s.opts.HTTP.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		resp.Body.Close()
-		return nil, &statusError{url: u.Redacted(), status: resp.Status, code: resp.StatusCode}
-	}
-	return resp.Body, nil
-}
-
-// resolve turns a location into a URL: absolute URLs as they are, others
-// relative to the index (a file path or a URL).
-func (s source) resolve(loc string) (*url.URL, error) {
-	if u, err := url.Parse(loc); err == nil && (isHTTP(u) || u.Scheme == "oci") {
-		return u, nil
-	}
-	if isOCI(s.opts.Index) {
-		return nil, errors.New("location " + artifact.Quote(loc) + " of an index in a registry is not an oci:// reference")
-	}
-	if base := s.index(); isHTTP(base) {
-		return base.Parse(loc)
-	}
-	if filepath.IsAbs(loc) || strings.Contains(filepath.ToSlash(loc), "../") {
-		return nil, errors.New("location " + artifact.Quote(loc) + " leaves the channel")
-	}
-	return &url.URL{Path: filepath.Join(filepath.Dir(s.opts.Index), filepath.FromSlash(loc))}, nil
 }
