@@ -94,6 +94,13 @@ type statusError struct {
 
 func (e *statusError) Error() string { return "GET " + e.url + ": " + e.status }
 
+// NotFound reports whether err says a location holds nothing: no such
+// file, or an HTTP 404.
+func NotFound(err error) bool {
+	var st *statusError
+	return errors.Is(err, os.ErrNotExist) || errors.As(err, &st) && st.code == http.StatusNotFound
+}
+
 // index is the index's location as a URL (a file URL for a path).
 func (s *Reader) index() *url.URL {
 	if u, err := url.Parse(s.Index); err == nil && isHTTP(u) {

@@ -17,6 +17,18 @@
 // the checkout's path (go.mod then requires v0.0.0 and replaces it with
 // that folder: for machines without the module proxy, and for tests).
 //
+// Mirror copies published plugins to a store that hosts elsewhere reach:
+//
+//	plugship mirror <from> <to>
+//
+// <from> is a channel folder, an index's URL, a GitHub repository's URL
+// or an OCI registry's repository (oci://<registry>/<repository>); <to>
+// is a registry's repository or a channel folder. Every version, with
+// its signatures, provenance, metadata and checksums, then the index and
+// the matrix, are copied; what <to> has already is not copied again.
+// Registries are reached with Docker's credentials (docker login), a
+// private GitHub repository with PLUGSHIP_TOKEN or GITHUB_TOKEN.
+//
 // Exit status: 0 done, 1 failure (nothing is written when a check fails),
 // 2 bad usage.
 package main
@@ -32,6 +44,7 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/plugship/plugship/tool/internal/publish"
 	"github.com/plugship/plugship/tool/internal/scaffold"
 )
 
@@ -49,8 +62,12 @@ commands:
         write a new plugin repository into an empty or new folder
   init -host nakama -host-binary URL -host-sha256 HEX [flags] <module path>
         the same, for plugins of a host someone else releases
+  mirror <from> <to>
+        copy every published version, with its signatures and the index,
+        from a channel, GitHub or a registry into a registry (oci://...)
+        or a channel folder, for sites that reach only their own
 
-plugship install, which runs where hosts run, is in the root module:
+plugship install, which runs where hosts run, is a module of its own:
   go run github.com/plugship/plugship/cmd/plugship@VERSION install ...
 
 Run plugship <command> -h for its flags.
@@ -74,6 +91,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "init":
 		return runInit(ctx, args[1:], stdout, stderr)
+	case "mirror":
+		return runMirror(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -160,6 +179,36 @@ func runInit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	err := scaffold.Init(ctx, scaffold.Options{Dir: *dir, Module: module, Version: *version, Replace: *replace, Out: stdout, Host: host})
 	if err != nil {
 		fmt.Fprintln(stderr, "plugship init:", err)
+		return exitFailure
+	}
+	return exitOK
+}
+
+func runMirror(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("mirror", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "usage: plugship mirror <from> <to>\n\n"+
+			"Copies every plugin version <from>'s index lists, with its signatures,\n"+
+			"provenance and metadata, then the index and the matrix, into <to>.\n"+
+			"<from>: a channel folder, an index's URL, a GitHub repository's URL, or\n"+
+			"oci://<registry>/<repository>. <to>: oci://<registry>/<repository> or a\n"+
+			"channel folder. What <to> holds already is not copied again.\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return flagStatus(err)
+	}
+	if fs.NArg() != 2 {
+		fs.Usage()
+		return exitUsage
+	}
+	token := os.Getenv("PLUGSHIP_TOKEN")
+	if token == "" {
+		token = os.Getenv("GITHUB_TOKEN")
+	}
+	if err := publish.Mirror(ctx, publish.MirrorOptions{From: fs.Arg(0), To: fs.Arg(1), Token: token}, stdout); err != nil {
+		fmt.Fprintln(stderr, "plugship mirror:", err)
 		return exitFailure
 	}
 	return exitOK

@@ -30,6 +30,10 @@ func TestRun(t *testing.T) {
 		// Flags after the module path count too.
 		{[]string{"init", "example.com/acme", "-dir", full, "-version", "1.2"}, exitFailure, `plugship version "1.2"`},
 		{[]string{"init", "-dir", full, "-version", "v1.2.3", "example.com/acme"}, exitFailure, "notes.txt"},
+		{[]string{"mirror", "-h"}, exitOK, "usage: plugship mirror <from> <to>"},
+		{[]string{"mirror", full}, exitUsage, "usage: plugship mirror <from> <to>"},
+		{[]string{"mirror", full, "https://example.com/x"}, exitFailure, "destination https://example.com/x: want oci://<registry>/<repository> or a channel folder"},
+		{[]string{"mirror", filepath.Join(full, "nowhere"), full}, exitFailure, "plugship mirror: reading the index " + filepath.Join(full, "nowhere")},
 	} {
 		var stdout, stderr bytes.Buffer
 		code := run(context.Background(), c.args, &stdout, &stderr)

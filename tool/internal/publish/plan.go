@@ -41,8 +41,11 @@ type Version struct {
 	Tag    string   // <team>/<plugin>/v<version>
 	Assets []Asset  // the .so first, SHA256SUMS last (see soLast)
 	Hosts  []string // reference hosts it loads into (matrix ok)
-	Notes  string   // release notes: the rows of the matrix of every build of the tag
-	Err    error    // why it must not be published
+	// Contract is the contract package of its host, when not the
+	// repository's (a mirrored version's, from the index it came from).
+	Contract string
+	Notes    string // release notes: the rows of the matrix of every build of the tag
+	Err      error  // why it must not be published
 	// BuildNotes are the notes of this build alone (a follow-up release's).
 	BuildNotes string
 	// Release is the tag of the release that holds the build when it is

@@ -2,6 +2,7 @@ package publish
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -127,8 +128,8 @@ func (r *Registry) Release(ctx context.Context, v *Version) (map[string]string, 
 		oci.AnnotationVersion:     v.Meta.Version,
 		oci.AnnotationABI:         v.Meta.ABI,
 	}
-	if r.Contract != "" {
-		annotations[oci.AnnotationContract] = r.Contract
+	if c := cmp.Or(v.Contract, r.Contract); c != "" {
+		annotations[oci.AnnotationContract] = c
 	}
 	if v.Meta.Revision != "" {
 		annotations[ocispec.AnnotationRevision] = v.Meta.Revision
