@@ -281,3 +281,96 @@ func TestInstallFromRegistry(t *testing.T) {
 		t.Errorf("without credentials: %v\n%s", err, out)
 	}
 }
+
+// stockTool is the path of a stock client the tests cross-check with,
+// which go run mage.go test installs (testenv).
+func stockTool(t *testing.T, name string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		t.Fatalf("%s is not on PATH: go run mage.go test installs it (%v)", name, err)
+	}
+	return path
+}
+
+// TestStockClients: what plugship publishes is what stock clients read.
+// oras pulls a plugin file by its tag and lists its referrers, pulls its
+// signature by digest, and cosign verify-blob accepts the pair with the
+// team's public key from trust.json.
+func TestStockClients(t *testing.T) {
+	orasBin, cosignBin := stockTool(t, "oras"), stockTool(t, "cosign")
+	reg, _, d := published(t)
+	fraud := plugtest.FileName("fraud", "1.3.0", abi)
+	ref := reg.Host + "/acme/plugins:payments.fraud.v1.3.0." + abi
+	dir := t.TempDir()
+	tool := func(bin string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "DOCKER_CONFIG="+t.TempDir())
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s %s: %v\n%s", filepath.Base(bin), strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	tool(orasBin, "pull", "--plain-http", "-o", dir, ref)
+	for _, name := range []string{fraud, fraud + ".json"} {
+		got, err := os.ReadFile(filepath.Join(dir, name))
+		want, _ := os.ReadFile(filepath.Join(d, "plugins/payments/fraud", name))
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("oras pull: %s is not the published file (%v)", name, err)
+		}
+	}
+	var tree struct {
+		Manifests []struct {
+			Digest       string            `json:"digest"`
+			ArtifactType string            `json:"artifactType"`
+			Annotations  map[string]string `json:"annotations"`
+		} `json:"manifests"`
+	}
+	listing := tool(orasBin, "discover", "--plain-http", "--format", "json", ref)
+	if err := json.Unmarshal([]byte(listing), &tree); err != nil {
+		t.Fatalf("oras discover: %v\n%s", err, listing)
+	}
+	var sig string
+	titles := map[string]bool{}
+	for _, m := range tree.Manifests {
+		if m.ArtifactType != oci.ArtifactSignature {
+			t.Errorf("oras discover: referrer %s of artifact type %q", m.Digest, m.ArtifactType)
+		}
+		titles[m.Annotations[ocispec.AnnotationTitle]] = true
+		if m.Annotations[ocispec.AnnotationTitle] == fraud+".sig" {
+			sig = m.Digest
+		}
+	}
+	for _, want := range []string{fraud + ".sig", fraud + ".sigstore.json", fraud + ".intoto.json", "SHA256SUMS-" + abi} {
+		if !titles[want] {
+			t.Errorf("oras discover lists no referrer %s: %s", want, listing)
+		}
+	}
+	if sig == "" {
+		t.Fatalf("no signature among the referrers:\n%s", listing)
+	}
+	tool(orasBin, "pull", "--plain-http", "-o", dir, reg.Host+"/acme/plugins@"+sig)
+
+	var policy struct {
+		Teams map[string]struct {
+			Keys []struct {
+				PEM string `json:"pem"`
+			} `json:"keys"`
+		} `json:"teams"`
+	}
+	data, err := os.ReadFile(filepath.Join(d, "trust.json"))
+	if err != nil || json.Unmarshal(data, &policy) != nil || len(policy.Teams["payments"].Keys) == 0 {
+		t.Fatalf("trust.json: %v", err)
+	}
+	pub := filepath.Join(dir, "payments.pub")
+	if err := os.WriteFile(pub, []byte(policy.Teams["payments"].Keys[0].PEM), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := tool(cosignBin, "verify-blob", "--key", pub, "--signature", filepath.Join(dir, fraud+".sig"), "--insecure-ignore-tlog=true", filepath.Join(dir, fraud))
+	if !strings.Contains(out, "Verified OK") {
+		t.Errorf("cosign verify-blob: %s", out)
+	}
+}

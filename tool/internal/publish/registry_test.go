@@ -16,6 +16,9 @@ import (
 	"oras.land/oras-go/v2/registry/remote"
 
 	"github.com/plugship/plugship/internal/artifact"
+	"github.com/plugship/plugship/keyless"
+	"github.com/plugship/plugship/loader/fetch"
+	"github.com/plugship/plugship/oci"
 	"github.com/plugship/plugship/tool/internal/plugtest"
 	"github.com/plugship/plugship/tool/internal/publish"
 	"github.com/plugship/plugship/tool/internal/registrytest"
@@ -232,4 +235,44 @@ func referrersByTag(t *testing.T, reg *registrytest.Server) map[string]int {
 		t.Fatal(err)
 	}
 	return counts
+}
+
+// TestRegistryToken: a registry that asks for bearer tokens, as GHCR,
+// Docker Hub and Harbor do, gets them from its token service with docker
+// login's credentials, for publishing and for fetching; a wrong password
+// is refused by the token service, and the run says what to do.
+func TestRegistryToken(t *testing.T) {
+	const user, password = "ci", "s3cret-token-password"
+	reg := registrytest.StartWithToken(t, user, password)
+	d := dist(t)
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	login := func(password string) {
+		config := `{"auths":{"` + reg.Host + `":{"auth":"` + base64.StdEncoding.EncodeToString([]byte(user+":"+password)) + `"}}}`
+		if err := os.WriteFile(filepath.Join(os.Getenv("DOCKER_CONFIG"), "config.json"), []byte(config), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	login("wrong")
+	out, err := publishTo(t, d, reg)
+	if err == nil || !strings.Contains(out, "the registry wants credentials (401): docker login "+reg.Host) {
+		t.Errorf("a wrong password: %v\n%s", err, out)
+	}
+	login(password)
+	out, err = publishTo(t, d, reg)
+	if err != nil || !strings.Contains(out, "16 published") {
+		t.Fatalf("with a token: %v\n%s", err, out)
+	}
+	if n := reg.TokensIssued(); n == 0 {
+		t.Fatalf("published without a token: the registry did not ask for one")
+	} else {
+		t.Logf("tokens issued for publishing 16 plugin files: %d", n)
+	}
+	policy, err := keyless.Load(filepath.Join(d, "trust.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := fetch.Plugins(context.Background(), fetch.Options{Index: "oci://" + reg.Host + "/acme/plugins", Registry: oci.New(), Plugin: "fraud", Dir: t.TempDir(), Trust: policy, ABI: abi})
+	if err != nil || len(res) != 1 || res[0].Outcome != "fetched" {
+		t.Errorf("fetch with a token: %v %+v", err, res)
+	}
 }

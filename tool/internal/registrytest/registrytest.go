@@ -3,6 +3,7 @@ package registrytest
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/distribution/distribution/v3/configuration"
 	_ "github.com/distribution/distribution/v3/registry/auth/htpasswd" // the basic-auth access controller
+	_ "github.com/distribution/distribution/v3/registry/auth/token"    // the bearer-token access controller
 	"github.com/distribution/distribution/v3/registry/handlers"
 	_ "github.com/distribution/distribution/v3/registry/storage/driver/filesystem" // the storage driver
 	"github.com/sirupsen/logrus"
@@ -30,20 +32,29 @@ type Server struct {
 	mu       sync.Mutex
 	requests map[string]int // "PUT blob", "POST upload", "PUT manifest", "GET manifest", ...
 	fail     func(r *http.Request) int
+	tokens   *tokenService // with StartWithToken
 }
 
 // Start starts a registry storing into a temporary folder of t, stopped
 // when t ends. It lets anyone push and pull.
-func Start(t *testing.T) *Server { return start(t, "", "") }
+func Start(t *testing.T) *Server { return start(t, "", "", false) }
 
 // StartWithPassword starts a registry as Start does that asks for HTTP
 // basic authentication (Distribution's htpasswd access controller) as
 // user with password.
 func StartWithPassword(t *testing.T, user, password string) *Server {
-	return start(t, user, password)
+	return start(t, user, password, false)
 }
 
-func start(t *testing.T, user, password string) *Server {
+// StartWithToken starts a registry as Start does that asks for bearer
+// tokens (Distribution's token access controller, as GHCR, Docker Hub and
+// Harbor do), from a token service at /token on the same server that
+// gives user, authenticated with password, every action asked for.
+func StartWithToken(t *testing.T, user, password string) *Server {
+	return start(t, user, password, true)
+}
+
+func start(t *testing.T, user, password string, token bool) *Server {
 	t.Helper()
 	t.Setenv("OTEL_TRACES_EXPORTER", "none") // the registry would export traces to localhost:4318
 	logrus.SetOutput(io.Discard)             // it logs every 404 a client asks for on purpose
@@ -52,7 +63,16 @@ func start(t *testing.T, user, password string) *Server {
 		"filesystem":  configuration.Parameters{"rootdirectory": t.TempDir()},
 		"maintenance": configuration.Parameters{"uploadpurging": map[any]any{"enabled": false}},
 	}
-	if user != "" {
+	var tokens *tokenService
+	var ln net.Listener
+	if token {
+		var err error
+		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+		tokens = newTokenService(t, user, password, "http://"+ln.Addr().String()+"/token")
+		cfg.Auth = configuration.Auth{"token": tokens.options()}
+	} else if user != "" {
 		hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
 		if err != nil {
 			t.Fatal(err)
@@ -66,8 +86,13 @@ func start(t *testing.T, user, password string) *Server {
 	cfg.Log.Level = "error"
 	cfg.Log.AccessLog.Disabled = true
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{app: handlers.NewApp(ctx, cfg), requests: map[string]int{}}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	s := &Server{app: handlers.NewApp(ctx, cfg), requests: map[string]int{}, tokens: tokens}
+	if ln != nil {
+		s.srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: http.HandlerFunc(s.serve)}}
+		s.srv.Start()
+	} else {
+		s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	}
 	s.URL = s.srv.URL
 	s.Host = strings.TrimPrefix(s.URL, "http://")
 	t.Cleanup(func() {
@@ -91,6 +116,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.requests[r.Method+" "+kind(r.URL.Path)]++
 	fail := s.fail
 	s.mu.Unlock()
+	if s.tokens != nil && r.URL.Path == "/token" {
+		s.tokens.ServeHTTP(w, r)
+		return
+	}
 	if fail != nil {
 		if code := fail(r); code != 0 {
 			w.Header().Set("Content-Type", "application/json")

@@ -58,7 +58,48 @@ func Provide(ctx context.Context, root string, out io.Writer) error {
 		bar.Line("%s", progress.Paragraph(fmt.Sprintf("%s (%s), for %s", v, strings.TrimPrefix(got, "go version "+v+" "), n.Toolchains[v]), "toolchain ", "  "))
 	}
 	bar.Finish()
+	if err := installCommands(ctx, n.Commands, out); err != nil {
+		return err
+	}
 	return downloadModules(ctx, root, n.Modules, env.GOPROXY, out)
+}
+
+// installCommands builds each command with go install, once per version,
+// into the user cache folder's plugship/test-commands/<name>@<version>,
+// and puts that folder first on PATH, for the tests this process runs.
+func installCommands(ctx context.Context, cmds []GoCommand, out io.Writer) error {
+	if len(cmds) == 0 {
+		return nil
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return fmt.Errorf("the commands the tests need (%s) go into the user cache folder: %w", cmds[0].Name, err)
+	}
+	bar := progress.New(out, "commands built", len(cmds))
+	bar.Heartbeat()
+	defer bar.Finish()
+	for _, c := range cmds {
+		dir := filepath.Join(cache, "plugship", "test-commands", c.Name+"@"+c.Version)
+		how := "built before"
+		if _, err := os.Stat(filepath.Join(dir, c.Name)); err != nil {
+			how = "built now"
+			tmp := dir + ".tmp"
+			os.RemoveAll(tmp)
+			cmd := exec.CommandContext(ctx, "go", "install", c.Package+"@"+c.Version)
+			cmd.Dir = os.TempDir()
+			cmd.Env = append(os.Environ(), "GOBIN="+tmp, "GOFLAGS=", "GOWORK=off")
+			if msg, err := cmd.CombinedOutput(); err != nil {
+				return fmt.Errorf("cannot build %s: go install %s@%s: %v\n%s\ncheck that this machine reaches the module proxy, then run go run mage.go test again", c.Name, c.Package, c.Version, err, bytes.TrimSpace(msg))
+			}
+			if err := os.Rename(tmp, dir); err != nil {
+				return err
+			}
+		}
+		bar.Done(1)
+		bar.Line("%s", progress.Paragraph(fmt.Sprintf("%s %s (go install %s@%s, %s), for %s", c.Name, c.Version, c.Package, c.Version, how, c.Why), "command ", "  "))
+		os.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	}
+	return nil
 }
 
 // downloadModules fetches into the module cache every module the tests

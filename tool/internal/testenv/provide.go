@@ -35,7 +35,21 @@ var (
 		"github.com/heroiclabs/nakama-common@v1.47.0", // nakamatest: the contract Nakama 3.40.0 links
 		"google.golang.org/protobuf@v1.36.11",         // nakamatest: the protobuf it requires
 	}
+	// testCommands are the stock clients the tests check plugship's
+	// output with, built by go install at a version into the user cache
+	// folder and put on PATH for the tests.
+	testCommands = []GoCommand{
+		{Name: "oras", Package: "oras.land/oras/cmd/oras", Version: "v1.3.6", Why: "TestStockClients pulls a published plugin file and lists its referrers with it"},
+		{Name: "cosign", Package: "github.com/sigstore/cosign/v2/cmd/cosign", Version: "v2.6.5", Why: "TestStockClients checks the pulled signature with cosign verify-blob"},
+	}
 )
+
+// GoCommand is a command the tests need that go install builds.
+type GoCommand struct {
+	Name             string // the command, as the tests look it up on PATH
+	Package, Version string // what go install builds: Package@Version
+	Why              string // which tests need it
+}
 
 // Tool is a command the tests need on PATH.
 type Tool struct {
@@ -57,6 +71,7 @@ type Needs struct {
 	Tools      []Tool
 	Toolchains map[string]string // Go release, e.g. go1.25.5 -> why
 	Modules    []string          // path@version of modules outside the checkout's graphs
+	Commands   []GoCommand       // built with go install and put on PATH
 }
 
 // goEnv is what Needs reads of go env.
@@ -107,6 +122,7 @@ func Find(ctx context.Context, root string) (*Needs, error) {
 			n.Toolchains[v] = why
 		}
 		n.Modules = testModules
+		n.Commands = testCommands
 		n.add(Tool{Command: "gcc", Package: "gcc", Why: "tests build a C library with gcc"})
 		n.add(Tool{Command: "chromium", Package: "chromium", Why: "TestHTMLRendersInChromium renders the matrix page in it"})
 		switch env.GOARCH {
