@@ -323,11 +323,11 @@ func TestStockClients(t *testing.T) {
 		}
 	}
 	var tree struct {
-		Manifests []struct {
+		Referrers []struct {
 			Digest       string            `json:"digest"`
 			ArtifactType string            `json:"artifactType"`
 			Annotations  map[string]string `json:"annotations"`
-		} `json:"manifests"`
+		} `json:"referrers"`
 	}
 	listing := tool(orasBin, "discover", "--plain-http", "--format", "json", ref)
 	if err := json.Unmarshal([]byte(listing), &tree); err != nil {
@@ -335,7 +335,7 @@ func TestStockClients(t *testing.T) {
 	}
 	var sig string
 	titles := map[string]bool{}
-	for _, m := range tree.Manifests {
+	for _, m := range tree.Referrers {
 		if m.ArtifactType != oci.ArtifactSignature {
 			t.Errorf("oras discover: referrer %s of artifact type %q", m.Digest, m.ArtifactType)
 		}
