@@ -87,7 +87,7 @@ func setUp(tmp string) error {
 }
 
 // dist copies the built dist/ (without hosts and scratch files) for one test.
-func dist(t *testing.T) string {
+func dist(t testing.TB) string {
 	t.Helper()
 	dst := filepath.Join(t.TempDir(), "dist")
 	err := filepath.WalkDir(built, func(path string, d fs.DirEntry, err error) error {

@@ -284,7 +284,7 @@ func TestInstallFromRegistry(t *testing.T) {
 
 // stockTool is the path of a stock client the tests cross-check with,
 // which go run mage.go test installs (testenv).
-func stockTool(t *testing.T, name string) string {
+func stockTool(t testing.TB, name string) string {
 	t.Helper()
 	path, err := exec.LookPath(name)
 	if err != nil {

@@ -27,7 +27,7 @@ import (
 
 // publishTo publishes d to the registry reg (repository acme/plugins),
 // named as users name it: PLUGSHIP_REGISTRY. env adds to the environment.
-func publishTo(t *testing.T, d string, reg *registrytest.Server, env ...string) (string, error) {
+func publishTo(t testing.TB, d string, reg *registrytest.Server, env ...string) (string, error) {
 	t.Helper()
 	vars := map[string]string{publish.RegistryEnv: "oci://" + reg.Host + "/acme/plugins"}
 	for i := 0; i+1 < len(env); i += 2 {

@@ -37,12 +37,12 @@ type Server struct {
 
 // Start starts a registry storing into a temporary folder of t, stopped
 // when t ends. It lets anyone push and pull.
-func Start(t *testing.T) *Server { return start(t, "", "", false) }
+func Start(t testing.TB) *Server { return start(t, "", "", false) }
 
 // StartWithPassword starts a registry as Start does that asks for HTTP
 // basic authentication (Distribution's htpasswd access controller) as
 // user with password.
-func StartWithPassword(t *testing.T, user, password string) *Server {
+func StartWithPassword(t testing.TB, user, password string) *Server {
 	return start(t, user, password, false)
 }
 
@@ -50,11 +50,11 @@ func StartWithPassword(t *testing.T, user, password string) *Server {
 // tokens (Distribution's token access controller, as GHCR, Docker Hub and
 // Harbor do), from a token service at /token on the same server that
 // gives user, authenticated with password, every action asked for.
-func StartWithToken(t *testing.T, user, password string) *Server {
+func StartWithToken(t testing.TB, user, password string) *Server {
 	return start(t, user, password, true)
 }
 
-func start(t *testing.T, user, password string, token bool) *Server {
+func start(t testing.TB, user, password string, token bool) *Server {
 	t.Helper()
 	t.Setenv("OTEL_TRACES_EXPORTER", "none") // the registry would export traces to localhost:4318
 	logrus.SetOutput(io.Discard)             // it logs every 404 a client asks for on purpose

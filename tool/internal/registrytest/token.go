@@ -34,7 +34,7 @@ const (
 	tokenKeyID    = "plugship-test"
 )
 
-func newTokenService(t *testing.T, user, password, realm string) *tokenService {
+func newTokenService(t testing.TB, user, password, realm string) *tokenService {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
