@@ -3,7 +3,6 @@ package publish_test
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -238,10 +237,7 @@ func TestInstallFromRegistry(t *testing.T) {
 	const user, password = "deploy", "s3cret-pull-password"
 	reg := registrytest.StartWithPassword(t, user, password)
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
-	config := `{"auths":{"` + reg.Host + `":{"auth":"` + base64.StdEncoding.EncodeToString([]byte(user+":"+password)) + `"}}}`
-	if err := os.WriteFile(filepath.Join(os.Getenv("DOCKER_CONFIG"), "config.json"), []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	dockerLogin(t, reg, user, password)
 	d := dist(t)
 	if out, err := publishTo(t, d, reg); err != nil {
 		t.Fatalf("publish: %v\n%s", err, out)

@@ -130,6 +130,16 @@ func TestRegistryErrors(t *testing.T) {
 	}
 }
 
+// dockerLogin writes what docker login would into $DOCKER_CONFIG: the
+// credentials of reg.
+func dockerLogin(t *testing.T, reg *registrytest.Server, user, password string) {
+	t.Helper()
+	config := `{"auths":{"` + reg.Host + `":{"auth":"` + base64.StdEncoding.EncodeToString([]byte(user+":"+password)) + `"}}}`
+	if err := os.WriteFile(filepath.Join(os.Getenv("DOCKER_CONFIG"), "config.json"), []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestRegistryCredentials: a registry that asks for a password gets the
 // one of Docker's config.json (DOCKER_CONFIG), which is never printed;
 // without it the run says what to do.
@@ -142,10 +152,7 @@ func TestRegistryCredentials(t *testing.T) {
 	if err == nil || !strings.Contains(out, "the registry wants credentials (401): docker login "+reg.Host) {
 		t.Errorf("without credentials: %v\n%s", err, out)
 	}
-	config := `{"auths":{"` + reg.Host + `":{"auth":"` + base64.StdEncoding.EncodeToString([]byte(user+":"+password)) + `"}}}`
-	if err := os.WriteFile(filepath.Join(os.Getenv("DOCKER_CONFIG"), "config.json"), []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	dockerLogin(t, reg, user, password)
 	out, err = publishTo(t, d, reg)
 	if err != nil || !strings.Contains(out, "16 published") {
 		t.Fatalf("with docker login's credentials: %v\n%s", err, out)
@@ -246,18 +253,12 @@ func TestRegistryToken(t *testing.T) {
 	reg := registrytest.StartWithToken(t, user, password)
 	d := dist(t)
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
-	login := func(password string) {
-		config := `{"auths":{"` + reg.Host + `":{"auth":"` + base64.StdEncoding.EncodeToString([]byte(user+":"+password)) + `"}}}`
-		if err := os.WriteFile(filepath.Join(os.Getenv("DOCKER_CONFIG"), "config.json"), []byte(config), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	login("wrong")
+	dockerLogin(t, reg, user, "wrong")
 	out, err := publishTo(t, d, reg)
 	if err == nil || !strings.Contains(out, "the registry wants credentials (401): docker login "+reg.Host) {
 		t.Errorf("a wrong password: %v\n%s", err, out)
 	}
-	login(password)
+	dockerLogin(t, reg, user, password)
 	out, err = publishTo(t, d, reg)
 	if err != nil || !strings.Contains(out, "16 published") {
 		t.Fatalf("with a token: %v\n%s", err, out)
