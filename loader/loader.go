@@ -125,7 +125,9 @@ var ErrNoAcceptable = errors.New("no acceptable plugin")
 // and returns it opened in this process as the host's contract T, with a
 // report on every candidate.
 //
-// Newest first, each candidate is verified (Options.Verify), compared
+// Versions yanked by the index the folder was fetched from (fetch.Plugins
+// keeps it beside the plugins: artifact's FetchedIndexFile) are skipped,
+// with the yank's reason. Then, newest first, each candidate is verified (Options.Verify), compared
 // statically with the host (build info and package fingerprints; no plugin
 // code runs), probed in a child process (open, symbol, Version must match
 // the file name, IsAcceptable must be true), and only then opened here. A
@@ -167,6 +169,12 @@ func Load[T Contract](ctx context.Context, dir, plugin string, opts Options) (T,
 	if err != nil {
 		return none, r, err
 	}
+	// The yanks of the index the folder was fetched from (fetch.Plugins
+	// keeps it there): a host that restarts offline still skips them.
+	fetched, err := artifact.ReadFetchedIndex(dir, plugin)
+	if err != nil {
+		return none, r, err
+	}
 	state := &State{}
 	if opts.HealthyAfter > 0 {
 		if state, err = beginSelection(dir, plugin, opts.HealthyAfter); err != nil {
@@ -181,6 +189,10 @@ func Load[T Contract](ctx context.Context, dir, plugin string, opts Options) (T,
 		r.Candidates = append(r.Candidates, d)
 		if found {
 			d.Outcome = NotTried
+			continue
+		}
+		if y, ok := fetched.YankOf("", plugin, c.Version); ok {
+			d.Outcome, d.Cause, d.Reason = Yanked, CauseYanked, y.String()
 			continue
 		}
 		if reason, ok := quarantined(state, c.File); ok {

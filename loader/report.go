@@ -17,8 +17,8 @@ type Outcome string
 // The outcomes. Every candidate gets exactly one. Refused to NotAcceptable
 // are failures, listed in the order the checks run: the file and its name,
 // verification, the static preflight, then the probe and the opening
-// (Crashed and TimedOut can happen at any point of those). Quarantined
-// candidates are skipped before any check. Chosen (Load) and Passed (Try)
+// (Crashed and TimedOut can happen at any point of those). Yanked and
+// Quarantined candidates are skipped before any check. Chosen (Load) and Passed (Try)
 // mean every check passed; NotTried marks the candidates older than the
 // chosen one, which Load does not check.
 const (
@@ -35,6 +35,7 @@ const (
 	Chosen          Outcome = "chosen"           // the plugin Load returned
 	Passed          Outcome = "passed"           // Try: every check passed
 	Quarantined     Outcome = "quarantined"      // a host died soon after choosing it; see State
+	Yanked          Outcome = "yanked"           // the index the folder was fetched from withdrew its version
 	NotTried        Outcome = "not-tried"        // older than the chosen one
 )
 
@@ -57,6 +58,7 @@ const (
 	CauseNotAcceptable     = "not-acceptable"     // IsAcceptable() returned false
 	CauseHostCheck         = "host-check"         // the host's own check command failed
 	CauseQuarantined       = "quarantined"        // skipped: see State
+	CauseYanked            = "yanked"             // skipped: its version is yanked (Reason says why)
 )
 
 // Report says what Load did with every candidate, newest first. It is

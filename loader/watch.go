@@ -41,9 +41,13 @@ type WatchOptions struct {
 
 // Watch blocks until a version newer than opts.Current is in the folder
 // and passes what Load checks before opening a file (signature, preflight,
-// probe in a child process; see Try), and returns its decision. The host
+// probe in a child process; see Try), and returns its decision (Outcome
+// Passed); or until the version the host runs is yanked by the index the
+// folder was fetched from, and returns a decision with Outcome Yanked and
+// the reason. Either way the host
 // then shuts down cleanly, calls MarkHealthy and exits with
-// RestartExitStatus, and its next start chooses the new version. Changes
+// RestartExitStatus, and its next start chooses the new version (the
+// newest that is not yanked). Newer versions that are yanked are ignored. Changes
 // are debounced; temporary and partial files, quarantined files and files
 // that do not pass are ignored (and reported to OnIgnored), so an
 // unsigned, foreign-signed or incompatible drop never causes a restart. It
@@ -84,19 +88,34 @@ func Watch[T Contract](ctx context.Context, opts WatchOptions) (*Decision, error
 			}
 			timer.Reset(opts.Debounce)
 		case <-timer.C:
-			if d := look(ctx, opts, seen); d != nil {
-				return d, nil
+			if d, err := look(ctx, opts, seen); d != nil || err != nil {
+				return d, err
 			}
 		}
 	}
 }
 
-// look checks the newer candidates, newest first, skipping those already
-// checked with the same content.
-func look(ctx context.Context, opts WatchOptions, seen map[string]string) *Decision {
+// look checks whether the current version is yanked, then the newer
+// candidates, newest first, skipping those already checked with the same
+// content.
+func look(ctx context.Context, opts WatchOptions, seen map[string]string) (*Decision, error) {
 	cands, _, err := Discover(opts.Dir, opts.Plugin, opts.GOOS, opts.GOARCH, opts.ABI)
 	if err != nil {
-		return nil
+		return nil, nil
+	}
+	fetched, err := artifact.ReadFetchedIndex(opts.Dir, opts.Plugin)
+	if err != nil {
+		return nil, err
+	}
+	if y, ok := fetched.YankOf("", opts.Plugin, opts.Current); ok && opts.Current != "" {
+		d := &Decision{Version: opts.Current, Outcome: Yanked, Cause: CauseYanked, Reason: y.String()}
+		for _, c := range cands {
+			if c.Version == opts.Current {
+				d.File = c.File
+				break
+			}
+		}
+		return d, nil
 	}
 	state, err := ReadState(opts.Dir, opts.Plugin)
 	if err != nil {
@@ -110,6 +129,13 @@ func look(ctx context.Context, opts WatchOptions, seen map[string]string) *Decis
 		if seen[c.File] == key {
 			continue
 		}
+		if y, ok := fetched.YankOf("", opts.Plugin, c.Version); ok {
+			seen[c.File] = key
+			if opts.OnIgnored != nil {
+				opts.OnIgnored(&Decision{File: c.File, Version: c.Version, Outcome: Yanked, Cause: CauseYanked, Reason: y.String()})
+			}
+			continue
+		}
 		if reason, ok := quarantined(state, c.File); ok {
 			seen[c.File] = key
 			if opts.OnIgnored != nil {
@@ -119,14 +145,14 @@ func look(ctx context.Context, opts WatchOptions, seen map[string]string) *Decis
 		}
 		d := Try(ctx, c.File, opts.Options)
 		if d.Outcome == Passed {
-			return d
+			return d, nil
 		}
 		seen[c.File] = key
 		if opts.OnIgnored != nil && ctx.Err() == nil {
 			opts.OnIgnored(d)
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // contentKey changes whenever the file or its signature is rewritten.

@@ -2,9 +2,15 @@ package artifact
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 	"sort"
+	"time"
 )
 
 // IndexFile is the catalogue of published plugins that hosts fetch from.
@@ -30,14 +36,75 @@ const ChannelDir = "channel"
 // index release) for the matrix step to report what changed since.
 const PublishedMatrixFile = "compat/published.json"
 
-// IndexSchema identifies the index.json format.
-const IndexSchema = "plugship.index/v2"
+// IndexSchema identifies the index.json format: IndexSchemaV2 while the
+// index yanks nothing, so that hosts built with an older loader keep
+// reading it, and IndexSchemaV3 once it yanks a version, which such a
+// host refuses (naming both schemas) rather than take a yanked version.
+const (
+	IndexSchemaV2 = "plugship.index/v2"
+	IndexSchemaV3 = "plugship.index/v3" // v2 and the yanked list
+	IndexSchema   = IndexSchemaV3       // the newest this plugship reads and writes
+)
 
 // Index is the catalogue of published plugin versions.
 type Index struct {
-	Schema  string  `json:"schema" jsonschema:"enum=plugship.index/v2"` // IndexSchema
+	Schema  string  `json:"schema" jsonschema:"enum=plugship.index/v2,enum=plugship.index/v3"` // IndexSchemaV2 or IndexSchemaV3
 	Entries []Entry `json:"plugins"`
+	// Yanked are the versions withdrawn from hosts (v3): still listed and
+	// still downloadable (a pinned deployment can be rebuilt), but never
+	// chosen by fetch, plugship install, Load or Watch.
+	Yanked []Yank `json:"yanked,omitempty"`
 }
+
+// Yank withdraws one version of a plugin, every file of it.
+type Yank struct {
+	Team    string    `json:"team"`
+	Plugin  string    `json:"plugin"`
+	Version string    `json:"version"`
+	Reason  string    `json:"reason" jsonschema:"minLength=1"`
+	At      time.Time `json:"at"`
+}
+
+// YankOf returns the yank of plugin's version, if the index has one.
+// An empty team matches any team (a plugin folder knows plugins by name).
+func (ix *Index) YankOf(team, plugin, version string) (Yank, bool) {
+	for _, y := range ix.Yanked {
+		if y.Plugin == plugin && y.Version == version && (team == "" || y.Team == team) {
+			return y, true
+		}
+	}
+	return Yank{}, false
+}
+
+// Yank adds or replaces y; it reports whether the index changed.
+func (ix *Index) Yank(y Yank) bool {
+	for i, old := range ix.Yanked {
+		if old.Team == y.Team && old.Plugin == y.Plugin && old.Version == y.Version {
+			if old.Reason == y.Reason {
+				return false
+			}
+			ix.Yanked[i] = y
+			return true
+		}
+	}
+	ix.Yanked = append(ix.Yanked, y)
+	return true
+}
+
+// Unyank removes the yank of a version; it reports whether there was one.
+func (ix *Index) Unyank(team, plugin, version string) bool {
+	n := len(ix.Yanked)
+	ix.Yanked = slices.DeleteFunc(ix.Yanked, func(y Yank) bool {
+		return y.Team == team && y.Plugin == plugin && y.Version == version
+	})
+	if len(ix.Yanked) == 0 {
+		ix.Yanked = nil
+	}
+	return len(ix.Yanked) != n
+}
+
+// String is how a yank reads in reports: "yanked: <reason>".
+func (y Yank) String() string { return "yanked: " + y.Reason }
 
 // Entry is one published plugin file.
 type Entry struct {
@@ -83,8 +150,11 @@ func ParseIndex(data []byte) (*Index, error) {
 	if err := dec.Decode(ix); err != nil {
 		return nil, fmt.Errorf("%s is not a plugship index: %w", IndexFile, err)
 	}
-	if ix.Schema != IndexSchema {
-		return nil, fmt.Errorf("%s: schema %s, want %s", IndexFile, Quote(ix.Schema), IndexSchema)
+	switch {
+	case ix.Schema == IndexSchemaV2 && ix.Yanked != nil:
+		return nil, fmt.Errorf("%s: schema %s has no yanked list (it came with %s)", IndexFile, IndexSchemaV2, IndexSchemaV3)
+	case ix.Schema != IndexSchemaV2 && ix.Schema != IndexSchemaV3:
+		return nil, fmt.Errorf("%s: schema %s, want %s or %s: a newer plugship wrote it; rebuild with a newer loader", IndexFile, Quote(ix.Schema), IndexSchemaV2, IndexSchemaV3)
 	}
 	return ix, nil
 }
@@ -112,6 +182,13 @@ func (ix *Index) Marshal() ([]byte, error) {
 		}
 		return a.File < b.File
 	})
+	slices.SortFunc(ix.Yanked, func(a, b Yank) int {
+		return cmp.Or(cmp.Compare(a.Team+"/"+a.Plugin, b.Team+"/"+b.Plugin), CompareVersions(b.Version, a.Version))
+	})
+	ix.Schema = IndexSchemaV2
+	if len(ix.Yanked) > 0 {
+		ix.Schema = IndexSchemaV3
+	}
 	for i := range ix.Entries { // a file that passed no host has hosts_passed [], not null
 		if ix.Entries[i].Hosts == nil {
 			ix.Entries[i].Hosts = []string{}
@@ -119,4 +196,29 @@ func (ix *Index) Marshal() ([]byte, error) {
 	}
 	data, err := json.MarshalIndent(ix, "", "  ")
 	return append(data, '\n'), err
+}
+
+// FetchedIndexFile is where, in a plugin folder, fetch keeps the index it
+// last read for a plugin: the loader reads its yanked list from there, so
+// a host that restarts offline still never chooses a yanked version.
+func FetchedIndexFile(dir, plugin string) string {
+	return filepath.Join(dir, ".plugship-"+plugin+".index.json")
+}
+
+// ReadFetchedIndex reads a plugin folder's FetchedIndexFile; a folder
+// that has none (filled by hand, or never fetched into) is an empty index.
+func ReadFetchedIndex(dir, plugin string) (*Index, error) {
+	file := FetchedIndexFile(dir, plugin)
+	data, err := os.ReadFile(file)
+	if errors.Is(err, os.ErrNotExist) {
+		return ParseIndex(nil)
+	}
+	if err != nil {
+		return nil, err
+	}
+	ix, err := ParseIndex(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s, the index fetched last: %w; fetch again (it is rewritten) or delete it", file, err)
+	}
+	return ix, nil
 }

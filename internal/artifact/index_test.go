@@ -65,3 +65,42 @@ func FuzzParseIndex(f *testing.F) {
 		}
 	})
 }
+
+// TestYank: an index that yanks nothing stays v2 (older loaders read it);
+// one that yanks is v3, and unyanking the last makes it v2 again.
+func TestYank(t *testing.T) {
+	ix, _ := ParseIndex(nil)
+	ix.Put(Entry{Team: "payments", Plugin: "fraud", Version: "1.2.0", File: "fraud_v1.2.0_linux_amd64.so"})
+	data, _ := ix.Marshal()
+	if !strings.Contains(string(data), `"plugship.index/v2"`) || strings.Contains(string(data), "yanked") {
+		t.Fatalf("an index without yanks:\n%s", data)
+	}
+	if !ix.Yank(Yank{Team: "payments", Plugin: "fraud", Version: "1.2.0", Reason: "CVE-2026-1"}) || ix.Yank(Yank{Team: "payments", Plugin: "fraud", Version: "1.2.0", Reason: "CVE-2026-1"}) {
+		t.Error("Yank reports no change, or a change for the same yank")
+	}
+	data, _ = ix.Marshal()
+	back, err := ParseIndex(data)
+	if err != nil || back.Schema != IndexSchemaV3 {
+		t.Fatalf("yanked index: %v, schema %s:\n%s", err, back.Schema, data)
+	}
+	if y, ok := back.YankOf("", "fraud", "1.2.0"); !ok || y.String() != "yanked: CVE-2026-1" {
+		t.Errorf("YankOf = %v %v", y, ok)
+	}
+	if _, ok := back.YankOf("labs", "fraud", "1.2.0"); ok {
+		t.Error("another team's plugin of the same name is yanked")
+	}
+	if !back.Unyank("payments", "fraud", "1.2.0") || back.Unyank("payments", "fraud", "1.2.0") {
+		t.Error("Unyank")
+	}
+	if data, _ = back.Marshal(); !strings.Contains(string(data), `"plugship.index/v2"`) {
+		t.Errorf("unyanked index is not v2:\n%s", data)
+	}
+	for _, bad := range []string{
+		`{"schema":"plugship.index/v2","plugins":[],"yanked":[]}`,
+		`{"schema":"plugship.index/v4","plugins":[]}`,
+	} {
+		if _, err := ParseIndex([]byte(bad)); err == nil {
+			t.Errorf("ParseIndex(%s) accepted", bad)
+		}
+	}
+}

@@ -67,14 +67,17 @@ type Candidate struct {
 
 // Plan is what install decided for one plugin.
 type Plan struct {
-	Plugin     string      `json:"plugin"`
-	Chosen     *Candidate  `json:"chosen,omitempty"`
-	Installed  string      `json:"installed,omitempty"` // the version in the folder before, if install put it there
-	Target     string      `json:"target,omitempty"`    // the file in the host's folder
-	Change     string      `json:"change,omitempty"`    // "install", "upgrade", "downgrade", "reinstall" or "up-to-date"
-	Candidates []Candidate `json:"candidates"`
-	source     string      // the chosen file in the cache
-	sha256     string
+	Plugin    string     `json:"plugin"`
+	Chosen    *Candidate `json:"chosen,omitempty"`
+	Installed string     `json:"installed,omitempty"` // the version in the folder before, if install put it there
+	// InstalledYank is "yanked: <reason>" when the index yanks Installed:
+	// install replaces it with the newest version that is not yanked.
+	InstalledYank string      `json:"installed_yank,omitempty"`
+	Target        string      `json:"target,omitempty"` // the file in the host's folder
+	Change        string      `json:"change,omitempty"` // "install", "upgrade", "downgrade", "reinstall" or "up-to-date"
+	Candidates    []Candidate `json:"candidates"`
+	source        string      // the chosen file in the cache
+	sha256        string
 }
 
 // state is <plugin>.json in StateDir.
@@ -203,9 +206,14 @@ func decideAmong(ctx context.Context, opts Options, plugin string, n int) (*Plan
 	if ferr != nil && len(results) == 0 {
 		return nil, 0, ferr
 	}
-	versions := map[string]bool{}
+	versions := map[string]bool{} // that fetch counts for Newest: yanked ones are not
+	yanks := map[string]string{}
 	for _, r := range results {
-		versions[r.Version] = true
+		if r.Outcome == fetch.Yanked {
+			yanks[r.Version] = r.Reason
+		} else {
+			versions[r.Version] = true
+		}
 	}
 	contract := opts.Contract
 	for _, r := range results {
@@ -264,7 +272,7 @@ func decideAmong(ctx context.Context, opts Options, plugin string, n int) (*Plan
 	}
 	p.Change = "install"
 	if st, err := readState(opts, plugin); err == nil {
-		p.Installed = st.Version
+		p.Installed, p.InstalledYank = st.Version, yanks[st.Version]
 		if cur, _, err := artifact.HashFile(filepath.Join(opts.Dir, st.Target)); err == nil && cur == p.sha256 && st.Target == filepath.Base(p.Target) {
 			p.Change = "up-to-date"
 		} else {
@@ -427,6 +435,9 @@ func Report(w io.Writer, plans []*Plan, dryRun bool) {
 			from := ""
 			if p.Installed != "" {
 				from = " (was " + p.Installed + ")"
+			}
+			if p.InstalledYank != "" {
+				from = " (was " + p.Installed + ", " + p.InstalledYank + ")"
 			}
 			fmt.Fprintf(w, "%s: %s version %s as %s%s\n", p.Plugin, pastTense(p.Change), p.Chosen.Version, p.Target, from)
 		}

@@ -72,7 +72,7 @@ type Options struct {
 type Result struct {
 	File    string `json:"file"`
 	Version string `json:"version"`
-	Outcome string `json:"outcome"` // "fetched", "present", "refused", or OtherABI
+	Outcome string `json:"outcome"` // "fetched", "present", "refused", Yanked or OtherABI
 	Reason  string `json:"reason,omitempty"`
 	// Contract is the contract package the index names for the file,
 	// whose fingerprint its ABI tag covers ("" in older indexes).
@@ -95,6 +95,13 @@ type Registry interface {
 // ErrNoRegistry is returned for an oci:// index or location when
 // Options has no Registry.
 var ErrNoRegistry = location.ErrNoRegistry
+
+// Yanked is the outcome of a file whose version the index yanks: it is
+// neither downloaded nor chosen; Reason is "yanked: <reason>". A copy
+// already in the folder is left there (yanking deletes nothing), and the
+// loader skips it too: Plugins keeps the index it read in the folder
+// (artifact.FetchedIndexFile), where Load and Watch read the yanks.
+const Yanked = "yanked"
 
 // OtherABI is the outcome of a file that Options.Host did not select: it
 // is built for another host; nothing was downloaded.
@@ -141,6 +148,11 @@ func Plugins(ctx context.Context, opts Options) ([]Result, error) {
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, err
 	}
+	// Kept before any file is fetched, so that a host never finds a file
+	// in its folder whose yank it has not been told about.
+	if _, err := artifact.WriteFileIfChanged(artifact.FetchedIndexFile(opts.Dir, opts.Plugin), data, 0o644); err != nil {
+		return nil, fmt.Errorf("keeping the index in %s: %w", opts.Dir, err)
+	}
 	var host *fingerprint.Fingerprint
 	if opts.Host != "" && opts.ABI == "" {
 		if host, err = fingerprint.Read(opts.Host); err != nil {
@@ -150,12 +162,16 @@ func Plugins(ctx context.Context, opts Options) ([]Result, error) {
 	hostABIs := map[string]string{} // by contract
 	var results []Result
 	var refused []string
-	keep := newest(ix.Entries, opts)
+	keep := newest(ix, opts)
 	for _, e := range ix.Entries {
-		if keep != nil && !keep[e.Version] {
+		if e.Plugin != opts.Plugin || e.ABI.GOOS != opts.GOOS || e.ABI.GOARCH != opts.GOARCH || opts.ABI != "" && !artifact.MatchABI(e.ABI.Tag, opts.ABI) {
 			continue
 		}
-		if e.Plugin != opts.Plugin || e.ABI.GOOS != opts.GOOS || e.ABI.GOARCH != opts.GOARCH || opts.ABI != "" && !artifact.MatchABI(e.ABI.Tag, opts.ABI) {
+		if y, ok := ix.YankOf(e.Team, e.Plugin, e.Version); ok {
+			results = append(results, Result{File: e.File, Version: e.Version, Contract: e.ABI.Contract, Outcome: Yanked, Reason: y.String()})
+			continue
+		}
+		if keep != nil && !keep[e.Version] {
 			continue
 		}
 		if host != nil {
@@ -203,14 +219,17 @@ func Plugins(ctx context.Context, opts Options) ([]Result, error) {
 }
 
 // newest returns the opts.Newest newest versions of opts.Plugin for the
-// platform in entries, nil for every version.
-func newest(entries []artifact.Entry, opts Options) map[string]bool {
+// platform in the index that it does not yank, nil for every version.
+func newest(ix *artifact.Index, opts Options) map[string]bool {
 	if opts.Newest <= 0 {
 		return nil
 	}
 	var versions []string
 	seen := map[string]bool{}
-	for _, e := range entries {
+	for _, e := range ix.Entries {
+		if _, yanked := ix.YankOf(e.Team, e.Plugin, e.Version); yanked {
+			continue
+		}
 		if e.Plugin == opts.Plugin && e.ABI.GOOS == opts.GOOS && e.ABI.GOARCH == opts.GOARCH && !seen[e.Version] {
 			seen[e.Version] = true
 			versions = append(versions, e.Version)

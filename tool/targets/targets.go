@@ -194,6 +194,19 @@ func Release(ctx context.Context, tag string) error {
 	return release.Main(ctx, tag, os.Stdout)
 }
 
+// Yank withdraws a published version from hosts: mage yank payments/fraud@1.2.0 "CVE-2026-1234: leaks card numbers".
+// Where publish would publish, index.json records it with the reason: fetch, plugship install, Load and Watch skip it; nothing is deleted.
+// Docs: https://github.com/plugship/plugship/blob/main/docs/reference/targets.md#yank
+func Yank(ctx context.Context, version, reason string) error {
+	return publish.Yank(ctx, publish.Options{}, version, reason, false, os.Stdout)
+}
+
+// Unyank gives a yanked version back to hosts: mage unyank payments/fraud@1.2.0.
+// Docs: https://github.com/plugship/plugship/blob/main/docs/reference/targets.md#unyank
+func Unyank(ctx context.Context, version string) error {
+	return publish.Yank(ctx, publish.Options{}, version, "", true, os.Stdout)
+}
+
 // Keys manages the teams' signing keys.
 type Keys mg.Namespace
 

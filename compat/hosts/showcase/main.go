@@ -118,8 +118,8 @@ func main() {
 	}
 }
 
-// watchAndRestart waits for a newer version that passes the checks, then
-// exits for a restart.
+// watchAndRestart waits for a newer version that passes the checks, or
+// for the running one to be yanked, then exits for a restart.
 func watchAndRestart(dir, name, current string, opts loader.Options) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -135,7 +135,11 @@ func watchAndRestart(dir, name, current string, opts loader.Options) {
 		fmt.Fprintln(os.Stderr, "showcase: watch:", err)
 		os.Exit(1)
 	}
-	fmt.Printf("Newer plugin version %q passed the checks; restarting (exit status %d)\n", d.Version, loader.RestartExitStatus)
+	if d.Outcome == loader.Yanked {
+		fmt.Printf("Running plugin version %q is %s; restarting to choose another (exit status %d)\n", d.Version, d.Reason, loader.RestartExitStatus)
+	} else {
+		fmt.Printf("Newer plugin version %q passed the checks; restarting (exit status %d)\n", d.Version, loader.RestartExitStatus)
+	}
 	if err := loader.MarkHealthy(dir, name); err != nil {
 		fmt.Fprintln(os.Stderr, "showcase:", err)
 	}

@@ -29,6 +29,12 @@
 // Registries are reached with Docker's credentials (docker login), a
 // private GitHub repository with PLUGSHIP_TOKEN or GITHUB_TOKEN.
 //
+// Yank withdraws a published version from hosts, in the repository's
+// publish target (as go run mage.go yank does), and unyank gives it back:
+//
+//	plugship yank [-dir repository] <team>/<plugin>@<version> -reason "..."
+//	plugship unyank [-dir repository] <team>/<plugin>@<version>
+//
 // Exit status: 0 done, 1 failure (nothing is written when a check fails),
 // 2 bad usage.
 package main
@@ -62,6 +68,10 @@ commands:
         write a new plugin repository into an empty or new folder
   init -host nakama -host-binary URL -host-sha256 HEX [flags] <module path>
         the same, for plugins of a host someone else releases
+  yank [-dir repository] <team>/<plugin>@<version> -reason "..."
+        withdraw a published version: hosts skip it, nothing is deleted
+  unyank [-dir repository] <team>/<plugin>@<version>
+        give a yanked version back to hosts
   mirror <from> <to>
         copy every published version, with its signatures and the index,
         from a channel, GitHub or a registry into a registry (oci://...)
@@ -93,6 +103,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runInit(ctx, args[1:], stdout, stderr)
 	case "mirror":
 		return runMirror(ctx, args[1:], stdout, stderr)
+	case "yank", "unyank":
+		return runYank(ctx, args[0], args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -209,6 +221,49 @@ func runMirror(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	if err := publish.Mirror(ctx, publish.MirrorOptions{From: fs.Arg(0), To: fs.Arg(1), Token: token}, stdout); err != nil {
 		fmt.Fprintln(stderr, "plugship mirror:", err)
+		return exitFailure
+	}
+	return exitOK
+}
+
+func runYank(ctx context.Context, cmd string, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("dir", ".", "the plugin repository (its plugship.yaml says where it publishes)")
+	reason := ""
+	if cmd == "yank" {
+		fs.StringVar(&reason, "reason", "", "why, for the people who run hosts: every host that skips the version prints it (required)")
+	}
+	fs.Usage = func() {
+		if cmd == "yank" {
+			fmt.Fprint(fs.Output(), "usage: plugship yank [-dir repository] <team>/<plugin>@<version> -reason \"...\"\n\n"+
+				"Withdraws a published version where the repository publishes (the registry\n"+
+				"of PLUGSHIP_REGISTRY or plugship.yaml, GitHub with GITHUB_TOKEN and\n"+
+				"GITHUB_REPOSITORY, else dist/channel): index.json records it, and fetch,\n"+
+				"plugship install, Load and Watch skip it. Nothing is deleted.\n")
+		} else {
+			fmt.Fprint(fs.Output(), "usage: plugship unyank [-dir repository] <team>/<plugin>@<version>\n\n"+
+				"Gives a yanked version back to hosts.\n")
+		}
+		fs.PrintDefaults()
+	}
+	// The version may come before the flags: plugship yank a/b@1.0.0 -reason x.
+	var pos []string
+	for len(args) > 0 {
+		if err := fs.Parse(args); err != nil {
+			return flagStatus(err)
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos, args = append(pos, fs.Arg(0)), fs.Args()[1:]
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return exitUsage
+	}
+	if err := publish.Yank(ctx, publish.Options{Root: *dir}, pos[0], reason, cmd == "unyank", stdout); err != nil {
+		fmt.Fprintf(stderr, "plugship %s: %v\n", cmd, err)
 		return exitFailure
 	}
 	return exitOK

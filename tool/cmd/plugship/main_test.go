@@ -14,6 +14,13 @@ func TestRun(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(full, "notes.txt"), []byte("mine"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	empty := t.TempDir() // a repository with nothing published
+	if err := os.WriteFile(filepath.Join(empty, "go.mod"), []byte("module example.com/empty\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, env := range []string{"PLUGSHIP_REGISTRY", "GITHUB_TOKEN", "GITHUB_REPOSITORY"} {
+		t.Setenv(env, "")
+	}
 	for _, c := range []struct {
 		args []string
 		code int
@@ -30,6 +37,14 @@ func TestRun(t *testing.T) {
 		// Flags after the module path count too.
 		{[]string{"init", "example.com/acme", "-dir", full, "-version", "1.2"}, exitFailure, `plugship version "1.2"`},
 		{[]string{"init", "-dir", full, "-version", "v1.2.3", "example.com/acme"}, exitFailure, "notes.txt"},
+		{[]string{"yank", "-h"}, exitOK, "-reason string"},
+		{[]string{"unyank", "-h"}, exitOK, "usage: plugship unyank"},
+		{[]string{"yank"}, exitUsage, "usage: plugship yank"},
+		{[]string{"yank", "payments/fraud", "-reason", "x"}, exitFailure, `"payments/fraud": not <team>/<plugin>@<version>`},
+		{[]string{"yank", "payments/fraud@1.2.0"}, exitFailure, "give a reason (--reason)"},
+		{[]string{"yank", "payments/fraud@1.2", "-reason", "x"}, exitFailure, `version: "1.2" is not semver`},
+		{[]string{"yank", "-dir", empty, "payments/fraud@1.2.0", "-reason", "CVE"}, exitFailure, "lists no version of payments/fraud"},
+		{[]string{"unyank", "-dir", empty, "payments/fraud@v1.2.0"}, exitFailure, "lists no version of payments/fraud"},
 		{[]string{"mirror", "-h"}, exitOK, "usage: plugship mirror <from> <to>"},
 		{[]string{"mirror", full}, exitUsage, "usage: plugship mirror <from> <to>"},
 		{[]string{"mirror", full, "https://example.com/x"}, exitFailure, "destination https://example.com/x: want oci://<registry>/<repository> or a channel folder"},

@@ -441,10 +441,11 @@ func (g *GitHub) addAssets(ctx context.Context, v *Version, releaseID int64, byN
 // its tag, after the last build of the tag, if they differ: a build for a
 // new ABI was added.
 func (g *GitHub) updateNotes(ctx context.Context, v *Version, rel *release) error {
-	if !v.Final || rel.GetBody() == v.Notes {
+	notes := currentYank(rel.GetBody()) + v.Notes // a yanked version stays marked
+	if !v.Final || rel.GetBody() == notes {
 		return nil
 	}
-	_, err := g.editRelease(ctx, "updating the notes of release "+v.Tag, rel.GetID(), &github.RepositoryRelease{Body: github.String(v.Notes)})
+	_, err := g.editRelease(ctx, "updating the notes of release "+v.Tag, rel.GetID(), &github.RepositoryRelease{Body: github.String(notes)})
 	return err
 }
 
@@ -561,4 +562,75 @@ func locations(assets map[string]*github.ReleaseAsset) map[string]string {
 		out[name] = a.GetBrowserDownloadURL()
 	}
 	return out
+}
+
+// The yank banner at the top of a yanked version's release notes.
+const (
+	yankStart = "<!-- plugship:yanked -->"
+	yankEnd   = "<!-- /plugship:yanked -->"
+)
+
+// yankBanner is the banner for y.
+func yankBanner(y *artifact.Yank) string {
+	ref := YankRef{Team: y.Team, Plugin: y.Plugin, Version: y.Version}
+	return fmt.Sprintf("%s\n> [!CAUTION]\n> **Yanked** on %s: %s\n>\n> Hosts that fetch from the plugship index skip this version; the files stay here, for deployments pinned to them. `go run mage.go unyank %s` restores it.\n%s\n\n",
+		yankStart, y.At.Format("2006-01-02 15:04 MST"), y.Reason, ref, yankEnd)
+}
+
+// withYank returns body with the banner for y at the top, or without any
+// banner for y nil.
+func withYank(body string, y *artifact.Yank) string {
+	if i := strings.Index(body, yankStart); i >= 0 {
+		if j := strings.Index(body[i:], yankEnd); j >= 0 {
+			body = body[:i] + strings.TrimLeft(body[i+j+len(yankEnd):], "\n")
+		}
+	}
+	if y == nil {
+		return body
+	}
+	return yankBanner(y) + body
+}
+
+// currentYank returns the banner block of body, "" if none: publish keeps
+// it when it rewrites the notes.
+func currentYank(body string) string {
+	i := strings.Index(body, yankStart)
+	if i < 0 {
+		return ""
+	}
+	j := strings.Index(body[i:], yankEnd)
+	if j < 0 {
+		return ""
+	}
+	return body[i:i+j+len(yankEnd)] + "\n\n"
+}
+
+// NoteYank puts the yank banner at the top of the notes of each release
+// of tags (the version's, and its follow-ups'), or takes it out for y nil.
+// Notes stay editable on an immutable release: immutability locks assets
+// and the tag only.
+func (g *GitHub) NoteYank(ctx context.Context, tags []string, y *artifact.Yank) ([]string, error) {
+	var done []string
+	for _, tag := range tags {
+		rel, err := g.findRelease(ctx, tag)
+		if err != nil {
+			return done, err
+		}
+		if rel == nil {
+			return done, fmt.Errorf("the index names release %s, which %s does not have", tag, g.Describe())
+		}
+		body := withYank(rel.GetBody(), y)
+		if body == rel.GetBody() {
+			continue
+		}
+		if _, err := g.editRelease(ctx, "marking the notes of release "+tag, rel.GetID(), &github.RepositoryRelease{Body: github.String(body)}); err != nil {
+			return done, err
+		}
+		if y == nil {
+			done = append(done, "release notes of "+tag+": yank banner removed")
+		} else {
+			done = append(done, "release notes of "+tag+": marked yanked")
+		}
+	}
+	return done, nil
 }

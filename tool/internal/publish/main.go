@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -120,7 +121,7 @@ func Main(ctx context.Context, opts Options, out io.Writer) error {
 	if opts.DryRun {
 		return nil
 	}
-	indexErr := updateIndex(ctx, store, entries)
+	indexErr := updateIndex(ctx, store, entries, false, nil)
 	if indexErr == nil && len(failed) == 0 {
 		indexErr = updateMatrix(ctx, store, filepath.Join(opts.Dist, matrix.Dir, matrix.JSONFile))
 	}
@@ -190,8 +191,9 @@ func (v *Version) label() string {
 	return v.ID()
 }
 
-// updateIndex merges entries into the store's index.json.
-func updateIndex(ctx context.Context, store Store, entries []artifact.Entry) error {
+// updateIndex merges entries into the store's index.json. Its yanks are
+// kept, or with replicate set to yanked (a mirror takes its source's).
+func updateIndex(ctx context.Context, store Store, entries []artifact.Entry, replicate bool, yanked []artifact.Yank) error {
 	data, err := store.ReadIndex(ctx, IndexFile)
 	if err != nil {
 		return err
@@ -202,6 +204,9 @@ func updateIndex(ctx context.Context, store Store, entries []artifact.Entry) err
 	}
 	for _, e := range entries {
 		ix.Put(e)
+	}
+	if replicate {
+		ix.Yanked = slices.Clone(yanked)
 	}
 	out, err := ix.Marshal()
 	if err != nil {

@@ -117,7 +117,7 @@ func Mirror(ctx context.Context, opts MirrorOptions, out io.Writer) error {
 		copied++
 		entries = append(entries, entry(v, locs, e.ABI.Contract))
 	}
-	indexErr := updateIndex(ctx, store, entries)
+	indexErr := updateIndex(ctx, store, entries, true, ix.Yanked) // yank at the source, then mirror again
 	if indexErr == nil {
 		indexErr = mirrorMatrix(ctx, src, opts.From, store)
 	}

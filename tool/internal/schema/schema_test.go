@@ -118,7 +118,7 @@ func TestIdentifiers(t *testing.T) {
 		want []string
 	}{
 		{Metadata, []string{artifact.MetadataSchema}},
-		{Index, []string{artifact.IndexSchema}},
+		{Index, []string{artifact.IndexSchemaV2, artifact.IndexSchemaV3}},
 		{Trust, []string{trust.Schema}},
 		{Matrix, []string{matrix.Schema, matrix.SchemaV2}},
 	} {
