@@ -192,7 +192,7 @@ func Load[T Contract](ctx context.Context, dir, plugin string, opts Options) (T,
 			continue
 		}
 		if y, ok := fetched.YankOf("", plugin, c.Version); ok {
-			d.Outcome, d.Cause, d.Reason = Yanked, CauseYanked, y.String()
+			d.Outcome, d.Cause, d.Reason = Yanked, CauseYanked, y.Reason
 			continue
 		}
 		if reason, ok := quarantined(state, c.File); ok {

@@ -108,7 +108,7 @@ func look(ctx context.Context, opts WatchOptions, seen map[string]string) (*Deci
 		return nil, err
 	}
 	if y, ok := fetched.YankOf("", opts.Plugin, opts.Current); ok && opts.Current != "" {
-		d := &Decision{Version: opts.Current, Outcome: Yanked, Cause: CauseYanked, Reason: y.String()}
+		d := &Decision{Version: opts.Current, Outcome: Yanked, Cause: CauseYanked, Reason: y.Reason}
 		for _, c := range cands {
 			if c.Version == opts.Current {
 				d.File = c.File
@@ -132,7 +132,7 @@ func look(ctx context.Context, opts WatchOptions, seen map[string]string) (*Deci
 		if y, ok := fetched.YankOf("", opts.Plugin, c.Version); ok {
 			seen[c.File] = key
 			if opts.OnIgnored != nil {
-				opts.OnIgnored(&Decision{File: c.File, Version: c.Version, Outcome: Yanked, Cause: CauseYanked, Reason: y.String()})
+				opts.OnIgnored(&Decision{File: c.File, Version: c.Version, Outcome: Yanked, Cause: CauseYanked, Reason: y.Reason})
 			}
 			continue
 		}

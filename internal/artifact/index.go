@@ -36,6 +36,11 @@ const ChannelDir = "channel"
 // index release) for the matrix step to report what changed since.
 const PublishedMatrixFile = "compat/published.json"
 
+// PublishedIndexFile is where, relative to dist/, the publish step puts a
+// copy of the index of the last publish, from which the matrix step marks
+// the versions it yanks.
+const PublishedIndexFile = "compat/published-index.json"
+
 // IndexSchema identifies the index.json format: IndexSchemaV2 while the
 // index yanks nothing, so that hosts built with an older loader keep
 // reading it, and IndexSchemaV3 once it yanks a version, which such a

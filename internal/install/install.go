@@ -70,7 +70,7 @@ type Plan struct {
 	Plugin    string     `json:"plugin"`
 	Chosen    *Candidate `json:"chosen,omitempty"`
 	Installed string     `json:"installed,omitempty"` // the version in the folder before, if install put it there
-	// InstalledYank is "yanked: <reason>" when the index yanks Installed:
+	// InstalledYank is the reason when the index yanks Installed:
 	// install replaces it with the newest version that is not yanked.
 	InstalledYank string      `json:"installed_yank,omitempty"`
 	Target        string      `json:"target,omitempty"` // the file in the host's folder
@@ -437,7 +437,7 @@ func Report(w io.Writer, plans []*Plan, dryRun bool) {
 				from = " (was " + p.Installed + ")"
 			}
 			if p.InstalledYank != "" {
-				from = " (was " + p.Installed + ", " + p.InstalledYank + ")"
+				from = " (was " + p.Installed + ", yanked: " + p.InstalledYank + ")"
 			}
 			fmt.Fprintf(w, "%s: %s version %s as %s%s\n", p.Plugin, pastTense(p.Change), p.Chosen.Version, p.Target, from)
 		}

@@ -97,7 +97,7 @@ type Registry interface {
 var ErrNoRegistry = location.ErrNoRegistry
 
 // Yanked is the outcome of a file whose version the index yanks: it is
-// neither downloaded nor chosen; Reason is "yanked: <reason>". A copy
+// neither downloaded nor chosen; Reason is the yank's reason. A copy
 // already in the folder is left there (yanking deletes nothing), and the
 // loader skips it too: Plugins keeps the index it read in the folder
 // (artifact.FetchedIndexFile), where Load and Watch read the yanks.
@@ -168,7 +168,7 @@ func Plugins(ctx context.Context, opts Options) ([]Result, error) {
 			continue
 		}
 		if y, ok := ix.YankOf(e.Team, e.Plugin, e.Version); ok {
-			results = append(results, Result{File: e.File, Version: e.Version, Contract: e.ABI.Contract, Outcome: Yanked, Reason: y.String()})
+			results = append(results, Result{File: e.File, Version: e.Version, Contract: e.ABI.Contract, Outcome: Yanked, Reason: y.Reason})
 			continue
 		}
 		if keep != nil && !keep[e.Version] {

@@ -136,7 +136,7 @@ func watchAndRestart(dir, name, current string, opts loader.Options) {
 		os.Exit(1)
 	}
 	if d.Outcome == loader.Yanked {
-		fmt.Printf("Running plugin version %q is %s; restarting to choose another (exit status %d)\n", d.Version, d.Reason, loader.RestartExitStatus)
+		fmt.Printf("Running plugin version %q is yanked: %s; restarting to choose another (exit status %d)\n", d.Version, d.Reason, loader.RestartExitStatus)
 	} else {
 		fmt.Printf("Newer plugin version %q passed the checks; restarting (exit status %d)\n", d.Version, loader.RestartExitStatus)
 	}

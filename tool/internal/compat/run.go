@@ -52,6 +52,13 @@ func plugins(opts Options) ([]matrix.Plugin, error) {
 		}
 		files, _ = stale.New(reg, loadErr).Split(dist, files)
 	}
+	// The yanks of the last publish (publish.FetchMatrix copied its index).
+	published, err := artifact.ParseIndex(nil)
+	if data, rerr := os.ReadFile(filepath.Join(dist, filepath.FromSlash(artifact.PublishedIndexFile))); rerr == nil {
+		if published, err = artifact.ParseIndex(data); err != nil {
+			return nil, fmt.Errorf("%s, the index of the last publish: %w", artifact.PublishedIndexFile, err)
+		}
+	}
 	var ps []matrix.Plugin
 	for _, f := range files {
 		n, err := artifact.ParseName(filepath.Base(f))
@@ -68,7 +75,11 @@ func plugins(opts Options) ([]matrix.Plugin, error) {
 		if m, err := artifact.ReadMetadata(f + artifact.MetadataSuffix); err == nil {
 			profiles = m.Profiles
 		}
-		ps = append(ps, matrix.Plugin{Team: team, Plugin: n.Plugin, Version: n.Version, ABI: n.ABI, File: filepath.ToSlash(rel), SHA256: sum, Profiles: profiles, Note: notes[team+"/"+n.Plugin]})
+		p := matrix.Plugin{Team: team, Plugin: n.Plugin, Version: n.Version, ABI: n.ABI, File: filepath.ToSlash(rel), SHA256: sum, Profiles: profiles, Note: notes[team+"/"+n.Plugin]}
+		if y, ok := published.YankOf(team, n.Plugin, n.Version); ok {
+			p.Yanked = y.Reason
+		}
+		ps = append(ps, p)
 	}
 	return ps, nil
 }

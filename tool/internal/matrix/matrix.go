@@ -112,6 +112,9 @@ type Plugin struct {
 	Profiles []string `json:"profiles,omitempty"`
 	// Note says why the plugin is there (team.yaml note).
 	Note string `json:"note,omitempty"`
+	// Yanked is the reason, when the index of the last publish yanks the
+	// version: hosts do not choose it (see publish.Yank).
+	Yanked string `json:"yanked,omitempty"`
 }
 
 // ID names the plugin file in reports: team/plugin@version abi.

@@ -122,7 +122,7 @@ type Note struct {
 }
 
 // Notes are the hosts' and plugins' notes (compat/hosts.yaml and team.yaml
-// note), hosts first, and for each host that no plugin file is built for,
+// note), hosts first, then the plugin versions yanked, and for each host that no plugin file is built for,
 // that fact: a column of n/a is then not a failure.
 func (m *Matrix) Notes() []Note {
 	var notes []Note
@@ -141,6 +141,12 @@ func (m *Matrix) Notes() []Note {
 		if p.Note != "" && !seen[id] {
 			seen[id] = true
 			notes = append(notes, Note{"plugin " + id, p.Note})
+		}
+	}
+	for _, p := range m.Plugins {
+		if p.Yanked != "" && !seen[p.VersionID()] {
+			seen[p.VersionID()] = true
+			notes = append(notes, Note{"plugin " + p.VersionID(), "yanked: " + p.Yanked + " (hosts do not choose it; go run mage.go unyank " + p.VersionID() + " gives it back)"})
 		}
 	}
 	return notes

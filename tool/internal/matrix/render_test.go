@@ -469,3 +469,26 @@ func fileSize(path string) int64 {
 	}
 	return st.Size()
 }
+
+// TestYankedShows: a version the last publish yanked is named, with its
+// reason, in the grid, the job summary and the HTML page.
+func TestYankedShows(t *testing.T) {
+	m := sample()
+	const reason = "CVE-2026-4242: approves every payment"
+	id := ""
+	for i := range m.Plugins {
+		if m.Plugins[i].Team == "payments" && m.Plugins[i].Plugin == "fraud" {
+			m.Plugins[i].Yanked, id = reason, m.Plugins[i].VersionID()
+			break
+		}
+	}
+	if id == "" {
+		t.Fatal("sample has no payments/fraud")
+	}
+	grid, md, html, js := reports(t, m)
+	for name, got := range map[string][]byte{"grid": grid, "matrix.md": md, "matrix.html": html, "matrix.json": js} {
+		if !strings.Contains(string(got), reason) || name != "matrix.json" && !strings.Contains(string(got), id) {
+			t.Errorf("%s does not show that %s is yanked (%s)", name, id, reason)
+		}
+	}
+}

@@ -251,7 +251,9 @@ func entry(v *Version, all map[string]string, contract string) artifact.Entry {
 // FetchMatrix copies the matrix of the last publish (the matrix.json
 // beside index.json, in the channel or the GitHub index release) to
 // <Dist>/compat/published.json, for the matrix step to report what changed
-// since; when nothing was published yet it removes that file.
+// since, and index.json to <Dist>/compat/published-index.json, for it to
+// mark the versions that are yanked; when nothing was published yet it
+// removes those files.
 func FetchMatrix(ctx context.Context, opts Options, out io.Writer) error {
 	opts, err := opts.withDefaults()
 	if err != nil {
@@ -261,6 +263,9 @@ func FetchMatrix(ctx context.Context, opts Options, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := fetchPublished(ctx, store, IndexFile, filepath.Join(opts.Dist, filepath.FromSlash(artifact.PublishedIndexFile))); err != nil {
+		return fmt.Errorf("reading the index of the last publish from %s: %w", store.Describe(), err)
+	}
 	file := filepath.Join(opts.Dist, filepath.FromSlash(artifact.PublishedMatrixFile))
 	data, err := store.ReadIndex(ctx, matrix.JSONFile)
 	if err != nil {
@@ -268,6 +273,26 @@ func FetchMatrix(ctx context.Context, opts Options, out io.Writer) error {
 	}
 	if data == nil {
 		fmt.Fprintf(out, "no matrix published yet in %s: nothing to compare with\n", store.Describe())
+		if err := os.Remove(file); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return err
+	}
+	_, err = artifact.WriteFileIfChanged(file, data, 0o644)
+	return err
+}
+
+// fetchPublished copies the store's file name to file, or removes file
+// when the store has none.
+func fetchPublished(ctx context.Context, store Store, name, file string) error {
+	data, err := store.ReadIndex(ctx, name)
+	if err != nil {
+		return err
+	}
+	if data == nil {
 		if err := os.Remove(file); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
