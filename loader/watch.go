@@ -74,6 +74,7 @@ func Watch[T Contract](ctx context.Context, opts WatchOptions) (*Decision, error
 	if err := w.Add(opts.Dir); err != nil {
 		return nil, fmt.Errorf("watching %s: %w", opts.Dir, err)
 	}
+	indexFile := filepath.Base(artifact.FetchedIndexFile(opts.Dir, opts.Plugin))
 	seen := map[string]string{} // file -> content key of its last failed check
 	timer := time.NewTimer(0)   // look once at the start
 	for {
@@ -83,7 +84,9 @@ func Watch[T Contract](ctx context.Context, opts WatchOptions) (*Decision, error
 		case err := <-w.Errors:
 			return nil, fmt.Errorf("watching %s: %w", opts.Dir, err)
 		case ev := <-w.Events:
-			if artifact.IsTemporary(filepath.Base(ev.Name)) {
+			// The index fetch keeps in the folder is hidden, and counts:
+			// it may yank the running version.
+			if artifact.IsTemporary(filepath.Base(ev.Name)) && filepath.Base(ev.Name) != indexFile {
 				continue
 			}
 			timer.Reset(opts.Debounce)

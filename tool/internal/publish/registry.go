@@ -276,3 +276,9 @@ func (r *Registry) explain(tag string, err error) error {
 	}
 	return fmt.Errorf("%s: %w", where, err)
 }
+
+// IndexLocation says where hosts fetch index.json from, for output: the
+// repository (its tag plugship.index).
+func (r *Registry) IndexLocation(context.Context) string {
+	return IndexFile + " tagged " + oci.IndexTag + " in " + r.Ref
+}

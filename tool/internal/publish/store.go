@@ -108,3 +108,8 @@ func (c *Channel) WriteIndex(_ context.Context, name string, data []byte) error 
 	_, err := artifact.WriteFileIfChanged(filepath.Join(c.Dir, name), data, 0o644)
 	return err
 }
+
+// IndexLocation says where hosts fetch index.json from, for output.
+func (c *Channel) IndexLocation(context.Context) string {
+	return filepath.Join(cmp.Or(c.Shown, c.Dir), IndexFile)
+}

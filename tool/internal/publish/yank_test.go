@@ -63,10 +63,19 @@ func yankAndHosts(t *testing.T, d string, s yankStore) {
 	if err := watching.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { watching.Process.Kill(); watching.Wait() })
-	lines := bufio.NewScanner(stdout)
-	if !lines.Scan() || lines.Text() != `Found newest valid plugin version: "0.2.0"` {
-		t.Fatalf("host printed %q\n%s", lines.Text(), stderr.String())
+	lines := make(chan string, 10)
+	exited := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+		exited <- watching.Wait()
+	}()
+	t.Cleanup(func() { watching.Process.Kill(); <-exited })
+	if line := <-lines; line != `Found newest valid plugin version: "0.2.0"` {
+		t.Fatalf("host printed %q\n%s", line, stderr.String())
 	}
 
 	yank := func(ref, reason string, unyank bool) string {
@@ -78,7 +87,7 @@ func yankAndHosts(t *testing.T, d string, s yankStore) {
 		return out.String()
 	}
 	out := yank("showcase/showcase@0.2.0", yankReason, false)
-	if !strings.HasPrefix(out, "yanked showcase/showcase@0.2.0 (1 files) in ") || !strings.Contains(out, yankReason) {
+	if !strings.HasPrefix(out, "yanked showcase/showcase@0.2.0 (2 files) in ") || !strings.Contains(out, yankReason) {
 		t.Errorf("yank printed:\n%s", out)
 	}
 	if again := yank("showcase/showcase@0.2.0", yankReason, false); !strings.Contains(again, "is yanked already") {
@@ -98,20 +107,13 @@ func yankAndHosts(t *testing.T, d string, s yankStore) {
 	if _, err := os.Stat(filepath.Join(dir, plugtest.FileName("showcase", "0.2.0", abi))); err != nil {
 		t.Errorf("yanking deleted the host's copy: %v", err)
 	}
-	exited := make(chan error, 1)
-	go func() {
-		var rest strings.Builder
-		for lines.Scan() {
-			rest.WriteString(lines.Text() + "\n")
-		}
-		err := watching.Wait()
-		if want := `Running plugin version "0.2.0" is yanked: ` + yankReason + "; restarting to choose another (exit status 75)\n"; rest.String() != want {
-			err = errors.Join(err, errors.New("printed "+rest.String()+", want "+want))
-		}
-		exited <- err
-	}()
 	select {
-	case err := <-exited:
+	case line := <-lines:
+		if want := `Running plugin version "0.2.0" is yanked: ` + yankReason + "; restarting to choose another (exit status 75)"; line != want {
+			t.Errorf("the watching host printed %q, want %q", line, want)
+		}
+		err := <-exited
+		exited <- err // for the cleanup
 		var exit *exec.ExitError
 		if !errors.As(err, &exit) || exit.ExitCode() != loader.RestartExitStatus {
 			t.Errorf("the watching host: %v, want exit status %d\n%s", err, loader.RestartExitStatus, stderr.String())
