@@ -157,7 +157,7 @@ func ParseIndex(data []byte) (*Index, error) {
 	}
 	switch {
 	case ix.Schema == IndexSchemaV2 && ix.Yanked != nil:
-		return nil, fmt.Errorf("%s: schema %s has no yanked list (it came with %s)", IndexFile, IndexSchemaV2, IndexSchemaV3)
+		return nil, fmt.Errorf("%s: schema %s has no yanked list (it came with %s), and a host of v2 would miss the yanks: refused; write it with plugship's publish or yank, which make it %s", IndexFile, IndexSchemaV2, IndexSchemaV3, IndexSchemaV3)
 	case ix.Schema != IndexSchemaV2 && ix.Schema != IndexSchemaV3:
 		return nil, fmt.Errorf("%s: schema %s, want %s or %s: a newer plugship wrote it; rebuild with a newer loader", IndexFile, Quote(ix.Schema), IndexSchemaV2, IndexSchemaV3)
 	}

@@ -162,7 +162,7 @@ func TestFullDisk(t *testing.T) {
 		if !strings.Contains(res[0].Reason, "no space left on device") || !strings.Contains(res[0].Reason, filepath.Base(file)) {
 			t.Errorf("fetch's reason does not name the file and the reason: %s", res[0].Reason)
 		}
-		noPartial(t, "fetch", target)
+		noPartial(t, "fetch", target, filepath.Base(artifact.FetchedIndexFile(target, "good"))) // the index it read: whole, written first
 		record(t, "full-disk", "fetch", Refused, res[0].Reason)
 	})
 }

@@ -128,7 +128,7 @@ func TestTargets(t *testing.T) {
 	if len(nargs) < 20 {
 		t.Fatalf("%d targets in docs/reference/targets.md", len(nargs))
 	}
-	use := regexp.MustCompile(`go run mage\.go ([a-zA-Z][\w:]*)((?: +[^\s#|` + "`" + `'")]+)*)`)
+	use := regexp.MustCompile(`go run mage\.go ([a-zA-Z][\w:]*)((?: +(?:"[^"\n]*"|[^\s#|` + "`" + `'")]+))*)`)
 	checked := 0
 	for _, page := range pages(t, root) {
 		data, err := os.ReadFile(filepath.Join(root, page))
