@@ -163,7 +163,8 @@ const (
 // Index returns the index.json of ref (see fetch.Registry): a
 // repository's, tagged plugship.index; or, for a plugin file's tag or
 // digest, an index of that one file, made from its manifest, its
-// metadata layer and the signatures attached to it.
+// metadata layer and the signatures attached to it, and the yank of its
+// version if the repository's index has one.
 func (r *Registry) Index(ctx context.Context, ref string) ([]byte, error) {
 	repo, err := r.Repository(ref)
 	if err != nil {
@@ -272,6 +273,19 @@ func (r *Registry) fileIndex(ctx context.Context, repo *remote.Repository, desc 
 		return nil, Explain(where, err)
 	}
 	ix := artifact.Index{Schema: artifact.IndexSchema, Entries: []artifact.Entry{e}}
+	// A file named by tag or digest is still yanked when the repository's
+	// index yanks its version.
+	if data, err := r.Index(ctx, base); err == nil {
+		repoIndex, err := artifact.ParseIndex(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s, the index of the repository of %s: %w", base+":"+IndexTag, where, err)
+		}
+		if y, ok := repoIndex.YankOf(e.Team, e.Plugin, e.Version); ok {
+			ix.Yank(y)
+		}
+	} else if !errors.Is(err, errdef.ErrNotFound) {
+		return nil, fmt.Errorf("reading the yanks of %s: %w", where, err)
+	}
 	return ix.Marshal()
 }
 

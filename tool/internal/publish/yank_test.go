@@ -267,6 +267,20 @@ func TestYankOnTheRegistry(t *testing.T) {
 		return ""
 	}})
 
+	// A file named by its tag is yanked too (yankAndHosts ends yanked).
+	tag, err := oci.Tag("showcase", "showcase", "0.2.0", abi)
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy, err := keyless.Load(filepath.Join(d, "trust.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := fetch.Plugins(context.Background(), fetch.Options{Index: repo + ":" + tag, Registry: oci.New(), Plugin: "showcase", Dir: t.TempDir(), Trust: policy})
+	if err != nil || len(res) != 1 || res[0].Outcome != fetch.Yanked || res[0].Reason != yankReason {
+		t.Errorf("fetch of the yanked version by its tag %s: %v %+v", tag, err, res)
+	}
+
 	// A mirror takes the source's yanks, and its unyanks.
 	ch := filepath.Join(t.TempDir(), "mirror")
 	if out, err := mirror(t, repo, ch); err != nil {
