@@ -26,6 +26,7 @@ import (
 var wantFiles = []string{
 	".github/workflows/ci.yml",
 	".github/workflows/release.yml",
+	".github/workflows/yank.yml",
 	".gitignore",
 	"README.md",
 	"compat/hosts.yaml",
