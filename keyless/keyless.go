@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
@@ -186,9 +187,17 @@ func (c *checker) check(p *trust.Policy, team, label string, sum []byte, data []
 	}
 	// The bundle verified; whose it is is a matter of its certificate,
 	// compared as sigstore-go's identity policy compares it.
+	// When it was signed: the earliest time a log entry or a timestamp
+	// authority vouches for (revocations are compared with it).
+	var signedAt time.Time
+	for _, ts := range res.VerifiedTimestamps {
+		if signedAt.IsZero() || ts.Timestamp.Before(signedAt) {
+			signedAt = ts.Timestamp
+		}
+	}
 	for i, ci := range ids {
 		if ci.Verify(*cert) == nil {
-			return &trust.Verdict{Team: team, Identity: p.Teams[team].Identities[i].String(), Signer: signer}, &b, nil
+			return &trust.Verdict{Team: team, Identity: p.Teams[team].Identities[i].String(), Signer: signer, SignedAt: signedAt}, &b, nil
 		}
 	}
 	// Refused: the other teams' identities, only now, to say whose it is.

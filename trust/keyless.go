@@ -46,6 +46,9 @@ type Identity struct {
 	// (refs/tags/...), the workflow run's, from its Fulcio extensions.
 	Repository string `json:"repository,omitempty"`
 	Ref        string `json:"ref,omitempty"`
+	// Revoked, when set, stops trusting files this identity signed at or
+	// after its time (v2).
+	Revoked *Revocation `json:"revoked,omitempty"`
 }
 
 // String says the identity for messages.
@@ -212,7 +215,14 @@ func (p *Policy) CheckBundleDigest(name, sha256hex string, data []byte) (*Verdic
 	if err := p.keylessReady(label, team); err != nil {
 		return nil, err
 	}
-	return p.Keyless.CheckBundle(p, team, label, sum, data)
+	v, err := p.Keyless.CheckBundle(p, team, label, sum, data)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.revokedIdentity(v); err != nil {
+		return nil, fmt.Errorf("%s: %w", label, err)
+	}
+	return v, nil
 }
 
 // keylessReady says what the policy lacks to check a keyless bundle of
@@ -262,6 +272,9 @@ func (p *Policy) CheckKeylessProvenance(data []byte, name, sha256hex string) (*V
 	v, payload, err := p.Keyless.CheckProvenance(p, team, label, sum, data)
 	if err != nil {
 		return nil, err
+	}
+	if err := p.revokedIdentity(v); err != nil {
+		return nil, fmt.Errorf("%s: %w", label, err)
 	}
 	return v, checkStatement(payload, name, sha256hex)
 }

@@ -10,12 +10,20 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"time"
 
 	"github.com/plugship/plugship/internal/artifact"
 )
 
-// Schema identifies the policy format.
-const Schema = "plugship.trust/v1"
+// Schema identifies the policy format: SchemaV1 while it revokes
+// nothing, so that hosts built with an older loader keep reading it, and
+// SchemaV2 once it revokes a key or identity, which such a host refuses
+// (naming both) rather than trust what was revoked.
+const (
+	SchemaV1 = "plugship.trust/v1"
+	SchemaV2 = "plugship.trust/v2" // v1 and revocations
+	Schema   = SchemaV2           // the newest this package reads and writes
+)
 
 // SignatureSuffix is appended to a plugin file's name to name its signature.
 const SignatureSuffix = ".sig"
@@ -26,7 +34,7 @@ const maxSignature = 4 << 10
 
 // Policy says which keys may sign which plugins.
 type Policy struct {
-	Schema  string            `json:"schema" jsonschema:"enum=plugship.trust/v1"` // Schema
+	Schema  string            `json:"schema" jsonschema:"enum=plugship.trust/v1,enum=plugship.trust/v2"` // SchemaV1 or SchemaV2
 	Teams   map[string]*Team  `json:"teams"`
 	Plugins map[string]string `json:"plugins"` // plugin name -> owning team
 	// SigstoreRoot is Sigstore's trusted root (JSON: Fulcio certificate
@@ -38,6 +46,10 @@ type Policy struct {
 	// Strict refuses development keys. It is the host's choice, not part of
 	// the file.
 	Strict bool `json:"-"`
+
+	// Clock is the time revocations are compared with when a signature
+	// proves none (a key's .sig); default time.Now.
+	Clock func() time.Time `json:"-"`
 
 	// Keyless checks keyless Sigstore bundles. It is nil unless the host
 	// opted in: keyless.Enable(policy) from the module
@@ -63,6 +75,8 @@ type Key struct {
 	ID          string `json:"id"`          // hex sha256 of the DER public key
 	PEM         string `json:"pem"`         // PKIX public key PEM
 	Development bool   `json:"development"` // a development key: refused in strict mode
+	// Revoked, when set, stops trusting the key from its time on (v2).
+	Revoked *Revocation `json:"revoked,omitempty"`
 }
 
 // maxPolicy bounds a policy file: keys, identities and a trusted root of a
@@ -91,11 +105,14 @@ func Parse(data []byte) (*Policy, error) {
 	if err := dec.Decode(&p); err != nil {
 		return nil, fmt.Errorf("not valid JSON: %w", err)
 	}
-	if p.Schema != Schema {
-		return nil, fmt.Errorf("schema %s, want %s", artifact.Quote(p.Schema), Schema)
+	if p.Schema != SchemaV1 && p.Schema != SchemaV2 {
+		return nil, fmt.Errorf("schema %s, want %s or %s: a newer plugship wrote it; rebuild the host with a newer loader", artifact.Quote(p.Schema), SchemaV1, SchemaV2)
 	}
 	if err := p.init(); err != nil {
 		return nil, err
+	}
+	if p.Schema == SchemaV1 && p.revoked() {
+		return nil, fmt.Errorf("schema %s has no revocations (they came with %s), and a host of v1 would trust what they revoke: refused; write it with plugship's sign step", SchemaV1, SchemaV2)
 	}
 	return &p, nil
 }
@@ -159,8 +176,13 @@ func (p *Policy) AddKey(team string, pemData []byte, id string, development bool
 	return nil
 }
 
-// Marshal returns the policy as indented JSON.
+// Marshal returns the policy as indented JSON: schema v1 while it
+// revokes nothing, v2 once it does.
 func (p *Policy) Marshal() ([]byte, error) {
+	p.Schema = SchemaV1
+	if p.revoked() {
+		p.Schema = SchemaV2
+	}
 	data, err := json.MarshalIndent(p, "", "  ")
 	return append(data, '\n'), err
 }
@@ -173,6 +195,10 @@ type Verdict struct {
 	Development bool
 	Identity    string // the policy's identity that matched, for a keyless signature
 	Signer      string // the certificate's identity, issuer, repository and ref
+	// SignedAt is when the signature was made, as its transparency log
+	// entry or signed timestamp proves (the earliest); zero when nothing
+	// proves it (a key's .sig).
+	SignedAt time.Time
 }
 
 // ErrUnsigned marks a file without a signature.
@@ -250,6 +276,9 @@ func (p *Policy) checkSignature(path, name, plugin, team string, sig []byte) (*V
 		}
 		if k.Development && p.Strict {
 			return nil, fmt.Errorf("signed with team %s's DEVELOPMENT key %s; refused in strict mode: sign with the team's key", team, k.ID[:12])
+		}
+		if err := p.revokedKey(team, k); err != nil {
+			return nil, err
 		}
 		return &Verdict{Team: team, KeyID: k.ID, Development: k.Development}, nil
 	}
