@@ -196,3 +196,57 @@ func TestKeylessPolicyNeedsRoot(t *testing.T) {
 		}
 	}
 }
+
+// TestKeylessRevocation: the release workflow's identity is revoked from a
+// time on (its runner was compromised). A file it signed, logged in Rekor
+// before that time, is still accepted; one logged after it is refused,
+// naming the revocation; the same for a signed timestamp without a log
+// entry.
+func TestKeylessRevocation(t *testing.T) {
+	s := sigstoretest.New(t, sigstoretest.Options{Repository: "acme/plugins", Ref: "refs/tags/fixtures/fx/v1.0.0", Workflow: ".github/workflows/release.yml"})
+	file, data := keylessFile(t)
+	revokedAt := time.Now().Add(-time.Hour).Truncate(time.Second)
+	id := trust.Identity{Issuer: s.Issuer(), Subject: s.Identity()}
+	p := trust.New()
+	p.Plugins["fx"] = "fixtures"
+	if err := p.AddIdentity("fixtures", id); err != nil {
+		t.Fatal(err)
+	}
+	p.Teams["fixtures"].Identities[0].Revoked = &trust.Revocation{At: revokedAt, Reason: "the release runner was compromised"}
+	if err := p.SetSigstoreRoot(sigstoretest.TrustedRootJSONOf(s)); err != nil {
+		t.Fatal(err)
+	}
+	js, err := p.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy, err := keyless.Parse(js) // as a host reads it: plugship.trust/v2
+	if err != nil {
+		t.Fatalf("%v\n%s", err, js)
+	}
+	for _, c := range []struct {
+		name string
+		at   time.Time
+		opts []sigstoretest.SignOption
+		ok   bool
+	}{
+		{"logged two hours ago", revokedAt.Add(-time.Hour), nil, true},
+		{"logged a minute ago", time.Now().Add(-time.Minute), nil, false},
+		{"timestamped two hours ago, not logged", revokedAt.Add(-time.Hour), []sigstoretest.SignOption{sigstoretest.WithoutTransparencyLog(), sigstoretest.WithTimestamp()}, true},
+		{"timestamped a minute ago, not logged", time.Now().Add(-time.Minute), []sigstoretest.SignOption{sigstoretest.WithoutTransparencyLog(), sigstoretest.WithTimestamp()}, false},
+	} {
+		bundle := s.SignBlob(t, data, append(c.opts, sigstoretest.At(c.at))...)
+		if err := os.WriteFile(file+trust.BundleSuffix, bundle, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		v, err := policy.Check(file)
+		switch {
+		case c.ok && err != nil:
+			t.Errorf("%s: refused: %v", c.name, err)
+		case c.ok && !v.SignedAt.Equal(c.at.Truncate(time.Second)):
+			t.Errorf("%s: signed at %v, the verdict says %v", c.name, c.at, v.SignedAt)
+		case !c.ok && (err == nil || !strings.Contains(err.Error(), "by team fixtures's identity "+id.String()+", revoked since "+revokedAt.UTC().Format(time.RFC3339)+" (the release runner was compromised); refused")):
+			t.Errorf("%s: %v, want the revocation named", c.name, err)
+		}
+	}
+}
