@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/magefile/mage/mg"
 
@@ -219,6 +220,20 @@ func (Keys) Generate(team string) error {
 		fmt.Printf("wrote %s (commit it) and %s (keep it secret; git ignores it)\n", pub, priv)
 	}
 	return err
+}
+
+// Rotate replaces a team's key, revoking the old one from now: mage keys:rotate payments "the key leaked in a CI log".
+// The old public key stays as teams/<team>/retired/<id>.pub; team.yaml gets a signing.revoked entry; then run sign and publish.
+// Docs: https://github.com/plugship/plugship/blob/main/docs/reference/targets.md#keysrotate
+func (Keys) Rotate(team, reason string) error {
+	r, err := keys.Rotate(".", team, reason, time.Now(), []byte(keys.Password(team)))
+	if err != nil {
+		return err
+	}
+	fmt.Printf("rotated team %s's key: %s revoked from %s (%s)\n  retired %s (keep it: the policy names it when it refuses)\n  new key %s: %s (commit it) and %s (keep it secret)\n  %s: signing.revoked\n",
+		team, r.OldID[:12], r.RevokedAt.Format(time.RFC3339), r.Reason, r.Retired, r.NewID[:12], r.Public, r.Private, r.Manifest)
+	fmt.Println("next: go run mage.go sign (re-signs every file with the new key, writes the policy that revokes the old one), then publish; hosts refuse the old key's .sig from the revocation on")
+	return nil
 }
 
 // Bench runs every Go benchmark of the repository 3 times, in every module (go test with -bench and -benchtime 3x, no tests).

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -36,6 +37,7 @@ const (
 	PrivateName  = "cosign.key"            // .keys/<team>/cosign.key
 	PrivateDir   = ".keys"                 // git-ignored
 	DevDir       = "keys/dev"              // under dist/
+	RetiredDir   = "retired"               // <teams folder>/<team>/retired/<key id>.pub: keys:rotate's old keys
 )
 
 // EnvName returns the variable name for team: prefix + TEAM with "-" as "_".
@@ -313,7 +315,64 @@ func PublicKeys(teamsDir, dist, team string) ([]PublicKey, error) {
 		}
 		keys = append(keys, PublicKey{PEM: data, ID: id, Source: c.path, Development: c.dev})
 	}
+	// Retired keys (keys:rotate): still in the policy, so that what they
+	// signed verifies until their revocation, and a refusal names them.
+	retired, err := filepath.Glob(filepath.Join(teamsDir, team, RetiredDir, "*.pub"))
+	if err != nil {
+		return nil, err
+	}
+	for _, path := range retired {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		pub, err := cryptoutils.UnmarshalPEMToPublicKey(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: not a public key PEM: %w", path, err)
+		}
+		id, err := KeyID(pub)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		keys = append(keys, PublicKey{PEM: data, ID: id, Source: path})
+	}
 	return keys, nil
+}
+
+// revoke applies team t's signing.revoked to the policy: each entry must
+// name one of the team's keys (by ID prefix) or identities.
+func revoke(p *trust.Policy, t *teams.Team) error {
+	for _, r := range t.Signing.Revoked {
+		rev := &trust.Revocation{At: r.At.UTC(), Reason: r.Reason}
+		pt := p.Teams[t.Name]
+		found := false
+		if pt != nil && r.Key != "" {
+			var ids []string
+			for i, k := range pt.Keys {
+				ids = append(ids, k.ID[:12])
+				if strings.HasPrefix(k.ID, strings.ToLower(r.Key)) {
+					pt.Keys[i].Revoked, found = rev, true
+				}
+			}
+			if !found {
+				return fmt.Errorf("%s: %s.key %s: team %s has no such key (its keys: %s; a retired key's public key must stay in %s/)", t.File, r.Field, r.Key, t.Name, strings.Join(ids, ", "), path.Join(path.Dir(t.File), RetiredDir))
+			}
+		}
+		if pt != nil && r.Identity != "" {
+			for i, id := range pt.Identities {
+				if id.Subject == r.Identity || id.SubjectRegexp == r.Identity {
+					pt.Identities[i].Revoked, found = rev, true
+				}
+			}
+			if !found {
+				return fmt.Errorf("%s: %s.identity %s: no identity of team %s has this subject or subject_regexp (keep the identity under signing.identities, revoked)", t.File, r.Field, artifact.Quote(r.Identity), t.Name)
+			}
+		}
+		if pt == nil {
+			return fmt.Errorf("%s: %s: team %s has no keys or identities to revoke", t.File, r.Field, t.Name)
+		}
+	}
+	return nil
 }
 
 // Policy returns the trust policy for reg: the public keys of every team
@@ -346,6 +405,9 @@ func Policy(root, dist string, reg *teams.Registry) (*trust.Policy, error) {
 		}
 		if len(pubs) == 0 && len(t.Signing.Identities) == 0 {
 			continue
+		}
+		if err := revoke(p, t); err != nil {
+			return nil, err
 		}
 		for _, pl := range t.Plugins {
 			p.Plugins[pl.Name] = t.Name

@@ -60,6 +60,27 @@ type SigningDocument struct {
 	Keyless bool `yaml:"keyless" jsonschema:"default=false"`
 	// The keyless signers whose bundles the team's files are accepted with.
 	Identities []IdentityDocument `yaml:"identities"`
+	// Keys and identities no longer trusted from a time on (a leaked key,
+	// a compromised workflow); go run mage.go keys:rotate adds one.
+	Revoked []RevocationDocument `yaml:"revoked"`
+}
+
+// RevocationDocument revokes one key or identity of the team's
+// (trust.Revocation).
+type RevocationDocument struct {
+	// The key's ID: its first 12 hex digits (as messages name it) or all
+	// 64; the public key stays in the teams folder (keys:rotate keeps it
+	// as retired/<id>.pub). This or identity.
+	Key string `yaml:"key"`
+	// The identity's subject or subject_regexp, exactly as under
+	// identities. This or key.
+	Identity string `yaml:"identity"`
+	// From when (RFC 3339, such as 2026-12-03T10:00:00Z): files signed
+	// at or after it are refused, and key signatures (which prove no
+	// signing time) from then on.
+	At string `yaml:"at" jsonschema:"required,format=date-time"`
+	// Why, for the people who read the refusal.
+	Reason string `yaml:"reason" jsonschema:"required,minLength=1"`
 }
 
 // IdentityDocument is one keyless identity (trust.Identity).
@@ -88,6 +109,7 @@ var (
 	releaseFields  = YAMLFields(ReleaseDocument{})
 	signingFields  = YAMLFields(SigningDocument{})
 	identityFields = YAMLFields(IdentityDocument{})
+	revokedFields  = YAMLFields(RevocationDocument{})
 )
 
 // YAMLFields are the yaml names of the fields of v, a struct: the fields

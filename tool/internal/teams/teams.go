@@ -9,6 +9,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/plugship/plugship/internal/artifact"
 	"github.com/plugship/plugship/trust"
@@ -80,6 +81,17 @@ type Signing struct {
 	// GitHub artifact attestation) the team's files are accepted with;
 	// required with keyless.
 	Identities []trust.Identity
+	// Revoked are the team's keys and identities no longer trusted from
+	// a time on (signing.revoked).
+	Revoked []Revoked
+}
+
+// Revoked is one entry of signing.revoked: a key (by ID or its first 12
+// hex digits) or an identity (its subject or subject_regexp).
+type Revoked struct {
+	Key, Identity string
+	trust.Revocation
+	Field string // "signing.revoked[0]", for messages
 }
 
 // Plugin is one plugin a team ships.
@@ -316,6 +328,10 @@ func (p *parser) signing(n *yaml.Node) (Signing, bool) {
 		}
 		sg.Keyless = k.Value == "true"
 	}
+	if r, found := fields["revoked"]; found {
+		list, good := p.revoked(r)
+		sg.Revoked, ok = list, ok && good
+	}
 	ids, found := fields["identities"]
 	switch {
 	case !found && sg.Keyless:
@@ -356,6 +372,62 @@ func (p *parser) signing(n *yaml.Node) (Signing, bool) {
 		sg.Identities = append(sg.Identities, id)
 	}
 	return sg, ok
+}
+
+// revoked parses signing.revoked.
+func (p *parser) revoked(n *yaml.Node) ([]Revoked, bool) {
+	if n.Kind != yaml.SequenceNode {
+		p.add(n.Line, "signing.revoked", "want a list, found a %s", kind(n))
+		return nil, false
+	}
+	var list []Revoked
+	ok := true
+	for i, in := range n.Content {
+		field := fmt.Sprintf("signing.revoked[%d]", i)
+		f := p.mapping(in, field, revokedFields...)
+		if f == nil {
+			ok = false
+			continue
+		}
+		r := Revoked{Field: field}
+		for key, dst := range map[string]*string{"key": &r.Key, "identity": &r.Identity} {
+			if v, found := f[key]; found {
+				if v.Kind != yaml.ScalarNode {
+					p.add(v.Line, join(field, key), "want a single value, found a %s", kind(v))
+					ok = false
+					continue
+				}
+				*dst = v.Value
+			}
+		}
+		if (r.Key == "") == (r.Identity == "") {
+			p.add(in.Line, field, "name exactly one: key (the key's ID, or its first 12 hex digits) or identity (a subject or subject_regexp of identities)")
+			ok = false
+		}
+		if r.Key != "" && (len(r.Key) < 12 || strings.Trim(strings.ToLower(r.Key), "0123456789abcdef") != "") {
+			p.add(f["key"].Line, field+".key", "%s: want the key's ID in hex, at least its first 12 digits (as plugship's messages name it)", artifact.Quote(r.Key))
+			ok = false
+		}
+		at, good := p.scalar(f, in, field, "at")
+		if good {
+			t, err := time.Parse(time.RFC3339, at)
+			if err != nil {
+				p.add(f["at"].Line, field+".at", "%s: want an RFC 3339 time, such as 2026-12-03T10:00:00Z", artifact.Quote(at))
+				ok = false
+			}
+			r.At = t
+		} else {
+			ok = false
+		}
+		if r.Reason, good = p.scalar(f, in, field, "reason"); !good || strings.TrimSpace(r.Reason) == "" {
+			if good {
+				p.add(f["reason"].Line, field+".reason", "empty: say why, every host that refuses a file prints it")
+			}
+			ok = false
+		}
+		list = append(list, r)
+	}
+	return list, ok
 }
 
 func (p *parser) plugin(field string, n *yaml.Node) *Plugin {
