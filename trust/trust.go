@@ -22,7 +22,7 @@ import (
 const (
 	SchemaV1 = "plugship.trust/v1"
 	SchemaV2 = "plugship.trust/v2" // v1 and revocations
-	Schema   = SchemaV2           // the newest this package reads and writes
+	Schema   = SchemaV2            // the newest this package reads and writes
 )
 
 // SignatureSuffix is appended to a plugin file's name to name its signature.
