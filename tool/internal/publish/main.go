@@ -105,6 +105,9 @@ func Main(ctx context.Context, opts Options, out io.Writer) error {
 			fmt.Fprintf(out, "  %-10s %s\n      %v\n", "FAILED", v.ID(), err)
 			failed = append(failed, v.ID())
 			counts["failed"]++
+		case changed && v.Resigned:
+			fmt.Fprintf(out, "  %-10s %s  %s: its signatures replaced by this build's (the team's key changed)\n", "re-signed", v.ID(), v.where())
+			counts["re-signed"]++
 		case changed:
 			fmt.Fprintf(out, "  %-10s %s  %s\n", "published", v.ID(), v.where())
 			counts["published"]++
@@ -129,8 +132,12 @@ func Main(ctx context.Context, opts Options, out io.Writer) error {
 	if l, ok := store.(interface{ IndexLocation(context.Context) string }); ok {
 		where = l.IndexLocation(ctx)
 	}
-	fmt.Fprintf(out, "%d published, %d unchanged, %d refused, %d failed, of %d plugin versions in %.1fs; index %s\n",
-		counts["published"], counts["unchanged"], counts["refused"], counts["failed"], len(versions), time.Since(start).Seconds(), where)
+	resigned := ""
+	if n := counts["re-signed"]; n > 0 {
+		resigned = fmt.Sprintf("%d re-signed, ", n)
+	}
+	fmt.Fprintf(out, "%d published, %s%d unchanged, %d refused, %d failed, of %d plugin versions in %.1fs; index %s\n",
+		counts["published"], resigned, counts["unchanged"], counts["refused"], counts["failed"], len(versions), time.Since(start).Seconds(), where)
 	var errs []error
 	if len(failed) > 0 {
 		errs = append(errs, fmt.Errorf("%d plugin versions not published: %s", len(failed), strings.Join(failed, ", ")))

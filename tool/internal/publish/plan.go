@@ -55,6 +55,9 @@ type Version struct {
 	// Final marks the last build of its tag in this run: one release holds
 	// the builds for every ABI, and leaves draft after the last.
 	Final bool
+	// Resigned is set by a store that replaced the signatures of a
+	// published version with this build's (a rotated key).
+	Resigned bool
 }
 
 // groupByTag sets Final on the last publishable build of each tag, and

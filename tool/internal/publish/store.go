@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/plugship/plugship/internal/artifact"
+	"github.com/plugship/plugship/trust"
 )
 
 // Store is where releases go: GitHub or the local channel.
@@ -52,13 +54,19 @@ func (c *Channel) versionDir(v *Version) string {
 }
 
 // Release writes v's assets into its folder, each atomically. A folder
-// whose .so differs from v's is left alone and reported.
+// whose .so differs from v's is left alone and reported. A published
+// version whose signature this build does not have (its team's key was
+// rotated and the sign step signed it again) gets this build's
+// signature, bundle, provenance, checksums and matrix in place of the old
+// ones (v.Resigned): the .so and its metadata never change.
 func (c *Channel) Release(ctx context.Context, v *Version) (map[string]string, bool, error) {
 	dir := c.versionDir(v)
 	so := v.Assets[0]
-	if sum, _, err := artifact.HashFile(filepath.Join(dir, so.Name)); err == nil && sum != so.SHA256 {
+	sum, _, err := artifact.HashFile(filepath.Join(dir, so.Name))
+	if err == nil && sum != so.SHA256 {
 		return nil, false, changedErr(v, so, sum)
 	}
+	resign := err == nil && c.signedOtherwise(dir, v)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, false, err
 	}
@@ -72,7 +80,7 @@ func (c *Channel) Release(ctx context.Context, v *Version) (map[string]string, b
 		dst := filepath.Join(dir, a.Name)
 		rel, _ := filepath.Rel(c.Dir, dst)
 		locations[a.Name] = filepath.ToSlash(rel)
-		if _, err := os.Stat(dst); err == nil {
+		if _, err := os.Stat(dst); err == nil && !(resign && a.Name != so.Name && a.Name != so.Name+artifact.MetadataSuffix) {
 			continue // written atomically, so complete; published assets never change
 		}
 		if err := writeAsset(dst, a); err != nil {
@@ -80,7 +88,22 @@ func (c *Channel) Release(ctx context.Context, v *Version) (map[string]string, b
 		}
 		changed = true
 	}
+	v.Resigned = resign && changed
 	return locations, changed, nil
+}
+
+// signedOtherwise reports whether the published .sig or keyless bundle of
+// v in dir differs from this build's.
+func (c *Channel) signedOtherwise(dir string, v *Version) bool {
+	for _, a := range v.Assets {
+		if !strings.HasSuffix(a.Name, trust.SignatureSuffix) && !strings.HasSuffix(a.Name, trust.BundleSuffix) {
+			continue
+		}
+		if sum, _, err := artifact.HashFile(filepath.Join(dir, a.Name)); err == nil && sum != a.SHA256 {
+			return true
+		}
+	}
+	return false
 }
 
 func writeAsset(dst string, a Asset) error {
