@@ -136,7 +136,7 @@ func Main(ctx context.Context, opts Options, out io.Writer) error {
 	if n := counts["re-signed"]; n > 0 {
 		resigned = fmt.Sprintf("%d re-signed, ", n)
 	}
-	fmt.Fprintf(out, "%d published, %s%d unchanged, %d refused, %d failed, of %d plugin versions in %.1fs; index %s\n",
+	fmt.Fprintf(out, "%d published, %s%d unchanged, %d refused, %d failed, of %d plugin versions in %.1fs\n  index %s\n",
 		counts["published"], resigned, counts["unchanged"], counts["refused"], counts["failed"], len(versions), time.Since(start).Seconds(), where)
 	var errs []error
 	if len(failed) > 0 {
