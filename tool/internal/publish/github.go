@@ -1,7 +1,10 @@
 package publish
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -220,6 +223,21 @@ func (g *GitHub) listAssets(ctx context.Context, id int64) ([]*github.ReleaseAss
 	}
 }
 
+// assetData downloads an asset of at most limit bytes.
+func (g *GitHub) assetData(ctx context.Context, a *github.ReleaseAsset, limit int64) ([]byte, error) {
+	var data []byte
+	err := g.call(ctx, "downloading asset "+a.GetName(), func() (*github.Response, error) {
+		rc, _, err := g.Client.Repositories.DownloadReleaseAsset(ctx, g.Owner, g.Repo, a.GetID(), g.HTTP)
+		if err != nil {
+			return nil, err
+		}
+		defer rc.Close()
+		data, err = io.ReadAll(io.LimitReader(rc, limit))
+		return nil, err
+	})
+	return data, err
+}
+
 // assetSum downloads an asset and returns its sha256.
 func (g *GitHub) assetSum(ctx context.Context, a *github.ReleaseAsset) (string, error) {
 	var sum string
@@ -372,10 +390,11 @@ func (g *GitHub) release(ctx context.Context, v *Version, tag string, followUp b
 		if sum != so.SHA256 {
 			return nil, false, changedErr(v, so, sum)
 		}
-		if rel.Immutable || followUp {
-			return locations(byName), false, nil
+		locs, resigned, err := g.resign(ctx, v, tag, rel.GetID(), byName, rel.Immutable || followUp)
+		if err != nil || rel.Immutable || followUp {
+			return locs, resigned, err
 		}
-		return locations(byName), false, g.updateNotes(ctx, v, rel)
+		return locs, resigned, g.updateNotes(ctx, v, rel)
 	}
 	for _, a := range v.Assets {
 		if existing := byName[a.Name]; existing != nil {
@@ -633,4 +652,94 @@ func (g *GitHub) NoteYank(ctx context.Context, tags []string, y *artifact.Yank) 
 		}
 	}
 	return done, nil
+}
+
+// ResignedDir is where, on the branch plugship-index, publish keeps the
+// signatures of a version published in an immutable release and signed
+// again since (its team's key was rotated): resigned/<tag>/<asset>. The
+// index names them as the version's asset locations, so hosts find them
+// there without knowing about them.
+const ResignedDir = "resigned"
+
+// resign replaces the signatures of a published build whose release
+// holds other ones than v's (its team's key changed and the sign step
+// signed it again): a mutable release's assets are replaced, each of
+// .sig, .sigstore.json, .intoto.json, SHA256SUMS-<abi> and matrix.json;
+// an immutable release's are kept, and v's go on the branch plugship-index
+// (ResignedDir), where the index's locations point. It returns the
+// locations of v's assets and whether it changed anything.
+func (g *GitHub) resign(ctx context.Context, v *Version, tag string, releaseID int64, byName map[string]*github.ReleaseAsset, immutable bool) (map[string]string, bool, error) {
+	locs := locations(byName)
+	sig := signatureAsset(v)
+	if sig == nil || byName[sig.Name] == nil {
+		return locs, false, nil
+	}
+	published, err := g.assetData(ctx, byName[sig.Name], 1<<20)
+	if err != nil {
+		return nil, false, err
+	}
+	if sum := sha256.Sum256(published); hex.EncodeToString(sum[:]) == sig.SHA256 || !v.Outlived(sig.Name, published) {
+		return locs, false, nil // this build's, or one that still verifies
+	}
+	var replace []Asset
+	for _, a := range v.Assets {
+		if a.Name == v.Assets[0].Name || a.Name == v.Assets[0].Name+artifact.MetadataSuffix {
+			continue // the .so and its metadata never change
+		}
+		replace = append(replace, a)
+	}
+	changed := false
+	if immutable {
+		p, err := g.place(ctx)
+		if err == nil {
+			err = g.webURL(ctx, p)
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		for _, a := range replace {
+			data, err := contentOf(a)
+			if err != nil {
+				return nil, changed, err
+			}
+			name := ResignedDir + "/" + tag + "/" + a.Name
+			if have, err := g.readBranch(ctx, name); err != nil {
+				return nil, changed, err
+			} else if !bytes.Equal(have, data) {
+				if err := g.writeBranch(ctx, p, name, data); err != nil {
+					return nil, changed, err
+				}
+				changed = true
+			}
+			locs[a.Name] = fmt.Sprintf("%s/raw/%s/%s", p.web, IndexBranch, name)
+		}
+		v.Resigned = changed
+		return locs, changed, nil
+	}
+	for _, a := range replace {
+		if e := byName[a.Name]; e != nil {
+			if g.holds(ctx, e, a) {
+				continue
+			}
+			if err := g.deleteAsset(ctx, a.Name, e.GetID()); err != nil {
+				return nil, changed, err
+			}
+		}
+		up, err := g.upload(ctx, releaseID, a)
+		if err != nil {
+			return nil, changed, err
+		}
+		byName[a.Name] = up
+		changed = true
+	}
+	v.Resigned = changed
+	return locations(byName), changed, nil
+}
+
+// contentOf is an asset's content.
+func contentOf(a Asset) ([]byte, error) {
+	if a.Path == "" {
+		return a.Data, nil
+	}
+	return os.ReadFile(a.Path)
 }

@@ -94,17 +94,7 @@ func (g *GitHub) IndexLocation(ctx context.Context) string {
 	if err != nil {
 		return IndexFile
 	}
-	if p.web == "" {
-		var repo *github.Repository
-		if g.call(ctx, "reading the repository", func() (*github.Response, error) {
-			var resp *github.Response
-			var err error
-			repo, resp, err = g.Client.Repositories.Get(ctx, g.Owner, g.Repo)
-			return resp, err
-		}) == nil {
-			p.web = repo.GetHTMLURL()
-		}
-	}
+	g.webURL(ctx, p)
 	if p.branch {
 		return fmt.Sprintf("%s on branch %s, %s/raw/%s/%s", IndexFile, IndexBranch, p.web, IndexBranch, IndexFile)
 	}
@@ -335,4 +325,23 @@ func (g *GitHub) writeRelease(ctx context.Context, p *indexPlace, name string, d
 func notFound(err error) bool {
 	var er *github.ErrorResponse
 	return errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusNotFound
+}
+
+// webURL fills in p.web, the repository's web URL, once per run; it
+// stays empty when the API does not answer.
+func (g *GitHub) webURL(ctx context.Context, p *indexPlace) error {
+	if p.web != "" {
+		return nil
+	}
+	var repo *github.Repository
+	err := g.call(ctx, "reading the repository", func() (*github.Response, error) {
+		var resp *github.Response
+		var err error
+		repo, resp, err = g.Client.Repositories.Get(ctx, g.Owner, g.Repo)
+		return resp, err
+	})
+	if err == nil {
+		p.web = repo.GetHTMLURL()
+	}
+	return err
 }

@@ -58,6 +58,34 @@ type Version struct {
 	// Resigned is set by a store that replaced the signatures of a
 	// published version with this build's (a rotated key).
 	Resigned bool
+
+	file   string        // the built .so, when planned from dist/
+	policy *trust.Policy // the policy it was checked with
+}
+
+// Outlived reports whether a published signature of v's .so (name is
+// the .sig or .sigstore.json, data its content) no longer verifies under
+// the policy v was checked with (its key was revoked or removed): then
+// the store may replace it with this build's. A signature that still
+// verifies is kept, whatever signed this build.
+func (v *Version) Outlived(name string, data []byte) bool {
+	if v.policy == nil || v.file == "" {
+		return false // a mirrored version: signatures are copied as they are
+	}
+	so := v.Assets[0]
+	var err error
+	switch {
+	case strings.HasSuffix(name, trust.SignatureSuffix):
+		var sig []byte
+		if sig, err = trust.DecodeSignature(data); err == nil {
+			_, err = v.policy.CheckSignature(v.file, so.Name, sig)
+		}
+	case strings.HasSuffix(name, trust.BundleSuffix):
+		_, err = v.policy.CheckBundleDigest(so.Name, so.SHA256, data)
+	default:
+		return false
+	}
+	return err != nil
 }
 
 // groupByTag sets Final on the last publishable build of each tag, and
@@ -185,7 +213,7 @@ func Plan(opts Options) ([]*Version, error) {
 			vs = append(vs, &Version{Meta: &artifact.Metadata{File: filepath.Base(f)}, Err: err})
 			continue
 		}
-		v := &Version{Meta: m, Tag: m.Team + "/" + m.Plugin + "/v" + m.Version}
+		v := &Version{Meta: m, Tag: m.Team + "/" + m.Plugin + "/v" + m.Version, file: f, policy: policy}
 		v.Err = check(v, f, policy, mx, mxErr)
 		if v.Err == nil {
 			v.Err = v.collect(f, dist)

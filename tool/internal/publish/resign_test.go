@@ -42,14 +42,7 @@ func TestChannelResigned(t *testing.T) {
 	soBefore, _ := os.ReadFile(so)
 	sigBefore, _ := os.ReadFile(so + ".sig")
 
-	priv, _ := keys.DevPaths(d, "showcase")
-	if err := os.RemoveAll(filepath.Dir(priv)); err != nil {
-		t.Fatal(err)
-	}
-	out.Reset()
-	if err := sign.Main(context.Background(), sign.Options{Root: root, Dist: d}, &out); err != nil {
-		t.Fatalf("sign: %v\n%s", err, out.String())
-	}
+	rotateDevKey(t, d)
 	out.Reset()
 	if err := publish.Main(context.Background(), publish.Options{Root: root, Dist: d, Getenv: none}, &out); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
@@ -81,5 +74,78 @@ func TestChannelResigned(t *testing.T) {
 	out.Reset()
 	if err := publish.Main(context.Background(), publish.Options{Root: root, Dist: d, Getenv: none}, &out); err != nil || strings.Contains(out.String(), "re-signed") {
 		t.Errorf("publishing again: %v\n%s", err, out.String())
+	}
+}
+
+// rotateDevKey gives team showcase a new development key and signs d
+// again with it, as keys:rotate and sign do with a team key.
+func rotateDevKey(t *testing.T, d string) {
+	t.Helper()
+	priv, _ := keys.DevPaths(d, "showcase")
+	if err := os.RemoveAll(filepath.Dir(priv)); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := sign.Main(context.Background(), sign.Options{Root: root, Dist: d}, &out); err != nil {
+		t.Fatalf("sign: %v\n%s", err, out.String())
+	}
+}
+
+// TestGitHubResigned: the same on GitHub. A mutable release gets the new
+// signatures in place of the old assets; an immutable one keeps its
+// assets, and the new signatures go on the branch plugship-index under
+// resigned/<tag>/, where the index points hosts. Either way a host
+// fetching under the new policy takes the files, and a publish after
+// that changes nothing.
+func TestGitHubResigned(t *testing.T) {
+	for _, immutable := range []bool{false, true} {
+		t.Run(map[bool]string{false: "mutable", true: "immutable"}[immutable], func(t *testing.T) {
+			srv := fastServer(t)
+			srv.Immutable = immutable
+			d := dist(t)
+			if out, err := run(t, context.Background(), d, srv); err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			name := plugtest.FileName("showcase", "0.2.0", abi)
+			before := releaseOf(srv, "showcase/showcase/v0.2.0")
+			rotateDevKey(t, d)
+			out, err := run(t, context.Background(), d, srv)
+			if err != nil || !strings.Contains(out, "re-signed  showcase/showcase@0.2.0 ") {
+				t.Fatalf("publish after the key changed: %v\n%s", err, out)
+			}
+			after := releaseOf(srv, "showcase/showcase/v0.2.0")
+			if before[name] != after[name] {
+				t.Errorf("the .so asset was replaced")
+			}
+			if sigReplaced := before[name+".sig"] != after[name+".sig"]; sigReplaced == immutable {
+				t.Errorf("immutable %v: the release's .sig asset replaced: %v", immutable, sigReplaced)
+			}
+			var index string
+			if immutable {
+				ix := branchIndex(t, srv)
+				for _, e := range ix.Entries {
+					if e.File == name && !strings.HasSuffix(e.Assets[name+".sig"], "/raw/"+publish.IndexBranch+"/"+publish.ResignedDir+"/showcase/showcase/v0.2.0/"+name+".sig") {
+						t.Errorf("the index points hosts to %s for the re-signed .sig", e.Assets[name+".sig"])
+					}
+				}
+				if _, ok := srv.File(publish.IndexBranch, publish.ResignedDir+"/showcase/showcase/v0.2.0/"+name+".sig"); !ok {
+					t.Errorf("no re-signed .sig on the branch")
+				}
+				index = srv.API.URL + "/acme/plugins/raw/" + publish.IndexBranch + "/" + publish.IndexFile
+			} else {
+				index = srv.API.URL + "/acme/plugins/releases/download/" + publish.IndexTag + "/" + publish.IndexFile
+			}
+			policy, err := keyless.Load(filepath.Join(d, "trust.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := fetch.Plugins(context.Background(), fetch.Options{Index: index, Plugin: "showcase", Dir: t.TempDir(), Trust: policy, Token: token, ABI: abi})
+			if err != nil || len(res) != 2 {
+				t.Errorf("fetch under the new policy: %v %+v", err, res)
+			}
+			if out, err := run(t, context.Background(), d, srv); err != nil || strings.Contains(out, "re-signed") {
+				t.Errorf("publishing again: %v\n%s", err, out)
+			}
+		})
 	}
 }

@@ -3,6 +3,8 @@ package publish
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -92,18 +94,31 @@ func (c *Channel) Release(ctx context.Context, v *Version) (map[string]string, b
 	return locations, changed, nil
 }
 
-// signedOtherwise reports whether the published .sig or keyless bundle of
-// v in dir differs from this build's.
+// signedOtherwise reports whether the published signature of v in dir
+// (its .sig, else its keyless bundle) differs from this build's and no
+// longer verifies (Version.Outlived).
 func (c *Channel) signedOtherwise(dir string, v *Version) bool {
-	for _, a := range v.Assets {
-		if !strings.HasSuffix(a.Name, trust.SignatureSuffix) && !strings.HasSuffix(a.Name, trust.BundleSuffix) {
-			continue
-		}
-		if sum, _, err := artifact.HashFile(filepath.Join(dir, a.Name)); err == nil && sum != a.SHA256 {
-			return true
+	sig := signatureAsset(v)
+	if sig == nil {
+		return false
+	}
+	data, err := os.ReadFile(filepath.Join(dir, sig.Name))
+	if err != nil {
+		return false
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:]) != sig.SHA256 && v.Outlived(sig.Name, data)
+}
+
+// signatureAsset is v's .sig, else its keyless bundle, or nil.
+func signatureAsset(v *Version) *Asset {
+	var sig *Asset
+	for i, a := range v.Assets {
+		if strings.HasSuffix(a.Name, trust.SignatureSuffix) || sig == nil && strings.HasSuffix(a.Name, trust.BundleSuffix) {
+			sig = &v.Assets[i]
 		}
 	}
-	return false
+	return sig
 }
 
 func writeAsset(dst string, a Asset) error {
