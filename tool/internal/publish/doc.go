@@ -45,6 +45,16 @@
 // is added to its release, whose notes are edited to list it (on a
 // repository with immutable releases it gets a follow-up release instead).
 //
+// A published version whose signature no longer verifies under the
+// current policy (its team's key was rotated and revoked, see
+// keys.Rotate) while this build's does gets this build's signatures,
+// bundle, provenance and checksums ("re-signed"): in the channel and in a
+// mutable release in place of the old ones; for an immutable release on
+// the branch plugship-index under resigned/<tag>/ (ResignedDir), which
+// the index names as the version's asset locations. Its .so never
+// changes. Yank (yank.go) withdraws a version from hosts, or gives it
+// back, by recording it in index.json.
+//
 // Publishing is resumable: a run interrupted at any point is completed by
 // the next, with one copy of each asset (drafts are found by listing, as
 // GitHub's get-by-tag does not return drafts; a half-uploaded asset is
