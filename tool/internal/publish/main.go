@@ -270,44 +270,35 @@ func FetchMatrix(ctx context.Context, opts Options, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := fetchPublished(ctx, store, IndexFile, filepath.Join(opts.Dist, filepath.FromSlash(artifact.PublishedIndexFile))); err != nil {
+	if _, err := fetchPublished(ctx, store, IndexFile, filepath.Join(opts.Dist, filepath.FromSlash(artifact.PublishedIndexFile))); err != nil {
 		return fmt.Errorf("reading the index of the last publish from %s: %w", store.Describe(), err)
 	}
-	file := filepath.Join(opts.Dist, filepath.FromSlash(artifact.PublishedMatrixFile))
-	data, err := store.ReadIndex(ctx, matrix.JSONFile)
+	found, err := fetchPublished(ctx, store, matrix.JSONFile, filepath.Join(opts.Dist, filepath.FromSlash(artifact.PublishedMatrixFile)))
 	if err != nil {
 		return fmt.Errorf("reading the matrix of the last publish from %s: %w", store.Describe(), err)
 	}
-	if data == nil {
+	if !found {
 		fmt.Fprintf(out, "no matrix published yet in %s: nothing to compare with\n", store.Describe())
-		if err := os.Remove(file); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-		return nil
 	}
-	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-		return err
-	}
-	_, err = artifact.WriteFileIfChanged(file, data, 0o644)
-	return err
+	return nil
 }
 
 // fetchPublished copies the store's file name to file, or removes file
-// when the store has none.
-func fetchPublished(ctx context.Context, store Store, name, file string) error {
+// when the store has none; it reports whether the store had one.
+func fetchPublished(ctx context.Context, store Store, name, file string) (bool, error) {
 	data, err := store.ReadIndex(ctx, name)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if data == nil {
 		if err := os.Remove(file); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
+			return false, err
 		}
-		return nil
+		return false, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-		return err
+		return true, err
 	}
 	_, err = artifact.WriteFileIfChanged(file, data, 0o644)
-	return err
+	return true, err
 }
