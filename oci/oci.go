@@ -49,7 +49,52 @@ const (
 	AnnotationVersion  = "dev.plugship.version"
 	AnnotationABI      = "dev.plugship.abi"
 	AnnotationContract = "dev.plugship.contract"
+	// AnnotationResigned, on a signature referrer, is when publish
+	// attached it in place of one whose key was revoked (RFC 3339): of
+	// two referrers with one title, the later re-signed one counts.
+	AnnotationResigned = "dev.plugship.resigned"
 )
+
+// Referrer is one of plugship's signature referrers of a plugin manifest.
+type Referrer struct {
+	Manifest ocispec.Descriptor // the referrer's manifest
+	Layer    ocispec.Descriptor // its one layer: the file
+	Resigned string             // AnnotationResigned, "" for the first signature
+}
+
+// CurrentReferrers reads the signature referrers of the plugin manifest
+// desc in repo, by title (their layer's), keeping for each title the one
+// that counts: the latest re-signed one. Two different referrers of one
+// title with the same standing are an error naming both.
+func CurrentReferrers(ctx context.Context, repo *remote.Repository, desc ocispec.Descriptor, limit int64) (map[string]Referrer, error) {
+	current := map[string]Referrer{}
+	err := repo.Referrers(ctx, desc, ArtifactSignature, func(referrers []ocispec.Descriptor) error {
+		for _, rd := range referrers {
+			if rd.Size > limit {
+				continue
+			}
+			data, err := content.FetchAll(ctx, repo, rd)
+			if err != nil {
+				return err
+			}
+			var sm ocispec.Manifest
+			if err := json.Unmarshal(data, &sm); err != nil || len(sm.Layers) != 1 || sm.Subject == nil || sm.Subject.Digest != desc.Digest {
+				continue // not one of plugship's
+			}
+			title := sm.Layers[0].Annotations[ocispec.AnnotationTitle]
+			r := Referrer{Manifest: rd, Layer: sm.Layers[0], Resigned: sm.Annotations[AnnotationResigned]}
+			prev, ok := current[title]
+			switch {
+			case !ok || r.Resigned > prev.Resigned:
+				current[title] = r
+			case r.Resigned == prev.Resigned && r.Layer.Digest != prev.Layer.Digest:
+				return fmt.Errorf("two different %s are attached to it (manifests %s and %s): refused; delete the one its team did not publish", title, prev.Manifest.Digest, rd.Digest)
+			}
+		}
+		return nil
+	})
+	return current, err
+}
 
 // IndexTag and MatrixTag are the tags of the index and of the matrix
 // that approved the last publish.
@@ -243,34 +288,14 @@ func (r *Registry) fileIndex(ctx context.Context, repo *remote.Repository, desc 
 	e.Tag = md.Team + "/" + md.Plugin + "/v" + md.Version
 	e.Assets[md.File] = Location(base, so.Digest.Encoded())
 	e.Assets[md.File+".json"] = Location(base, meta.Digest.Encoded())
-	attached := map[string]string{} // title -> referrer manifest digest
-	err = repo.Referrers(ctx, desc, ArtifactSignature, func(referrers []ocispec.Descriptor) error {
-		for _, rd := range referrers {
-			if rd.Size > maxManifest {
-				continue
-			}
-			data, err := content.FetchAll(ctx, repo, rd)
-			if err != nil {
-				return err
-			}
-			var sm ocispec.Manifest
-			if err := json.Unmarshal(data, &sm); err != nil || len(sm.Layers) != 1 || sm.Subject == nil || sm.Subject.Digest != desc.Digest {
-				continue // not one of plugship's
-			}
-			title := sm.Layers[0].Annotations[ocispec.AnnotationTitle]
-			if !strings.HasPrefix(title, md.File+".") && title != "SHA256SUMS-"+md.ABI {
-				continue
-			}
-			if prev, ok := attached[title]; ok && prev != rd.Digest.String() {
-				return fmt.Errorf("two different %s are attached to it (manifests %s and %s): refused; delete the one its team did not publish", title, prev, rd.Digest)
-			}
-			attached[title] = rd.Digest.String()
-			e.Assets[title] = Location(base, sm.Layers[0].Digest.Encoded())
-		}
-		return nil
-	})
+	refs, err := CurrentReferrers(ctx, repo, desc, maxManifest)
 	if err != nil {
 		return nil, Explain(where, err)
+	}
+	for title, r := range refs {
+		if strings.HasPrefix(title, md.File+".") || title == "SHA256SUMS-"+md.ABI {
+			e.Assets[title] = Location(base, r.Layer.Digest.Encoded())
+		}
 	}
 	ix := artifact.Index{Schema: artifact.IndexSchema, Entries: []artifact.Entry{e}}
 	// A file named by tag or digest is still yanked when the repository's

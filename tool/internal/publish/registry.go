@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -21,6 +22,7 @@ import (
 	"oras.land/oras-go/v2/registry/remote/auth"
 	"oras.land/oras-go/v2/registry/remote/errcode"
 
+	"github.com/plugship/plugship/internal/artifact"
 	"github.com/plugship/plugship/oci"
 )
 
@@ -42,6 +44,9 @@ type Registry struct {
 	// each plugin manifest names (oci.AnnotationContract).
 	Contract string
 	repo     *remote.Repository
+	// index is the index this run found in the repository, read once
+	// (the locations of what is published).
+	index *artifact.Index
 }
 
 // NewRegistry opens the publish target ref, oci://<registry>/<repository>,
@@ -100,7 +105,7 @@ func (r *Registry) Release(ctx context.Context, v *Version) (map[string]string, 
 		if sum != so.SHA256 {
 			return nil, false, fmt.Errorf("%s: %w: %s:%s holds %s with sha256 %s, this build %s; publish a new version instead", v.Tag, ErrChanged, r.Ref, tag, so.Name, sum, so.SHA256)
 		}
-		return locations, false, nil
+		return r.published(ctx, v, tag, published, locations)
 	} else if !errors.Is(err, errdef.ErrNotFound) {
 		return nil, false, r.explain(tag, err)
 	}
@@ -157,6 +162,102 @@ func (r *Registry) Release(ctx context.Context, v *Version) (map[string]string, 
 	if err := r.repo.Tag(ctx, plugin, tag); err != nil {
 		return nil, false, r.explain(tag, err)
 	}
+	return locations, true, nil
+}
+
+// published returns the locations of a published version's files: the
+// signatures attached to it, not this build's (which another key may
+// have made). When its signature no longer verifies under the current
+// policy and this build's does (its team's key was rotated), this build's
+// signature files are attached, annotated as re-signed, and counted from
+// then on (v.Resigned).
+func (r *Registry) published(ctx context.Context, v *Version, tag string, plugin ocispec.Descriptor, locations map[string]string) (map[string]string, bool, error) {
+	so := v.Assets[0]
+	// Where the published files are: the index says (no request), or,
+	// for a version it lacks, the referrers.
+	have := map[string]ocispec.Descriptor{} // by name: the published blob
+	if r.index == nil {
+		data, err := r.ReadIndex(ctx, IndexFile)
+		if err == nil {
+			r.index, err = artifact.ParseIndex(data)
+		}
+		if err != nil {
+			return nil, false, err
+		}
+	}
+	for _, e := range r.index.Entries {
+		if e.File != so.Name || e.SHA256 != so.SHA256 {
+			continue
+		}
+		for name, loc := range e.Assets {
+			if _, d, ok := strings.Cut(loc, "@"); ok {
+				if dg, err := digest.Parse(d); err == nil {
+					have[name] = ocispec.Descriptor{Digest: dg, Size: -1}
+				}
+			}
+		}
+	}
+	if len(have) == 0 {
+		refs, err := oci.CurrentReferrers(ctx, r.repo, plugin, 4<<20)
+		if err != nil {
+			return nil, false, r.explain(tag, err)
+		}
+		for title, ref := range refs {
+			have[title] = ref.Layer
+		}
+	}
+	for name, d := range have {
+		if _, ok := locations[name]; ok {
+			locations[name] = oci.Location(r.Ref, d.Digest.Encoded())
+		}
+	}
+	sig := signatureAsset(v)
+	if sig == nil {
+		return locations, false, nil
+	}
+	old, ok := have[sig.Name]
+	if !ok || old.Digest.Encoded() == sig.SHA256 {
+		return locations, false, nil
+	}
+	_, rc, err := r.repo.Blobs().FetchReference(ctx, old.Digest.String())
+	if err != nil {
+		return nil, false, r.explain(tag, err)
+	}
+	data, err := io.ReadAll(io.LimitReader(rc, 1<<20))
+	rc.Close()
+	if err != nil {
+		return nil, false, r.explain(tag, err)
+	}
+	if !v.Outlived(sig.Name, data) {
+		return locations, false, nil // it still verifies: kept
+	}
+	resigned := time.Now().UTC().Format(time.RFC3339)
+	for _, a := range v.Assets {
+		if a.Name == so.Name || a.Name == so.Name+".json" {
+			continue // the .so and its metadata never change
+		}
+		if d, ok := have[a.Name]; ok && d.Digest.Encoded() == a.SHA256 {
+			continue
+		}
+		mediaType := "application/octet-stream"
+		if strings.HasSuffix(a.Name, ".json") {
+			mediaType = "application/json"
+		}
+		layer, err := r.pushBlob(ctx, a, mediaType)
+		if err != nil {
+			return nil, false, r.explain(tag, err)
+		}
+		if _, err := oras.PackManifest(ctx, r.repo, oras.PackManifestVersion1_1, oci.ArtifactSignature, oras.PackManifestOptions{
+			Subject: &plugin,
+			Layers:  []ocispec.Descriptor{layer},
+			ManifestAnnotations: map[string]string{ocispec.AnnotationCreated: created, ocispec.AnnotationTitle: a.Name,
+				oci.AnnotationResigned: resigned},
+		}); err != nil {
+			return nil, false, r.explain(tag, err)
+		}
+		locations[a.Name] = oci.Location(r.Ref, a.SHA256)
+	}
+	v.Resigned = true
 	return locations, true, nil
 }
 

@@ -10,9 +10,11 @@ import (
 
 	"github.com/plugship/plugship/keyless"
 	"github.com/plugship/plugship/loader/fetch"
+	"github.com/plugship/plugship/oci"
 	"github.com/plugship/plugship/tool/internal/keys"
 	"github.com/plugship/plugship/tool/internal/plugtest"
 	"github.com/plugship/plugship/tool/internal/publish"
+	"github.com/plugship/plugship/tool/internal/registrytest"
 	"github.com/plugship/plugship/tool/internal/sign"
 )
 
@@ -147,5 +149,46 @@ func TestGitHubResigned(t *testing.T) {
 				t.Errorf("publishing again: %v\n%s", err, out)
 			}
 		})
+	}
+}
+
+// TestRegistryResigned: the same in a registry. The new signatures are
+// attached to the published plugin manifest beside the old ones,
+// annotated as re-signed, and count from then on: the repository's index
+// points to them, and so does the index of the file by its tag.
+func TestRegistryResigned(t *testing.T) {
+	reg := registrytest.Start(t)
+	d := dist(t)
+	if out, err := publishTo(t, d, reg); err != nil {
+		t.Fatalf("publish: %v\n%s", err, out)
+	}
+	rotateDevKey(t, d)
+	out, err := publishTo(t, d, reg)
+	if err != nil || !strings.Contains(out, "re-signed  showcase/showcase@0.2.0 ") || strings.Contains(out, "re-signed  payments/") {
+		t.Fatalf("publish after the key changed: %v\n%s", err, out)
+	}
+	policy, err := keyless.Load(filepath.Join(d, "trust.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := "oci://" + reg.Host + "/acme/plugins"
+	tag, err := oci.Tag("showcase", "showcase", "0.2.0", abi)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, index := range []string{repo, repo + ":" + tag} {
+		res, err := fetch.Plugins(context.Background(), fetch.Options{Index: index, Registry: oci.New(), Plugin: "showcase", Dir: t.TempDir(), Trust: policy, ABI: abi})
+		if err != nil || len(res) == 0 {
+			t.Errorf("fetch of %s under the new policy: %v %+v", index, err, res)
+		}
+	}
+	reg.Requests()
+	if out, err := publishTo(t, d, reg); err != nil || strings.Contains(out, "re-signed") {
+		t.Errorf("publishing again: %v\n%s", err, out)
+	}
+	for k, n := range reg.Requests() {
+		if strings.HasPrefix(k, "PUT") || strings.HasPrefix(k, "POST") {
+			t.Errorf("publishing again: %d %s", n, k)
+		}
 	}
 }
