@@ -67,6 +67,9 @@ type Asset struct {
 	Name  string
 	State string // "uploaded", or "new" for a half-finished upload
 	Data  []byte
+	// Created is when the upload finished (created_at, as GitHub gives
+	// it: to the second).
+	Created time.Time
 }
 
 // Fault is an injected failure for the next request that matches.
@@ -328,6 +331,7 @@ func (s *Server) releaseJSON(r *Release) map[string]any {
 func (s *Server) assetJSON(rel *Release, a *Asset) map[string]any {
 	return map[string]any{
 		"id": a.ID, "name": a.Name, "state": a.State, "size": len(a.Data), "content_type": "application/octet-stream",
+		"created_at": a.Created.Format(time.RFC3339), "updated_at": a.Created.Format(time.RFC3339),
 		"url":                  fmt.Sprintf("%s/repos/%s/%s/releases/assets/%d", s.API.URL, s.Owner, s.Repo, a.ID),
 		"browser_download_url": fmt.Sprintf("%s/%s/%s/releases/download/%s/%s", s.API.URL, s.Owner, s.Repo, rel.Tag, a.Name),
 	}
@@ -621,7 +625,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	a := &Asset{ID: s.id(), Name: name, State: "uploaded", Data: data}
+	a := &Asset{ID: s.id(), Name: name, State: "uploaded", Data: data, Created: time.Now().UTC().Truncate(time.Second)}
 	rel.Assets = append(rel.Assets, a)
 	writeJSON(w, http.StatusCreated, s.assetJSON(rel, a))
 }

@@ -674,6 +674,40 @@ func (g *GitHub) resign(ctx context.Context, v *Version, tag string, releaseID i
 	if sig == nil || byName[sig.Name] == nil {
 		return locs, false, nil
 	}
+	// Only a build signed since its release's signature was uploaded can
+	// have a signature the release lacks: the common case costs no
+	// request (GitHub gives created_at to the second, so a signature made
+	// in the second of its upload is checked).
+	if st, err := os.Stat(sig.Path); sig.Path != "" && err == nil && !immutable &&
+		st.ModTime().Before(byName[sig.Name].GetCreatedAt().Time) {
+		return locs, false, nil
+	}
+	if immutable {
+		// Re-signed by an earlier run: its signature, written last, is on
+		// the branch.
+		p, err := g.place(ctx)
+		if err == nil {
+			err = g.webURL(ctx, p)
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		if data, err := g.readBranch(ctx, ResignedDir+"/"+tag+"/"+sig.Name); err != nil {
+			return nil, false, err
+		} else if data != nil {
+			if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) == sig.SHA256 {
+				for _, a := range v.Assets[1:] {
+					if a.Name != v.Assets[0].Name+artifact.MetadataSuffix {
+						locs[a.Name] = fmt.Sprintf("%s/raw/%s/%s/%s/%s", p.web, IndexBranch, ResignedDir, tag, a.Name)
+					}
+				}
+				return locs, false, nil
+			}
+		}
+		if st, err := os.Stat(sig.Path); sig.Path != "" && err == nil && st.ModTime().Before(byName[sig.Name].GetCreatedAt().Time) {
+			return locs, false, nil
+		}
+	}
 	published, err := g.assetData(ctx, byName[sig.Name], 1<<20)
 	if err != nil {
 		return nil, false, err
@@ -681,13 +715,14 @@ func (g *GitHub) resign(ctx context.Context, v *Version, tag string, releaseID i
 	if sum := sha256.Sum256(published); hex.EncodeToString(sum[:]) == sig.SHA256 || !v.Outlived(sig.Name, published) {
 		return locs, false, nil // this build's, or one that still verifies
 	}
-	var replace []Asset
+	var replace []Asset // the signature last: its presence says the others are there
 	for _, a := range v.Assets {
-		if a.Name == v.Assets[0].Name || a.Name == v.Assets[0].Name+artifact.MetadataSuffix {
+		if a.Name == v.Assets[0].Name || a.Name == v.Assets[0].Name+artifact.MetadataSuffix || a.Name == sig.Name {
 			continue // the .so and its metadata never change
 		}
 		replace = append(replace, a)
 	}
+	replace = append(replace, *sig)
 	changed := false
 	if immutable {
 		p, err := g.place(ctx)
