@@ -44,11 +44,10 @@ type WatchOptions struct {
 // probe in a child process; see Try), and returns its decision (Outcome
 // Passed); or until the version the host runs is yanked by the index the
 // folder was fetched from, and returns a decision with Outcome Yanked and
-// the reason. Either way the host
-// then shuts down cleanly, calls MarkHealthy and exits with
-// RestartExitStatus, and its next start chooses the new version (the
-// newest that is not yanked). Newer versions that are yanked are ignored. Changes
-// are debounced; temporary and partial files, quarantined files and files
+// the reason. Either way the host then shuts down cleanly, calls
+// MarkHealthy and exits with RestartExitStatus, and its next start
+// chooses the new version (the newest that is not yanked). Newer versions
+// that are yanked are ignored. Changes are debounced; temporary and partial files, quarantined files and files
 // that do not pass are ignored (and reported to OnIgnored), so an
 // unsigned, foreign-signed or incompatible drop never causes a restart. It
 // returns ctx's error when ctx ends. T is the host's contract, as for Load.
