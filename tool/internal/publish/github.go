@@ -396,23 +396,12 @@ func (g *GitHub) release(ctx context.Context, v *Version, tag string, followUp b
 		}
 		return locs, resigned, g.updateNotes(ctx, v, rel)
 	}
-	for _, a := range v.Assets {
-		if existing := byName[a.Name]; existing != nil {
-			if g.holds(ctx, existing, a) {
-				continue
-			}
-			// Half uploaded, or other bytes: the draft is not public yet, so
-			// replace it.
-			if err := g.deleteAsset(ctx, a.Name, existing.GetID()); err != nil {
-				return nil, changed, err
-			}
-		}
-		up, err := g.upload(ctx, rel.GetID(), a)
-		if err != nil {
-			return nil, changed, err
-		}
-		byName[a.Name] = up
-		changed = true
+	// Half uploaded, or other bytes: the draft is not public yet, so they
+	// are replaced.
+	replaced, err := g.replaceAssets(ctx, rel.GetID(), v.Assets, byName)
+	changed = changed || replaced
+	if err != nil {
+		return nil, changed, err
 	}
 	if !final {
 		// Other builds of this tag follow in this run; the last publishes.
@@ -596,32 +585,36 @@ func yankBanner(y *artifact.Yank) string {
 		yankStart, y.At.Format("2006-01-02 15:04 MST"), y.Reason, ref, yankEnd)
 }
 
-// withYank returns body with the banner for y at the top, or without any
-// banner for y nil.
-func withYank(body string, y *artifact.Yank) string {
-	if i := strings.Index(body, yankStart); i >= 0 {
-		if j := strings.Index(body[i:], yankEnd); j >= 0 {
-			body = body[:i] + strings.TrimLeft(body[i+j+len(yankEnd):], "\n")
-		}
-	}
-	if y == nil {
-		return body
-	}
-	return yankBanner(y) + body
-}
-
-// currentYank returns the banner block of body, "" if none: publish keeps
-// it when it rewrites the notes.
-func currentYank(body string) string {
+// splitYank returns the yank banner of body ("" if none), as yankBanner
+// writes it, and the rest of body.
+func splitYank(body string) (banner, rest string) {
 	i := strings.Index(body, yankStart)
 	if i < 0 {
-		return ""
+		return "", body
 	}
 	j := strings.Index(body[i:], yankEnd)
 	if j < 0 {
-		return ""
+		return "", body
 	}
-	return body[i:i+j+len(yankEnd)] + "\n\n"
+	end := i + j + len(yankEnd)
+	return body[i:end] + "\n\n", body[:i] + strings.TrimLeft(body[end:], "\n")
+}
+
+// withYank returns body with the banner for y at the top, or without any
+// banner for y nil.
+func withYank(body string, y *artifact.Yank) string {
+	_, rest := splitYank(body)
+	if y == nil {
+		return rest
+	}
+	return yankBanner(y) + rest
+}
+
+// currentYank returns the banner of body, "" if none: publish keeps it
+// when it rewrites the notes.
+func currentYank(body string) string {
+	banner, _ := splitYank(body)
+	return banner
 }
 
 // NoteYank puts the yank banner at the top of the notes of each release
@@ -674,39 +667,43 @@ func (g *GitHub) resign(ctx context.Context, v *Version, tag string, releaseID i
 	if sig == nil || byName[sig.Name] == nil {
 		return locs, false, nil
 	}
-	// Only a build signed since its release's signature was uploaded can
-	// have a signature the release lacks: the common case costs no
-	// request (GitHub gives created_at to the second, so a signature made
-	// in the second of its upload is checked).
-	if st, err := os.Stat(sig.Path); sig.Path != "" && err == nil && !immutable &&
-		st.ModTime().Before(byName[sig.Name].GetCreatedAt().Time) {
-		return locs, false, nil
+	// Where an immutable release's re-signed files go, and are found.
+	var p *indexPlace
+	branchFile := func(name string) string { return ResignedDir + "/" + tag + "/" + name }
+	rawURL := func(name string) string { return fmt.Sprintf("%s/raw/%s/%s", p.web, IndexBranch, branchFile(name)) }
+	var replace []Asset // the signature last: its presence says the others are there
+	for _, a := range v.Assets {
+		if a.Name != v.Assets[0].Name && a.Name != v.Assets[0].Name+artifact.MetadataSuffix && a.Name != sig.Name {
+			replace = append(replace, a) // the .so and its metadata never change
+		}
 	}
+	replace = append(replace, *sig)
 	if immutable {
-		// Re-signed by an earlier run: its signature, written last, is on
-		// the branch.
-		p, err := g.place(ctx)
-		if err == nil {
+		var err error
+		if p, err = g.place(ctx); err == nil {
 			err = g.webURL(ctx, p)
 		}
 		if err != nil {
 			return nil, false, err
 		}
-		if data, err := g.readBranch(ctx, ResignedDir+"/"+tag+"/"+sig.Name); err != nil {
+		// Re-signed by an earlier run: its signature is on the branch.
+		data, err := g.readBranch(ctx, branchFile(sig.Name))
+		if err != nil {
 			return nil, false, err
-		} else if data != nil {
-			if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) == sig.SHA256 {
-				for _, a := range v.Assets[1:] {
-					if a.Name != v.Assets[0].Name+artifact.MetadataSuffix {
-						locs[a.Name] = fmt.Sprintf("%s/raw/%s/%s/%s/%s", p.web, IndexBranch, ResignedDir, tag, a.Name)
-					}
-				}
-				return locs, false, nil
-			}
 		}
-		if st, err := os.Stat(sig.Path); sig.Path != "" && err == nil && st.ModTime().Before(byName[sig.Name].GetCreatedAt().Time) {
+		if sum := sha256.Sum256(data); data != nil && hex.EncodeToString(sum[:]) == sig.SHA256 {
+			for _, a := range replace {
+				locs[a.Name] = rawURL(a.Name)
+			}
 			return locs, false, nil
 		}
+	}
+	// Only a build signed since its release's signature was uploaded can
+	// have a signature the release lacks: the common case costs no
+	// request (GitHub gives created_at to the second, so a signature made
+	// in the second of its upload is checked).
+	if st, err := os.Stat(sig.Path); sig.Path != "" && err == nil && st.ModTime().Before(byName[sig.Name].GetCreatedAt().Time) {
+		return locs, false, nil
 	}
 	published, err := g.assetData(ctx, byName[sig.Name], 1<<20)
 	if err != nil {
@@ -715,60 +712,57 @@ func (g *GitHub) resign(ctx context.Context, v *Version, tag string, releaseID i
 	if sum := sha256.Sum256(published); hex.EncodeToString(sum[:]) == sig.SHA256 || !v.Outlived(sig.Name, published) {
 		return locs, false, nil // this build's, or one that still verifies
 	}
-	var replace []Asset // the signature last: its presence says the others are there
-	for _, a := range v.Assets {
-		if a.Name == v.Assets[0].Name || a.Name == v.Assets[0].Name+artifact.MetadataSuffix || a.Name == sig.Name {
-			continue // the .so and its metadata never change
-		}
-		replace = append(replace, a)
-	}
-	replace = append(replace, *sig)
-	changed := false
-	if immutable {
-		p, err := g.place(ctx)
-		if err == nil {
-			err = g.webURL(ctx, p)
-		}
+	if !immutable {
+		changed, err := g.replaceAssets(ctx, releaseID, replace, byName)
 		if err != nil {
-			return nil, false, err
-		}
-		for _, a := range replace {
-			data, err := contentOf(a)
-			if err != nil {
-				return nil, changed, err
-			}
-			name := ResignedDir + "/" + tag + "/" + a.Name
-			if have, err := g.readBranch(ctx, name); err != nil {
-				return nil, changed, err
-			} else if !bytes.Equal(have, data) {
-				if err := g.writeBranch(ctx, p, name, data); err != nil {
-					return nil, changed, err
-				}
-				changed = true
-			}
-			locs[a.Name] = fmt.Sprintf("%s/raw/%s/%s", p.web, IndexBranch, name)
+			return nil, changed, err
 		}
 		v.Resigned = changed
-		return locs, changed, nil
+		return locations(byName), changed, nil
 	}
+	changed := false
 	for _, a := range replace {
-		if e := byName[a.Name]; e != nil {
-			if g.holds(ctx, e, a) {
+		data, err := contentOf(a)
+		if err != nil {
+			return nil, changed, err
+		}
+		if have, err := g.readBranch(ctx, branchFile(a.Name)); err != nil {
+			return nil, changed, err
+		} else if !bytes.Equal(have, data) {
+			if err := g.writeBranch(ctx, p, branchFile(a.Name), data); err != nil {
+				return nil, changed, err
+			}
+			changed = true
+		}
+		locs[a.Name] = rawURL(a.Name)
+	}
+	v.Resigned = changed
+	return locs, changed, nil
+}
+
+// replaceAssets uploads each of assets into the release releaseID unless
+// it holds it already, deleting first an asset of the same name with
+// other bytes (or half uploaded); byName is updated. It reports whether
+// it uploaded anything.
+func (g *GitHub) replaceAssets(ctx context.Context, releaseID int64, assets []Asset, byName map[string]*github.ReleaseAsset) (bool, error) {
+	changed := false
+	for _, a := range assets {
+		if existing := byName[a.Name]; existing != nil {
+			if g.holds(ctx, existing, a) {
 				continue
 			}
-			if err := g.deleteAsset(ctx, a.Name, e.GetID()); err != nil {
-				return nil, changed, err
+			if err := g.deleteAsset(ctx, a.Name, existing.GetID()); err != nil {
+				return changed, err
 			}
 		}
 		up, err := g.upload(ctx, releaseID, a)
 		if err != nil {
-			return nil, changed, err
+			return changed, err
 		}
 		byName[a.Name] = up
 		changed = true
 	}
-	v.Resigned = changed
-	return locations(byName), changed, nil
+	return changed, nil
 }
 
 // contentOf is an asset's content.
