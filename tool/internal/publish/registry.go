@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"strings"
@@ -111,16 +112,7 @@ func (r *Registry) Release(ctx context.Context, v *Version) (map[string]string, 
 	}
 	layers := map[string]ocispec.Descriptor{}
 	for _, a := range v.Assets {
-		mediaType := "application/octet-stream"
-		switch {
-		case a.Name == so.Name:
-			mediaType = oci.MediaTypePlugin
-		case a.Name == so.Name+".json":
-			mediaType = oci.MediaTypeMetadata
-		case strings.HasSuffix(a.Name, ".json"):
-			mediaType = "application/json"
-		}
-		desc, err := r.pushBlob(ctx, a, mediaType)
+		desc, err := r.pushBlob(ctx, a, mediaType(a.Name, so.Name))
 		if err != nil {
 			return nil, false, r.explain(tag, err)
 		}
@@ -147,15 +139,10 @@ func (r *Registry) Release(ctx context.Context, v *Version) (map[string]string, 
 		return nil, false, r.explain(tag, err)
 	}
 	for _, a := range v.Assets {
-		if a.Name == so.Name || a.Name == so.Name+".json" {
+		if a.Name == so.Name || a.Name == so.Name+artifact.MetadataSuffix {
 			continue
 		}
-		_, err := oras.PackManifest(ctx, r.repo, oras.PackManifestVersion1_1, oci.ArtifactSignature, oras.PackManifestOptions{
-			Subject:             &plugin,
-			Layers:              []ocispec.Descriptor{layers[a.Name]},
-			ManifestAnnotations: map[string]string{ocispec.AnnotationCreated: created, ocispec.AnnotationTitle: a.Name},
-		})
-		if err != nil {
+		if err := r.attach(ctx, plugin, layers[a.Name], nil); err != nil {
 			return nil, false, r.explain(tag, err)
 		}
 	}
@@ -231,34 +218,50 @@ func (r *Registry) published(ctx context.Context, v *Version, tag string, plugin
 	if !v.Outlived(sig.Name, data) {
 		return locations, false, nil // it still verifies: kept
 	}
-	resigned := time.Now().UTC().Format(time.RFC3339)
+	resigned := map[string]string{oci.AnnotationResigned: time.Now().UTC().Format(time.RFC3339)}
 	for _, a := range v.Assets {
-		if a.Name == so.Name || a.Name == so.Name+".json" {
+		if a.Name == so.Name || a.Name == so.Name+artifact.MetadataSuffix {
 			continue // the .so and its metadata never change
 		}
 		if d, ok := have[a.Name]; ok && d.Digest.Encoded() == a.SHA256 {
 			continue
 		}
-		mediaType := "application/octet-stream"
-		if strings.HasSuffix(a.Name, ".json") {
-			mediaType = "application/json"
+		layer, err := r.pushBlob(ctx, a, mediaType(a.Name, so.Name))
+		if err == nil {
+			err = r.attach(ctx, plugin, layer, resigned)
 		}
-		layer, err := r.pushBlob(ctx, a, mediaType)
 		if err != nil {
-			return nil, false, r.explain(tag, err)
-		}
-		if _, err := oras.PackManifest(ctx, r.repo, oras.PackManifestVersion1_1, oci.ArtifactSignature, oras.PackManifestOptions{
-			Subject: &plugin,
-			Layers:  []ocispec.Descriptor{layer},
-			ManifestAnnotations: map[string]string{ocispec.AnnotationCreated: created, ocispec.AnnotationTitle: a.Name,
-				oci.AnnotationResigned: resigned},
-		}); err != nil {
 			return nil, false, r.explain(tag, err)
 		}
 		locations[a.Name] = oci.Location(r.Ref, a.SHA256)
 	}
 	v.Resigned = true
 	return locations, true, nil
+}
+
+// mediaType is the media type of the layer holding the file called name,
+// of the plugin file so.
+func mediaType(name, so string) string {
+	switch {
+	case name == so:
+		return oci.MediaTypePlugin
+	case name == so+artifact.MetadataSuffix:
+		return oci.MediaTypeMetadata
+	case strings.HasSuffix(name, ".json"):
+		return "application/json"
+	}
+	return "application/octet-stream"
+}
+
+// attach pushes a signature referrer of the plugin manifest: one layer
+// (a titled blob already pushed), with extra annotations.
+func (r *Registry) attach(ctx context.Context, plugin, layer ocispec.Descriptor, extra map[string]string) error {
+	annotations := map[string]string{ocispec.AnnotationCreated: created, ocispec.AnnotationTitle: layer.Annotations[ocispec.AnnotationTitle]}
+	maps.Copy(annotations, extra)
+	_, err := oras.PackManifest(ctx, r.repo, oras.PackManifestVersion1_1, oci.ArtifactSignature, oras.PackManifestOptions{
+		Subject: &plugin, Layers: []ocispec.Descriptor{layer}, ManifestAnnotations: annotations,
+	})
+	return err
 }
 
 // pushBlob uploads a unless the repository has it, and returns its
