@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -124,14 +123,11 @@ func Main(ctx context.Context, opts Options, out io.Writer) error {
 	if opts.DryRun {
 		return nil
 	}
-	indexErr := updateIndex(ctx, store, entries, false, nil)
+	_, indexErr := updateIndex(ctx, store, entries, nil)
 	if indexErr == nil && len(failed) == 0 {
 		indexErr = updateMatrix(ctx, store, filepath.Join(opts.Dist, matrix.Dir, matrix.JSONFile))
 	}
-	where := IndexFile
-	if l, ok := store.(interface{ IndexLocation(context.Context) string }); ok {
-		where = l.IndexLocation(ctx)
-	}
+	where := indexLocation(ctx, store)
 	resigned := ""
 	if n := counts["re-signed"]; n > 0 {
 		resigned = fmt.Sprintf("%d re-signed, ", n)
@@ -198,31 +194,42 @@ func (v *Version) label() string {
 	return v.ID()
 }
 
-// updateIndex merges entries into the store's index.json. Its yanks are
-// kept, or with replicate set to yanked (a mirror takes its source's).
-func updateIndex(ctx context.Context, store Store, entries []artifact.Entry, replicate bool, yanked []artifact.Yank) error {
+// updateIndex merges entries into the store's index.json, then, if edit
+// is not nil, lets it change the index (or refuse, with its error as it
+// is), and writes the index if it changed. It reports whether it wrote.
+func updateIndex(ctx context.Context, store Store, entries []artifact.Entry, edit func(*artifact.Index) error) (bool, error) {
 	data, err := store.ReadIndex(ctx, IndexFile)
 	if err != nil {
-		return err
+		return false, fmt.Errorf("reading the index of %s: %w", store.Describe(), err)
 	}
 	ix, err := artifact.ParseIndex(data)
 	if err != nil {
-		return err
+		return false, fmt.Errorf("reading the index of %s: %w", store.Describe(), err)
 	}
 	for _, e := range entries {
 		ix.Put(e)
 	}
-	if replicate {
-		ix.Yanked = slices.Clone(yanked)
+	if edit != nil {
+		if err := edit(ix); err != nil {
+			return false, err
+		}
 	}
 	out, err := ix.Marshal()
-	if err != nil {
-		return err
+	if err != nil || string(out) == string(data) {
+		return false, err
 	}
-	if string(out) == string(data) {
-		return nil
+	if err := store.WriteIndex(ctx, IndexFile, out); err != nil {
+		return false, fmt.Errorf("writing the index of %s: %w", store.Describe(), err)
 	}
-	return store.WriteIndex(ctx, IndexFile, out)
+	return true, nil
+}
+
+// indexLocation says where hosts fetch the store's index.json from.
+func indexLocation(ctx context.Context, store Store) string {
+	if l, ok := store.(interface{ IndexLocation(context.Context) string }); ok {
+		return l.IndexLocation(ctx)
+	}
+	return IndexFile
 }
 
 // updateMatrix puts the matrix that approved this publish beside

@@ -117,7 +117,10 @@ func Mirror(ctx context.Context, opts MirrorOptions, out io.Writer) error {
 		copied++
 		entries = append(entries, entry(v, locs, e.ABI.Contract))
 	}
-	indexErr := updateIndex(ctx, store, entries, true, ix.Yanked) // yank at the source, then mirror again
+	_, indexErr := updateIndex(ctx, store, entries, func(dst *artifact.Index) error {
+		dst.Yanked = slices.Clone(ix.Yanked) // yank at the source, then mirror again
+		return nil
+	})
 	if indexErr == nil {
 		indexErr = mirrorMatrix(ctx, src, opts.From, store)
 	}

@@ -2,7 +2,6 @@ package publish
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -73,80 +72,64 @@ func Yank(ctx context.Context, opts Options, ref, reason string, unyank bool, ou
 	if err != nil {
 		return err
 	}
-	data, err := store.ReadIndex(ctx, IndexFile)
-	if err != nil {
-		return fmt.Errorf("reading the index of %s: %w", store.Describe(), err)
-	}
-	ix, err := artifact.ParseIndex(data)
-	if err != nil {
-		return fmt.Errorf("the index of %s: %w", store.Describe(), err)
-	}
-	var tags, files []string
-	var published []string
-	for _, e := range ix.Entries {
-		if e.Team == r.Team && e.Plugin == r.Plugin {
-			if !slices.Contains(published, e.Version) {
-				published = append(published, e.Version)
-			}
-			if e.Version == r.Version {
-				files = append(files, e.File)
-				if !slices.Contains(tags, e.Tag) {
-					tags = append(tags, e.Tag)
+	var tags []string
+	var files int
+	var y *artifact.Yank
+	changed, err := updateIndex(ctx, store, nil, func(ix *artifact.Index) error {
+		var published []string
+		for _, e := range ix.Entries {
+			if e.Team == r.Team && e.Plugin == r.Plugin {
+				if !slices.Contains(published, e.Version) {
+					published = append(published, e.Version)
+				}
+				if e.Version == r.Version {
+					files++
+					if !slices.Contains(tags, e.Tag) {
+						tags = append(tags, e.Tag)
+					}
 				}
 			}
 		}
-	}
-	if len(files) == 0 {
-		if len(published) == 0 {
+		if files == 0 && len(published) == 0 {
 			return fmt.Errorf("%s: the index of %s lists no version of %s/%s", r, store.Describe(), r.Team, r.Plugin)
 		}
-		return fmt.Errorf("%s: the index of %s lists no such version; published: %s", r, store.Describe(), strings.Join(published, ", "))
-	}
-	var y *artifact.Yank
-	changed := false
-	if unyank {
-		changed = ix.Unyank(r.Team, r.Plugin, r.Version)
-	} else {
+		if files == 0 {
+			return fmt.Errorf("%s: the index of %s lists no such version; published: %s", r, store.Describe(), strings.Join(published, ", "))
+		}
+		if unyank {
+			ix.Unyank(r.Team, r.Plugin, r.Version)
+			return nil
+		}
 		y = &artifact.Yank{Team: r.Team, Plugin: r.Plugin, Version: r.Version, Reason: reason, At: time.Now().UTC().Truncate(time.Second)}
 		if old, ok := ix.YankOf(r.Team, r.Plugin, r.Version); ok && old.Reason == reason {
-			y = &old
-		} else {
-			changed = ix.Yank(*y)
+			y = &old // yanked already: it keeps its time
 		}
+		ix.Yank(*y)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	if changed {
-		data, err := ix.Marshal()
-		if err != nil {
-			return err
-		}
-		if err := store.WriteIndex(ctx, IndexFile, data); err != nil {
-			return fmt.Errorf("writing the index of %s: %w", store.Describe(), err)
-		}
-	}
-	where := IndexFile
-	if l, ok := store.(interface{ IndexLocation(context.Context) string }); ok {
-		where = l.IndexLocation(ctx)
-	}
+	where := indexLocation(ctx, store)
 	switch {
 	case !changed && unyank:
 		fmt.Fprintf(out, "%s is not yanked in %s: nothing changed\n", r, store.Describe())
 	case !changed:
 		fmt.Fprintf(out, "%s is yanked already in %s (since %s): nothing changed\n", r, store.Describe(), y.At.Format(time.RFC3339))
 	case unyank:
-		fmt.Fprintf(out, "unyanked %s (%d files) in %s: hosts may choose it again; index %s\n", r, len(files), store.Describe(), where)
+		fmt.Fprintf(out, "unyanked %s (%d files) in %s: hosts may choose it again; index %s\n", r, files, store.Describe(), where)
 	default:
 		fmt.Fprintf(out, "yanked %s (%d files) in %s: %s\n  index %s: hosts skip it from their next fetch, and a host running it restarts on its next one (loader.Watch)\n  the files stay published; unyank with: go run mage.go unyank %s\n",
-			r, len(files), store.Describe(), reason, where, r)
+			r, files, store.Describe(), reason, where, r)
 	}
-	var errs []error
 	if n, ok := store.(noteYanks); ok {
 		notes, err := n.NoteYank(ctx, tags, y)
 		for _, line := range notes {
 			fmt.Fprintln(out, "  "+line)
 		}
 		if err != nil {
-			errs = append(errs, fmt.Errorf("the index is written, but the release notes are not: %w; run it again", err))
+			return fmt.Errorf("the index is written, but the release notes are not: %w; run it again", err)
 		}
 	}
-	return errors.Join(errs...)
+	return nil
 }
