@@ -292,51 +292,44 @@ func Expected(teamsDir, dist, team string) (*PublicKey, error) {
 // development key under dist. A committed key that cannot be read is an
 // error.
 func PublicKeys(teamsDir, dist, team string) ([]PublicKey, error) {
-	var keys []PublicKey
 	_, devPub := DevPaths(dist, team)
-	for _, c := range []struct {
-		path string
-		dev  bool
-	}{{PublicPath(teamsDir, team), false}, {devPub, true}} {
-		data, err := os.ReadFile(c.path)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		pub, err := cryptoutils.UnmarshalPEMToPublicKey(data)
-		if err != nil {
-			return nil, fmt.Errorf("%s: not a public key PEM: %w", c.path, err)
-		}
-		id, err := KeyID(pub)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", c.path, err)
-		}
-		keys = append(keys, PublicKey{PEM: data, ID: id, Source: c.path, Development: c.dev})
-	}
+	paths := []string{PublicPath(teamsDir, team), devPub}
 	// Retired keys (keys:rotate): still in the policy, so that what they
 	// signed verifies until their revocation, and a refusal names them.
 	retired, err := filepath.Glob(filepath.Join(teamsDir, team, RetiredDir, "*.pub"))
 	if err != nil {
 		return nil, err
 	}
-	for _, path := range retired {
-		data, err := os.ReadFile(path)
+	var keys []PublicKey
+	for i, path := range append(paths, retired...) {
+		k, err := ReadPublicKey(path)
+		if errors.Is(err, fs.ErrNotExist) && i < len(paths) {
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
-		pub, err := cryptoutils.UnmarshalPEMToPublicKey(data)
-		if err != nil {
-			return nil, fmt.Errorf("%s: not a public key PEM: %w", path, err)
-		}
-		id, err := KeyID(pub)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		keys = append(keys, PublicKey{PEM: data, ID: id, Source: path})
+		k.Development = path == devPub
+		keys = append(keys, *k)
 	}
 	return keys, nil
+}
+
+// ReadPublicKey reads a public key PEM file.
+func ReadPublicKey(path string) (*PublicKey, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := cryptoutils.UnmarshalPEMToPublicKey(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: not a public key PEM: %w", path, err)
+	}
+	id, err := KeyID(pub)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &PublicKey{PEM: data, ID: id, Source: path}, nil
 }
 
 // revoke applies team t's signing.revoked to the policy: each entry must

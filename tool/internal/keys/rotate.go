@@ -2,13 +2,14 @@ package keys
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/google/renameio/v2"
-	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/plugship/plugship/internal/artifact"
@@ -53,17 +54,14 @@ func Rotate(root, team, reason string, at time.Time, password []byte) (*Rotation
 	r := &Rotation{Team: team, RevokedAt: at.UTC().Truncate(time.Second), Reason: reason}
 	r.Public, r.Private = PublicPath(repo.TeamsDir(), team), PrivatePath(root, team)
 	r.Manifest = filepath.Join(repo.TeamsDir(), team, teams.ManifestName)
-	data, err := os.ReadFile(r.Public)
-	if err != nil {
+	old, err := ReadPublicKey(r.Public)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("team %s has no key to rotate (%v): make one with go run mage.go keys:generate %s", team, err, team)
 	}
-	pub, err := cryptoutils.UnmarshalPEMToPublicKey(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: not a public key PEM: %w", r.Public, err)
-	}
-	if r.OldID, err = KeyID(pub); err != nil {
 		return nil, err
 	}
+	r.OldID = old.ID
 	manifest, err := os.ReadFile(r.Manifest)
 	if err != nil {
 		return nil, err
@@ -100,11 +98,12 @@ func Rotate(root, team, reason string, at time.Time, password []byte) (*Rotation
 	if err := generate(r.Public, r.Private, password); err != nil {
 		return nil, fmt.Errorf("the old key is retired and revoked, but the new one: %w; make it with go run mage.go keys:generate %s", err, team)
 	}
-	data, _ = os.ReadFile(r.Public)
-	if pub, err = cryptoutils.UnmarshalPEMToPublicKey(data); err == nil {
-		r.NewID, err = KeyID(pub)
+	k, err := ReadPublicKey(r.Public)
+	if err != nil {
+		return nil, err
 	}
-	return r, err
+	r.NewID = k.ID
+	return r, nil
 }
 
 // addRevocation adds to a team.yaml, keeping its comments, a
