@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -214,16 +215,22 @@ func FetchedIndexFile(dir, plugin string) string {
 // that has none (filled by hand, or never fetched into) is an empty index.
 func ReadFetchedIndex(dir, plugin string) (*Index, error) {
 	file := FetchedIndexFile(dir, plugin)
+	ix, err := ReadIndexFile(file)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s, the index fetched last: %w; fetch again (it is rewritten) or delete it", file, err)
+	}
+	return ix, err
+}
+
+// ReadIndexFile reads an index from a file; a missing file is an empty
+// index.
+func ReadIndexFile(file string) (*Index, error) {
 	data, err := os.ReadFile(file)
-	if errors.Is(err, os.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) {
 		return ParseIndex(nil)
 	}
 	if err != nil {
 		return nil, err
 	}
-	ix, err := ParseIndex(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s, the index fetched last: %w; fetch again (it is rewritten) or delete it", file, err)
-	}
-	return ix, nil
+	return ParseIndex(data)
 }

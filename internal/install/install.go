@@ -433,11 +433,11 @@ func Report(w io.Writer, plans []*Plan, dryRun bool) {
 			fmt.Fprintf(w, "%s: would %s version %s as %s (dry run: nothing changed)\n", p.Plugin, p.Change, p.Chosen.Version, p.Target)
 		default:
 			from := ""
-			if p.Installed != "" {
-				from = " (was " + p.Installed + ")"
-			}
-			if p.InstalledYank != "" {
+			switch {
+			case p.InstalledYank != "":
 				from = " (was " + p.Installed + ", yanked: " + p.InstalledYank + ")"
+			case p.Installed != "":
+				from = " (was " + p.Installed + ")"
 			}
 			fmt.Fprintf(w, "%s: %s version %s as %s%s\n", p.Plugin, pastTense(p.Change), p.Chosen.Version, p.Target, from)
 		}

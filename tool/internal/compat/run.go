@@ -53,11 +53,9 @@ func plugins(opts Options) ([]matrix.Plugin, error) {
 		files, _ = stale.New(reg, loadErr).Split(dist, files)
 	}
 	// The yanks of the last publish (publish.FetchMatrix copied its index).
-	published, err := artifact.ParseIndex(nil)
-	if data, rerr := os.ReadFile(filepath.Join(dist, filepath.FromSlash(artifact.PublishedIndexFile))); rerr == nil {
-		if published, err = artifact.ParseIndex(data); err != nil {
-			return nil, fmt.Errorf("%s, the index of the last publish: %w", artifact.PublishedIndexFile, err)
-		}
+	published, err := artifact.ReadIndexFile(filepath.Join(dist, filepath.FromSlash(artifact.PublishedIndexFile)))
+	if err != nil {
+		return nil, fmt.Errorf("%s, the index of the last publish: %w", artifact.PublishedIndexFile, err)
 	}
 	var ps []matrix.Plugin
 	for _, f := range files {

@@ -122,8 +122,9 @@ type Note struct {
 }
 
 // Notes are the hosts' and plugins' notes (compat/hosts.yaml and team.yaml
-// note), hosts first, then the plugin versions yanked, and for each host that no plugin file is built for,
-// that fact: a column of n/a is then not a failure.
+// note), hosts first (a host that no plugin file is built for says so: a
+// column of n/a is then not a failure), then the plugins', then the
+// plugin versions the last publish yanked.
 func (m *Matrix) Notes() []Note {
 	var notes []Note
 	for _, h := range m.Hosts {
