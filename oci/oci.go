@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -101,6 +102,13 @@ func CurrentReferrers(ctx context.Context, repo *remote.Repository, desc ocispec
 const (
 	IndexTag  = "plugship.index"
 	MatrixTag = "plugship.matrix"
+)
+
+// StatementTag and TrustTag are the tags of the index's signed statement
+// and of the trust policy published with it (artifact.RegistryTag).
+const (
+	StatementTag = "plugship.statement"
+	TrustTag     = "plugship.trust"
 )
 
 // Scheme starts every reference: oci://<registry>/<repository>[:<tag>|@<digest>].
@@ -356,6 +364,13 @@ func (b *verified) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// notFound is a registry's "not found": it is an fs.ErrNotExist, as a
+// missing file of a channel is, for readers that link no OCI client.
+type notFound struct{ error }
+
+func (e notFound) Unwrap() error        { return e.error }
+func (e notFound) Is(target error) bool { return target == fs.ErrNotExist }
+
 // Explain says what a registry's answer to a read of ref means, naming
 // the registry, the reference and what to do.
 func Explain(ref string, err error) error {
@@ -367,7 +382,7 @@ func Explain(ref string, err error) error {
 		return fmt.Errorf("%s: the registry wants credentials (401): docker login %s, or set GITHUB_TOKEN for ghcr.io", ref, host)
 	}
 	if errors.Is(err, errdef.ErrNotFound) {
-		return fmt.Errorf("%s: not in the registry (publish to it first, or check the reference): %w", ref, err)
+		return notFound{fmt.Errorf("%s: not in the registry (publish to it first, or check the reference): %w", ref, err)}
 	}
 	var resp *errcode.ErrorResponse
 	if errors.As(err, &resp) {
@@ -377,7 +392,7 @@ func Explain(ref string, err error) error {
 		case resp.StatusCode == http.StatusForbidden:
 			return fmt.Errorf("%s: the registry refused these credentials (403): they need pull access to the repository: %w", ref, err)
 		case resp.StatusCode == http.StatusNotFound:
-			return fmt.Errorf("%s: not in the registry (publish to it first, or check the reference): %w", ref, err)
+			return notFound{fmt.Errorf("%s: not in the registry (publish to it first, or check the reference): %w", ref, err)}
 		case resp.StatusCode >= 500:
 			return fmt.Errorf("%s: the registry failed (%d); try again: %w", ref, resp.StatusCode, err)
 		}

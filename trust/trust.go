@@ -18,11 +18,14 @@ import (
 // Schema identifies the policy format: SchemaV1 while it revokes
 // nothing, so that hosts built with an older loader keep reading it, and
 // SchemaV2 once it revokes a key or identity, which such a host refuses
-// (naming both) rather than trust what was revoked.
+// (naming both) rather than trust what was revoked; SchemaV3 once it names
+// a release signer, so that a host of v2 never takes an index this policy
+// wants signed without checking it.
 const (
 	SchemaV1 = "plugship.trust/v1"
 	SchemaV2 = "plugship.trust/v2" // v1 and revocations
-	Schema   = SchemaV2            // the newest this package reads and writes
+	SchemaV3 = "plugship.trust/v3" // v2 and the release signer of the index
+	Schema   = SchemaV3            // the newest this package reads and writes
 )
 
 // SignatureSuffix is appended to a plugin file's name to name its signature.
@@ -34,7 +37,7 @@ const maxSignature = 4 << 10
 
 // Policy says which keys may sign which plugins.
 type Policy struct {
-	Schema  string            `json:"schema" jsonschema:"enum=plugship.trust/v1,enum=plugship.trust/v2"` // SchemaV1 or SchemaV2
+	Schema  string            `json:"schema" jsonschema:"enum=plugship.trust/v1,enum=plugship.trust/v2,enum=plugship.trust/v3"` // SchemaV1, SchemaV2 or SchemaV3
 	Teams   map[string]*Team  `json:"teams"`
 	Plugins map[string]string `json:"plugins"` // plugin name -> owning team
 	// SigstoreRoot is Sigstore's trusted root (JSON: Fulcio certificate
@@ -42,6 +45,12 @@ type Policy struct {
 	// keyless bundles are checked against, offline. Required when a team
 	// names identities.
 	SigstoreRoot json.RawMessage `json:"sigstore_trusted_root,omitempty"`
+	// Release is who signs the index statement (index.statement.json,
+	// beside index.json): the repository's release key, or the release
+	// workflow's keyless identities (v3). When it is set, fetch and
+	// plugship install refuse an index without a statement it signed, one
+	// that expired, and one older than the last they accepted.
+	Release *Team `json:"release,omitempty"`
 
 	// Strict refuses development keys. It is the host's choice, not part of
 	// the file.
@@ -105,14 +114,17 @@ func Parse(data []byte) (*Policy, error) {
 	if err := dec.Decode(&p); err != nil {
 		return nil, fmt.Errorf("not valid JSON: %w", err)
 	}
-	if p.Schema != SchemaV1 && p.Schema != SchemaV2 {
-		return nil, fmt.Errorf("schema %s, want %s or %s: a newer plugship wrote it; rebuild the host with a newer loader", artifact.Quote(p.Schema), SchemaV1, SchemaV2)
+	if p.Schema != SchemaV1 && p.Schema != SchemaV2 && p.Schema != SchemaV3 {
+		return nil, fmt.Errorf("schema %s, want %s, %s or %s: a newer plugship wrote it; rebuild the host with a newer loader", artifact.Quote(p.Schema), SchemaV1, SchemaV2, SchemaV3)
 	}
 	if err := p.init(); err != nil {
 		return nil, err
 	}
 	if p.Schema == SchemaV1 && p.revoked() {
 		return nil, fmt.Errorf("schema %s has no revocations (they came with %s), and a host of v1 would trust what they revoke: refused; write it with plugship's sign step", SchemaV1, SchemaV2)
+	}
+	if p.Schema != SchemaV3 && p.Release != nil {
+		return nil, fmt.Errorf("schema %s has no release signer (it came with %s), and a host of %s would take the index unchecked: refused; write it with plugship's sign step", p.Schema, SchemaV3, p.Schema)
 	}
 	return &p, nil
 }
@@ -134,6 +146,24 @@ func (p *Policy) init() error {
 		for i, id := range t.Identities {
 			if err := id.Check(); err != nil {
 				return fmt.Errorf("team %s identities[%d].%w", name, i, err)
+			}
+			named = true
+		}
+	}
+	if r := p.Release; r != nil {
+		if len(r.Keys) == 0 && len(r.Identities) == 0 {
+			return errors.New("release names no key and no keyless identity: drop it, or name who signs the index")
+		}
+		for i, k := range r.Keys {
+			v, err := ParsePublicKey([]byte(k.PEM))
+			if err != nil {
+				return fmt.Errorf("release key %d: %w", i, err)
+			}
+			p.verifiers[k.ID] = v
+		}
+		for i, id := range r.Identities {
+			if err := id.Check(); err != nil {
+				return fmt.Errorf("release identities[%d].%w", i, err)
 			}
 			named = true
 		}
@@ -177,10 +207,13 @@ func (p *Policy) AddKey(team string, pemData []byte, id string, development bool
 }
 
 // Marshal returns the policy as indented JSON: schema v1 while it
-// revokes nothing, v2 once it does.
+// revokes nothing, v2 once it does, v3 once it names a release signer.
 func (p *Policy) Marshal() ([]byte, error) {
 	p.Schema = SchemaV1
-	if p.revoked() {
+	switch {
+	case p.Release != nil:
+		p.Schema = SchemaV3
+	case p.revoked():
 		p.Schema = SchemaV2
 	}
 	data, err := json.MarshalIndent(p, "", "  ")

@@ -85,6 +85,50 @@ func (s *Reader) ReadIndex(ctx context.Context) ([]byte, error) {
 	return nil, fmt.Errorf("no plugship index in repository %s: %w (publish to it first)", u.Redacted(), errors.Join(errs...))
 }
 
+// Pinned reports whether an index names one file of a registry by tag or
+// digest (oci://<registry>/<repository>:<tag> or @sha256:<digest>): an
+// index made for that file alone, which no index statement covers.
+func Pinned(index string) bool {
+	if !isOCI(index) {
+		return false
+	}
+	rest := strings.TrimPrefix(index, "oci://")
+	_, repo, _ := strings.Cut(rest, "/")
+	return strings.ContainsAny(repo, ":@")
+}
+
+// ReadBeside returns the file of the index called name (such as
+// index.statement.json) from beside the index ReadIndex read: the same
+// folder or URL, or for a registry's repository the file's tag
+// (artifact.RegistryTag). It returns nil, nil when the store has none.
+// Call it after ReadIndex, which settles where the index is.
+func (s *Reader) ReadBeside(ctx context.Context, name string, limit int64) ([]byte, error) {
+	var data []byte
+	var err error
+	if Pinned(s.Index) {
+		return nil, nil
+	}
+	if isOCI(s.Index) {
+		if s.Registry == nil {
+			return nil, ErrNoRegistry
+		}
+		data, err = s.Registry.Index(ctx, s.Index+":"+artifact.RegistryTag(name))
+		if NotFound(err) {
+			return nil, nil
+		}
+		return data, err
+	}
+	u, err := s.Resolve(name)
+	if err != nil {
+		return nil, err
+	}
+	data, err = s.Read(ctx, u, limit)
+	if NotFound(err) {
+		return nil, nil
+	}
+	return data, err
+}
+
 // statusError is an HTTP answer other than 200.
 type statusError struct {
 	url    string

@@ -148,10 +148,21 @@ func Plugins(ctx context.Context, opts Options) ([]Result, error) {
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, err
 	}
+	var statement []byte
+	if opts.Trust.Release != nil && !location.Pinned(opts.Index) {
+		if statement, err = src.checkStatement(ctx, ix); err != nil {
+			return nil, err
+		}
+	}
 	// Kept before any file is fetched, so that a host never finds a file
 	// in its folder whose yank it has not been told about.
 	if _, err := artifact.WriteFileIfChanged(artifact.FetchedIndexFile(opts.Dir, opts.Plugin), data, 0o644); err != nil {
 		return nil, fmt.Errorf("keeping the index in %s: %w", opts.Dir, err)
+	}
+	if statement != nil {
+		if _, err := artifact.WriteFileIfChanged(artifact.FetchedStatementFile(opts.Dir, opts.Plugin), statement, 0o644); err != nil {
+			return nil, fmt.Errorf("keeping the index statement in %s: %w", opts.Dir, err)
+		}
 	}
 	var host *fingerprint.Fingerprint
 	if opts.Host != "" && opts.ABI == "" {
@@ -241,6 +252,41 @@ func newest(ix *artifact.Index, opts Options) map[string]bool {
 		keep[v] = true
 	}
 	return keep
+}
+
+// checkStatement reads the index's signed statement from beside it and
+// checks it (trust.Policy.CheckIndex): signed by the release signer,
+// naming this index, not expired, and not older than the one last
+// accepted into the folder (artifact.FetchedStatementFile). It returns
+// the statement, to be kept.
+func (s source) checkStatement(ctx context.Context, ix *artifact.Index) ([]byte, error) {
+	statement, err := s.loc.ReadBeside(ctx, artifact.IndexStatementFile, trust.MaxBundle)
+	if err != nil {
+		return nil, fmt.Errorf("reading the index statement beside %s: %w", s.opts.Index, err)
+	}
+	st, _, err := s.opts.Trust.CheckIndex(s.opts.Index, ix, statement)
+	if err != nil {
+		return nil, err
+	}
+	kept := artifact.FetchedStatementFile(s.opts.Dir, s.opts.Plugin)
+	data, err := os.ReadFile(kept)
+	if errors.Is(err, os.ErrNotExist) {
+		return statement, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	last, err := trust.ReadIndexStatement(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s, the index statement accepted last: %w; delete it to accept the published one", kept, err)
+	}
+	switch {
+	case st.Version < last.Version:
+		return nil, fmt.Errorf("%w: the index of %s is signed as version %d, older than version %d, which this host accepted before (%s): someone is serving an old index, which would hold this host on old versions and yanks; refused: fetch from the publisher's own store. If the publisher really started its index again, delete %s", trust.ErrIndexRolledBack, s.opts.Index, st.Version, last.Version, kept, kept)
+	case st.Version == last.Version && st.Index != last.Index:
+		return nil, fmt.Errorf("%w: the index of %s is signed as version %d, which this host accepted before (%s) for another index: two indexes of one version; refused: ask the publisher to publish again, which numbers it %d", trust.ErrIndexRolledBack, s.opts.Index, st.Version, kept, last.Version+1)
+	}
+	return statement, nil
 }
 
 type source struct {

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 
 	"go.yaml.in/yaml/v3"
@@ -25,6 +26,7 @@ import (
 	"github.com/plugship/plugship/internal/artifact"
 	"github.com/plugship/plugship/tool/internal/symbols"
 	"github.com/plugship/plugship/tool/internal/teams"
+	"github.com/plugship/plugship/trust"
 )
 
 // File is the configuration's name, at the module root. It is optional.
@@ -78,6 +80,12 @@ type Config struct {
 	// to, oci://<registry>/<repository>; default "": GitHub Releases in
 	// Actions, else the local channel. PLUGSHIP_REGISTRY overrides it.
 	Registry string
+	// IndexExpiry (index.expires) is how long a signed index statement
+	// is valid; default artifact.DefaultIndexExpiry (7 days).
+	IndexExpiry time.Duration
+	// IndexIdentities (index.identities) sign the index statement
+	// keylessly, in workflows; default none: the release key signs it.
+	IndexIdentities []trust.Identity
 }
 
 // Default is the configuration of a module without plugship.yaml. Root is
@@ -94,6 +102,8 @@ func Default(module string) *Config {
 		Dist:     DefaultDist,
 		Fulcio:   DefaultFulcio,
 		Rekor:    DefaultRekor,
+
+		IndexExpiry: artifact.DefaultIndexExpiry,
 	}
 }
 
@@ -303,14 +313,14 @@ func (p *parser) parse(data []byte) {
 			p.add(n.Line, "version", "%s is not a known version: only version 1 exists; write version: 1", artifact.Quote(v))
 		}
 	}
-	for _, section := range []string{"contract", "folders", "sigstore", "publish"} {
+	for _, section := range []string{"contract", "folders", "sigstore", "publish", "index"} {
 		n := fields[section]
 		if n == nil || isNull(resolve(n)) {
 			continue
 		}
 		sub := p.mapping(resolve(n), section)
 		for _, key := range known[section] {
-			if section == "contract" && (key == "symbols" || key == "imports") {
+			if section == "contract" && (key == "symbols" || key == "imports") || section == "index" && key == "identities" {
 				continue
 			}
 			if v := sub[key]; v != nil {
@@ -320,8 +330,36 @@ func (p *parser) parse(data []byte) {
 		if section == "contract" {
 			p.symbolContract(sub)
 		}
+		if section == "index" && sub["identities"] != nil {
+			p.indexIdentities(sub["identities"])
+		}
 	}
 	p.check()
+}
+
+// indexIdentities reads index.identities: keyless identities, as a
+// team's signing.identities.
+func (p *parser) indexIdentities(n *yaml.Node) {
+	const example = "issuer: " + trust.GitHubIssuer
+	for i, e := range p.list(n, "index.identities", example) {
+		field := fmt.Sprintf("index.identities[%d]", i)
+		f := p.mapping(resolve(e), "index.identities[]")
+		if f == nil {
+			continue
+		}
+		var id trust.Identity
+		for key, dst := range map[string]*string{"issuer": &id.Issuer, "subject": &id.Subject, "subject_regexp": &id.SubjectRegexp, "repository": &id.Repository, "ref": &id.Ref} {
+			if v := f[key]; v != nil {
+				*dst, _ = p.scalar(v, field+"."+key, "")
+			}
+		}
+		if err := id.Check(); err != nil {
+			key, msg, _ := strings.Cut(err.Error(), ": ")
+			p.add(resolve(e).Line, field+"."+key, "%s", msg)
+			continue
+		}
+		p.c.IndexIdentities = append(p.c.IndexIdentities, id)
+	}
 }
 
 // symbolContract reads contract.symbols and contract.imports: the
@@ -441,6 +479,7 @@ func (p *parser) field(name string, n *yaml.Node) {
 		"sigstore.rekor":        DefaultRekor,
 		"sigstore.trusted_root": "trust/sigstore-root.json",
 		"publish.registry":      "oci://ghcr.io/acme/plugins",
+		"index.expires":         "168h",
 	}[name]
 	v, ok := p.scalar(n, name, example)
 	if !ok {
@@ -482,6 +521,13 @@ func (p *parser) field(name string, n *yaml.Node) {
 			return
 		}
 		p.c.Registry = v
+	case "index.expires":
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Hour || strings.ContainsAny(v, ".s") {
+			p.add(line, name, "%s: want a duration of hours and minutes, at least 1h, such as %s (7 days)", artifact.Quote(v), example)
+			return
+		}
+		p.c.IndexExpiry = d
 	case "sigstore.trusted_root":
 		if v == "" || path.IsAbs(v) || path.Clean(v) != v || v == ".." || strings.HasPrefix(v, "../") || strings.ContainsAny(v, "\\\x00") {
 			p.add(line, name, "%s: want a file inside the repository, as a clean slash path relative to the module root, such as %s", artifact.Quote(v), example)

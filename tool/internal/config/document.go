@@ -23,6 +23,9 @@ type Document struct {
 	Sigstore SigstoreDocument `yaml:"sigstore"`
 	// Where publish puts the plugins besides the defaults.
 	Publish PublishDocument `yaml:"publish"`
+	// The signed statement of the index (index.statement.json): how long
+	// it is valid and who signs it besides the repository's release key.
+	Index IndexDocument `yaml:"index"`
 }
 
 // ContractDocument is plugship.yaml's contract section.
@@ -83,6 +86,21 @@ type PublishDocument struct {
 	Registry string `yaml:"registry" jsonschema:"pattern=^oci://[^/]+/.+$"`
 }
 
+// IndexDocument is plugship.yaml's index section.
+type IndexDocument struct {
+	// How long a signed index statement is valid, a Go duration of hours
+	// or minutes such as 168h (7 days, the default). Hosts refuse an index
+	// whose statement expired; publish and refresh sign it again once
+	// half of it has passed, so run refresh (the refresh workflow) at
+	// least that often. At least 1h (a rule of the parser's).
+	Expires string `yaml:"expires" jsonschema:"default=168h,pattern=^([0-9]+h)?([0-9]+m)?$"`
+	// The keyless identities that sign the index statement in the release
+	// and refresh workflows, where an OIDC token is available; elsewhere
+	// the release key signs it (PLUGSHIP_RELEASE_KEY, .keys/release.key,
+	// else a development key under dist/).
+	Identities []teams.IdentityDocument `yaml:"identities"`
+}
+
 // known are the fields of plugship.yaml by section ("" is the top level),
 // in the order of Document's fields.
 var known = map[string][]string{
@@ -91,4 +109,7 @@ var known = map[string][]string{
 	"folders":  teams.YAMLFields(FoldersDocument{}),
 	"sigstore": teams.YAMLFields(SigstoreDocument{}),
 	"publish":  teams.YAMLFields(PublishDocument{}),
+	"index":    teams.YAMLFields(IndexDocument{}),
+	// one entry of index.identities
+	"index.identities[]": teams.YAMLFields(teams.IdentityDocument{}),
 }

@@ -148,42 +148,58 @@ var devMu sync.Mutex
 // is the module root (.keys/), teamsDir the teams folder (the committed
 // public key), dist the output folder (development keys).
 func SignerFor(ctx context.Context, root, teamsDir, dist, team string) (*Signer, error) {
+	devPriv, devPub := DevPaths(dist, team)
+	return signerFrom(ctx, keySource{
+		who: "team " + team, team: team, env: EnvName(KeyEnvPrefix, team),
+		private: PrivatePath(root, team), public: PublicPath(teamsDir, team),
+		devPrivate: devPriv, devPublic: devPub,
+	})
+}
+
+// keySource says where one signer's key is looked for.
+type keySource struct {
+	who, team             string // for messages; the team whose password decrypts it
+	env                   string // the variable of a path, PEM or KMS reference
+	private, public       string // the private key file, the committed public key
+	devPrivate, devPublic string
+}
+
+func signerFrom(ctx context.Context, ks keySource) (*Signer, error) {
 	var (
 		sv          signature.SignerVerifier
 		source      string
 		development bool
 		err         error
 	)
-	committed, committedErr := readPublic(PublicPath(teamsDir, team))
-	switch ref := os.Getenv(EnvName(KeyEnvPrefix, team)); {
+	committed, committedErr := readPublic(ks.public)
+	switch ref := os.Getenv(ks.env); {
 	case strings.Contains(ref, "://"):
 		source = ref
 		sv, err = kms.Get(ctx, ref, crypto.SHA256)
 		if err != nil {
-			return nil, fmt.Errorf("team %s: KMS key %s (from %s): %w", team, ref, EnvName(KeyEnvPrefix, team), err)
+			return nil, fmt.Errorf("%s: KMS key %s (from %s): %w", ks.who, ref, ks.env, err)
 		}
 	case strings.HasPrefix(ref, "-----BEGIN"):
-		source = EnvName(KeyEnvPrefix, team) + " (PEM)"
-		sv, err = parsePrivate([]byte(ref), source, team)
+		source = ks.env + " (PEM)"
+		sv, err = parsePrivate([]byte(ref), source, ks.team)
 	case ref != "":
 		source = ref
-		sv, err = loadPrivate(ref, team)
+		sv, err = loadPrivate(ref, ks.team)
 	default:
-		source = PrivatePath(root, team)
+		source = ks.private
 		if _, statErr := os.Stat(source); statErr == nil {
-			sv, err = loadPrivate(source, team)
+			sv, err = loadPrivate(source, ks.team)
 			break
 		}
 		development = true
-		priv, pub := DevPaths(dist, team)
-		source = priv
+		source = ks.devPrivate
 		devMu.Lock()
-		if _, statErr := os.Stat(priv); errors.Is(statErr, fs.ErrNotExist) {
-			err = generate(pub, priv, []byte{})
+		if _, statErr := os.Stat(ks.devPrivate); errors.Is(statErr, fs.ErrNotExist) {
+			err = generate(ks.devPublic, ks.devPrivate, []byte{})
 		}
 		devMu.Unlock()
 		if err == nil {
-			sv, err = signature.LoadSignerVerifierFromPEMFile(priv, crypto.SHA256, cryptoutils.StaticPasswordFunc([]byte{}))
+			sv, err = signature.LoadSignerVerifierFromPEMFile(ks.devPrivate, crypto.SHA256, cryptoutils.StaticPasswordFunc([]byte{}))
 		}
 	}
 	if err != nil {
@@ -191,7 +207,7 @@ func SignerFor(ctx context.Context, root, teamsDir, dist, team string) (*Signer,
 	}
 	pub, err := sv.PublicKey()
 	if err != nil {
-		return nil, fmt.Errorf("team %s: public key of %s: %w", team, source, err)
+		return nil, fmt.Errorf("%s: public key of %s: %w", ks.who, source, err)
 	}
 	id, err := KeyID(pub)
 	if err != nil {
@@ -199,10 +215,10 @@ func SignerFor(ctx context.Context, root, teamsDir, dist, team string) (*Signer,
 	}
 	if !development && committedErr == nil {
 		if cryptoutils.EqualKeys(committed, pub) != nil {
-			return nil, fmt.Errorf("team %s: the key %s is not the one committed in %s; signatures made with it would not verify", team, source, PublicPath(teamsDir, team))
+			return nil, fmt.Errorf("%s: the key %s is not the one committed in %s; signatures made with it would not verify", ks.who, source, ks.public)
 		}
 	}
-	return &Signer{SignerVerifier: sv, Team: team, KeyID: id, Source: source, Development: development}, nil
+	return &Signer{SignerVerifier: sv, Team: ks.team, KeyID: id, Source: source, Development: development}, nil
 }
 
 func loadPrivate(path, team string) (signature.SignerVerifier, error) {
@@ -406,11 +422,14 @@ func Policy(root, dist string, reg *teams.Registry) (*trust.Policy, error) {
 			p.Plugins[pl.Name] = t.Name
 		}
 	}
-	if named {
-		repo, err := config.Load(root)
-		if err != nil {
-			return nil, err
-		}
+	repo, err := config.Load(root)
+	if err != nil {
+		return nil, err
+	}
+	if err := addRelease(context.Background(), p, root, dist, repo); err != nil {
+		return nil, err
+	}
+	if named || len(repo.IndexIdentities) > 0 {
 		data, err := TrustedRoot(repo)
 		if err != nil {
 			return nil, err

@@ -123,9 +123,13 @@ func Main(ctx context.Context, opts Options, out io.Writer) error {
 	if opts.DryRun {
 		return nil
 	}
-	_, indexErr := updateIndex(ctx, store, entries, nil)
+	ix, _, indexErr := updateIndex(ctx, store, entries, nil)
 	if indexErr == nil && len(failed) == 0 {
 		indexErr = updateMatrix(ctx, store, filepath.Join(opts.Dist, matrix.Dir, matrix.JSONFile))
+	}
+	signed := ""
+	if indexErr == nil {
+		signed, indexErr = signIndex(ctx, opts, store, ix)
 	}
 	where := indexLocation(ctx, store)
 	resigned := ""
@@ -134,12 +138,15 @@ func Main(ctx context.Context, opts Options, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "%d published, %s%d unchanged, %d refused, %d failed, of %d plugin versions in %.1fs\n  index %s\n",
 		counts["published"], resigned, counts["unchanged"], counts["refused"], counts["failed"], len(versions), time.Since(start).Seconds(), where)
+	if signed != "" {
+		fmt.Fprintf(out, "  %s\n", signed)
+	}
 	var errs []error
 	if len(failed) > 0 {
 		errs = append(errs, fmt.Errorf("%d plugin versions not published: %s", len(failed), strings.Join(failed, ", ")))
 	}
 	if indexErr != nil {
-		errs = append(errs, fmt.Errorf("updating the index (%s, %s): %w", IndexFile, matrix.JSONFile, indexErr))
+		errs = append(errs, fmt.Errorf("updating the index (%s, %s, %s): %w", IndexFile, matrix.JSONFile, artifact.IndexStatementFile, indexErr))
 	}
 	return errors.Join(errs...)
 }
@@ -196,32 +203,43 @@ func (v *Version) label() string {
 
 // updateIndex merges entries into the store's index.json, then, if edit
 // is not nil, lets it change the index (or refuse, with its error as it
-// is), and writes the index if it changed. It reports whether it wrote.
-func updateIndex(ctx context.Context, store Store, entries []artifact.Entry, edit func(*artifact.Index) error) (bool, error) {
+// is), and writes the index if it changed. It returns the index and
+// whether it wrote it.
+func updateIndex(ctx context.Context, store Store, entries []artifact.Entry, edit func(*artifact.Index) error) (*artifact.Index, bool, error) {
 	data, err := store.ReadIndex(ctx, IndexFile)
 	if err != nil {
-		return false, fmt.Errorf("reading the index of %s: %w", store.Describe(), err)
+		return nil, false, fmt.Errorf("reading the index of %s: %w", store.Describe(), err)
 	}
 	ix, err := artifact.ParseIndex(data)
 	if err != nil {
-		return false, fmt.Errorf("reading the index of %s: %w", store.Describe(), err)
+		return nil, false, fmt.Errorf("reading the index of %s: %w", store.Describe(), err)
 	}
 	for _, e := range entries {
 		ix.Put(e)
 	}
 	if edit != nil {
 		if err := edit(ix); err != nil {
-			return false, err
+			return nil, false, err
 		}
 	}
 	out, err := ix.Marshal()
 	if err != nil || string(out) == string(data) {
-		return false, err
+		return ix, false, err
 	}
 	if err := store.WriteIndex(ctx, IndexFile, out); err != nil {
-		return false, fmt.Errorf("writing the index of %s: %w", store.Describe(), err)
+		return nil, false, fmt.Errorf("writing the index of %s: %w", store.Describe(), err)
 	}
-	return true, nil
+	return ix, true, nil
+}
+
+// signIndex publishes the trust policy and signs the index statement of
+// the store's index ix when it is due (indexSigner.sign).
+func signIndex(ctx context.Context, opts Options, store Store, ix *artifact.Index) (string, error) {
+	s, err := newIndexSigner(ctx, opts, store)
+	if err != nil {
+		return "", err
+	}
+	return s.sign(ctx, store, ix)
 }
 
 // indexLocation says where hosts fetch the store's index.json from.

@@ -117,12 +117,28 @@ func Mirror(ctx context.Context, opts MirrorOptions, out io.Writer) error {
 		copied++
 		entries = append(entries, entry(v, locs, e.ABI.Contract))
 	}
-	_, indexErr := updateIndex(ctx, store, entries, func(dst *artifact.Index) error {
+	mirrored, _, indexErr := updateIndex(ctx, store, entries, func(dst *artifact.Index) error {
 		dst.Yanked = slices.Clone(ix.Yanked) // yank at the source, then mirror again
+		// What each file's entry says is the source's, only its
+		// locations are the mirror's: the source's signed statement
+		// covers the copy (artifact.Index.ContentDigest).
+		byFile := map[string]artifact.Entry{}
+		for _, e := range ix.Entries {
+			byFile[e.File] = e
+		}
+		for i, e := range dst.Entries {
+			if se, ok := byFile[e.File]; ok {
+				se.Assets = e.Assets
+				dst.Entries[i] = se
+			}
+		}
 		return nil
 	})
 	if indexErr == nil {
 		indexErr = mirrorMatrix(ctx, src, opts.From, store)
+	}
+	if indexErr == nil {
+		indexErr = mirrorStatement(ctx, src, ix, mirrored, store, out)
 	}
 	fmt.Fprintf(out, "%d copied, %d already there, %d failed, of %d plugin files in %.1fs\n",
 		copied, len(ix.Entries)-copied-len(failed), len(failed), len(ix.Entries), time.Since(start).Seconds())
@@ -251,4 +267,47 @@ func mirrorMatrix(ctx context.Context, src *location.Reader, from string, store 
 		return err
 	}
 	return store.WriteIndex(ctx, matrix.JSONFile, data)
+}
+
+// mirrorStatement copies the source's signed index statement and the
+// trust policy published with it, when the mirror's index says what the
+// source's does; otherwise it says why hosts will refuse the copy.
+func mirrorStatement(ctx context.Context, src *location.Reader, from, to *artifact.Index, store Store, out io.Writer) error {
+	statement, err := src.ReadBeside(ctx, artifact.IndexStatementFile, location.MaxIndex)
+	if err != nil || statement == nil {
+		return err
+	}
+	a, err := from.ContentDigest()
+	if err != nil {
+		return err
+	}
+	b, err := to.ContentDigest()
+	if err != nil {
+		return err
+	}
+	if a != b {
+		fmt.Fprintf(out, "  the mirror's index lists other files than the source's (a copy failed, or it holds files the source dropped): the source's %s does not cover it, and hosts whose trust policy names a release signer refuse it until a mirror run copies everything\n", artifact.IndexStatementFile)
+		return nil
+	}
+	for _, name := range []string{artifact.TrustFile, artifact.IndexStatementFile} {
+		data := statement
+		if name == artifact.TrustFile {
+			if data, err = src.ReadBeside(ctx, name, location.MaxIndex); err != nil {
+				return err
+			}
+			if data == nil {
+				continue
+			}
+		}
+		old, err := store.ReadIndex(ctx, name)
+		if err != nil {
+			return err
+		}
+		if string(old) != string(data) {
+			if err := store.WriteIndex(ctx, name, data); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

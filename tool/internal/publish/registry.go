@@ -305,12 +305,7 @@ func (r *Registry) soDigest(ctx context.Context, desc ocispec.Descriptor, name s
 
 // indexTag is the tag of a file of the index: plugship.index for
 // index.json, plugship.matrix for matrix.json.
-func indexTag(name string) string {
-	if name == IndexFile {
-		return oci.IndexTag
-	}
-	return oci.MatrixTag
-}
+func indexTag(name string) string { return artifact.RegistryTag(name) }
 
 // ReadIndex returns the file of the index called name, or nil if the
 // repository has none.

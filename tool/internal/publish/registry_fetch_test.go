@@ -72,7 +72,7 @@ func TestFetchFromRegistry(t *testing.T) {
 	if err != nil || res[0].Outcome != "present" {
 		t.Errorf("second fetch: %v %+v", err, res)
 	}
-	if n := reg.Requests()["GET blob"]; n > 1 { // the index's layer
+	if n := reg.Requests()["GET blob"]; n > 2 { // the layers of the index and its statement
 		t.Errorf("a second fetch of a present file read %d blobs", n)
 	}
 

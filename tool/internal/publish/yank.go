@@ -75,7 +75,7 @@ func Yank(ctx context.Context, opts Options, ref, reason string, unyank bool, ou
 	var tags []string
 	var files int
 	var y *artifact.Yank
-	changed, err := updateIndex(ctx, store, nil, func(ix *artifact.Index) error {
+	ix, changed, err := updateIndex(ctx, store, nil, func(ix *artifact.Index) error {
 		var published []string
 		for _, e := range ix.Entries {
 			if e.Team == r.Team && e.Plugin == r.Plugin {
@@ -110,6 +110,10 @@ func Yank(ctx context.Context, opts Options, ref, reason string, unyank bool, ou
 	if err != nil {
 		return err
 	}
+	signed, err := signIndex(ctx, opts, store, ix)
+	if err != nil {
+		return fmt.Errorf("the index is written, but its signed statement is not (hosts refuse the index until it is): %w; run it again", err)
+	}
 	where := indexLocation(ctx, store)
 	switch {
 	case !changed && unyank:
@@ -121,6 +125,9 @@ func Yank(ctx context.Context, opts Options, ref, reason string, unyank bool, ou
 	default:
 		fmt.Fprintf(out, "yanked %s (%d files) in %s: %s\n  index %s: hosts skip it from their next fetch, and a host running it restarts on its next one (loader.Watch)\n  the files stay published; unyank with: go run mage.go unyank %s\n",
 			r, files, store.Describe(), reason, where, r)
+	}
+	if signed != "" {
+		fmt.Fprintf(out, "  %s\n", signed)
 	}
 	if n, ok := store.(noteYanks); ok {
 		notes, err := n.NoteYank(ctx, tags, y)
