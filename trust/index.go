@@ -2,7 +2,6 @@ package trust
 
 import (
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,17 +10,17 @@ import (
 	"github.com/plugship/plugship/internal/artifact"
 )
 
-// ReleaseRole names the release signer in messages and verdicts.
-const ReleaseRole = "release"
+// IndexSignerRole names the index signer in messages and verdicts.
+const IndexSignerRole = "index signer"
 
 // The refusals of an index statement. Each error names the statement,
 // what failed and what to do; errors.Is tells them apart.
 var (
 	// ErrIndexUnsigned: the store has no statement, though the policy
-	// names a release signer.
+	// names an index signer.
 	ErrIndexUnsigned = errors.New("index not signed")
 	// ErrIndexSignature: the statement's signature does not verify under
-	// the release signer (or is the wrong kind, or revoked).
+	// the index signer (or is the wrong kind, or revoked).
 	ErrIndexSignature = errors.New("index signature refused")
 	// ErrIndexChanged: index.json is not the file the statement signs.
 	ErrIndexChanged = errors.New("index changed after signing")
@@ -32,87 +31,57 @@ var (
 	ErrIndexRolledBack = errors.New("index rolled back")
 )
 
-// AddReleaseKey makes the key (PEM, its ID) a release signer.
-func (p *Policy) AddReleaseKey(pemData []byte, id string, development bool) error {
+// AddIndexKey makes the key (PEM, its ID) an index signer.
+func (p *Policy) AddIndexKey(pemData []byte, id string, development bool) error {
 	v, err := ParsePublicKey(pemData)
 	if err != nil {
-		return fmt.Errorf("release key: %w", err)
+		return fmt.Errorf("index key: %w", err)
 	}
-	if p.Release == nil {
-		p.Release = &Team{}
+	if p.IndexSigner == nil {
+		p.IndexSigner = &Team{}
 	}
-	for _, k := range p.Release.Keys {
+	for _, k := range p.IndexSigner.Keys {
 		if k.ID == id {
 			return nil
 		}
 	}
-	p.Release.Keys = append(p.Release.Keys, Key{ID: id, PEM: string(pemData), Development: development})
+	p.IndexSigner.Keys = append(p.IndexSigner.Keys, Key{ID: id, PEM: string(pemData), Development: development})
 	p.verifiers[id] = v
 	return nil
 }
 
-// AddReleaseIdentity makes a keyless identity a release signer.
-func (p *Policy) AddReleaseIdentity(id Identity) error {
-	if err := id.Check(); err != nil {
-		return fmt.Errorf("release identity: %w", err)
-	}
-	if p.Release == nil {
-		p.Release = &Team{}
-	}
-	for _, have := range p.Release.Identities {
-		if have == id {
-			return nil
-		}
-	}
-	p.Release.Identities = append(p.Release.Identities, id)
-	return nil
-}
-
-// release is the policy seen with the release signer as its one team, as
+// indexSigner is the policy seen with the index signer as its one team, as
 // the keyless checker and the revocation checks take it.
-func (p *Policy) release() *Policy {
-	return &Policy{Teams: map[string]*Team{ReleaseRole: p.Release}, SigstoreRoot: p.SigstoreRoot, Clock: p.Clock, Strict: p.Strict, verifiers: p.verifiers}
+func (p *Policy) indexSigner() *Policy {
+	return &Policy{Teams: map[string]*Team{IndexSignerRole: p.IndexSigner}, SigstoreRoot: p.SigstoreRoot, Clock: p.Clock, Strict: p.Strict, verifiers: p.verifiers}
 }
 
 // CheckIndex checks the signed statement (the content of
-// index.statement.json) of an index: it is signed by the policy's release
-// signer (a DSSE envelope by a release key, or a keyless Sigstore bundle
-// by a release identity, which needs p.Keyless), it names this index's
+// index.statement.json) of an index: it is signed by the policy's index
+// signer (a DSSE envelope by an index key, or a keyless Sigstore bundle
+// by an index identity, which needs p.Keyless), it names this index's
 // ContentDigest, and it has not expired (p.Clock). It returns what the
 // statement says and who signed it. where names the index's store in
 // messages.
 func (p *Policy) CheckIndex(where string, ix *artifact.Index, statement []byte) (*artifact.IndexStatement, *Verdict, error) {
 	label := artifact.IndexStatementFile + " of " + where
-	if p.Release == nil {
-		return nil, nil, errors.New("the trust policy names no release signer to check the index with")
+	if p.IndexSigner == nil {
+		return nil, nil, errors.New("the trust policy names no index signer to check the index with")
 	}
 	if statement == nil {
-		return nil, nil, fmt.Errorf("%w: %s has no %s, and this host's trust policy wants the index signed by its release signer; refused: publish with a plugship that signs it (go run mage.go publish), or check that the index is the one you meant", ErrIndexUnsigned, where, artifact.IndexStatementFile)
+		return nil, nil, fmt.Errorf("%w: %s has no %s, and this host's trust policy wants the index signed by its index signer; refused: publish with a plugship that signs it (go run mage.go publish), or check that the index is the one you meant", ErrIndexUnsigned, where, artifact.IndexStatementFile)
 	}
 	digest, err := ix.ContentDigest()
 	if err != nil {
 		return nil, nil, err
 	}
-	sum, _ := hex.DecodeString(digest)
-	rp := p.release()
-	var (
-		payload []byte
-		verdict *Verdict
-	)
-	if IsKeyless(statement) {
-		if p.Keyless == nil {
-			return nil, nil, fmt.Errorf("%w: %w", ErrIndexSignature, p.noKeyless(label))
-		}
-		if len(p.SigstoreRoot) == 0 || len(p.Release.Identities) == 0 {
-			return nil, nil, fmt.Errorf("%w: %s is signed keylessly, but the trust policy names no release identity (and trusted root) to check it with: sign the index with the release key, or add the release workflow to index.identities in plugship.yaml", ErrIndexSignature, label)
-		}
-		verdict, payload, err = p.Keyless.CheckProvenance(rp, ReleaseRole, label, sum, statement)
-		if err == nil {
-			err = rp.revokedIdentity(verdict)
-		}
-	} else {
-		verdict, payload, err = rp.checkReleaseEnvelope(label, statement)
+	rp := p.indexSigner()
+	if IsBundle(statement) {
+		// The workflow's keyless identity as index signer is the next
+		// step; until then a bundle here is refused, never half checked.
+		return nil, nil, fmt.Errorf("%w: %s is a Sigstore bundle; this plugship checks index statements signed with an index key only: publish with the index key (go run mage.go publish)", ErrIndexSignature, label)
 	}
+	verdict, payload, err := rp.checkIndexEnvelope(label, statement)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w; the index may have been changed or signed by someone else: fetch it from the publisher's own store, or publish again", ErrIndexSignature, err)
 	}
@@ -129,12 +98,12 @@ func (p *Policy) CheckIndex(where string, ix *artifact.Index, statement []byte) 
 	return st, verdict, nil
 }
 
-// checkReleaseEnvelope verifies a DSSE envelope under the release keys
-// (rp is p.release()).
-func (rp *Policy) checkReleaseEnvelope(label string, envelope []byte) (*Verdict, []byte, error) {
-	t := rp.Teams[ReleaseRole]
+// checkIndexEnvelope verifies a DSSE envelope under the index keys
+// (rp is p.indexSigner()).
+func (rp *Policy) checkIndexEnvelope(label string, envelope []byte) (*Verdict, []byte, error) {
+	t := rp.Teams[IndexSignerRole]
 	if len(t.Keys) == 0 {
-		return nil, nil, fmt.Errorf("%s is signed with a key, but the trust policy names no release key (only keyless identities)", label)
+		return nil, nil, fmt.Errorf("%s is signed with a key, but the trust policy names no index key (only keyless identities)", label)
 	}
 	for _, k := range t.Keys {
 		payload, err := VerifyEnvelope(rp.verifiers[k.ID], envelope, InTotoPayloadType)
@@ -142,14 +111,14 @@ func (rp *Policy) checkReleaseEnvelope(label string, envelope []byte) (*Verdict,
 			continue
 		}
 		if k.Development && rp.Strict {
-			return nil, nil, fmt.Errorf("%s is signed with the DEVELOPMENT release key %s; refused in strict mode: publish with the repository's release key", label, k.ID[:12])
+			return nil, nil, fmt.Errorf("%s is signed with the DEVELOPMENT index key %s; refused in strict mode: publish with the repository's index key", label, k.ID[:12])
 		}
-		if err := rp.revokedKey(ReleaseRole, k); err != nil {
+		if err := rp.revokedKey(IndexSignerRole, k); err != nil {
 			return nil, nil, err
 		}
-		return &Verdict{Team: ReleaseRole, KeyID: k.ID, Development: k.Development}, payload, nil
+		return &Verdict{Team: IndexSignerRole, KeyID: k.ID, Development: k.Development}, payload, nil
 	}
-	return nil, nil, fmt.Errorf("%s does not verify under any release key of the trust policy", label)
+	return nil, nil, fmt.Errorf("%s does not verify under any index key of the trust policy", label)
 }
 
 // ReadIndexStatement returns what a statement (a DSSE envelope, or a

@@ -19,12 +19,12 @@ import (
 // nothing, so that hosts built with an older loader keep reading it, and
 // SchemaV2 once it revokes a key or identity, which such a host refuses
 // (naming both) rather than trust what was revoked; SchemaV3 once it names
-// a release signer, so that a host of v2 never takes an index this policy
+// an index signer, so that a host of v2 never takes an index this policy
 // wants signed without checking it.
 const (
 	SchemaV1 = "plugship.trust/v1"
 	SchemaV2 = "plugship.trust/v2" // v1 and revocations
-	SchemaV3 = "plugship.trust/v3" // v2 and the release signer of the index
+	SchemaV3 = "plugship.trust/v3" // v2 and the index signer of the index
 	Schema   = SchemaV3            // the newest this package reads and writes
 )
 
@@ -46,11 +46,11 @@ type Policy struct {
 	// names identities.
 	SigstoreRoot json.RawMessage `json:"sigstore_trusted_root,omitempty"`
 	// Release is who signs the index statement (index.statement.json,
-	// beside index.json): the repository's release key, or the release
+	// beside index.json): the repository's index key, or the release
 	// workflow's keyless identities (v3). When it is set, fetch and
 	// plugship install refuse an index without a statement it signed, one
 	// that expired, and one older than the last they accepted.
-	Release *Team `json:"release,omitempty"`
+	IndexSigner *Team `json:"index_signer,omitempty"`
 
 	// Strict refuses development keys. It is the host's choice, not part of
 	// the file.
@@ -123,8 +123,8 @@ func Parse(data []byte) (*Policy, error) {
 	if p.Schema == SchemaV1 && p.revoked() {
 		return nil, fmt.Errorf("schema %s has no revocations (they came with %s), and a host of v1 would trust what they revoke: refused; write it with plugship's sign step", SchemaV1, SchemaV2)
 	}
-	if p.Schema != SchemaV3 && p.Release != nil {
-		return nil, fmt.Errorf("schema %s has no release signer (it came with %s), and a host of %s would take the index unchecked: refused; write it with plugship's sign step", p.Schema, SchemaV3, p.Schema)
+	if p.Schema != SchemaV3 && p.IndexSigner != nil {
+		return nil, fmt.Errorf("schema %s has no index signer (it came with %s), and a host of %s would take the index unchecked: refused; write it with plugship's sign step", p.Schema, SchemaV3, p.Schema)
 	}
 	return &p, nil
 }
@@ -150,20 +150,20 @@ func (p *Policy) init() error {
 			named = true
 		}
 	}
-	if r := p.Release; r != nil {
+	if r := p.IndexSigner; r != nil {
 		if len(r.Keys) == 0 && len(r.Identities) == 0 {
 			return errors.New("release names no key and no keyless identity: drop it, or name who signs the index")
 		}
 		for i, k := range r.Keys {
 			v, err := ParsePublicKey([]byte(k.PEM))
 			if err != nil {
-				return fmt.Errorf("release key %d: %w", i, err)
+				return fmt.Errorf("index key %d: %w", i, err)
 			}
 			p.verifiers[k.ID] = v
 		}
 		for i, id := range r.Identities {
 			if err := id.Check(); err != nil {
-				return fmt.Errorf("release identities[%d].%w", i, err)
+				return fmt.Errorf("index identities[%d].%w", i, err)
 			}
 			named = true
 		}
@@ -207,11 +207,11 @@ func (p *Policy) AddKey(team string, pemData []byte, id string, development bool
 }
 
 // Marshal returns the policy as indented JSON: schema v1 while it
-// revokes nothing, v2 once it does, v3 once it names a release signer.
+// revokes nothing, v2 once it does, v3 once it names an index signer.
 func (p *Policy) Marshal() ([]byte, error) {
 	p.Schema = SchemaV1
 	switch {
-	case p.Release != nil:
+	case p.IndexSigner != nil:
 		p.Schema = SchemaV3
 	case p.revoked():
 		p.Schema = SchemaV2

@@ -149,7 +149,7 @@ func Plugins(ctx context.Context, opts Options) ([]Result, error) {
 		return nil, err
 	}
 	var statement []byte
-	if opts.Trust.Release != nil && !location.Pinned(opts.Index) {
+	if opts.Trust.IndexSigner != nil && !location.Pinned(opts.Index) {
 		if statement, err = src.checkStatement(ctx, ix); err != nil {
 			return nil, err
 		}
@@ -255,7 +255,7 @@ func newest(ix *artifact.Index, opts Options) map[string]bool {
 }
 
 // checkStatement reads the index's signed statement from beside it and
-// checks it (trust.Policy.CheckIndex): signed by the release signer,
+// checks it (trust.Policy.CheckIndex): signed by the index signer,
 // naming this index, not expired, and not older than the one last
 // accepted into the folder (artifact.FetchedStatementFile). It returns
 // the statement, to be kept.

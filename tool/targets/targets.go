@@ -208,6 +208,13 @@ func Unyank(ctx context.Context, version string) error {
 	return publish.Yank(ctx, publish.Options{}, version, "", true, os.Stdout)
 }
 
+// Refresh signs the published index again before hosts would find its statement expired: mage refresh.
+// It signs only when half of the statement's life (index.expires, 7 days) has passed or the index changed; the refresh workflow runs it daily.
+// Docs: https://github.com/plugship/plugship/blob/main/docs/reference/targets.md#refresh
+func Refresh(ctx context.Context) error {
+	return publish.Refresh(ctx, publish.Options{}, os.Stdout)
+}
+
 // Keys manages the teams' signing keys.
 type Keys mg.Namespace
 
@@ -218,6 +225,17 @@ func (Keys) Generate(team string) error {
 	pub, priv, err := keys.Generate(".", team, []byte(keys.Password(team)))
 	if err == nil {
 		fmt.Printf("wrote %s (commit it) and %s (keep it secret; git ignores it)\n", pub, priv)
+	}
+	return err
+}
+
+// GenerateIndex creates the repository's index key pair, which signs the index statement: mage keys:generateIndex.
+// The private key goes to .keys/index.key, encrypted with PLUGSHIP_KEY_PASSWORD_INDEX (or PLUGSHIP_KEY_PASSWORD); commit index.pub.
+// Docs: https://github.com/plugship/plugship/blob/main/docs/reference/targets.md#keysgenerateindex
+func (Keys) GenerateIndex() error {
+	pub, priv, err := keys.GenerateIndexKey(".", []byte(keys.Password("index")))
+	if err == nil {
+		fmt.Printf("wrote %s (commit it) and %s (keep it secret; git ignores it; in CI, the secret %s)\n", pub, priv, keys.IndexKeyEnv)
 	}
 	return err
 }

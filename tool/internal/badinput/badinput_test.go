@@ -325,6 +325,10 @@ func TestBadFilesThroughEveryStage(t *testing.T) {
 	ix.Entries = append(ix.Entries, hostile...)
 	data, _ = ix.Marshal()
 	os.WriteFile(filepath.Join(ch, publish.IndexFile), data, 0o644)
+	// Signed by the publisher: what fetch itself refuses of the entries
+	// (an index changed by anyone else is refused before, see
+	// TestBadIndexStatements).
+	signChannel(t, w.mod, w.dist, ch)
 	target := filepath.Join(t.TempDir(), "plugins")
 	res, err := fetch.Plugins(ctx, fetch.Options{Index: filepath.Join(ch, publish.IndexFile), Plugin: "good", Dir: target, Trust: policy})
 	if err == nil {
@@ -352,7 +356,7 @@ func TestBadFilesThroughEveryStage(t *testing.T) {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	if strings.Join(names, " ") != filepath.Base(artifact.FetchedIndexFile(target, "good"))+" "+plugtest.FileName("good", "1.0.0", w.abi)+" "+plugtest.FileName("good", "1.0.0", w.abi)+".sig" {
+	if strings.Join(names, " ") != filepath.Base(artifact.FetchedIndexFile(target, "good"))+" "+filepath.Base(artifact.FetchedStatementFile(target, "good"))+" "+plugtest.FileName("good", "1.0.0", w.abi)+" "+plugtest.FileName("good", "1.0.0", w.abi)+".sig" {
 		t.Errorf("the plugin folder holds %v", names)
 	}
 	if _, err := os.Stat(filepath.Join(filepath.Dir(filepath.Dir(target)), "escape_v1.0.0_"+runtime.GOOS+"_"+runtime.GOARCH+".so")); err == nil {

@@ -149,7 +149,7 @@ func TestFullDisk(t *testing.T) {
 
 	// fetch: the plugin folder it downloads into is full.
 	t.Run("fetch", func(t *testing.T) {
-		index := channel(t, filepath.Join(t.TempDir(), "channel"), filepath.Join(saved, filepath.Base(file)))
+		index := f.channel(t, filepath.Join(t.TempDir(), "channel"), filepath.Join(saved, filepath.Base(file)))
 		target := filepath.Join(t.TempDir(), "plugins")
 		os.MkdirAll(target, 0o755)
 		if !mountFull(t, target, 1<<20, "fetch") {
@@ -162,7 +162,8 @@ func TestFullDisk(t *testing.T) {
 		if !strings.Contains(res[0].Reason, "no space left on device") || !strings.Contains(res[0].Reason, filepath.Base(file)) {
 			t.Errorf("fetch's reason does not name the file and the reason: %s", res[0].Reason)
 		}
-		noPartial(t, "fetch", target, filepath.Base(artifact.FetchedIndexFile(target, "good"))) // the index it read: whole, written first
+		// the index it read and its statement: whole, written first
+		noPartial(t, "fetch", target, filepath.Base(artifact.FetchedIndexFile(target, "good")), filepath.Base(artifact.FetchedStatementFile(target, "good")))
 		record(t, "full-disk", "fetch", Refused, res[0].Reason)
 	})
 }

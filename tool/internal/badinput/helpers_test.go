@@ -18,6 +18,7 @@ import (
 	"github.com/plugship/plugship/loader"
 	"github.com/plugship/plugship/tool/internal/build"
 	"github.com/plugship/plugship/tool/internal/plugtest"
+	"github.com/plugship/plugship/tool/internal/publish"
 	"github.com/plugship/plugship/tool/internal/sign"
 	"github.com/plugship/plugship/trust"
 )
@@ -99,6 +100,32 @@ func (f *fleet) hostsConfig(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return cfg
+}
+
+// channel is the package's channel, its index signed with the index key
+// of the fleet's dist as publish signs it.
+func (f *fleet) channel(t *testing.T, dir string, files ...string) string {
+	t.Helper()
+	index := channel(t, dir, files...)
+	signChannel(t, f.mod, f.dist, dir)
+	return index
+}
+
+// signChannel signs the index of the channel in dir again, as publish and
+// refresh do: a statement naming its content, with the next version.
+func signChannel(t *testing.T, mod, dist, dir string) {
+	t.Helper()
+	signChannelAt(t, mod, dist, dir, time.Now())
+}
+
+// signChannelAt is signChannel with the publisher's clock at now.
+func signChannelAt(t *testing.T, mod, dist, dir string, now time.Time) {
+	t.Helper()
+	var out bytes.Buffer
+	opts := publish.Options{Root: mod, Dist: dist, Store: &publish.Channel{Dir: dir}, Now: func() time.Time { return now }}
+	if err := publish.Refresh(context.Background(), opts, &out); err != nil {
+		t.Fatalf("signing the index of %s: %v\n%s", dir, err, out.String())
+	}
 }
 
 // channel writes a channel (index.json and the assets beside it, as the

@@ -39,7 +39,7 @@ func TestBadIndexes(t *testing.T) {
 
 	// 1. The only version is yanked: fetch does not download it, the
 	// loader does not choose the copy already in the folder.
-	index := channel(t, filepath.Join(t.TempDir(), "channel"), good)
+	index := f.channel(t, filepath.Join(t.TempDir(), "channel"), good)
 	plugins := filepath.Join(t.TempDir(), "plugins")
 	if res, err := fetch.Plugins(ctx, fetch.Options{Index: index, Plugin: "good", Dir: plugins, Trust: f.policy(t)}); err != nil || len(res) != 1 || res[0].Outcome != "fetched" {
 		t.Fatalf("fetch: %v %+v", err, res)
@@ -48,6 +48,7 @@ func TestBadIndexes(t *testing.T) {
 		s = strings.Replace(s, artifact.IndexSchemaV2, artifact.IndexSchemaV3, 1)
 		return strings.TrimSuffix(strings.TrimSpace(s), "}") + `, "yanked": [{"team": "ok", "plugin": "good", "version": "1.0.0", "reason": "CVE-2026-4242", "at": "2026-12-03T10:00:00Z"}]}`
 	})
+	signChannel(t, f.mod, f.dist, filepath.Dir(index))
 	res, err := fetch.Plugins(ctx, fetch.Options{Index: index, Plugin: "good", Dir: plugins, Trust: f.policy(t)})
 	if err != nil || len(res) != 1 || res[0].Outcome != fetch.Yanked || res[0].Reason != "CVE-2026-4242" {
 		t.Errorf("fetch of a yanked version: %v %+v", err, res)

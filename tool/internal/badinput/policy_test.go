@@ -52,7 +52,7 @@ func TestUnknownPluginInTrustPolicy(t *testing.T) {
 	hostBin := showcaseHost(t)
 	good, ghost := f.files["good"], f.files["ghost"]
 	// The channel as it was when both were published.
-	index := channel(t, filepath.Join(t.TempDir(), "channel"), good, ghost)
+	index := f.channel(t, filepath.Join(t.TempDir(), "channel"), good, ghost)
 	cfg := f.hostsConfig(t)
 	var out bytes.Buffer
 	runMatrix := func() error {

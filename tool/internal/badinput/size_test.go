@@ -63,7 +63,7 @@ func TestAbsurdSignatureFiles(t *testing.T) {
 	matrixBase, _ := matrixRun()
 	// The channel as published before the files were damaged; then its
 	// copies are damaged too.
-	index := channel(t, filepath.Join(t.TempDir(), "channel"), f.files["hugesig"], f.files["hugebundle"], f.files["hugeprov"])
+	index := f.channel(t, filepath.Join(t.TempDir(), "channel"), f.files["hugesig"], f.files["hugebundle"], f.files["hugeprov"])
 	for _, k := range kinds {
 		file := f.files[k.plugin]
 		absurd(t, file+k.suffix, absurdSize)

@@ -49,6 +49,12 @@ var kinds = []struct{ id, desc string }{
 	{"index-yanked", "`index.json` yanks the only version (and a copy of it is in the plugin folder)"},
 	{"index-unknown-schema", "`index.json` of a schema this plugship does not read (`plugship.index/v9`), fetched or in the plugin folder"},
 	{"index-v2-yanks", "`index.json` that says `plugship.index/v2` but has a `yanked` list"},
+	{"index-replayed", "an older `index.json` with its valid signed statement, served after a host accepted a newer one"},
+	{"index-expired", "`index.statement.json` past its expiry (the host's clock 8 days on)"},
+	{"index-tampered", "`index.json` with one byte changed after signing (a file's size)"},
+	{"index-bad-signature", "`index.statement.json` with one byte of its signature changed"},
+	{"index-unsigned", "`index.json` without `index.statement.json`, for a host whose policy names an index signer"},
+	{"index-foreign-signer", "`index.statement.json` signed by a key the policy does not name as index signer"},
 	{"bad-names", "manifest names with `/`, `..`, NUL, 300 characters; a source outside the team's folder"},
 	{"huge-manifest", "team manifest with a 10 MB field"},
 	{"policy-ownerless-plugin", "`trust.json` lists a plugin whose team has no keys in it (no team owns it)"},
@@ -83,6 +89,8 @@ var (
 	glued     = regexp.MustCompile(`([a-z])\d{9,}\b`) // renameio's temporary names: <name><random digits>
 	stamp     = regexp.MustCompile(`\b\d{8}-\d{6}\b`)
 	abiTag    = regexp.MustCompile(`go1\.\d+\.\d+-[0-9a-f]{8}\b`)
+	rfc3339   = regexp.MustCompile(`\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`)
+	ago       = regexp.MustCompile(`\b[0-9hms]+ ago\b`)
 	manySpace = regexp.MustCompile(`\s+`)
 )
 
@@ -123,6 +131,8 @@ func normalize(s string) string {
 	s = tempSufx.ReplaceAllString(s, ".<random>$1")
 	s = glued.ReplaceAllString(s, "$1<random>")
 	s = stamp.ReplaceAllString(s, "<time>")
+	s = rfc3339.ReplaceAllString(s, "<time>")
+	s = ago.ReplaceAllString(s, "<duration> ago")
 	if r := []rune(s); len(r) > maxNote {
 		s = string(r[:maxNote]) + "…"
 	}

@@ -24,7 +24,7 @@ type Document struct {
 	// Where publish puts the plugins besides the defaults.
 	Publish PublishDocument `yaml:"publish"`
 	// The signed statement of the index (index.statement.json): how long
-	// it is valid and who signs it besides the repository's release key.
+	// it is valid and who signs it besides the repository's index key.
 	Index IndexDocument `yaml:"index"`
 }
 
@@ -94,11 +94,6 @@ type IndexDocument struct {
 	// half of it has passed, so run refresh (the refresh workflow) at
 	// least that often. At least 1h (a rule of the parser's).
 	Expires string `yaml:"expires" jsonschema:"default=168h,pattern=^([0-9]+h)?([0-9]+m)?$"`
-	// The keyless identities that sign the index statement in the release
-	// and refresh workflows, where an OIDC token is available; elsewhere
-	// the release key signs it (PLUGSHIP_RELEASE_KEY, .keys/release.key,
-	// else a development key under dist/).
-	Identities []teams.IdentityDocument `yaml:"identities"`
 }
 
 // known are the fields of plugship.yaml by section ("" is the top level),
@@ -110,6 +105,4 @@ var known = map[string][]string{
 	"sigstore": teams.YAMLFields(SigstoreDocument{}),
 	"publish":  teams.YAMLFields(PublishDocument{}),
 	"index":    teams.YAMLFields(IndexDocument{}),
-	// one entry of index.identities
-	"index.identities[]": teams.YAMLFields(teams.IdentityDocument{}),
 }

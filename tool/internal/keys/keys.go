@@ -426,10 +426,10 @@ func Policy(root, dist string, reg *teams.Registry) (*trust.Policy, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := addRelease(context.Background(), p, root, dist, repo); err != nil {
+	if err := addIndexSigner(context.Background(), p, root, dist); err != nil {
 		return nil, err
 	}
-	if named || len(repo.IndexIdentities) > 0 {
+	if named {
 		data, err := TrustedRoot(repo)
 		if err != nil {
 			return nil, err

@@ -35,6 +35,9 @@ type Options struct {
 	// Repo is the repository configuration; default read from
 	// <Root>/plugship.yaml.
 	Repo *config.Config
+	// Now is the clock the index statement's expiry is reckoned by;
+	// default time.Now.
+	Now func() time.Time
 }
 
 // withDefaults fills in the defaults, reading plugship.yaml unless Repo is
@@ -46,6 +49,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Getenv == nil {
 		o.Getenv = os.Getenv
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	return o, nil
 }

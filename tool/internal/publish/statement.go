@@ -22,9 +22,8 @@ import (
 // indexSigner signs the index statement for one store.
 type indexSigner struct {
 	opts   Options
-	policy []byte // the trust.json published beside the index, whose release signer must accept the statement
+	policy []byte // the trust.json published beside the index, whose index signer must accept the statement
 	from   string // where policy came from, for messages
-	now    func() time.Time
 }
 
 // newIndexSigner reads the trust policy to publish: dist/trust.json (the
@@ -44,7 +43,7 @@ func newIndexSigner(ctx context.Context, opts Options, store Store) (*indexSigne
 	if err != nil {
 		return nil, err
 	}
-	return &indexSigner{opts: opts, policy: data, from: from, now: time.Now}, nil
+	return &indexSigner{opts: opts, policy: data, from: from}, nil
 }
 
 // sign publishes the trust policy beside the store's index ix and signs
@@ -57,9 +56,9 @@ func (s *indexSigner) sign(ctx context.Context, store Store, ix *artifact.Index)
 	if err != nil {
 		return "", fmt.Errorf("the trust policy %s: %w", s.from, err)
 	}
-	policy.Clock = s.now
-	if policy.Release == nil {
-		return "", fmt.Errorf("the trust policy %s names no release signer: run go run mage.go sign again (this plugship writes it) before publishing", s.from)
+	policy.Clock = s.opts.Now
+	if policy.IndexSigner == nil {
+		return "", fmt.Errorf("the trust policy %s names no index signer: run go run mage.go sign again (this plugship writes it) before publishing", s.from)
 	}
 	if old, err := store.ReadIndex(ctx, artifact.TrustFile); err != nil {
 		return "", err
@@ -77,19 +76,19 @@ func (s *indexSigner) sign(ctx context.Context, store Store, ix *artifact.Index)
 	if err != nil {
 		return "", err
 	}
-	next := &artifact.IndexStatement{Version: 1, Index: digest, Trust: hex.EncodeToString(trustSum[:]), Expires: s.now().UTC().Add(s.opts.Repo.IndexExpiry).Truncate(time.Second)}
+	next := &artifact.IndexStatement{Version: 1, Index: digest, Trust: hex.EncodeToString(trustSum[:]), Expires: s.opts.Now().UTC().Add(s.opts.Repo.IndexExpiry).Truncate(time.Second)}
 	if prevData != nil {
 		prev, err := trust.ReadIndexStatement(prevData)
 		if err != nil {
 			return "", fmt.Errorf("the published %s of %s: %w; hosts that accepted it would refuse a new one numbered 1: fix or remove it by hand", artifact.IndexStatementFile, store.Describe(), err)
 		}
 		_, _, verr := policy.CheckIndex(store.Describe(), ix, prevData)
-		if verr == nil && prev.Trust == next.Trust && s.now().Before(prev.Expires.Add(-s.opts.Repo.IndexExpiry/2)) {
+		if verr == nil && prev.Trust == next.Trust && s.opts.Now().Before(prev.Expires.Add(-s.opts.Repo.IndexExpiry/2)) {
 			return "", nil // still names this index and policy, and fresh
 		}
 		next.Version = prev.Version + 1
 	}
-	signer, err := keys.ReleaseSigner(ctx, s.opts.Root, s.opts.Dist)
+	signer, err := keys.IndexSigner(ctx, s.opts.Root, s.opts.Dist)
 	if err != nil {
 		return "", fmt.Errorf("signing %s: %w", artifact.IndexStatementFile, err)
 	}
@@ -102,12 +101,12 @@ func (s *indexSigner) sign(ctx context.Context, store Store, ix *artifact.Index)
 		return "", fmt.Errorf("signing %s with %s: %w", artifact.IndexStatementFile, signer.Describe(), err)
 	}
 	if _, _, err := policy.CheckIndex(store.Describe(), ix, envelope); err != nil {
-		return "", fmt.Errorf("%s signed with %s would be refused by hosts under %s: %w; sign with the release key that policy names (%s, or .keys/%s), or run go run mage.go sign to write the policy for this key", artifact.IndexStatementFile, signer.Describe(), s.from, err, keys.ReleaseKeyEnv, keys.ReleasePrivateName)
+		return "", fmt.Errorf("%s signed with %s would be refused by hosts under %s: %w; sign with the index key that policy names (%s, or .keys/%s), or run go run mage.go sign to write the policy for this key", artifact.IndexStatementFile, signer.Describe(), s.from, err, keys.IndexKeyEnv, keys.IndexPrivateName)
 	}
 	if err := store.WriteIndex(ctx, artifact.IndexStatementFile, envelope); err != nil {
 		return "", fmt.Errorf("publishing %s: %w", artifact.IndexStatementFile, err)
 	}
-	return fmt.Sprintf("index signed: version %d, expires %s, by the release %s", next.Version, next.Expires.Format(time.RFC3339), signer.Describe()), nil
+	return fmt.Sprintf("index signed: version %d, expires %s, by the index %s", next.Version, next.Expires.Format(time.RFC3339), signer.Describe()), nil
 }
 
 // Refresh signs the published index statement again when half of its
