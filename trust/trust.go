@@ -45,11 +45,11 @@ type Policy struct {
 	// keyless bundles are checked against, offline. Required when a team
 	// names identities.
 	SigstoreRoot json.RawMessage `json:"sigstore_trusted_root,omitempty"`
-	// Release is who signs the index statement (index.statement.json,
-	// beside index.json): the repository's index key, or the release
-	// workflow's keyless identities (v3). When it is set, fetch and
-	// plugship install refuse an index without a statement it signed, one
-	// that expired, and one older than the last they accepted.
+	// IndexSigner is who signs the index statement (index.statement.json,
+	// beside index.json): the repository's index key (v3). When it is
+	// set, fetch and plugship install refuse an index without a statement
+	// it signed, one whose expiry passed, and one older than the last they
+	// accepted into the plugin folder.
 	IndexSigner *Team `json:"index_signer,omitempty"`
 
 	// Strict refuses development keys. It is the host's choice, not part of

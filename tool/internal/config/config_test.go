@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -87,7 +88,7 @@ func TestParseProblems(t *testing.T) {
 		// YAML
 		{"bad syntax", "contract:\n  package: a\n   accessor: b: c\n", []want{{3, "", "not valid YAML: mapping values are not allowed"}}},
 		{"two documents", "version: 1\n---\nversion: 1\n", []want{{2, "", "more than one YAML document"}}},
-		{"root is a list", "- version: 1\n", []want{{1, "", "want a mapping with version, contract, folders, sigstore, publish, found a list"}}},
+		{"root is a list", "- version: 1\n", []want{{1, "", "want a mapping with version, contract, folders, sigstore, publish, index, found a list"}}},
 		{"root is a value", "hello\n", []want{{1, "", "found a single value"}}},
 
 		// keys
@@ -99,7 +100,7 @@ func TestParseProblems(t *testing.T) {
 		{"unknown key, a top-level one nested", "folders:\n  version: 1\n", []want{{2, "folders.version", "version belongs at the top level"}}},
 		{"sigstore", "sigstore:\n  fulcio: http://fulcio.example.com\n  rekor: https://rekor.internal.example/\n  trusted_root: ../root.json\n",
 			[]want{{2, "sigstore.fulcio", `"http://fulcio.example.com": want an https:// URL (http:// only on loopback)`}, {4, "sigstore.trusted_root", `"../root.json": want a file inside the repository`}}},
-		{"unknown key, nothing close", "colour: red\n", []want{{1, "colour", "unknown field (known fields: version, contract, folders, sigstore, publish)"}}},
+		{"unknown key, nothing close", "colour: red\n", []want{{1, "colour", "unknown field (known fields: version, contract, folders, sigstore, publish, index)"}}},
 		{"unknown key, an anchor", "contract:\n  accessor: &a Greeter\nx: *a\n", []want{{3, "x", "unknown field"}}},
 		{"merge key", "base: &b {dist: out}\nfolders:\n  <<: *b\n", []want{{1, "base", "unknown field"}, {3, "folders.<<", "merge keys are not supported"}}},
 		{"duplicate key", "version: 1\nfolders:\n  dist: out\n  dist: build\n", []want{{4, "folders.dist", "duplicate field (first at line 3): keep one of them"}}},
@@ -255,6 +256,7 @@ func TestDefault(t *testing.T) {
 		Module: mod, Contract: mod + "/contract", Accessor: "Showcase", Element: "ShowcaseElement",
 		Teams: "teams", Sources: "plugin_sources", Hosts: "compat/hosts.yaml", Dist: "dist",
 		Fulcio: "https://fulcio.sigstore.dev", Rekor: "https://rekor.sigstore.dev",
+		IndexExpiry: 7 * 24 * time.Hour,
 	}
 	if c := config.Default(mod); !reflect.DeepEqual(*c, want) {
 		t.Errorf("got  %+v\nwant %+v", *c, want)
@@ -524,6 +526,19 @@ func TestPublishRegistry(t *testing.T) {
 	for _, bad := range []string{"ghcr.io/acme/plugins", "oci://ghcr.io", "oci:///plugins", "oci://ghcr.io/acme/plugins@sha256:ab"} {
 		if _, problems := config.Parse("plugship.yaml", []byte("publish:\n  registry: "+bad+"\n"), "example.com/acme"); len(problems) == 0 || !strings.Contains(problems.Error(), "oci://<registry>/<repository>") {
 			t.Errorf("publish.registry %s: %v, want a problem naming the form", bad, problems)
+		}
+	}
+}
+
+func TestIndexExpires(t *testing.T) {
+	c, ps := config.Parse(config.File, []byte("index:\n  expires: 48h\n"), mod)
+	if ps != nil || c.IndexExpiry != 48*time.Hour {
+		t.Errorf("index.expires: 48h: %v %v", c, ps)
+	}
+	for _, bad := range []string{"30m", "7d", "1.5h", "-2h"} {
+		_, ps := config.Parse(config.File, []byte("index:\n  expires: "+bad+"\n"), mod)
+		if ps == nil || !strings.Contains(ps.Error(), "index.expires: \""+bad+"\": want a duration of hours and minutes, at least 1h, such as 168h") {
+			t.Errorf("index.expires: %s: %v", bad, ps)
 		}
 	}
 }

@@ -26,7 +26,7 @@ func TestInitHost(t *testing.T) {
 	if err := initOffline(t, Options{Dir: dir, Module: mod, Version: "v1.2.3", Host: &host}); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{".github/workflows/ci.yml", ".github/workflows/release.yml", ".github/workflows/yank.yml", ".gitignore", "Dockerfile", "README.md",
+	want := []string{".github/workflows/ci.yml", ".github/workflows/refresh.yml", ".github/workflows/release.yml", ".github/workflows/yank.yml", ".gitignore", "Dockerfile", "README.md",
 		"compat/hosts.yaml", "go.mod", "mage.go", "magefiles/go.mod", "magefiles/magefile.go",
 		"plugin_sources/core/hello/main.go", "plugin_sources/core/hello/main_test.go", "plugship.yaml", "teams/core/team.yaml"}
 	if got := files(t, dir); !slices.Equal(got, want) {

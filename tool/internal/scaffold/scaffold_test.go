@@ -25,6 +25,7 @@ import (
 // wantFiles is what Init writes, go.sum aside (go mod tidy writes it).
 var wantFiles = []string{
 	".github/workflows/ci.yml",
+	".github/workflows/refresh.yml",
 	".github/workflows/release.yml",
 	".github/workflows/yank.yml",
 	".gitignore",

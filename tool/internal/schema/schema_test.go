@@ -119,7 +119,7 @@ func TestIdentifiers(t *testing.T) {
 	}{
 		{Metadata, []string{artifact.MetadataSchema}},
 		{Index, []string{artifact.IndexSchemaV2, artifact.IndexSchemaV3}},
-		{Trust, []string{trust.SchemaV1, trust.SchemaV2}},
+		{Trust, []string{trust.SchemaV1, trust.SchemaV2, trust.SchemaV3}},
 		{Matrix, []string{matrix.Schema, matrix.SchemaV2}},
 	} {
 		s, want := c.s, c.want
