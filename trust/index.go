@@ -50,16 +50,16 @@ func (p *Policy) AddIndexKey(pemData []byte, id string, development bool) error 
 	return nil
 }
 
-// indexSigner is the policy seen with the index signer as its one team, as
-// the keyless checker and the revocation checks take it.
+// indexSigner is the policy seen with the index signer as its one team,
+// as the revocation checks take it.
 func (p *Policy) indexSigner() *Policy {
 	return &Policy{Teams: map[string]*Team{IndexSignerRole: p.IndexSigner}, SigstoreRoot: p.SigstoreRoot, Clock: p.Clock, Strict: p.Strict, verifiers: p.verifiers}
 }
 
 // CheckIndex checks the signed statement (the content of
 // index.statement.json) of an index: it is signed by the policy's index
-// signer (a DSSE envelope by an index key, or a keyless Sigstore bundle
-// by an index identity, which needs p.Keyless), it names this index's
+// signer (a DSSE envelope by an index key; a Sigstore bundle is refused,
+// keyless index signing is still to come), it names this index's
 // ContentDigest, and it has not expired (p.Clock). It returns what the
 // statement says and who signed it. where names the index's store in
 // messages.

@@ -5,6 +5,14 @@
 // once its size, sha256 and signature check out, so that loader.Load then
 // chooses among them.
 //
+// When the trust policy names an index signer (trust.Policy.IndexSigner,
+// which plugship's sign step writes), the index must come with its
+// signed statement, index.statement.json beside it: signed by that
+// signer, naming this index's content, not expired, and not older than
+// the statement the folder accepted last, which Plugins keeps there
+// (artifact.FetchedStatementFile). Otherwise nothing is fetched and the
+// error says which it was (trust.ErrIndexRolledBack and its siblings).
+//
 //	policy, err := trust.Load("trust.json")
 //	...
 //	results, err := fetch.Plugins(ctx, fetch.Options{Index: "https://github.com/acme/plugins", Plugin: "fraud", Dir: dir, Trust: policy, ABI: abi})
