@@ -59,7 +59,7 @@ func TestRotateKey(t *testing.T) {
 	}
 	policyFile := filepath.Join(mod, "dist/trust.json")
 	data, _ = os.ReadFile(policyFile)
-	if !strings.Contains(string(data), `"schema": "plugship.trust/v2"`) || !strings.Contains(string(data), `"reason": "the key leaked in a CI log"`) {
+	if !strings.Contains(string(data), `"schema": "plugship.trust/v3"`) || !strings.Contains(string(data), `"reason": "the key leaked in a CI log"`) {
 		t.Errorf("the policy after rotate:\n%s", data)
 	}
 	policy, err := trust.Load(policyFile)
