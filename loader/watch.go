@@ -110,14 +110,14 @@ func look(ctx context.Context, opts WatchOptions, seen map[string]string) (*Deci
 		return nil, err
 	}
 	if y, ok := fetched.YankOf("", opts.Plugin, opts.Current); ok && opts.Current != "" {
-		d := &Decision{Version: opts.Current, Outcome: Yanked, Cause: CauseYanked, Reason: y.Reason}
+		file := ""
 		for _, c := range cands {
 			if c.Version == opts.Current {
-				d.File = c.File
+				file = c.File
 				break
 			}
 		}
-		return d, nil
+		return yanked(file, opts.Current, y), nil
 	}
 	state, err := ReadState(opts.Dir, opts.Plugin)
 	if err != nil {
@@ -134,7 +134,7 @@ func look(ctx context.Context, opts WatchOptions, seen map[string]string) (*Deci
 		if y, ok := fetched.YankOf("", opts.Plugin, c.Version); ok {
 			seen[c.File] = key
 			if opts.OnIgnored != nil {
-				opts.OnIgnored(&Decision{File: c.File, Version: c.Version, Outcome: Yanked, Cause: CauseYanked, Reason: y.Reason})
+				opts.OnIgnored(yanked(c.File, c.Version, y))
 			}
 			continue
 		}
@@ -155,6 +155,11 @@ func look(ctx context.Context, opts WatchOptions, seen map[string]string) (*Deci
 		}
 	}
 	return nil, nil
+}
+
+// yanked is the decision on a file whose version y yanks.
+func yanked(file, version string, y artifact.Yank) *Decision {
+	return &Decision{File: file, Version: version, Outcome: Yanked, Cause: CauseYanked, Reason: y.Reason}
 }
 
 // contentKey changes whenever the file or its signature is rewritten.

@@ -98,17 +98,12 @@ func CurrentReferrers(ctx context.Context, repo *remote.Repository, desc ocispec
 }
 
 // IndexTag and MatrixTag are the tags of the index and of the matrix
-// that approved the last publish.
+// that approved the last publish (artifact.RegistryTag names them, and
+// those of the index statement and the trust policy, for readers that
+// link no OCI client).
 const (
 	IndexTag  = "plugship.index"
 	MatrixTag = "plugship.matrix"
-)
-
-// StatementTag and TrustTag are the tags of the index's signed statement
-// and of the trust policy published with it (artifact.RegistryTag).
-const (
-	StatementTag = "plugship.statement"
-	TrustTag     = "plugship.trust"
 )
 
 // Scheme starts every reference: oci://<registry>/<repository>[:<tag>|@<digest>].

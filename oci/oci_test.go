@@ -3,6 +3,8 @@ package oci
 import (
 	"strings"
 	"testing"
+
+	"github.com/plugship/plugship/internal/artifact"
 )
 
 // The registry itself is tested in tool/internal/publish and registrytest
@@ -32,5 +34,16 @@ func TestLocationAndLoopback(t *testing.T) {
 		if Loopback(ref) != want {
 			t.Errorf("Loopback(%s) = %v", ref, !want)
 		}
+	}
+}
+
+// TestIndexTags: the tags this package reads are the ones
+// artifact.RegistryTag gives the readers that link no OCI client.
+func TestIndexTags(t *testing.T) {
+	if got := artifact.RegistryTag(artifact.IndexFile); got != IndexTag {
+		t.Errorf("RegistryTag(index.json) = %q, IndexTag %q", got, IndexTag)
+	}
+	if got := artifact.RegistryTag("matrix.json"); got != MatrixTag {
+		t.Errorf("RegistryTag(matrix.json) = %q, MatrixTag %q", got, MatrixTag)
 	}
 }

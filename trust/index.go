@@ -31,6 +31,12 @@ var (
 	ErrIndexRolledBack = errors.New("index rolled back")
 )
 
+// IndexSigner is who signs the index statement: the repository's index
+// keys (the committed one, and a development key).
+type IndexSigner struct {
+	Keys []Key `json:"keys"`
+}
+
 // AddIndexKey makes the key (PEM, its ID) an index signer.
 func (p *Policy) AddIndexKey(pemData []byte, id string, development bool) error {
 	v, err := ParsePublicKey(pemData)
@@ -38,7 +44,7 @@ func (p *Policy) AddIndexKey(pemData []byte, id string, development bool) error 
 		return fmt.Errorf("index key: %w", err)
 	}
 	if p.IndexSigner == nil {
-		p.IndexSigner = &Team{}
+		p.IndexSigner = &IndexSigner{}
 	}
 	for _, k := range p.IndexSigner.Keys {
 		if k.ID == id {
@@ -48,12 +54,6 @@ func (p *Policy) AddIndexKey(pemData []byte, id string, development bool) error 
 	p.IndexSigner.Keys = append(p.IndexSigner.Keys, Key{ID: id, PEM: string(pemData), Development: development})
 	p.verifiers[id] = v
 	return nil
-}
-
-// indexSigner is the policy seen with the index signer as its one team,
-// as the revocation checks take it.
-func (p *Policy) indexSigner() *Policy {
-	return &Policy{Teams: map[string]*Team{IndexSignerRole: p.IndexSigner}, SigstoreRoot: p.SigstoreRoot, Clock: p.Clock, Strict: p.Strict, verifiers: p.verifiers}
 }
 
 // CheckIndex checks the signed statement (the content of
@@ -75,13 +75,12 @@ func (p *Policy) CheckIndex(where string, ix *artifact.Index, statement []byte) 
 	if err != nil {
 		return nil, nil, err
 	}
-	rp := p.indexSigner()
 	if IsBundle(statement) {
 		// The workflow's keyless identity as index signer is the next
 		// step; until then a bundle here is refused, never half checked.
 		return nil, nil, fmt.Errorf("%w: %s is a Sigstore bundle; this plugship checks index statements signed with an index key only: publish with the index key (go run mage.go publish)", ErrIndexSignature, label)
 	}
-	verdict, payload, err := rp.checkIndexEnvelope(label, statement)
+	verdict, payload, err := p.checkIndexEnvelope(label, statement)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w; the index may have been changed or signed by someone else: fetch it from the publisher's own store, or publish again", ErrIndexSignature, err)
 	}
@@ -98,22 +97,17 @@ func (p *Policy) CheckIndex(where string, ix *artifact.Index, statement []byte) 
 	return st, verdict, nil
 }
 
-// checkIndexEnvelope verifies a DSSE envelope under the index keys
-// (rp is p.indexSigner()).
-func (rp *Policy) checkIndexEnvelope(label string, envelope []byte) (*Verdict, []byte, error) {
-	t := rp.Teams[IndexSignerRole]
-	if len(t.Keys) == 0 {
-		return nil, nil, fmt.Errorf("%s is signed with a key, but the trust policy names no index key (only keyless identities)", label)
-	}
-	for _, k := range t.Keys {
-		payload, err := VerifyEnvelope(rp.verifiers[k.ID], envelope, InTotoPayloadType)
+// checkIndexEnvelope verifies a DSSE envelope under the index keys.
+func (p *Policy) checkIndexEnvelope(label string, envelope []byte) (*Verdict, []byte, error) {
+	for _, k := range p.IndexSigner.Keys {
+		payload, err := VerifyEnvelope(p.verifiers[k.ID], envelope, InTotoPayloadType)
 		if err != nil {
 			continue
 		}
-		if k.Development && rp.Strict {
+		if k.Development && p.Strict {
 			return nil, nil, fmt.Errorf("%s is signed with the DEVELOPMENT index key %s; refused in strict mode: publish with the repository's index key", label, k.ID[:12])
 		}
-		if err := rp.revokedKey(IndexSignerRole, k); err != nil {
+		if err := p.revokedKey(IndexSignerRole, k); err != nil {
 			return nil, nil, err
 		}
 		return &Verdict{Team: IndexSignerRole, KeyID: k.ID, Development: k.Development}, payload, nil

@@ -50,7 +50,7 @@ type Policy struct {
 	// set, fetch and plugship install refuse an index without a statement
 	// it signed, one whose expiry passed, and one older than the last they
 	// accepted into the plugin folder.
-	IndexSigner *Team `json:"index_signer,omitempty"`
+	IndexSigner *IndexSigner `json:"index_signer,omitempty"`
 
 	// Strict refuses development keys. It is the host's choice, not part of
 	// the file.
@@ -151,21 +151,15 @@ func (p *Policy) init() error {
 		}
 	}
 	if r := p.IndexSigner; r != nil {
-		if len(r.Keys) == 0 && len(r.Identities) == 0 {
-			return errors.New("release names no key and no keyless identity: drop it, or name who signs the index")
+		if len(r.Keys) == 0 {
+			return errors.New("index_signer names no key: drop it, or name the key that signs the index")
 		}
 		for i, k := range r.Keys {
 			v, err := ParsePublicKey([]byte(k.PEM))
 			if err != nil {
-				return fmt.Errorf("index key %d: %w", i, err)
+				return fmt.Errorf("index_signer key %d: %w", i, err)
 			}
 			p.verifiers[k.ID] = v
-		}
-		for i, id := range r.Identities {
-			if err := id.Check(); err != nil {
-				return fmt.Errorf("index identities[%d].%w", i, err)
-			}
-			named = true
 		}
 	}
 	for plugin, team := range p.Plugins {

@@ -118,10 +118,9 @@ func FetchedStatementFile(dir, plugin string) string {
 // from a changed location is still checked against its signed sha256 and
 // its team's signature.
 func (ix *Index) ContentDigest() (string, error) {
-	c := &Index{Schema: ix.Schema, Yanked: slices.Clone(ix.Yanked)}
+	c := &Index{Schema: ix.Schema, Yanked: slices.Clone(ix.Yanked)} // Marshal sorts them
 	for _, e := range ix.Entries {
 		e.Assets = nil
-		e.Hosts = slices.Clone(e.Hosts)
 		c.Entries = append(c.Entries, e)
 	}
 	data, err := c.Marshal()

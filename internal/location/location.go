@@ -98,31 +98,30 @@ func Pinned(index string) bool {
 }
 
 // ReadBeside returns the file of the index called name (such as
-// index.statement.json) from beside the index ReadIndex read: the same
-// folder or URL, or for a registry's repository the file's tag
-// (artifact.RegistryTag). It returns nil, nil when the store has none.
-// Call it after ReadIndex, which settles where the index is.
+// index.statement.json or matrix.json) from beside the index ReadIndex
+// read: the same folder or URL (at most limit bytes), or for a registry's
+// repository the file's tag (artifact.RegistryTag; the registry client
+// bounds it). It returns nil, nil when the store has none, and for an
+// index pinned to one file (Pinned), which has nothing beside it. Call it
+// after ReadIndex, which settles where the index is.
 func (s *Reader) ReadBeside(ctx context.Context, name string, limit int64) ([]byte, error) {
-	var data []byte
-	var err error
 	if Pinned(s.Index) {
 		return nil, nil
 	}
+	var data []byte
+	var err error
 	if isOCI(s.Index) {
 		if s.Registry == nil {
 			return nil, ErrNoRegistry
 		}
-		data, err = s.Registry.Index(ctx, s.Index+":"+artifact.RegistryTag(name))
-		if NotFound(err) {
-			return nil, nil
+		data, err = s.Registry.Index(ctx, strings.TrimSuffix(s.Index, "/")+":"+artifact.RegistryTag(name))
+	} else {
+		var u *url.URL
+		if u, err = s.Resolve(name); err != nil {
+			return nil, err
 		}
-		return data, err
+		data, err = s.Read(ctx, u, limit)
 	}
-	u, err := s.Resolve(name)
-	if err != nil {
-		return nil, err
-	}
-	data, err = s.Read(ctx, u, limit)
 	if NotFound(err) {
 		return nil, nil
 	}

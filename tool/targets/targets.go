@@ -233,7 +233,7 @@ func (Keys) Generate(team string) error {
 // The private key goes to .keys/index.key, encrypted with PLUGSHIP_KEY_PASSWORD_INDEX (or PLUGSHIP_KEY_PASSWORD); commit index.pub.
 // Docs: https://github.com/plugship/plugship/blob/main/docs/reference/targets.md#keysgenerateindex
 func (Keys) GenerateIndex() error {
-	pub, priv, err := keys.GenerateIndexKey(".", []byte(keys.Password("index")))
+	pub, priv, err := keys.GenerateIndexKey(".", []byte(keys.Password(keys.IndexPasswordName)))
 	if err == nil {
 		fmt.Printf("wrote %s (commit it) and %s (keep it secret; git ignores it; in CI, the secret %s)\n", pub, priv, keys.IndexKeyEnv)
 	}

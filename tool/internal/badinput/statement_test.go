@@ -19,6 +19,7 @@ import (
 	"github.com/plugship/plugship/internal/artifact"
 	"github.com/plugship/plugship/loader/fetch"
 	"github.com/plugship/plugship/tool/internal/attest"
+	"github.com/plugship/plugship/tool/internal/plugtest"
 	"github.com/plugship/plugship/trust"
 )
 
@@ -75,12 +76,9 @@ func TestBadIndexStatements(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sig := bytes.Index(goodStatement, []byte(`"sig":"`)) + len(`"sig":"`) + 20
-	damaged := bytes.Clone(goodStatement)
-	if damaged[sig] == 'A' {
-		damaged[sig] = 'B'
-	} else {
-		damaged[sig] = 'A'
+	damaged, err := plugtest.DamageSignature(goodStatement)
+	if err != nil {
+		t.Fatal(err)
 	}
 
 	for _, c := range []struct {

@@ -22,16 +22,16 @@ const (
 	IndexPublicName  = "index.pub"
 	IndexPrivateName = "index.key" // in .keys/
 	IndexDevDir      = "keys/dev-index"
-	// indexPassword is the team name whose password variables decrypt
-	// the index key: PLUGSHIP_KEY_PASSWORD_INDEX, else
+	// IndexPasswordName is the name whose password variables decrypt
+	// the index key (Password): PLUGSHIP_KEY_PASSWORD_INDEX, else
 	// PLUGSHIP_KEY_PASSWORD.
-	indexPassword = "index"
+	IndexPasswordName = "index"
 )
 
 func indexKeySource(root, dist string) keySource {
 	dev := filepath.Join(dist, filepath.FromSlash(IndexDevDir))
 	return keySource{
-		who: "the index key", team: indexPassword, env: IndexKeyEnv,
+		who: "the index key", team: IndexPasswordName, env: IndexKeyEnv,
 		private: filepath.Join(root, PrivateDir, IndexPrivateName), public: filepath.Join(root, IndexPublicName),
 		devPrivate: filepath.Join(dev, PrivateName), devPublic: filepath.Join(dev, PublicName),
 	}
@@ -47,7 +47,7 @@ func IndexSigner(ctx context.Context, root, dist string) (*Signer, error) {
 func GenerateIndexKey(root string, password []byte) (pub, priv string, err error) {
 	ks := indexKeySource(root, "")
 	if len(password) == 0 {
-		return "", "", errors.New("no password: set " + PasswordEnv + "_INDEX (or " + PasswordEnv + ") to the password that will protect the index key")
+		return "", "", errors.New("no password: set " + EnvName(PasswordEnv+"_", IndexPasswordName) + " (or " + PasswordEnv + ") to the password that will protect the index key")
 	}
 	return ks.public, ks.private, generate(ks.public, ks.private, password)
 }

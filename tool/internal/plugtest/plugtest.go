@@ -1,6 +1,7 @@
 package plugtest
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -325,4 +326,23 @@ func CopyFleet(mod, dist, src, source string, n int) ([]string, error) {
 		}
 	}
 	return files, WriteFile(filepath.Join(mod, "teams/fleet/team.yaml"), FleetManifest(n))
+}
+
+// DamageSignature returns a DSSE envelope (JSON) with one base64
+// character of its first signature changed: the same envelope, whose
+// signature no longer verifies.
+func DamageSignature(envelope []byte) ([]byte, error) {
+	const field = `"sig":"`
+	i := bytes.Index(envelope, []byte(field))
+	if i < 0 || i+len(field)+20 >= len(envelope) {
+		return nil, errors.New("no signature in the envelope")
+	}
+	out := bytes.Clone(envelope)
+	j := i + len(field) + 10
+	if out[j] == 'A' {
+		out[j] = 'B'
+	} else {
+		out[j] = 'A'
+	}
+	return out, nil
 }

@@ -673,7 +673,7 @@ func (g *GitHub) resign(ctx context.Context, v *Version, tag string, releaseID i
 	rawURL := func(name string) string { return fmt.Sprintf("%s/raw/%s/%s", p.web, IndexBranch, branchFile(name)) }
 	var replace []Asset // the signature last: its presence says the others are there
 	for _, a := range v.Assets {
-		if a.Name != v.Assets[0].Name && a.Name != v.Assets[0].Name+artifact.MetadataSuffix && a.Name != sig.Name {
+		if !v.isPluginFile(a) && a.Name != sig.Name {
 			replace = append(replace, a) // the .so and its metadata never change
 		}
 	}

@@ -133,7 +133,7 @@ func Main(ctx context.Context, opts Options, out io.Writer) error {
 	if indexErr == nil && len(failed) == 0 {
 		indexErr = updateMatrix(ctx, store, filepath.Join(opts.Dist, matrix.Dir, matrix.JSONFile))
 	}
-	signed := ""
+	var signed signedIndex
 	if indexErr == nil {
 		signed, indexErr = signIndex(ctx, opts, store, ix)
 	}
@@ -144,8 +144,8 @@ func Main(ctx context.Context, opts Options, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "%d published, %s%d unchanged, %d refused, %d failed, of %d plugin versions in %.1fs\n  index %s\n",
 		counts["published"], resigned, counts["unchanged"], counts["refused"], counts["failed"], len(versions), time.Since(start).Seconds(), where)
-	if signed != "" {
-		fmt.Fprintf(out, "  %s\n", signed)
+	if signed.By != "" {
+		fmt.Fprintf(out, "  %s\n", signed.line())
 	}
 	var errs []error
 	if len(failed) > 0 {
@@ -238,16 +238,6 @@ func updateIndex(ctx context.Context, store Store, entries []artifact.Entry, edi
 	return ix, true, nil
 }
 
-// signIndex publishes the trust policy and signs the index statement of
-// the store's index ix when it is due (indexSigner.sign).
-func signIndex(ctx context.Context, opts Options, store Store, ix *artifact.Index) (string, error) {
-	s, err := newIndexSigner(ctx, opts, store)
-	if err != nil {
-		return "", err
-	}
-	return s.sign(ctx, store, ix)
-}
-
 // indexLocation says where hosts fetch the store's index.json from.
 func indexLocation(ctx context.Context, store Store) string {
 	if l, ok := store.(interface{ IndexLocation(context.Context) string }); ok {
@@ -264,11 +254,7 @@ func updateMatrix(ctx context.Context, store Store, file string) error {
 	if err != nil {
 		return err
 	}
-	old, err := store.ReadIndex(ctx, matrix.JSONFile)
-	if err != nil || string(old) == string(data) {
-		return err
-	}
-	return store.WriteIndex(ctx, matrix.JSONFile, data)
+	return putIndexFile(ctx, store, matrix.JSONFile, data)
 }
 
 // entry describes a published version for the index.

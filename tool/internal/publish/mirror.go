@@ -14,8 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"oras.land/oras-go/v2/errdef"
-
 	"github.com/plugship/plugship/internal/artifact"
 	"github.com/plugship/plugship/internal/location"
 	"github.com/plugship/plugship/oci"
@@ -135,10 +133,7 @@ func Mirror(ctx context.Context, opts MirrorOptions, out io.Writer) error {
 		return nil
 	})
 	if indexErr == nil {
-		indexErr = mirrorMatrix(ctx, src, opts.From, store)
-	}
-	if indexErr == nil {
-		indexErr = mirrorStatement(ctx, src, ix, mirrored, store, out)
+		indexErr = mirrorBeside(ctx, src, ix, mirrored, store, out)
 	}
 	fmt.Fprintf(out, "%d copied, %d already there, %d failed, of %d plugin files in %.1fs\n",
 		copied, len(ix.Entries)-copied-len(failed), len(failed), len(ix.Entries), time.Since(start).Seconds())
@@ -237,46 +232,13 @@ func boolInt(b bool) int {
 	return 0
 }
 
-// mirrorMatrix copies the matrix beside From's index, if it has one.
-func mirrorMatrix(ctx context.Context, src *location.Reader, from string, store Store) error {
-	var data []byte
-	if strings.HasPrefix(from, oci.Scheme) {
-		var err error
-		data, err = src.Registry.Index(ctx, strings.TrimSuffix(from, "/")+":"+oci.MatrixTag)
-		if errors.Is(err, errdef.ErrNotFound) {
-			return nil // none published beside the index
-		}
-		if err != nil {
-			return err
-		}
-	} else {
-		u, err := src.Resolve(matrix.JSONFile)
-		if err != nil {
-			return err
-		}
-		data, err = src.Read(ctx, u, location.MaxIndex)
-		if location.NotFound(err) {
-			return nil // none published beside the index
-		}
-		if err != nil {
-			return err
-		}
-	}
-	old, err := store.ReadIndex(ctx, matrix.JSONFile)
-	if err != nil || string(old) == string(data) {
-		return err
-	}
-	return store.WriteIndex(ctx, matrix.JSONFile, data)
-}
-
-// mirrorStatement copies the source's signed index statement and the
-// trust policy published with it, when the mirror's index says what the
-// source's does; otherwise it says why hosts will refuse the copy.
-func mirrorStatement(ctx context.Context, src *location.Reader, from, to *artifact.Index, store Store, out io.Writer) error {
-	statement, err := src.ReadBeside(ctx, artifact.IndexStatementFile, location.MaxIndex)
-	if err != nil || statement == nil {
-		return err
-	}
+// mirrorBeside copies the files beside the source's index: the matrix
+// that approved it, and the trust policy and signed index statement
+// published with it, the last two only when the mirror's index says what
+// the source's does (artifact.Index.ContentDigest), which the statement
+// signs; otherwise it says why hosts will refuse the copy.
+func mirrorBeside(ctx context.Context, src *location.Reader, from, to *artifact.Index, store Store, out io.Writer) error {
+	names := []string{matrix.JSONFile}
 	a, err := from.ContentDigest()
 	if err != nil {
 		return err
@@ -285,28 +247,21 @@ func mirrorStatement(ctx context.Context, src *location.Reader, from, to *artifa
 	if err != nil {
 		return err
 	}
-	if a != b {
-		fmt.Fprintf(out, "  the mirror's index lists other files than the source's (a copy failed, or it holds files the source dropped): the source's %s does not cover it, and hosts whose trust policy names a release signer refuse it until a mirror run copies everything\n", artifact.IndexStatementFile)
-		return nil
+	if a == b {
+		names = append(names, artifact.TrustFile, artifact.IndexStatementFile)
+	} else {
+		fmt.Fprintf(out, "  the mirror's index lists other files than the source's (a copy failed, or it holds files the source dropped): the source's %s does not cover it, and hosts whose trust policy names an index signer refuse it until a mirror run copies everything\n", artifact.IndexStatementFile)
 	}
-	for _, name := range []string{artifact.TrustFile, artifact.IndexStatementFile} {
-		data := statement
-		if name == artifact.TrustFile {
-			if data, err = src.ReadBeside(ctx, name, location.MaxIndex); err != nil {
-				return err
-			}
-			if data == nil {
-				continue
-			}
-		}
-		old, err := store.ReadIndex(ctx, name)
+	for _, name := range names {
+		data, err := src.ReadBeside(ctx, name, location.MaxIndex)
 		if err != nil {
 			return err
 		}
-		if string(old) != string(data) {
-			if err := store.WriteIndex(ctx, name, data); err != nil {
-				return err
-			}
+		if data == nil {
+			continue // none published beside the index
+		}
+		if err := putIndexFile(ctx, store, name, data); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -63,6 +63,15 @@ type Version struct {
 	policy *trust.Policy // the policy it was checked with
 }
 
+// isPluginFile reports whether a is v's .so or its build metadata: the
+// files of a version that never change once published (the layers of
+// its registry manifest); the others, its signatures, provenance and
+// checksums, are attached to it and may be re-signed.
+func (v *Version) isPluginFile(a Asset) bool {
+	so := v.Assets[0].Name
+	return a.Name == so || a.Name == so+artifact.MetadataSuffix
+}
+
 // Outlived reports whether a published signature of v's .so (name is
 // the .sig or .sigstore.json, data its content) no longer verifies under
 // the policy v was checked with (its key was revoked or removed): then

@@ -139,7 +139,7 @@ func (r *Registry) Release(ctx context.Context, v *Version) (map[string]string, 
 		return nil, false, r.explain(tag, err)
 	}
 	for _, a := range v.Assets {
-		if a.Name == so.Name || a.Name == so.Name+artifact.MetadataSuffix {
+		if v.isPluginFile(a) {
 			continue
 		}
 		if err := r.attach(ctx, plugin, layers[a.Name], nil); err != nil {
@@ -220,7 +220,7 @@ func (r *Registry) published(ctx context.Context, v *Version, tag string, plugin
 	}
 	resigned := map[string]string{oci.AnnotationResigned: time.Now().UTC().Format(time.RFC3339)}
 	for _, a := range v.Assets {
-		if a.Name == so.Name || a.Name == so.Name+artifact.MetadataSuffix {
+		if v.isPluginFile(a) {
 			continue // the .so and its metadata never change
 		}
 		if d, ok := have[a.Name]; ok && d.Digest.Encoded() == a.SHA256 {
@@ -303,14 +303,10 @@ func (r *Registry) soDigest(ctx context.Context, desc ocispec.Descriptor, name s
 	return "", fmt.Errorf("the manifest %s has no layer %s: it is not plugship's; remove the tag or publish to another repository", desc.Digest, name)
 }
 
-// indexTag is the tag of a file of the index: plugship.index for
-// index.json, plugship.matrix for matrix.json.
-func indexTag(name string) string { return artifact.RegistryTag(name) }
-
 // ReadIndex returns the file of the index called name, or nil if the
 // repository has none.
 func (r *Registry) ReadIndex(ctx context.Context, name string) ([]byte, error) {
-	tag := indexTag(name)
+	tag := artifact.RegistryTag(name)
 	desc, err := r.repo.Resolve(ctx, tag)
 	if errors.Is(err, errdef.ErrNotFound) {
 		return nil, nil
@@ -336,7 +332,7 @@ func (r *Registry) ReadIndex(ctx context.Context, name string) ([]byte, error) {
 // WriteIndex pushes data as the file of the index called name and moves
 // its tag to it: the one tag that moves.
 func (r *Registry) WriteIndex(ctx context.Context, name string, data []byte) error {
-	tag := indexTag(name)
+	tag := artifact.RegistryTag(name)
 	layer, err := r.pushBlob(ctx, dataAsset(name, data), "application/json")
 	if err != nil {
 		return r.explain(tag, err)

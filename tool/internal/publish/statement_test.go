@@ -15,6 +15,7 @@ import (
 	"github.com/plugship/plugship/keyless"
 	"github.com/plugship/plugship/loader/fetch"
 	"github.com/plugship/plugship/tool/internal/compat"
+	"github.com/plugship/plugship/tool/internal/plugtest"
 	"github.com/plugship/plugship/tool/internal/publish"
 	"github.com/plugship/plugship/trust"
 )
@@ -96,6 +97,10 @@ func TestIndexStatement(t *testing.T) {
 			}
 		}
 	}
+	damaged, err := plugtest.DamageSignature(newStatement)
+	if err != nil {
+		t.Fatal(err)
+	}
 	host := compat.HostPath(built, "showcase")
 	hostFetch := func() string {
 		b, _ := exec.Command(host, "-trust", filepath.Join(d, "trust.json"), "-plugin", "fraud", "-fetch", index, dir).CombinedOutput()
@@ -114,7 +119,7 @@ func TestIndexStatement(t *testing.T) {
 			[]string{"index.statement.json of " + index + " (version 2) expired at ", "the publisher has not signed the index again", "go run mage.go refresh"}},
 		{"index byte changed", bytes.Replace(newIndex, []byte(`"size": `), []byte(`"size": 1`), 1), newStatement, 0, trust.ErrIndexChanged,
 			[]string{"says other files, versions or yanks", "than its signed statement (version 2", "it was changed after it was signed"}},
-		{"signature byte changed", newIndex, flipSignature(t, newStatement), 0, trust.ErrIndexSignature,
+		{"signature byte changed", newIndex, damaged, 0, trust.ErrIndexSignature,
 			[]string{"does not verify under any index key of the trust policy", "the index may have been changed or signed by someone else"}},
 		{"no statement", newIndex, nil, 0, trust.ErrIndexUnsigned,
 			[]string{"has no index.statement.json", "wants the index signed by its index signer"}},
@@ -172,20 +177,4 @@ func TestIndexStatement(t *testing.T) {
 	if !bytes.Equal(read(index), newIndex) {
 		t.Error("refresh changed index.json")
 	}
-}
-
-// flipSignature changes one byte of the signature of a DSSE envelope.
-func flipSignature(t *testing.T, envelope []byte) []byte {
-	i := bytes.Index(envelope, []byte(`"sig":"`))
-	if i < 0 {
-		t.Fatalf("no signature in %s", envelope)
-	}
-	out := bytes.Clone(envelope)
-	j := i + len(`"sig":"`) + 10
-	if out[j] == 'A' {
-		out[j] = 'B'
-	} else {
-		out[j] = 'A'
-	}
-	return out
 }

@@ -34,6 +34,16 @@ type Store interface {
 	WriteIndex(ctx context.Context, name string, data []byte) error
 }
 
+// putIndexFile writes the store's file of the index called name unless
+// it holds data already.
+func putIndexFile(ctx context.Context, store Store, name string, data []byte) error {
+	old, err := store.ReadIndex(ctx, name)
+	if err != nil || string(old) == string(data) {
+		return err
+	}
+	return store.WriteIndex(ctx, name, data)
+}
+
 // ErrChanged marks a version that was published with other content.
 var ErrChanged = errors.New("already published with other content")
 
@@ -82,7 +92,7 @@ func (c *Channel) Release(ctx context.Context, v *Version) (map[string]string, b
 		dst := filepath.Join(dir, a.Name)
 		rel, _ := filepath.Rel(c.Dir, dst)
 		locations[a.Name] = filepath.ToSlash(rel)
-		if _, err := os.Stat(dst); err == nil && !(resign && a.Name != so.Name && a.Name != so.Name+artifact.MetadataSuffix) {
+		if _, err := os.Stat(dst); err == nil && !(resign && !v.isPluginFile(a)) {
 			continue // written atomically, so complete; published assets never change
 		}
 		if err := writeAsset(dst, a); err != nil {

@@ -126,8 +126,8 @@ func Yank(ctx context.Context, opts Options, ref, reason string, unyank bool, ou
 		fmt.Fprintf(out, "yanked %s (%d files) in %s: %s\n  index %s: hosts skip it from their next fetch, and a host running it restarts on its next one (loader.Watch)\n  the files stay published; unyank with: go run mage.go unyank %s\n",
 			r, files, store.Describe(), reason, where, r)
 	}
-	if signed != "" {
-		fmt.Fprintf(out, "  %s\n", signed)
+	if signed.By != "" {
+		fmt.Fprintf(out, "  %s\n", signed.line())
 	}
 	if n, ok := store.(noteYanks); ok {
 		notes, err := n.NoteYank(ctx, tags, y)
