@@ -30,6 +30,13 @@
 // identity is one the team names. It is all checked offline, with
 // sigstore-go; see [Policy.CheckBundle].
 //
+// The policy may also name an index signer ([IndexSigner]: the
+// repository's index key, and the keyless identities of the workflows
+// that publish). [Policy.CheckIndex] then checks the signed statement
+// published beside index.json (artifact.IndexStatementFile): by that
+// signer, of this index's content, not expired; fetch adds that it is not
+// older than the last one accepted.
+//
 // # Warnings
 //
 // The policy is only as trustworthy as the way it reaches the host: embed

@@ -2,9 +2,11 @@ package trust
 
 import (
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/plugship/plugship/internal/artifact"
@@ -32,9 +34,13 @@ var (
 )
 
 // IndexSigner is who signs the index statement: the repository's index
-// keys (the committed one, and a development key).
+// keys (the committed one, and a development key), and the keyless
+// identities of the workflows that publish (plugship.yaml's
+// index.identities), checked as a team's against the policy's trusted
+// root.
 type IndexSigner struct {
-	Keys []Key `json:"keys"`
+	Keys       []Key      `json:"keys,omitempty"`
+	Identities []Identity `json:"identities,omitempty"`
 }
 
 // AddIndexKey makes the key (PEM, its ID) an index signer.
@@ -56,10 +62,24 @@ func (p *Policy) AddIndexKey(pemData []byte, id string, development bool) error 
 	return nil
 }
 
+// AddIndexIdentity makes a keyless identity an index signer.
+func (p *Policy) AddIndexIdentity(id Identity) error {
+	if err := id.Check(); err != nil {
+		return fmt.Errorf("index identity: %w", err)
+	}
+	if p.IndexSigner == nil {
+		p.IndexSigner = &IndexSigner{}
+	}
+	if !slices.Contains(p.IndexSigner.Identities, id) {
+		p.IndexSigner.Identities = append(p.IndexSigner.Identities, id)
+	}
+	return nil
+}
+
 // CheckIndex checks the signed statement (the content of
 // index.statement.json) of an index: it is signed by the policy's index
-// signer (a DSSE envelope by an index key; a Sigstore bundle is refused,
-// keyless index signing is still to come), it names this index's
+// signer (a DSSE envelope by an index key, or a keyless Sigstore bundle of
+// it by an index identity, which needs p.Keyless), it names this index's
 // ContentDigest, and it has not expired (p.Clock). It returns what the
 // statement says and who signed it. where names the index's store in
 // messages.
@@ -75,12 +95,15 @@ func (p *Policy) CheckIndex(where string, ix *artifact.Index, statement []byte) 
 	if err != nil {
 		return nil, nil, err
 	}
+	var (
+		verdict *Verdict
+		payload []byte
+	)
 	if IsBundle(statement) {
-		// The workflow's keyless identity as index signer is the next
-		// step; until then a bundle here is refused, never half checked.
-		return nil, nil, fmt.Errorf("%w: %s is a Sigstore bundle; this plugship checks index statements signed with an index key only: publish with the index key (go run mage.go publish)", ErrIndexSignature, label)
+		verdict, payload, err = p.checkIndexBundle(label, digest, statement)
+	} else {
+		verdict, payload, err = p.checkIndexEnvelope(label, statement)
 	}
-	verdict, payload, err := p.checkIndexEnvelope(label, statement)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w; the index may have been changed or signed by someone else: fetch it from the publisher's own store, or publish again", ErrIndexSignature, err)
 	}
@@ -97,8 +120,35 @@ func (p *Policy) CheckIndex(where string, ix *artifact.Index, statement []byte) 
 	return st, verdict, nil
 }
 
+// checkIndexBundle verifies a keyless Sigstore bundle of the statement
+// (a DSSE envelope whose subject is the index's content digest) under the
+// index identities.
+func (p *Policy) checkIndexBundle(label, digest string, bundle []byte) (*Verdict, []byte, error) {
+	if p.Keyless == nil {
+		return nil, nil, p.noKeyless(label)
+	}
+	if len(p.IndexSigner.Identities) == 0 || len(p.SigstoreRoot) == 0 {
+		return nil, nil, fmt.Errorf("%s is signed keylessly, but the trust policy names no index identity (and trusted root) to check it with: add the publishing workflows to index.identities in plugship.yaml and sign again", label)
+	}
+	sum, err := hex.DecodeString(digest)
+	if err != nil {
+		return nil, nil, err
+	}
+	// The keyless checker and the revocations take a team: the index
+	// signer's identities as one.
+	view := &Policy{Teams: map[string]*Team{IndexSignerRole: {Identities: p.IndexSigner.Identities}}, SigstoreRoot: p.SigstoreRoot, Clock: p.Clock}
+	v, payload, err := p.Keyless.CheckProvenance(view, IndexSignerRole, label, sum, bundle)
+	if err == nil {
+		err = view.revokedIdentity(v)
+	}
+	return v, payload, err
+}
+
 // checkIndexEnvelope verifies a DSSE envelope under the index keys.
 func (p *Policy) checkIndexEnvelope(label string, envelope []byte) (*Verdict, []byte, error) {
+	if len(p.IndexSigner.Keys) == 0 {
+		return nil, nil, fmt.Errorf("%s is signed with a key, but the trust policy names no index key (only keyless identities)", label)
+	}
 	for _, k := range p.IndexSigner.Keys {
 		payload, err := VerifyEnvelope(p.verifiers[k.ID], envelope, InTotoPayloadType)
 		if err != nil {

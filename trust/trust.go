@@ -46,7 +46,8 @@ type Policy struct {
 	// names identities.
 	SigstoreRoot json.RawMessage `json:"sigstore_trusted_root,omitempty"`
 	// IndexSigner is who signs the index statement (index.statement.json,
-	// beside index.json): the repository's index key (v3). When it is
+	// beside index.json): the repository's index key, or the publishing
+	// workflows' keyless identities (v3). When it is
 	// set, fetch and plugship install refuse an index without a statement
 	// it signed, one whose expiry passed, and one older than the last they
 	// accepted into the plugin folder.
@@ -151,8 +152,14 @@ func (p *Policy) init() error {
 		}
 	}
 	if r := p.IndexSigner; r != nil {
-		if len(r.Keys) == 0 {
-			return errors.New("index_signer names no key: drop it, or name the key that signs the index")
+		if len(r.Keys) == 0 && len(r.Identities) == 0 {
+			return errors.New("index_signer names no key and no keyless identity: drop it, or name who signs the index")
+		}
+		for i, id := range r.Identities {
+			if err := id.Check(); err != nil {
+				return fmt.Errorf("index_signer identities[%d].%w", i, err)
+			}
+			named = true
 		}
 		for i, k := range r.Keys {
 			v, err := ParsePublicKey([]byte(k.PEM))

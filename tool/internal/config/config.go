@@ -26,6 +26,7 @@ import (
 	"github.com/plugship/plugship/internal/artifact"
 	"github.com/plugship/plugship/tool/internal/symbols"
 	"github.com/plugship/plugship/tool/internal/teams"
+	"github.com/plugship/plugship/trust"
 )
 
 // File is the configuration's name, at the module root. It is optional.
@@ -82,6 +83,10 @@ type Config struct {
 	// IndexExpiry (index.expires) is how long a signed index statement
 	// is valid; default artifact.DefaultIndexExpiry (7 days).
 	IndexExpiry time.Duration
+	// IndexIdentities (index.identities) sign the index statement
+	// keylessly where an OIDC token is available; default none: the
+	// index key signs it.
+	IndexIdentities []trust.Identity
 }
 
 // Default is the configuration of a module without plugship.yaml. Root is
@@ -316,7 +321,7 @@ func (p *parser) parse(data []byte) {
 		}
 		sub := p.mapping(resolve(n), section)
 		for _, key := range known[section] {
-			if section == "contract" && (key == "symbols" || key == "imports") {
+			if section == "contract" && (key == "symbols" || key == "imports") || section == "index" && key == "identities" {
 				continue
 			}
 			if v := sub[key]; v != nil {
@@ -326,8 +331,36 @@ func (p *parser) parse(data []byte) {
 		if section == "contract" {
 			p.symbolContract(sub)
 		}
+		if section == "index" && sub["identities"] != nil {
+			p.indexIdentities(sub["identities"])
+		}
 	}
 	p.check()
+}
+
+// indexIdentities reads index.identities: keyless identities, as a
+// team's signing.identities.
+func (p *parser) indexIdentities(n *yaml.Node) {
+	const example = "issuer: " + trust.GitHubIssuer
+	for i, e := range p.list(n, "index.identities", example) {
+		field := fmt.Sprintf("index.identities[%d]", i)
+		f := p.mapping(resolve(e), "index.identities[]")
+		if f == nil {
+			continue
+		}
+		var id trust.Identity
+		for key, dst := range map[string]*string{"issuer": &id.Issuer, "subject": &id.Subject, "subject_regexp": &id.SubjectRegexp, "repository": &id.Repository, "ref": &id.Ref} {
+			if v := f[key]; v != nil {
+				*dst, _ = p.scalar(v, field+"."+key, "")
+			}
+		}
+		if err := id.Check(); err != nil {
+			key, msg, _ := strings.Cut(err.Error(), ": ")
+			p.add(resolve(e).Line, field+"."+key, "%s", msg)
+			continue
+		}
+		p.c.IndexIdentities = append(p.c.IndexIdentities, id)
+	}
 }
 
 // symbolContract reads contract.symbols and contract.imports: the

@@ -542,3 +542,15 @@ func TestIndexExpires(t *testing.T) {
 		}
 	}
 }
+
+func TestIndexIdentities(t *testing.T) {
+	good := "index:\n  identities:\n    - issuer: https://token.actions.githubusercontent.com\n      subject_regexp: ^https://github\\.com/acme/plugins/\\.github/workflows/refresh\\.yml@refs/heads/main$\n"
+	c, ps := config.Parse(config.File, []byte(good), mod)
+	if ps != nil || len(c.IndexIdentities) != 1 || c.IndexIdentities[0].Issuer != "https://token.actions.githubusercontent.com" {
+		t.Errorf("index.identities: %+v %v", c.IndexIdentities, ps)
+	}
+	bad := "index:\n  identities:\n    - issuer: https://token.actions.githubusercontent.com\n      subject_regexp: refresh\n"
+	if _, ps := config.Parse(config.File, []byte(bad), mod); ps == nil || !strings.Contains(ps.Error(), "index.identities[0].subject_regexp: \"refresh\": anchor it with ^ and $") {
+		t.Errorf("an unanchored index identity: %v", ps)
+	}
+}

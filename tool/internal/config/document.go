@@ -94,6 +94,12 @@ type IndexDocument struct {
 	// half of it has passed, so run refresh (the refresh workflow) at
 	// least that often. At least 1h (a rule of the parser's).
 	Expires string `yaml:"expires" jsonschema:"default=168h,pattern=^([0-9]+h)?([0-9]+m)?$"`
+	// The keyless identities that sign the index statement where an OIDC
+	// token is available (the release, yank and refresh workflows, with
+	// permissions id-token: write), such as subject_regexp
+	// ^https://github\.com/<owner>/<repo>/\.github/workflows/(release|yank|refresh)\.yml@refs/.*$;
+	// elsewhere the index key signs it. Hosts accept either.
+	Identities []teams.IdentityDocument `yaml:"identities"`
 }
 
 // known are the fields of plugship.yaml by section ("" is the top level),
@@ -105,4 +111,6 @@ var known = map[string][]string{
 	"sigstore": teams.YAMLFields(SigstoreDocument{}),
 	"publish":  teams.YAMLFields(PublishDocument{}),
 	"index":    teams.YAMLFields(IndexDocument{}),
+	// one entry of index.identities
+	"index.identities[]": teams.YAMLFields(teams.IdentityDocument{}),
 }

@@ -46,6 +46,14 @@ func Print(root string, out io.Writer) error {
 			f.value, note = "-", "(none: the contract is contract.symbols)"
 		}
 		fmt.Fprintf(w, "  %s\t%s\t%s\n", f.field, f.value, note)
+		if f.field == "index.expires" {
+			for i, id := range c.IndexIdentities {
+				fmt.Fprintf(w, "  index.identities[%d]\t%s\t\n", i, id)
+			}
+			if len(c.IndexIdentities) == 0 {
+				fmt.Fprintf(w, "  index.identities\t-\t(default: none, the index key signs the index)\n")
+			}
+		}
 		if f.field == "contract.element" {
 			for i, s := range c.Symbols {
 				fmt.Fprintf(w, "  contract.symbols[%d]\t%s\t\n", i, s)

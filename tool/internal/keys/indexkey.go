@@ -52,10 +52,11 @@ func GenerateIndexKey(root string, password []byte) (pub, priv string, err error
 	return ks.public, ks.private, generate(ks.public, ks.private, password)
 }
 
-// addIndexSigner makes the repository's index key the index signer of p: the committed index.pub
+// addIndexSigner makes the repository's index key, and the keyless
+// identities of plugship.yaml's index.identities, the index signer of p: the committed index.pub
 // and the development key if there is one; with no committed key, the
 // key IndexSigner finds (the development one is made on first use).
-func addIndexSigner(ctx context.Context, p *trust.Policy, root, dist string) error {
+func addIndexSigner(ctx context.Context, p *trust.Policy, root, dist string, identities []trust.Identity) error {
 	ks := indexKeySource(root, dist)
 	committed, err := ReadPublicKey(ks.public)
 	switch {
@@ -86,6 +87,11 @@ func addIndexSigner(ctx context.Context, p *trust.Policy, root, dist string) err
 		}
 	default:
 		return err
+	}
+	for _, id := range identities {
+		if err := p.AddIndexIdentity(id); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -387,11 +387,11 @@ func revoke(p *trust.Policy, t *teams.Team) error {
 // Policy returns the trust policy for reg: the public keys of every team
 // that has one (committed in the registry's folder under root, or a
 // development key under dist), and the owner of each of those teams'
-// plugins, and the keyless identities each team names (the caller adds the
-// trusted root they are checked against, Policy.SetSigstoreRoot). Plugins
-// of teams without any key or identity are left out, so nothing of theirs
-// verifies. When a team names identities, the trusted root they are
-// checked against comes with them (TrustedRoot).
+// plugins, and the keyless identities each team names; and the index
+// signer (addIndexSigner). Plugins of teams without any key or identity
+// are left out, so nothing of theirs verifies. When a team or the index
+// names identities, the trusted root they are checked against comes with
+// them (TrustedRoot).
 func Policy(root, dist string, reg *teams.Registry) (*trust.Policy, error) {
 	p := trust.New()
 	named := false
@@ -426,10 +426,10 @@ func Policy(root, dist string, reg *teams.Registry) (*trust.Policy, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := addIndexSigner(context.Background(), p, root, dist); err != nil {
+	if err := addIndexSigner(context.Background(), p, root, dist, repo.IndexIdentities); err != nil {
 		return nil, err
 	}
-	if named {
+	if named || len(repo.IndexIdentities) > 0 {
 		data, err := TrustedRoot(repo)
 		if err != nil {
 			return nil, err

@@ -8,19 +8,24 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
 
+	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
+
 	"github.com/plugship/plugship/internal/artifact"
+	"github.com/plugship/plugship/keyless"
 	"github.com/plugship/plugship/tool/internal/attest"
+	"github.com/plugship/plugship/tool/internal/keylesssign"
 	"github.com/plugship/plugship/tool/internal/keys"
 	"github.com/plugship/plugship/trust"
 )
 
 // signedIndex is the store's index statement after signIndex: the one
-// it signed (By names the key), or the published one, still due to
-// nothing (By is "").
+// it signed (By says who), or the published one, still due to nothing
+// (By is "").
 type signedIndex struct {
 	*artifact.IndexStatement
 	By string
@@ -31,7 +36,7 @@ func (s signedIndex) line() string {
 	if s.By == "" {
 		return fmt.Sprintf("index statement version %d is valid until %s: nothing to sign", s.Version, s.Expires.Format(time.RFC3339))
 	}
-	return fmt.Sprintf("index signed: version %d, expires %s, by the index %s", s.Version, s.Expires.Format(time.RFC3339), s.By)
+	return fmt.Sprintf("index signed: version %d, expires %s, by %s", s.Version, s.Expires.Format(time.RFC3339), s.By)
 }
 
 // publishedPolicy is the trust policy to publish beside the index, and
@@ -61,7 +66,7 @@ func signIndex(ctx context.Context, opts Options, store Store, ix *artifact.Inde
 	if err != nil {
 		return signedIndex{}, err
 	}
-	policy, err := trust.Parse(data)
+	policy, err := keyless.Parse(data) // the statement may be keyless
 	if err != nil {
 		return signedIndex{}, fmt.Errorf("the trust policy %s: %w", from, err)
 	}
@@ -93,25 +98,46 @@ func signIndex(ctx context.Context, opts Options, store Store, ix *artifact.Inde
 		}
 		next.Version = prev.Version + 1
 	}
-	signer, err := keys.IndexSigner(ctx, opts.Root, opts.Dist)
-	if err != nil {
-		return signedIndex{}, fmt.Errorf("signing %s: %w", artifact.IndexStatementFile, err)
-	}
 	payload, err := next.Marshal()
 	if err != nil {
 		return signedIndex{}, err
 	}
-	envelope, err := attest.Envelope(signer, payload)
+	envelope, by, err := signStatement(ctx, opts, payload)
 	if err != nil {
-		return signedIndex{}, fmt.Errorf("signing %s with %s: %w", artifact.IndexStatementFile, signer.Describe(), err)
+		return signedIndex{}, fmt.Errorf("signing %s: %w", artifact.IndexStatementFile, err)
 	}
 	if _, _, err := policy.CheckIndex(store.Describe(), ix, envelope); err != nil {
-		return signedIndex{}, fmt.Errorf("%s signed with %s would be refused by hosts under %s: %w; sign with the index key that policy names (%s, or .keys/%s), or run go run mage.go sign to write the policy for this key", artifact.IndexStatementFile, signer.Describe(), from, err, keys.IndexKeyEnv, keys.IndexPrivateName)
+		return signedIndex{}, fmt.Errorf("%s signed by %s would be refused by hosts under %s: %w; sign with the index key that policy names (%s, or .keys/%s) or one of its index identities, or run go run mage.go sign to write the policy for this signer", artifact.IndexStatementFile, by, from, err, keys.IndexKeyEnv, keys.IndexPrivateName)
 	}
 	if err := store.WriteIndex(ctx, artifact.IndexStatementFile, envelope); err != nil {
 		return signedIndex{}, fmt.Errorf("publishing %s: %w", artifact.IndexStatementFile, err)
 	}
-	return signedIndex{IndexStatement: next, By: signer.Describe()}, nil
+	return signedIndex{IndexStatement: next, By: by}, nil
+}
+
+// signStatement signs the statement's payload: keylessly, as a Sigstore
+// bundle of a DSSE envelope, where plugship.yaml names index.identities
+// and an OIDC token is available (a workflow with id-token: write);
+// else as a DSSE envelope with the index key. It returns the signed
+// statement and who signed it, for output.
+func signStatement(ctx context.Context, opts Options, payload []byte) ([]byte, string, error) {
+	if len(opts.Repo.IndexIdentities) > 0 {
+		token, err := keylesssign.IDToken(ctx, &http.Client{Timeout: time.Minute})
+		if err != nil {
+			return nil, "", err
+		}
+		if token != "" {
+			ks := &keylesssign.Signer{Fulcio: opts.Repo.Fulcio, Rekor: opts.Repo.Rekor, Token: token}
+			bundle, err := ks.Bundle(ctx, &sgsign.DSSEData{Data: payload, PayloadType: trust.InTotoPayloadType})
+			return bundle, ks.Describe(), err
+		}
+	}
+	signer, err := keys.IndexSigner(ctx, opts.Root, opts.Dist)
+	if err != nil {
+		return nil, "", err
+	}
+	envelope, err := attest.Envelope(signer, payload)
+	return envelope, "the index " + signer.Describe(), err
 }
 
 // Refresh signs the published index statement again when half of its

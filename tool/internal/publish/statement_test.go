@@ -15,8 +15,11 @@ import (
 	"github.com/plugship/plugship/keyless"
 	"github.com/plugship/plugship/loader/fetch"
 	"github.com/plugship/plugship/tool/internal/compat"
+	"github.com/plugship/plugship/tool/internal/keys"
 	"github.com/plugship/plugship/tool/internal/plugtest"
 	"github.com/plugship/plugship/tool/internal/publish"
+	"github.com/plugship/plugship/tool/internal/sigstoretest"
+	"github.com/plugship/plugship/tool/internal/teams"
 	"github.com/plugship/plugship/trust"
 )
 
@@ -176,5 +179,112 @@ func TestIndexStatement(t *testing.T) {
 	}
 	if !bytes.Equal(read(index), newIndex) {
 		t.Error("refresh changed index.json")
+	}
+}
+
+// TestKeylessIndexStatement: in a workflow with an OIDC token, a
+// repository whose plugship.yaml names index.identities signs the index
+// statement keylessly, against a loopback Fulcio and Rekor; a host whose
+// policy enables keyless checks accepts it; a host without keyless
+// checks, an index changed after signing, and a statement signed by a
+// workflow the policy does not name are refused; refresh signs it again
+// keylessly.
+func TestKeylessIndexStatement(t *testing.T) {
+	ctx := context.Background()
+	s := sigstoretest.New(t, sigstoretest.Options{Workflow: ".github/workflows/refresh.yml"})
+	other := sigstoretest.New(t, sigstoretest.Options{Workflow: ".github/workflows/ci.yml"})
+	mod := t.TempDir()
+	identity := `^https://github\.com/acme/plugins/\.github/workflows/(release|refresh)\.yml@refs/heads/main$`
+	files := map[string]string{
+		"go.mod":                   "module example.com/keylessindex\n\ngo 1.25\n",
+		"trust/sigstore-root.json": string(sigstoretest.TrustedRootJSONOf(s, other)),
+		"plugship.yaml": "version: 1\nsigstore:\n  fulcio: " + s.FulcioURL() + "\n  rekor: " + s.RekorURL() + "\n  trusted_root: trust/sigstore-root.json\n" +
+			"index:\n  identities:\n    - issuer: " + trust.GitHubIssuer + "\n      subject_regexp: " + identity + "\n",
+	}
+	for name, data := range files {
+		if err := plugtest.WriteFile(filepath.Join(mod, name), data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dist := filepath.Join(mod, "dist")
+	p, err := keys.Policy(mod, dist, &teams.Registry{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := p.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := plugtest.WriteFile(filepath.Join(dist, artifact.TrustFile), string(data)); err != nil {
+		t.Fatal(err)
+	}
+	channel := filepath.Join(t.TempDir(), "channel")
+	index := filepath.Join(channel, artifact.IndexFile)
+	if err := plugtest.WriteFile(index, `{"schema": "plugship.index/v2", "plugins": []}`+"\n"); err != nil {
+		t.Fatal(err)
+	}
+	opts := publish.Options{Root: mod, Dist: dist, Store: &publish.Channel{Dir: channel}}
+
+	s.Setenv(t)
+	var out bytes.Buffer
+	if err := publish.Refresh(ctx, opts, &out); err != nil || !strings.Contains(out.String(), "index signed: version 1, expires ") || !strings.Contains(out.String(), "by a keyless certificate from "+s.FulcioURL()) {
+		t.Fatalf("refresh in the workflow: %v\n%s", err, out.String())
+	}
+	statementFile := filepath.Join(channel, artifact.IndexStatementFile)
+	statement, err := os.ReadFile(statementFile)
+	if err != nil || !trust.IsKeyless(statement) || s.RekorEntries() != 1 {
+		t.Fatalf("the statement is not a keyless bundle logged once (%d Rekor entries): %v\n%.300s", s.RekorEntries(), err, statement)
+	}
+	fetchWith := func(p *trust.Policy) error {
+		_, err := fetch.Plugins(ctx, fetch.Options{Index: index, Plugin: "fraud", Dir: t.TempDir(), Trust: p})
+		return err
+	}
+	policy, err := keyless.Load(filepath.Join(dist, artifact.TrustFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fetchWith(policy); err != nil {
+		t.Errorf("a host with keyless checks: %v", err)
+	}
+	keysOnly, err := trust.Load(filepath.Join(dist, artifact.TrustFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fetchWith(keysOnly); !errors.Is(err, trust.ErrIndexSignature) || !strings.Contains(err.Error(), "keyless.Enable(policy)") {
+		t.Errorf("a host without keyless checks: %v", err)
+	}
+
+	// Changed after signing: the bundle no longer covers it.
+	good, _ := os.ReadFile(index)
+	yanked := `{"schema": "plugship.index/v3", "plugins": [], "yanked": [{"team": "payments", "plugin": "fraud", "version": "1.3.0", "reason": "x", "at": "2026-12-03T10:00:00Z"}]}`
+	if err := os.WriteFile(index, []byte(yanked), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := fetchWith(policy); !errors.Is(err, trust.ErrIndexSignature) || !strings.Contains(err.Error(), "does not verify") {
+		t.Errorf("an index changed after keyless signing: %v", err)
+	}
+	os.WriteFile(index, good, 0o644)
+
+	// Signed in a workflow the policy does not name (ci.yml).
+	payload, err := trust.ReadIndexStatement(statement)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload.Version++
+	body, _ := payload.Marshal()
+	if err := os.WriteFile(statementFile, other.SignDSSE(t, trust.InTotoPayloadType, body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := fetchWith(policy); !errors.Is(err, trust.ErrIndexSignature) || !strings.Contains(err.Error(), "ci.yml") || !strings.Contains(err.Error(), "does not name") {
+		t.Errorf("a statement signed by a workflow the policy does not name: %v", err)
+	}
+	os.WriteFile(statementFile, statement, 0o644)
+
+	// Four days on, refresh signs version 2, keylessly again.
+	later := opts
+	later.Now = func() time.Time { return time.Now().Add(4 * 24 * time.Hour) }
+	out.Reset()
+	if err := publish.Refresh(ctx, later, &out); err != nil || !strings.Contains(out.String(), "index signed: version 2") || s.RekorEntries() != 2 {
+		t.Errorf("refresh 4 days on: %v (%d Rekor entries)\n%s", err, s.RekorEntries(), out.String())
 	}
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/plugship/plugship/internal/fingerprint"
 	"github.com/plugship/plugship/tool/internal/attest"
 	"github.com/plugship/plugship/tool/internal/config"
+	"github.com/plugship/plugship/tool/internal/keylesssign"
 	"github.com/plugship/plugship/tool/internal/keys"
 	"github.com/plugship/plugship/tool/internal/progress"
 	"github.com/plugship/plugship/tool/internal/stale"
@@ -461,7 +462,7 @@ func (c *signerCache) prepareKeyless(ctx context.Context, reg *teams.Registry, o
 	if len(c.keyless) == 0 {
 		return nil
 	}
-	token, err := IDToken(ctx, &http.Client{Timeout: time.Minute})
+	token, err := keylesssign.IDToken(ctx, &http.Client{Timeout: time.Minute})
 	if err != nil {
 		return err
 	}
@@ -475,10 +476,10 @@ func (c *signerCache) prepareKeyless(ctx context.Context, reg *teams.Registry, o
 		if len(names) == 1 {
 			who = "team " + names[0] + " signs keylessly in its release workflow"
 		}
-		fmt.Fprintf(out, "%s; there is no OIDC token here (%s, or GitHub Actions with permissions id-token: write): files not yet signed keylessly get a development key\n", who, IDTokenEnv)
+		fmt.Fprintf(out, "%s; there is no OIDC token here (%s, or GitHub Actions with permissions id-token: write): files not yet signed keylessly get a development key\n", who, keylesssign.IDTokenEnv)
 		return nil
 	}
-	c.ks = &keylessSigner{fulcio: c.opts.Repo.Fulcio, rekor: c.opts.Repo.Rekor, token: token}
+	c.ks = &keylessSigner{&keylesssign.Signer{Fulcio: c.opts.Repo.Fulcio, Rekor: c.opts.Repo.Rekor, Token: token}}
 	return nil
 }
 
